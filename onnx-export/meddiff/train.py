@@ -1,0 +1,228 @@
+"""Training of the base U-Net and of the super-resolution ControlNet.
+
+  /usr/bin/python3 -m meddiff.train --config configs/demo.json --out checkpoints/base --minutes 50
+  /usr/bin/python3 -m meddiff.train --config configs/demo.json --out checkpoints/sr \
+        --controlnet checkpoints/base/last.pt --minutes 20
+  (own data: --data my_volumes.json, a list of {"path": ..., "region": "HaN|chest|abdomen"})
+
+Cosine schedule T = 1000, L1 loss on epsilon, Adam, gradient accumulation, multi-level views,
+resumable checkpoints (last.pt is rewritten every --ckpt-minutes; rerunning the same command resumes).
+"""
+import argparse
+import json
+import os
+import time
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .schedule import cosine_alpha_bar
+from .network import MedDiffUNet, ControlNetSR
+from . import data as D
+
+SF = 5  # thin slices per thick slice for the super-resolution pairs
+
+
+def slab_average(hu, sf=SF):
+    """H: average sf consecutive slices along z (a last partial slab averages what is left)."""
+    n = hu.shape[0]
+    out = [hu[i:i + sf].mean(axis=0) for i in range(0, n, sf)]
+    return np.stack(out).astype(np.float32)
+
+
+def slab_replicate(thick, n, sf=SF):
+    """H^T as used here (pseudo-inverse): every thin slice takes the value of its thick slice."""
+    return np.repeat(thick, sf, axis=0)[:n]
+
+
+def prepare_cases(cases, with_condition=False):
+    out = []
+    for c in cases:
+        hu = c["hu"]
+        item = {"name": c["name"], "region": D.REGIONS.index(c["region"]),
+                "x": D.normalize(hu, c["region"]), "anat": D.anatomy_map(hu)}
+        if with_condition:
+            item["cond"] = D.normalize(slab_replicate(slab_average(hu), hu.shape[0]), c["region"])
+        out.append(item)
+    return out
+
+
+def sample_batch(items, B, P, L, rng, with_condition=False, levels=None):
+    xs, pes, ans, regs, conds = [], [], [], [], []
+    for b in range(B):
+        it = items[int(rng.integers(0, len(items)))]
+        level = None if levels is None else levels[b % len(levels)]
+        if level is None:
+            level = int(rng.integers(0, 3))
+        if with_condition:  # crop x and condition identically: stack them as one array
+            st = np.stack([it["x"], it["cond"]])
+            sub = np.random.default_rng(int(rng.integers(0, 2**31)))
+            s2 = int(sub.integers(0, 2**31))
+            xv, pe, av = D.make_view(st[0], it["anat"], P, L, np.random.default_rng(s2), level)
+            cv, _, _ = D.make_view(st[1], it["anat"], P, L, np.random.default_rng(s2), level)
+            conds.append(cv)
+        else:
+            xv, pe, av = D.make_view(it["x"], it["anat"], P, L, rng, level)
+        xs.append(xv); pes.append(pe); ans.append(av); regs.append(it["region"])
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(np.stack(a)))
+    out = {"x0": t(xs)[:, None], "pe": t(pes), "anat": t(ans)[:, None], "region": torch.tensor(regs, dtype=torch.int64)}
+    if with_condition:
+        out["cond"] = t(conds)[:, None]
+    return out
+
+
+def diffusion_loss(model, batch, alpha_bar_t, T, gen, t=None, noise=None):
+    x0 = batch["x0"]
+    B = x0.shape[0]
+    if t is None:
+        t = torch.randint(0, T, (B,), generator=gen)
+    if noise is None:
+        noise = torch.randn(x0.shape, generator=gen)
+    ab = alpha_bar_t[t].view(B, 1, 1, 1, 1)
+    xt = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+    args = (xt, t.float(), batch["pe"], batch["anat"], batch["region"])
+    if "cond" in batch:
+        args = args + (batch["cond"],)
+    return F.l1_loss(model(*args), noise)
+
+
+def load_cfg(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def build(cfg, controlnet_from=None):
+    base = MedDiffUNet(cfg)
+    if controlnet_from:
+        ck = torch.load(controlnet_from, map_location="cpu")
+        base.load_state_dict(ck["model"])
+        return ControlNetSR(base)
+    return base
+
+
+def fixed_val_batches(items, cfg, with_condition, n=8, seed=1234):
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    batch = sample_batch(items, n, cfg["patch"], cfg["pe_L"], rng, with_condition, levels=[0, 1, 2])
+    t = torch.linspace(20, cfg["T"] - 20, n).long()
+    noise = torch.randn(batch["x0"].shape, generator=gen)
+    return batch, t, noise
+
+
+def train(cfg, out_dir, train_items, val_items, minutes=None, max_steps=None, ckpt_minutes=5.0,
+          controlnet_from=None, seed=0, threads=1, log=print):
+    torch.set_num_threads(threads)
+    os.makedirs(out_dir, exist_ok=True)
+    with_cond = controlnet_from is not None
+    model = build(cfg, controlnet_from)
+    params = model.trainable_parameters() if with_cond else list(model.parameters())
+    opt = torch.optim.Adam(params, lr=cfg["lr"])
+    T = cfg["T"]
+    alpha_bar = torch.tensor(cosine_alpha_bar(T), dtype=torch.float32)
+    state = {"step": 0, "seconds": 0.0, "history": [], "val": [], "cfg": cfg, "controlnet": with_cond,
+             "train_cases": [i["name"] for i in train_items], "val_cases": [i["name"] for i in val_items]}
+    last = os.path.join(out_dir, "last.pt")
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    if os.path.exists(last):
+        ck = torch.load(last, map_location="cpu")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        state = ck["state"]
+        rng = np.random.default_rng(seed + state["step"])
+        gen = torch.Generator().manual_seed(seed + state["step"])
+        log(f"resumed at step {state['step']}")
+    vb, vt, vn = fixed_val_batches(val_items or train_items, cfg, with_cond)
+
+    def val_loss():
+        model.eval()
+        with torch.no_grad():
+            v = float(diffusion_loss(model, vb, alpha_bar, T, gen, t=vt, noise=vn))
+        model.train()
+        return v
+
+    if not state["val"]:
+        state["val"].append([0, val_loss()])
+        log(f"step 0 val {state['val'][-1][1]:.4f}")
+
+    def save():
+        tmp = last + ".tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state}, tmp)
+        os.replace(tmp, last)
+        with open(os.path.join(out_dir, "state.json"), "w") as f:
+            json.dump({k: v for k, v in state.items()}, f)
+
+    model.train()
+    t_start = time.time()
+    sec0 = state["seconds"]
+    last_ck = time.time()
+    acc = cfg.get("grad_accum", 1)
+    while True:
+        if max_steps is not None and state["step"] >= max_steps:
+            break
+        if minutes is not None and (time.time() - t_start) > minutes * 60:
+            break
+        opt.zero_grad()
+        tot = 0.0
+        for _ in range(acc):
+            batch = sample_batch(train_items, cfg["batch"], cfg["patch"], cfg["pe_L"], rng, with_cond)
+            loss = diffusion_loss(model, batch, alpha_bar, T, gen) / acc
+            loss.backward()
+            tot += float(loss)
+        opt.step()
+        state["step"] += 1
+        state["seconds"] = sec0 + time.time() - t_start
+        state["history"].append([state["step"], round(tot, 5)])
+        if state["step"] % 50 == 0:
+            h = [x[1] for x in state["history"][-50:]]
+            log(f"step {state['step']} loss(avg50) {np.mean(h):.4f} {state['seconds']:.0f}s")
+        if time.time() - last_ck > ckpt_minutes * 60:
+            state["val"].append([state["step"], val_loss()])
+            log(f"step {state['step']} val {state['val'][-1][1]:.4f}")
+            save()
+            last_ck = time.time()
+    state["val"].append([state["step"], val_loss()])
+    log(f"final step {state['step']} val {state['val'][-1][1]:.4f}")
+    save()
+    return model, state
+
+
+def load_items(data_json=None, split="train", with_condition=False, cache_dir=None):
+    if data_json:
+        with open(data_json) as f:
+            spec = json.load(f)
+        cases = []
+        for s in spec:
+            if s.get("split", "train") != split:
+                continue
+            vol, sp = D.read_volume(s["path"])
+            cases.append({"name": os.path.basename(s["path"].rstrip("/")), "hu": D.resample(vol, sp), "region": s["region"]})
+    else:
+        cases = [D.load_case(n, cache_dir) for n, _, _, sp in D.CATALOGUE if sp == split]
+    return prepare_cases(cases, with_condition)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--minutes", type=float)
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--controlnet", help="base checkpoint: train the SR ControlNet on top of it")
+    ap.add_argument("--data", help="JSON list of {path, region, split} (default: the ../shared catalogue)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args(argv)
+    cfg = load_cfg(a.config)
+    cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache")
+    wc = a.controlnet is not None
+    tr = load_items(a.data, "train", wc, cache)
+    va = load_items(a.data, "validation", wc, cache)
+    print("train:", [i["name"] for i in tr], "validation:", [i["name"] for i in va], flush=True)
+    train(cfg, a.out, tr, va, a.minutes, a.steps, a.ckpt_minutes, a.controlnet, a.seed, a.threads,
+          log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True))
+
+
+if __name__ == "__main__":
+    main()
