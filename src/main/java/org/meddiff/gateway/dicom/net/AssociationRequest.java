@@ -1,0 +1,125 @@
+package org.meddiff.gateway.dicom.net;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A-ASSOCIATE-RQ (PS3.8 section 9.3.2): what a peer asks for, parsed from or encoded to bytes. */
+public record AssociationRequest(String calledAe, String callingAe, String applicationContext,
+                                 List<PresentationContext> presentationContexts, int maxPduLength) {
+
+    static AssociationRequest parse(byte[] body, int length) throws DicomProtocolException {
+        if (length < 68) {
+            throw new DicomProtocolException("A-ASSOCIATE-RQ too short (" + length + " bytes)");
+        }
+        String called = Pdu.text(body, 4, 16);
+        String calling = Pdu.text(body, 20, 16);
+        String appContext = "";
+        List<PresentationContext> contexts = new ArrayList<>();
+        int maxPdu = 0;
+        int pos = 68;
+        while (pos + 4 <= length) {
+            int type = body[pos] & 0xff;
+            int itemLength = Pdu.u16(body, pos + 2);
+            int start = pos + 4;
+            int end = start + itemLength;
+            if (end > length) {
+                throw new DicomProtocolException("A-ASSOCIATE-RQ item 0x" + Integer.toHexString(type) + " overruns the PDU");
+            }
+            switch (type) {
+                case 0x10 -> appContext = Pdu.text(body, start, itemLength);
+                case 0x20 -> contexts.add(parsePresentationContext(body, start, end));
+                case 0x50 -> maxPdu = parseMaxLength(body, start, end, maxPdu);
+                default -> { /* other items are optional and ignored */ }
+            }
+            pos = end;
+        }
+        return new AssociationRequest(called, calling, appContext, contexts, maxPdu);
+    }
+
+    private static PresentationContext parsePresentationContext(byte[] b, int start, int end) throws DicomProtocolException {
+        int id = b[start] & 0xff;
+        String abstractSyntax = null;
+        List<String> transferSyntaxes = new ArrayList<>();
+        int pos = start + 4;
+        while (pos + 4 <= end) {
+            int type = b[pos] & 0xff;
+            int len = Pdu.u16(b, pos + 2);
+            if (pos + 4 + len > end) {
+                throw new DicomProtocolException("presentation context " + id + " sub-item overruns its item");
+            }
+            String uid = Pdu.text(b, pos + 4, len);
+            if (type == 0x30) {
+                abstractSyntax = uid;
+            } else if (type == 0x40) {
+                transferSyntaxes.add(uid);
+            }
+            pos += 4 + len;
+        }
+        if (abstractSyntax == null) {
+            throw new DicomProtocolException("presentation context " + id + " has no abstract syntax");
+        }
+        return new PresentationContext(id, abstractSyntax, List.copyOf(transferSyntaxes));
+    }
+
+    private static int parseMaxLength(byte[] b, int start, int end, int current) {
+        int pos = start;
+        while (pos + 4 <= end) {
+            int type = b[pos] & 0xff;
+            int len = Pdu.u16(b, pos + 2);
+            if (type == 0x51 && len == 4 && pos + 8 <= end) {
+                return Pdu.u32(b, pos + 4);
+            }
+            pos += 4 + len;
+        }
+        return current;
+    }
+
+    /** Writes this request as an A-ASSOCIATE-RQ PDU (the SCU side). */
+    void write(OutputStream out, int ourMaxPduLength) throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        body.write(new byte[] {0, 1, 0, 0});
+        body.write(Pdu.aeTitleField(calledAe));
+        body.write(Pdu.aeTitleField(callingAe));
+        body.write(new byte[32]);
+        writeUidItem(body, 0x10, applicationContext);
+        for (PresentationContext pc : presentationContexts) {
+            ByteArrayOutputStream item = new ByteArrayOutputStream();
+            item.write(new byte[] {(byte) pc.id(), 0, 0, 0});
+            writeUidItem(item, 0x30, pc.abstractSyntax());
+            for (String ts : pc.transferSyntaxes()) {
+                writeUidItem(item, 0x40, ts);
+            }
+            writeItem(body, 0x20, item.toByteArray());
+        }
+        writeItem(body, 0x50, userInformation(ourMaxPduLength));
+        byte[] bytes = body.toByteArray();
+        Pdu.writeHeader(out, Pdu.ASSOCIATE_RQ, bytes.length);
+        out.write(bytes);
+        out.flush();
+    }
+
+    static byte[] userInformation(int maxPduLength) throws IOException {
+        ByteArrayOutputStream user = new ByteArrayOutputStream();
+        writeItem(user, 0x51, new byte[] {(byte) (maxPduLength >>> 24), (byte) (maxPduLength >>> 16),
+                (byte) (maxPduLength >>> 8), (byte) maxPduLength});
+        writeUidItem(user, 0x52, Pdu.IMPLEMENTATION_CLASS_UID);
+        writeItem(user, 0x55, Pdu.IMPLEMENTATION_VERSION.getBytes(StandardCharsets.US_ASCII));
+        return user.toByteArray();
+    }
+
+    static void writeUidItem(ByteArrayOutputStream out, int type, String uid) throws IOException {
+        writeItem(out, type, uid.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    static void writeItem(ByteArrayOutputStream out, int type, byte[] value) throws IOException {
+        out.write(type);
+        out.write(0);
+        out.write(value.length >>> 8);
+        out.write(value.length);
+        out.write(value);
+    }
+}

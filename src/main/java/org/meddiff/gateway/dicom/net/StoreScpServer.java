@@ -1,0 +1,115 @@
+package org.meddiff.gateway.dicom.net;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+
+import org.jboss.logging.Logger;
+
+/**
+ * The gateway's C-ECHO / C-STORE listener. One virtual thread per association; every accepted socket
+ * gets TCP_NODELAY (with Nagle on, each C-STORE stalls ~40 ms on delayed ACKs).
+ *
+ * <p>Why not PixelMed's StorageSOPClassSCP: it answers every C-STORE with Success whatever its
+ * ReceivedObjectHandler does (a handler exception leaves the peer without any response), it offers no
+ * hook to refuse a calling AE, and its association classes are package-private. The gateway must only
+ * say Success once the instance is durable and recorded, and must refuse with the right status
+ * otherwise, so the upper layer is implemented here; PixelMed still parses and writes data sets.
+ */
+public final class StoreScpServer implements Closeable {
+    private static final Logger LOG = Logger.getLogger(StoreScpServer.class);
+
+    public record Settings(String bindAddress, int port, int maxPduLength, int maxAssociations, int idleTimeoutMillis,
+                           Path incomingDir) {
+    }
+
+    private final Settings settings;
+    private final AssociationPolicy policy;
+    private final StoreHandler handler;
+    private final Semaphore associationSlots;
+    private final Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
+    private volatile ServerSocket serverSocket;
+    private volatile boolean running;
+
+    public StoreScpServer(Settings settings, AssociationPolicy policy, StoreHandler handler) {
+        this.settings = settings;
+        this.policy = policy;
+        this.handler = handler;
+        this.associationSlots = new Semaphore(settings.maxAssociations());
+    }
+
+    public synchronized void start() throws IOException {
+        Files.createDirectories(settings.incomingDir());
+        ServerSocket socket = new ServerSocket();
+        socket.setReuseAddress(true);
+        socket.bind(new InetSocketAddress(InetAddress.getByName(settings.bindAddress()), settings.port()), 128);
+        serverSocket = socket;
+        running = true;
+        Thread.ofPlatform().name("dicom-accept-" + settings.port()).daemon(true).start(this::acceptLoop);
+    }
+
+    public int localPort() {
+        return serverSocket.getLocalPort();
+    }
+
+    private void acceptLoop() {
+        while (running) {
+            try {
+                Socket socket = serverSocket.accept();
+                socket.setTcpNoDelay(true);
+                socket.setSoTimeout(settings.idleTimeoutMillis());
+                openSockets.add(socket);
+                Thread.ofVirtual().name("dicom-assoc-" + socket.getPort()).start(() -> serve(socket));
+            } catch (SocketException e) {
+                if (running) {
+                    LOG.errorf("DICOM listener socket failed: %s", e.getMessage());
+                }
+            } catch (IOException e) {
+                LOG.errorf("DICOM accept failed: %s", e.getMessage());
+            }
+        }
+    }
+
+    private void serve(Socket socket) {
+        boolean slot = associationSlots.tryAcquire();
+        try (socket) {
+            new ScpAssociation(socket, settings, policy, handler, slot ? null
+                    : AssociationRejection.tooManyAssociations(settings.maxAssociations())).run();
+        } catch (IOException e) {
+            LOG.debugf("association from %s ended: %s", socket.getRemoteSocketAddress(), e.getMessage());
+        } finally {
+            openSockets.remove(socket);
+            if (slot) {
+                associationSlots.release();
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        running = false;
+        try {
+            if (serverSocket != null) {
+                serverSocket.close();
+            }
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        for (Socket s : openSockets) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+package org.meddiff.gateway.dicom.net;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * C-STORE SCU: sends Part-10 files, as stored, over one association (TCP_NODELAY on). Each file's
+ * data set goes out in its own transfer syntax; no transcoding.
+ */
+public final class StoreScu {
+    private static final int OUR_MAX_PDU = 1024 * 1024;
+
+    public record Destination(String aeTitle, String host, int port) {
+        /** Parses {@code AET@host:port}. */
+        public static Destination parse(String text) {
+            int at = text.indexOf('@');
+            int colon = text.lastIndexOf(':');
+            if (at <= 0 || colon < at + 2 || colon == text.length() - 1) {
+                throw new IllegalArgumentException("destination '" + text + "' is not of the form AET@host:port");
+            }
+            String ae = text.substring(0, at).trim();
+            if (ae.length() > 16) {
+                throw new IllegalArgumentException("AE title '" + ae + "' is longer than 16 characters");
+            }
+            int port;
+            try {
+                port = Integer.parseInt(text.substring(colon + 1).trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("destination '" + text + "' has no numeric port");
+            }
+            return new Destination(ae, text.substring(at + 1, colon).trim(), port);
+        }
+
+        @Override
+        public String toString() {
+            return aeTitle + "@" + host + ":" + port;
+        }
+    }
+
+    /** Per-file outcome: the status the peer answered, or -1 if nothing was answered. */
+    public record FileResult(Path file, String sopInstanceUid, int status, String error) {
+        public boolean stored() {
+            return DicomStatus.isStored(status);
+        }
+    }
+
+    private final String callingAe;
+    private final int connectTimeoutMillis;
+    private final int readTimeoutMillis;
+
+    public StoreScu(String callingAe, int connectTimeoutMillis, int readTimeoutMillis) {
+        this.callingAe = callingAe;
+        this.connectTimeoutMillis = connectTimeoutMillis;
+        this.readTimeoutMillis = readTimeoutMillis;
+    }
+
+    /**
+     * Sends every file; throws IOException if no association could be made (peer down, rejected),
+     * otherwise reports each file's status.
+     */
+    public List<FileResult> send(Destination destination, List<Path> files) throws IOException {
+        Map<Path, Part10.Meta> metas = new LinkedHashMap<>();
+        for (Path f : files) {
+            try (InputStream in = new BufferedInputStream(Files.newInputStream(f))) {
+                metas.put(f, Part10.readMeta(in));
+            }
+        }
+        Map<String, Integer> contextIds = new LinkedHashMap<>();
+        List<PresentationContext> proposed = new ArrayList<>();
+        for (Part10.Meta m : metas.values()) {
+            String key = m.sopClassUid() + "|" + m.transferSyntaxUid();
+            if (!contextIds.containsKey(key)) {
+                int id = 1 + 2 * contextIds.size();
+                if (id > 255) {
+                    throw new IOException("too many SOP class / transfer syntax combinations for one association");
+                }
+                contextIds.put(key, id);
+                proposed.add(new PresentationContext(id, m.sopClassUid(), List.of(m.transferSyntaxUid())));
+            }
+        }
+        try (Socket socket = new Socket()) {
+            socket.setTcpNoDelay(true);
+            socket.connect(new InetSocketAddress(destination.host(), destination.port()), connectTimeoutMillis);
+            socket.setSoTimeout(readTimeoutMillis);
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
+            OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 256 * 1024);
+            new AssociationRequest(destination.aeTitle(), callingAe, Pdu.APPLICATION_CONTEXT, proposed, 0)
+                    .write(out, OUR_MAX_PDU);
+            AssociationAccept accept = readAccept(in, proposed, destination);
+            int maxPdv = (accept.maxPduLength() <= 0 ? 64 * 1024 : Math.min(accept.maxPduLength(), OUR_MAX_PDU)) - 6;
+            List<FileResult> results = new ArrayList<>();
+            int messageId = 1;
+            for (Map.Entry<Path, Part10.Meta> e : metas.entrySet()) {
+                Part10.Meta meta = e.getValue();
+                int contextId = contextIds.get(meta.sopClassUid() + "|" + meta.transferSyntaxUid());
+                boolean contextAccepted = accept.results().stream().anyMatch(r -> r.id() == contextId && r.accepted());
+                if (!contextAccepted) {
+                    results.add(new FileResult(e.getKey(), meta.sopInstanceUid(), -1,
+                            "peer refused SOP class " + meta.sopClassUid() + " in " + meta.transferSyntaxUid()));
+                    continue;
+                }
+                writeCommand(out, contextId, DimseCommand.storeRequest(messageId++, meta.sopClassUid(), meta.sopInstanceUid()));
+                writeDataSet(out, contextId, e.getKey(), meta.dataSetOffset(), maxPdv);
+                DimseCommand rsp = readCommand(in);
+                int status = rsp.getUnsignedShort(DimseCommand.STATUS, -1);
+                results.add(new FileResult(e.getKey(), meta.sopInstanceUid(), status, DicomStatus.isStored(status) ? null
+                        : "status " + DicomStatus.hex(status) + " " + String.valueOf(rsp.getString(DimseCommand.ERROR_COMMENT))));
+            }
+            Pdu.writeReleaseRq(out);
+            Pdu.Header header = Pdu.readHeader(in);
+            if (header != null && header.length() > 0) {
+                Pdu.readBody(in, header, null);
+            }
+            return results;
+        }
+    }
+
+    /** C-ECHO: true if the peer accepted an association for Verification and answered Success. */
+    public boolean echo(Destination destination) throws IOException {
+        List<PresentationContext> proposed = List.of(new PresentationContext(1, "1.2.840.10008.1.1", List.of("1.2.840.10008.1.2")));
+        try (Socket socket = new Socket()) {
+            socket.setTcpNoDelay(true);
+            socket.connect(new InetSocketAddress(destination.host(), destination.port()), connectTimeoutMillis);
+            socket.setSoTimeout(readTimeoutMillis);
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+            OutputStream out = new BufferedOutputStream(socket.getOutputStream());
+            new AssociationRequest(destination.aeTitle(), callingAe, Pdu.APPLICATION_CONTEXT, proposed, 0).write(out, OUR_MAX_PDU);
+            readAccept(in, proposed, destination);
+            writeCommand(out, 1, new DimseCommand().putString(DimseCommand.AFFECTED_SOP_CLASS_UID, "1.2.840.10008.1.1", true)
+                    .putUnsignedShort(DimseCommand.COMMAND_FIELD, DimseCommand.C_ECHO_RQ)
+                    .putUnsignedShort(DimseCommand.MESSAGE_ID, 1)
+                    .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET));
+            boolean ok = readCommand(in).getUnsignedShort(DimseCommand.STATUS, -1) == DicomStatus.SUCCESS;
+            Pdu.writeReleaseRq(out);
+            return ok;
+        }
+    }
+
+    private static AssociationAccept readAccept(DataInputStream in, List<PresentationContext> proposed, Destination d)
+            throws IOException {
+        Pdu.Header header = Pdu.readHeader(in);
+        if (header == null) {
+            throw new IOException(d + " closed the connection during association");
+        }
+        byte[] body = Pdu.readBody(in, header, null);
+        if (header.type() == Pdu.ASSOCIATE_RJ) {
+            throw new IOException(d + " rejected the association (result " + (body[1] & 0xff) + ", source "
+                    + (body[2] & 0xff) + ", reason " + (body[3] & 0xff) + ")");
+        }
+        if (header.type() != Pdu.ASSOCIATE_AC) {
+            throw new DicomProtocolException(d + " answered PDU type 0x" + Integer.toHexString(header.type()));
+        }
+        return AssociationAccept.parse(body, header.length(), proposed);
+    }
+
+    private static void writeCommand(OutputStream out, int contextId, DimseCommand command) throws IOException {
+        byte[] bytes = command.encode();
+        Pdu.writeHeader(out, Pdu.P_DATA_TF, bytes.length + 6);
+        writePdvHeader(out, bytes.length + 2, contextId, 0x03);
+        out.write(bytes);
+        out.flush();
+    }
+
+    private static void writeDataSet(OutputStream out, int contextId, Path file, long offset, int maxPdv) throws IOException {
+        long size = Files.size(file) - offset;
+        byte[] chunk = new byte[(int) Math.min(maxPdv, Math.max(size, 1))];
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 256 * 1024)) {
+            in.skipNBytes(offset);
+            long remaining = size;
+            do {
+                int n = (int) Math.min(chunk.length, remaining);
+                new DataInputStream(in).readFully(chunk, 0, n);
+                remaining -= n;
+                Pdu.writeHeader(out, Pdu.P_DATA_TF, n + 6);
+                writePdvHeader(out, n + 2, contextId, remaining == 0 ? 0x02 : 0x00);
+                out.write(chunk, 0, n);
+            } while (remaining > 0);
+        }
+        out.flush();
+    }
+
+    private static void writePdvHeader(OutputStream out, int itemLength, int contextId, int control) throws IOException {
+        out.write(new byte[] {(byte) (itemLength >>> 24), (byte) (itemLength >>> 16), (byte) (itemLength >>> 8),
+                (byte) itemLength, (byte) contextId, (byte) control});
+    }
+
+    private static DimseCommand readCommand(DataInputStream in) throws IOException {
+        java.io.ByteArrayOutputStream command = new java.io.ByteArrayOutputStream();
+        byte[] buffer = null;
+        while (true) {
+            Pdu.Header header = Pdu.readHeader(in);
+            if (header == null) {
+                throw new IOException("peer closed the connection before answering");
+            }
+            if (header.type() == Pdu.ABORT) {
+                throw new IOException("peer aborted the association");
+            }
+            if (header.type() != Pdu.P_DATA_TF) {
+                throw new DicomProtocolException("expected P-DATA-TF, got PDU type 0x" + Integer.toHexString(header.type()));
+            }
+            buffer = Pdu.readBody(in, header, buffer);
+            int pos = 0;
+            boolean last = false;
+            while (pos + 6 <= header.length()) {
+                int itemLength = Pdu.u32(buffer, pos);
+                int control = buffer[pos + 5];
+                if ((control & 1) != 0) {
+                    command.write(buffer, pos + 6, itemLength - 2);
+                    last |= (control & 2) != 0;
+                }
+                pos += 4 + itemLength;
+            }
+            if (last) {
+                byte[] bytes = command.toByteArray();
+                return DimseCommand.parse(bytes, bytes.length);
+            }
+        }
+    }
+}
