@@ -52,12 +52,13 @@ class Attention(nn.Module):
     def __init__(self, ch, heads, groups):
         super().__init__()
         self.heads = heads
+        self.ch = ch
         self.n = norm(ch, groups)
         self.qkv = nn.Conv3d(ch, 3 * ch, 1)
         self.proj = zero_module(nn.Conv3d(ch, ch, 1))
 
     def forward(self, x):
-        B, C = x.shape[0], x.shape[1]
+        B, C = x.shape[0], self.ch
         qkv = self.qkv(self.n(x)).reshape(B, 3, self.heads, C // self.heads, -1)
         q, k, v = qkv[:, 0], qkv[:, 1], qkv[:, 2]  # B, h, c, n
         scale = 1.0 / math.sqrt(math.sqrt(C // self.heads))
