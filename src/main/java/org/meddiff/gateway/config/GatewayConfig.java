@@ -1,0 +1,130 @@
+package org.meddiff.gateway.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.Pattern;
+
+/**
+ * Every gateway setting ({@code gateway.*} in application.properties). Invalid values stop start-up
+ * with a message naming the key.
+ */
+@ConfigMapping(prefix = "gateway")
+public interface GatewayConfig {
+
+    /** AE titles: 1-16 characters of the default repertoire, no backslash, not all spaces. */
+    String AE_TITLE = "^(?=.*\\S)[\\x20-\\x5b\\x5d-\\x7e]{1,16}$";
+    String DESTINATION = "^[\\x20-\\x5b\\x5d-\\x7e]{1,16}@[^@:\\s]+:\\d{1,5}$";
+
+    @Valid Dicom dicom();
+
+    @Valid Spool spool();
+
+    @Valid Assemble assemble();
+
+    @Valid Route route();
+
+    @Valid Infer infer();
+
+    @Valid Dispatch dispatch();
+
+    interface Dicom {
+        /** Called AE title of the listener (and calling AE title of dispatch). */
+        @WithDefault("MEDDIFF") @Pattern(regexp = AE_TITLE, message = "must be an AE title of 1-16 characters") String aeTitle();
+
+        /** Further called AE titles served by the same listener (e.g. one per task). */
+        Optional<List<@Pattern(regexp = AE_TITLE, message = "must be AE titles of 1-16 characters") String>> additionalAeTitles();
+
+        @WithDefault("11112") @Min(1) @Max(65535) int port();
+
+        @WithDefault("0.0.0.0") String bindAddress();
+
+        /** If set, only these calling AE titles may associate; others get A-ASSOCIATE-RJ (reason 3). */
+        Optional<List<String>> allowedCallingAes();
+
+        @WithDefault("1048576") @Min(4096) @Max(16777216) int maxPduLength();
+
+        @WithDefault("32") @Min(1) @Max(1024) int maxAssociations();
+
+        @WithDefault("60s") Duration idleTimeout();
+
+        /** Start the listener in this process (off on GPU-only worker nodes). */
+        @WithDefault("true") boolean enabled();
+    }
+
+    interface Spool {
+        @WithDefault("data/spool") Path dir();
+
+        /** Below this much free space, C-STORE is refused with 0xA700 (out of resources). */
+        @WithDefault("256") @Min(0) long minFreeMegabytes();
+    }
+
+    interface Assemble {
+        /** A series is ready once no instance arrived for this long. */
+        @WithDefault("10s") Duration seriesQuietPeriod();
+
+        @WithDefault("500ms") Duration checkInterval();
+    }
+
+    interface Route {
+        /** Routing rules, evaluated in order; every matching rule requests one job. */
+        List<@Valid Rule> rules();
+
+        interface Rule {
+            @NotEmpty String name();
+
+            /** Task name; must be one the infer stage knows (checked at start-up). */
+            @NotEmpty String task();
+
+            Optional<String> modality();
+
+            Optional<Double> minSliceThicknessMm();
+
+            Optional<Double> maxSliceThicknessMm();
+
+            /** Java regular expression matched against the whole SeriesDescription (case-insensitive). */
+            Optional<String> seriesDescriptionRegex();
+
+            /** BodyPartExamined values, any of which matches (case-insensitive). */
+            Optional<List<String>> bodyParts();
+
+            /** A value ImageType must contain (e.g. AXIAL). */
+            Optional<String> imageTypeContains();
+
+            Optional<List<String>> callingAes();
+
+            Optional<List<String>> calledAes();
+        }
+    }
+
+    interface Infer {
+        /** Target slice spacing of thick-to-thin tasks, in millimetres. */
+        @WithDefault("1.0") double thinSliceSpacingMm();
+
+        /** Version string recorded in derived series and used in their UID seed. */
+        @WithDefault("cubic-1") String baselineVersion();
+    }
+
+    interface Dispatch {
+        /** Destinations as AET@host:port; derived series go to each of them. */
+        Optional<List<@Pattern(regexp = DESTINATION, message = "must be AET@host:port") String>> destinations();
+
+        @WithDefault("8") @Min(1) @Max(100) int maxAttempts();
+
+        @WithDefault("1s") Duration initialBackoff();
+
+        @WithDefault("60s") Duration maxBackoff();
+
+        @WithDefault("10s") Duration connectTimeout();
+
+        @WithDefault("120s") Duration responseTimeout();
+    }
+}

@@ -1,0 +1,140 @@
+package org.meddiff.gateway.dispatch;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.smallrye.reactive.messaging.annotations.Blocking;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.jboss.logging.Logger;
+import org.meddiff.gateway.config.GatewayConfig;
+import org.meddiff.gateway.dicom.net.StoreScu;
+import org.meddiff.gateway.events.Events;
+import org.meddiff.gateway.events.JobCompleted;
+import org.meddiff.gateway.events.Outbox;
+import org.meddiff.gateway.events.StoreCompleted;
+import org.meddiff.gateway.events.StoreDeadLettered;
+import org.meddiff.gateway.spool.Spool;
+
+/**
+ * Sends each derived series to every configured destination by C-STORE. Failed attempts are retried
+ * with exponential backoff (only the instances not yet stored); after the last attempt the delivery
+ * goes to pacs.store.dlq. Derived UIDs are deterministic, so a repeated delivery overwrites rather
+ * than duplicates.
+ */
+@ApplicationScoped
+public class Dispatcher {
+    private static final Logger LOG = Logger.getLogger(Dispatcher.class);
+
+    private final GatewayConfig config;
+    private final Spool spool;
+    private final Outbox outbox;
+    private final MeterRegistry metrics;
+    private final List<StoreScu.Destination> destinations;
+    private final StoreScu scu;
+
+    @Inject
+    public Dispatcher(GatewayConfig config, Spool spool, Outbox outbox, MeterRegistry metrics) {
+        this.config = config;
+        this.spool = spool;
+        this.outbox = outbox;
+        this.metrics = metrics;
+        this.destinations = config.dispatch().destinations().orElse(List.of()).stream().map(StoreScu.Destination::parse).toList();
+        this.scu = new StoreScu(config.dicom().aeTitle(), (int) config.dispatch().connectTimeout().toMillis(),
+                (int) config.dispatch().responseTimeout().toMillis());
+        if (destinations.isEmpty()) {
+            LOG.warn("no dispatch destinations configured (gateway.dispatch.destinations): derived series stay in the spool");
+        } else {
+            LOG.infof("dispatch destinations: %s", destinations);
+        }
+    }
+
+    @Incoming("dispatch-completed")
+    @Blocking(ordered = false)
+    public void onJobCompleted(String json) {
+        JobCompleted job;
+        try {
+            job = Events.fromJson(json, JobCompleted.class);
+        } catch (IllegalArgumentException e) {
+            LOG.errorf("skipping unreadable inference.job.completed record: %s", e.getMessage());
+            return;
+        }
+        List<Path> files;
+        try {
+            files = derivedFiles(spool.resolve(job.derivedRef()));
+        } catch (IOException | IllegalArgumentException e) {
+            LOG.errorf("job %s: derived series at %s unreadable: %s", job.jobId(), job.derivedRef(), e.getMessage());
+            return;
+        }
+        for (StoreScu.Destination destination : destinations) {
+            deliver(job, files, destination);
+        }
+    }
+
+    void deliver(JobCompleted job, List<Path> files, StoreScu.Destination destination) {
+        List<Path> remaining = new ArrayList<>(files);
+        long backoff = config.dispatch().initialBackoff().toMillis();
+        String lastError = null;
+        int maxAttempts = config.dispatch().maxAttempts();
+        for (int attempt = 1; attempt <= maxAttempts; attempt++) {
+            try {
+                List<StoreScu.FileResult> results = scu.send(destination, remaining);
+                List<Path> failed = new ArrayList<>();
+                for (StoreScu.FileResult r : results) {
+                    if (!r.stored()) {
+                        failed.add(r.file());
+                        lastError = r.error();
+                    }
+                }
+                if (failed.isEmpty()) {
+                    outbox.append(StoreCompleted.of(job, destination.toString(), files.size(), attempt));
+                    metrics.counter("gateway_dispatch_instances_total", "destination", destination.toString())
+                            .increment(files.size());
+                    LOG.infof("job %s: %d instance(s) of series %s stored at %s (attempt %d)", job.jobId(), files.size(),
+                            job.derivedSeriesInstanceUid(), destination, attempt);
+                    return;
+                }
+                remaining = failed;
+                LOG.warnf("job %s: %d instance(s) refused by %s (attempt %d/%d): %s", job.jobId(), failed.size(),
+                        destination, attempt, maxAttempts, lastError);
+            } catch (IOException e) {
+                lastError = e.getMessage();
+                LOG.warnf("job %s: %s unreachable (attempt %d/%d): %s", job.jobId(), destination, attempt, maxAttempts,
+                        e.getMessage());
+            }
+            if (attempt < maxAttempts) {
+                sleep(backoff);
+                backoff = Math.min(backoff * 2, config.dispatch().maxBackoff().toMillis());
+            }
+        }
+        LOG.errorf("job %s: giving up on %s after %d attempts; dead-lettered: %s", job.jobId(), destination, maxAttempts,
+                lastError);
+        metrics.counter("gateway_dispatch_dead_lettered_total", "destination", destination.toString()).increment();
+        try {
+            outbox.append(StoreDeadLettered.of(job, destination.toString(), maxAttempts, lastError));
+        } catch (IOException e) {
+            LOG.errorf("cannot record the dead letter for job %s: %s", job.jobId(), e.getMessage());
+        }
+    }
+
+    private static List<Path> derivedFiles(Path dir) throws IOException {
+        try (Stream<Path> list = Files.list(dir)) {
+            return list.filter(p -> p.getFileName().toString().endsWith(".dcm")).sorted().toList();
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package org.meddiff.gateway.events;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.meddiff.gateway.spool.Spool;
+
+/**
+ * Transactional outbox on the spool's file system: an event is durable (written, fsync-ed, renamed)
+ * before {@link #append} returns, and stays until the {@link OutboxRelay} has it acknowledged by Kafka.
+ * This is what lets ingest answer Success while the broker is down, and what survives a SIGKILL.
+ */
+@ApplicationScoped
+public class Outbox {
+    /** One pending record. {@code file} is its outbox entry. */
+    public record Entry(Path file, String topic, String key, String value) {
+    }
+
+    private final Path dir;
+    private final BlockingQueue<Entry> pending = new LinkedBlockingQueue<>();
+    /** Names sort in append order across restarts: wall-clock micros, then a counter. */
+    private final AtomicLong sequence = new AtomicLong(System.currentTimeMillis() * 1000);
+
+    @Inject
+    public Outbox(Spool spool) {
+        this(spool.outbox());
+    }
+
+    public Outbox(Path dir) {
+        this.dir = dir;
+        try {
+            Files.createDirectories(dir);
+            for (Path p : existingEntries()) {
+                pending.add(read(p));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the outbox " + dir, e);
+        }
+    }
+
+    public void append(GatewayEvent event) throws IOException {
+        append(event.type(), event.key(), Events.toJson(event));
+    }
+
+    public void append(String topic, String key, String value) throws IOException {
+        String name = String.format("%020d", sequence.incrementAndGet());
+        Path tmp = dir.resolve(name + ".tmp");
+        Path file = dir.resolve(name + ".evt");
+        byte[] bytes = (topic + "\n" + (key == null ? "" : key) + "\n" + value).getBytes(StandardCharsets.UTF_8);
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer buffer = ByteBuffer.wrap(bytes);
+            while (buffer.hasRemaining()) {
+                ch.write(buffer);
+            }
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+        Spool.fsyncDirectory(dir);
+        pending.add(new Entry(file, topic, key, value));
+    }
+
+    /** Blocks up to {@code millis} for the first pending entry, then takes up to {@code max}. */
+    List<Entry> take(int max, long millis) throws InterruptedException {
+        List<Entry> batch = new ArrayList<>();
+        Entry first = pending.poll(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        if (first != null) {
+            batch.add(first);
+            pending.drainTo(batch, max - 1);
+        }
+        return batch;
+    }
+
+    /** Puts entries back (a failed send) so they are retried first... in order. */
+    void requeue(List<Entry> entries) {
+        List<Entry> rest = new ArrayList<>();
+        pending.drainTo(rest);
+        pending.addAll(entries);
+        pending.addAll(rest);
+    }
+
+    void acknowledge(Entry entry) throws IOException {
+        Files.deleteIfExists(entry.file());
+    }
+
+    public int size() {
+        return pending.size();
+    }
+
+    private List<Path> existingEntries() throws IOException {
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+            for (Path p : stream) {
+                String name = p.getFileName().toString();
+                if (name.endsWith(".evt")) {
+                    files.add(p);
+                } else if (name.endsWith(".tmp")) {
+                    Files.deleteIfExists(p); // never renamed: its append did not return
+                }
+            }
+        }
+        files.sort(null);
+        return files;
+    }
+
+    private static Entry read(Path file) throws IOException {
+        String text = Files.readString(file, StandardCharsets.UTF_8);
+        int a = text.indexOf('\n');
+        int b = text.indexOf('\n', a + 1);
+        if (a < 0 || b < 0) {
+            throw new IOException("corrupt outbox entry " + file);
+        }
+        String key = text.substring(a + 1, b);
+        return new Entry(file, text.substring(0, a), key.isEmpty() ? null : key, text.substring(b + 1));
+    }
+}

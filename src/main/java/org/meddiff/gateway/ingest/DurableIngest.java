@@ -1,0 +1,122 @@
+package org.meddiff.gateway.ingest;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import org.jboss.logging.Logger;
+import org.meddiff.gateway.dicom.DerivedMarker;
+import org.meddiff.gateway.dicom.DicomDataException;
+import org.meddiff.gateway.dicom.DicomDatasets;
+import org.meddiff.gateway.dicom.InstanceHeader;
+import org.meddiff.gateway.dicom.net.DicomStatus;
+import org.meddiff.gateway.dicom.net.ReceivedInstance;
+import org.meddiff.gateway.dicom.net.StoreHandler;
+import org.meddiff.gateway.dicom.net.StoreOutcome;
+import org.meddiff.gateway.events.InstanceReceived;
+import org.meddiff.gateway.events.Outbox;
+import org.meddiff.gateway.events.SeriesAttributes;
+import org.meddiff.gateway.spool.Spool;
+import org.meddiff.gateway.spool.Uids;
+
+/**
+ * What a C-STORE success promises: the data set parsed, its UIDs are safe to use as path names, the
+ * file is fsync-ed and atomically renamed into the spool, and its dicom.instance.received event is in
+ * the durable outbox. Anything short of that is answered with a failure status and leaves nothing behind.
+ */
+@ApplicationScoped
+public class DurableIngest implements StoreHandler {
+    private static final Logger LOG = Logger.getLogger(DurableIngest.class);
+
+    private final Spool spool;
+    private final Outbox outbox;
+    private final DicomDatasets datasets;
+    private final MeterRegistry metrics;
+
+    @Inject
+    public DurableIngest(Spool spool, Outbox outbox, DicomDatasets datasets, MeterRegistry metrics) {
+        this.spool = spool;
+        this.outbox = outbox;
+        this.datasets = datasets;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public StoreOutcome store(ReceivedInstance in) {
+        StoreOutcome outcome = storeOrRefuse(in);
+        if (outcome.status() != DicomStatus.SUCCESS) {
+            deleteQuietly(in.file());
+            LOG.warnf("C-STORE from %s of SOP instance %s refused with %s: %s", in.callingAe(), in.sopInstanceUid(),
+                    DicomStatus.hex(outcome.status()), outcome.errorComment());
+            metrics.counter("gateway_instances_refused_total", "status", DicomStatus.hex(outcome.status())).increment();
+        } else {
+            metrics.counter("gateway_instances_stored_total").increment();
+        }
+        return outcome;
+    }
+
+    private StoreOutcome storeOrRefuse(ReceivedInstance in) {
+        if (!spool.hasRoomForMore()) {
+            return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "spool is full");
+        }
+        InstanceHeader header;
+        try {
+            header = datasets.readHeader(in.file());
+        } catch (DicomDataException e) {
+            return StoreOutcome.failure(DicomStatus.CANNOT_UNDERSTAND, "cannot parse data set: " + e.getMessage());
+        }
+        for (String uid : new String[] {header.studyInstanceUid(), header.seriesInstanceUid(), header.sopInstanceUid()}) {
+            if (!Uids.isValid(uid)) {
+                return StoreOutcome.failure(DicomStatus.CANNOT_UNDERSTAND, "invalid UID '" + printable(uid) + "'");
+            }
+        }
+        if (!header.sopInstanceUid().equals(in.sopInstanceUid())) {
+            return StoreOutcome.failure(DicomStatus.CANNOT_UNDERSTAND, "SOPInstanceUID differs from the C-STORE request");
+        }
+        if (!header.sopClassUid().equals(in.sopClassUid())) {
+            return StoreOutcome.failure(DicomStatus.DATA_SET_DOES_NOT_MATCH_SOP_CLASS,
+                    "data set is " + header.sopClassUid() + ", request said " + in.sopClassUid());
+        }
+        Path target = spool.instancePath(header.studyInstanceUid(), header.seriesInstanceUid(), header.sopInstanceUid());
+        long size;
+        try {
+            size = Files.size(in.file());
+            spool.moveDurably(in.file(), target);
+        } catch (IOException e) {
+            LOG.errorf("cannot move %s into the spool at %s: %s", in.file(), target, e.getMessage());
+            return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "spool write failed");
+        }
+        SeriesAttributes series = new SeriesAttributes(header.modality(), header.seriesNumber(), header.sliceThicknessMm(),
+                header.seriesDescription(), header.bodyPartExamined(), header.imageType(), header.sopClassUid(),
+                in.callingAe(), in.calledAe(), DerivedMarker.isOurs(header.derivationDescription()));
+        try {
+            outbox.append(InstanceReceived.of(header.studyInstanceUid(), header.seriesInstanceUid(), header.sopInstanceUid(),
+                    in.transferSyntaxUid(), size, spool.relative(target), series));
+        } catch (IOException e) {
+            // The instance is in the spool but not announced: refuse, so the sender retries and the retry announces it.
+            LOG.errorf("cannot record the event for %s: %s", target, e.getMessage());
+            return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "event outbox write failed");
+        }
+        return StoreOutcome.success();
+    }
+
+    private static String printable(String s) {
+        if (s == null) {
+            return "(missing)";
+        }
+        String clean = s.replaceAll("[^\\x20-\\x7e]", "?");
+        return clean.length() > 40 ? clean.substring(0, 40) + "..." : clean;
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // the start-up sweep removes it
+        }
+    }
+}

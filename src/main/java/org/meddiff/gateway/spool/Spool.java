@@ -1,0 +1,165 @@
+package org.meddiff.gateway.spool;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.jboss.logging.Logger;
+import org.meddiff.gateway.config.GatewayConfig;
+
+/**
+ * The blob store (local file system today): received instances, derived series, the event outbox.
+ * Layout: {@code incoming/} (files being received), {@code instances/<study>/<series>/<sop>.dcm},
+ * {@code derived/<job>/}, {@code outbox/}. Events carry paths relative to the root (claim checks).
+ */
+@ApplicationScoped
+public class Spool {
+    private static final Logger LOG = Logger.getLogger(Spool.class);
+
+    private final Path root;
+    private final long minFreeBytes;
+
+    public Spool(GatewayConfig config) {
+        this(config.spool().dir(), config.spool().minFreeMegabytes() * 1024 * 1024);
+    }
+
+    public Spool(Path root, long minFreeBytes) {
+        this.root = root.toAbsolutePath().normalize();
+        this.minFreeBytes = minFreeBytes;
+        try {
+            for (String dir : List.of("incoming", "instances", "derived", "outbox")) {
+                Files.createDirectories(this.root.resolve(dir));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the spool under " + this.root + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public Path incoming() {
+        return root.resolve("incoming");
+    }
+
+    public Path outbox() {
+        return root.resolve("outbox");
+    }
+
+    public Path seriesDir(String studyUid, String seriesUid) {
+        requireUid(studyUid);
+        requireUid(seriesUid);
+        return root.resolve("instances").resolve(studyUid).resolve(seriesUid);
+    }
+
+    public Path instancePath(String studyUid, String seriesUid, String sopInstanceUid) {
+        requireUid(sopInstanceUid);
+        return seriesDir(studyUid, seriesUid).resolve(sopInstanceUid + ".dcm");
+    }
+
+    /** Directory of a job's derived series; job ids are hex digests. */
+    public Path derivedDir(String jobId) {
+        if (!jobId.matches("[0-9a-f]{8,64}")) {
+            throw new IllegalArgumentException("invalid job id " + jobId);
+        }
+        return root.resolve("derived").resolve(jobId);
+    }
+
+    public String relative(Path path) {
+        return root.relativize(path.toAbsolutePath().normalize()).toString();
+    }
+
+    /** Resolves a claim-check reference from an event, refusing anything outside the spool. */
+    public Path resolve(String reference) {
+        Path p = root.resolve(reference).normalize();
+        if (!p.startsWith(root)) {
+            throw new IllegalArgumentException("reference " + reference + " points outside the spool");
+        }
+        return p;
+    }
+
+    public boolean hasRoomForMore() {
+        try {
+            return Files.getFileStore(root).getUsableSpace() >= minFreeBytes;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Atomic rename into place, then fsync of the directory so the rename itself survives a crash. */
+    public void moveDurably(Path from, Path to) throws IOException {
+        Path dir = to.getParent();
+        Files.createDirectories(dir);
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("spool " + root + " must be on one file system supporting atomic rename", e);
+        }
+        fsyncDirectory(dir);
+    }
+
+    public static void fsyncDirectory(Path dir) throws IOException {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+        }
+    }
+
+    /** Files of one series, sorted by name. */
+    public List<Path> seriesFiles(Path seriesDir) throws IOException {
+        List<Path> files = new ArrayList<>();
+        if (!Files.isDirectory(seriesDir)) {
+            return files;
+        }
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(seriesDir, "*.dcm")) {
+            stream.forEach(files::add);
+        }
+        files.sort(null);
+        return files;
+    }
+
+    /** Series directories present in the spool (study, series pairs), for start-up recovery. */
+    public List<Path> allSeriesDirs() throws IOException {
+        List<Path> dirs = new ArrayList<>();
+        try (Stream<Path> studies = Files.list(root.resolve("instances"))) {
+            for (Path study : studies.filter(Files::isDirectory).toList()) {
+                try (Stream<Path> series = Files.list(study)) {
+                    series.filter(Files::isDirectory).forEach(dirs::add);
+                }
+            }
+        }
+        return dirs;
+    }
+
+    /** Removes half-received files left by a crash: they were never acknowledged. */
+    public int sweepIncoming() throws IOException {
+        int removed = 0;
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(incoming())) {
+            for (Path p : stream) {
+                Files.deleteIfExists(p);
+                removed++;
+            }
+        }
+        if (removed > 0) {
+            LOG.infof("removed %d unacknowledged partial file(s) from %s", removed, incoming());
+        }
+        return removed;
+    }
+
+    private static void requireUid(String uid) {
+        if (!Uids.isValid(uid)) {
+            throw new IllegalArgumentException("invalid UID '" + uid + "'");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package org.meddiff.gateway.track;
+
+import java.util.List;
+import java.util.Map;
+
+/** What GET /api/studies/{uid} returns. */
+public record StudyStatus(String studyInstanceUid, List<SeriesStatus> series) {
+
+    public record SeriesStatus(String seriesInstanceUid, String modality, String seriesDescription, Double sliceThicknessMm,
+                               int instancesReceived, Integer readyGeneration, Integer readyInstanceCount,
+                               boolean derivedByGateway, List<JobStatus> jobs) {
+    }
+
+    public record JobStatus(String jobId, String task, String rule, String state, Integer step, Integer steps,
+                            String message, Double itemsPerSecond, String derivedSeriesInstanceUid, Integer derivedInstances,
+                            String error, Map<String, DispatchStatus> dispatch) {
+    }
+
+    public record DispatchStatus(String state, Integer instancesStored, Integer attempts, String lastError) {
+    }
+}

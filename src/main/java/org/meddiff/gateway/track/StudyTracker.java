@@ -1,0 +1,162 @@
+package org.meddiff.gateway.track;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.jboss.logging.Logger;
+import org.meddiff.gateway.events.Events;
+import org.meddiff.gateway.events.Topics;
+
+/**
+ * Folds every topic into a per-study view. Each gateway process reads all topics from the beginning
+ * with its own consumer group, so the view is rebuilt after a restart; Kafka retention bounds history.
+ */
+@ApplicationScoped
+public class StudyTracker {
+    private static final Logger LOG = Logger.getLogger(StudyTracker.class);
+
+    private final Map<String, Study> studies = new ConcurrentHashMap<>();
+
+    static final class Study {
+        final Map<String, Series> series = new LinkedHashMap<>();
+    }
+
+    static final class Series {
+        String modality;
+        String description;
+        Double thickness;
+        boolean derived;
+        final Set<String> instances = ConcurrentHashMap.newKeySet();
+        Integer readyGeneration;
+        Integer readyCount;
+        final Map<String, Job> jobs = new LinkedHashMap<>();
+    }
+
+    static final class Job {
+        String task;
+        String rule;
+        String state = "REQUESTED";
+        Integer step;
+        Integer steps;
+        String message;
+        Double rate;
+        String derivedSeriesUid;
+        Integer derivedInstances;
+        String error;
+        final Map<String, StudyStatus.DispatchStatus> dispatch = new LinkedHashMap<>();
+    }
+
+    @Incoming("track-all")
+    public void onEvent(String json) {
+        try {
+            apply(Events.JSON.readTree(json));
+        } catch (Exception e) {
+            LOG.warnf("track: skipping unreadable event: %s", e.getMessage());
+        }
+    }
+
+    synchronized void apply(JsonNode e) {
+        String type = text(e, "type");
+        String studyUid = text(e, "studyInstanceUid");
+        if (type == null || studyUid == null) {
+            return;
+        }
+        Study study = studies.computeIfAbsent(studyUid, k -> new Study());
+        switch (type) {
+            case Topics.INSTANCE_RECEIVED -> {
+                Series s = series(study, text(e, "seriesInstanceUid"), e.get("series"));
+                s.instances.add(text(e, "sopInstanceUid"));
+            }
+            case Topics.SERIES_READY -> {
+                Series s = series(study, text(e, "seriesInstanceUid"), e.get("series"));
+                s.readyGeneration = e.path("generation").asInt();
+                s.readyCount = e.path("instanceCount").asInt();
+            }
+            case Topics.JOB_REQUESTED -> {
+                Job job = job(study, e);
+                job.task = text(e, "task");
+                job.rule = text(e, "rule");
+            }
+            case Topics.JOB_PROGRESS -> {
+                Job job = job(study, e);
+                if (!"COMPLETED".equals(job.state) && !"FAILED".equals(job.state)) {
+                    job.state = "RUNNING";
+                }
+                job.step = e.path("step").asInt();
+                job.steps = e.path("steps").asInt();
+                job.message = text(e, "message");
+                job.rate = e.hasNonNull("itemsPerSecond") ? e.get("itemsPerSecond").asDouble() : null;
+            }
+            case Topics.JOB_COMPLETED -> {
+                Job job = job(study, e);
+                job.state = "COMPLETED";
+                job.derivedSeriesUid = text(e, "derivedSeriesInstanceUid");
+                job.derivedInstances = e.path("instanceCount").asInt();
+                for (String destination : job.dispatch.keySet()) {
+                    job.dispatch.putIfAbsent(destination, new StudyStatus.DispatchStatus("PENDING", null, null, null));
+                }
+            }
+            case Topics.JOB_FAILED -> {
+                Job job = job(study, e);
+                job.state = "FAILED";
+                job.error = text(e, "reason");
+            }
+            case Topics.STORE_COMPLETED -> job(study, e).dispatch.put(text(e, "destination"),
+                    new StudyStatus.DispatchStatus("DELIVERED", e.path("instancesStored").asInt(), e.path("attempts").asInt(), null));
+            case Topics.STORE_DLQ -> job(study, e).dispatch.put(text(e, "destination"),
+                    new StudyStatus.DispatchStatus("DEAD_LETTERED", null, e.path("attempts").asInt(), text(e, "lastError")));
+            default -> { /* other topics are not part of the study view */ }
+        }
+    }
+
+    private static Series series(Study study, String seriesUid, JsonNode attributes) {
+        Series s = study.series.computeIfAbsent(seriesUid, k -> new Series());
+        if (attributes != null && s.modality == null) {
+            s.modality = text(attributes, "modality");
+            s.description = text(attributes, "seriesDescription");
+            s.thickness = attributes.hasNonNull("sliceThicknessMm") ? attributes.get("sliceThicknessMm").asDouble() : null;
+            s.derived = attributes.path("derivedByGateway").asBoolean(false);
+        }
+        return s;
+    }
+
+    /** Jobs hang under their source series; events name it as seriesInstanceUid. */
+    private static Job job(Study study, JsonNode e) {
+        Series s = series(study, text(e, "seriesInstanceUid"), e.get("series"));
+        return s.jobs.computeIfAbsent(text(e, "jobId"), k -> new Job());
+    }
+
+    public synchronized Optional<StudyStatus> status(String studyUid) {
+        Study study = studies.get(studyUid);
+        if (study == null) {
+            return Optional.empty();
+        }
+        List<StudyStatus.SeriesStatus> series = new ArrayList<>();
+        study.series.forEach((uid, s) -> {
+            List<StudyStatus.JobStatus> jobs = new ArrayList<>();
+            s.jobs.forEach((id, j) -> jobs.add(new StudyStatus.JobStatus(id, j.task, j.rule, j.state, j.step, j.steps, j.message,
+                    j.rate, j.derivedSeriesUid, j.derivedInstances, j.error, Map.copyOf(j.dispatch))));
+            series.add(new StudyStatus.SeriesStatus(uid, s.modality, s.description, s.thickness, s.instances.size(),
+                    s.readyGeneration, s.readyCount, s.derived, jobs));
+        });
+        return Optional.of(new StudyStatus(studyUid, series));
+    }
+
+    public synchronized List<String> studyUids() {
+        return List.copyOf(studies.keySet());
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode v = node == null ? null : node.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
+}
