@@ -36,6 +36,15 @@ public interface GatewayConfig {
 
     @Valid Dispatch dispatch();
 
+    @Valid Kafka kafka();
+
+    interface Kafka {
+        /** Create the topics of kafka/topics.json that are missing, at start-up. */
+        @WithDefault("true") boolean createTopics();
+
+        @WithDefault("1") @Min(1) @Max(16) short replicationFactor();
+    }
+
     interface Dicom {
         /** Called AE title of the listener (and calling AE title of dispatch). */
         @WithDefault("MEDDIFF") @Pattern(regexp = AE_TITLE, message = "must be an AE title of 1-16 characters") String aeTitle();

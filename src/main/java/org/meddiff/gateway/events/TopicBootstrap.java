@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.admin.Admin;
@@ -17,6 +18,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.config.GatewayConfig;
 
 /** Creates the topics of kafka/topics.json that are missing (partitions, retention, cleanup policy). */
 @ApplicationScoped
@@ -26,15 +28,12 @@ public class TopicBootstrap {
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
 
-    @ConfigProperty(name = "gateway.kafka.create-topics", defaultValue = "true")
-    boolean createTopics;
-
-    @ConfigProperty(name = "gateway.kafka.replication-factor", defaultValue = "1")
-    short replicationFactor;
+    @Inject
+    GatewayConfig config;
 
     /** Tries until the broker answers once; returns quietly if topic creation is switched off. */
     void ensureTopics() {
-        if (!createTopics) {
+        if (!config.kafka().createTopics()) {
             return;
         }
         List<NewTopic> wanted = declaredTopics();
@@ -82,7 +81,7 @@ public class TopicBootstrap {
                 Map<String, String> configs = new HashMap<>();
                 configs.put("retention.ms", t.get("retentionMs").asText());
                 configs.put("cleanup.policy", t.get("cleanupPolicy").asText());
-                topics.add(new NewTopic(t.get("name").asText(), t.get("partitions").asInt(), replicationFactor).configs(configs));
+                topics.add(new NewTopic(t.get("name").asText(), t.get("partitions").asInt(), config.kafka().replicationFactor()).configs(configs));
             }
             return topics;
         } catch (Exception e) {

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
@@ -30,6 +31,7 @@ public class Spool {
     private final Path root;
     private final long minFreeBytes;
 
+    @Inject
     public Spool(GatewayConfig config) {
         this(config.spool().dir(), config.spool().minFreeMegabytes() * 1024 * 1024);
     }

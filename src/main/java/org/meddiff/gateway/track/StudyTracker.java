@@ -66,7 +66,7 @@ public class StudyTracker {
 
     synchronized void apply(JsonNode e) {
         String type = text(e, "type");
-        String studyUid = text(e, "studyInstanceUid");
+        String studyUid = text(e, "studyInstanceUid") != null ? text(e, "studyInstanceUid") : text(e, "correlationId");
         if (type == null || studyUid == null) {
             return;
         }

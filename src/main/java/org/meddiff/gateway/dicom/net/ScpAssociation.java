@@ -98,7 +98,7 @@ final class ScpAssociation {
             if (r.accepted()) {
                 accepted.put(r.id(), r);
             } else {
-                LOG.infof("association %s: refused presentation context %s (%s)", describe(), r.abstractSyntax(),
+                LOG.debugf("association %s: refused presentation context %s (%s)", describe(), r.abstractSyntax(),
                         r.result() == PresentationContextResult.ABSTRACT_SYNTAX_NOT_SUPPORTED
                                 ? "SOP class not supported" : "no supported transfer syntax");
             }
