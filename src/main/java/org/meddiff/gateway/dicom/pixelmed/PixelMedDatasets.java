@@ -65,8 +65,22 @@ import com.pixelmed.dicom.TransferSyntax;
  * directory is fsync'ed at the end. SeriesInstanceUID = {@link DerivedUids#seriesInstanceUid(String)}
  * of the spec's seed, SOPInstanceUID of instance i = {@link DerivedUids#sopInstanceUid(String, int)}.
  *
- * <p>dciodvfy (dicom3tools) on the output: no errors and no warnings for sources like the synthetic
- * series (checked by the tests). Copied source attributes carry whatever dciodvfy says about them.
+ * <p>Per instance: patient, patient-study, general-study, frame-of-reference and general-equipment
+ * attributes copied from the first source file (Type 2 ones written empty if absent), CT acquisition
+ * descriptors copied when present (KVP, AcquisitionNumber empty if absent), ImageType
+ * DERIVED\SECONDARY\(source value 3 or AXIAL), SeriesDescription = source + " " + suffix (64 chars),
+ * SeriesNumber = source + offset, DerivationDescription, SoftwareVersions "meddiff-gateway",
+ * SourceImageSequence (nearest source slice along the slice direction, purpose DCM 121322) and a
+ * ReferencedSeriesSequence (Common Instance Reference module) naming that instance and its series,
+ * geometry from the volume (DS values at most 16 characters), signed 16-bit pixels with RescaleSlope 1
+ * and RescaleIntercept -1024 (shifted when the HU range needs it, clamped beyond 65536 HU of range),
+ * PatientPosition copied or "HFS".
+ *
+ * <p>dciodvfy (dicom3tools) on the output: no errors (tests check every file). No warnings for the
+ * synthetic series; on a real Siemens source (Mayo L067) only warnings carried over from the source:
+ * "Missing attribute or value that would be needed to build DICOMDIR - Study ID" (the source's StudyID
+ * is empty) and "Value dubious for this VR - Patient's Name - Retired Person Name form".
+ * Non-CT sources are written as CT Image Storage too (Modality CT): the gateway is CT-only.
  */
 @ApplicationScoped
 public class PixelMedDatasets implements DicomDatasets {
@@ -98,6 +112,7 @@ public class PixelMedDatasets implements DicomDatasets {
     private static final AttributeTag FOCALSPOTS = new AttributeTag(0x0018, 0x1190);
     private static final AttributeTag SCANOPTIONS = new AttributeTag(0x0018, 0x0022);
     private static final AttributeTag CTDIVOL = new AttributeTag(0x0018, 0x9345);
+    private static final AttributeTag CTDI_PHANTOM_TYPE_CODE_SEQUENCE = new AttributeTag(0x0018, 0x9346);
 
     /** Patient, patient study, general study, frame of reference and general equipment attributes copied verbatim. */
     private static final AttributeTag[] COPIED_TAGS = {
@@ -129,7 +144,7 @@ public class PixelMedDatasets implements DicomDatasets {
         TagFromName.DistanceSourceToDetector, TagFromName.DistanceSourceToPatient, GANTRYDETECTORTILT,
         TagFromName.TableHeight, ROTATIONDIRECTION, EXPOSURETIME,
         XRAYTUBECURRENT, EXPOSURE, FILTERTYPE, GENERATORPOWER,
-        FOCALSPOTS, TagFromName.ConvolutionKernel, CTDIVOL,
+        FOCALSPOTS, TagFromName.ConvolutionKernel, CTDIVOL, CTDI_PHANTOM_TYPE_CODE_SEQUENCE,
         TagFromName.ContrastBolusAgent, TagFromName.ContrastBolusRoute,
         TagFromName.LossyImageCompression, TagFromName.LossyImageCompressionRatio,
         TagFromName.LossyImageCompressionMethod,
@@ -243,6 +258,19 @@ public class PixelMedDatasets implements DicomDatasets {
                         + slices.get(i).file() + " and " + slices.get(i + 1).file());
             }
         }
+        double[] first = slices.get(0).position();
+        for (int i = 1; i < n; i++) {
+            double[] d = sub(slices.get(i).position(), first);
+            double a = dot(d, normal);
+            double lateral = norm(new double[] {d[0] - a * normal[0], d[1] - a * normal[1], d[2] - a * normal[2]});
+            if (lateral > 0.1 + 0.002 * Math.abs(a)) {
+                double degrees = Math.toDegrees(Math.atan2(lateral, Math.abs(a)));
+                throw new DicomDataException("gantry tilt or sheared stack: " + slices.get(i).file().getFileName()
+                        + " is offset " + fmt(lateral) + " mm in-plane from the first slice over " + fmt(a)
+                        + " mm along the normal (" + fmt(degrees) + " degrees); only orthogonal stacks are supported");
+            }
+        }
+
         double[] sortedGaps = gaps.clone();
         Arrays.sort(sortedGaps);
         double median = sortedGaps.length % 2 == 1 ? sortedGaps[sortedGaps.length / 2]
@@ -265,19 +293,6 @@ public class PixelMedDatasets implements DicomDatasets {
                         + fmt(median) + " mm (tolerance " + fmt(tolerance) + " mm)");
             }
         }
-        double[] first = slices.get(0).position();
-        for (int i = 1; i < n; i++) {
-            double[] d = sub(slices.get(i).position(), first);
-            double a = dot(d, normal);
-            double lateral = norm(new double[] {d[0] - a * normal[0], d[1] - a * normal[1], d[2] - a * normal[2]});
-            if (lateral > 0.1 + 0.002 * Math.abs(a)) {
-                double degrees = Math.toDegrees(Math.atan2(lateral, Math.abs(a)));
-                throw new DicomDataException("gantry tilt or sheared stack: " + slices.get(i).file().getFileName()
-                        + " is offset " + fmt(lateral) + " mm in-plane from the first slice over " + fmt(a)
-                        + " mm along the normal (" + fmt(degrees) + " degrees); only orthogonal stacks are supported");
-            }
-        }
-
         int rows = ref.rows(), columns = ref.columns(), plane = rows * columns;
         float[] voxels = new float[plane * n];
         for (int z = 0; z < n; z++) {
@@ -490,7 +505,10 @@ public class PixelMedDatasets implements DicomDatasets {
                 double[] position = g.slicePosition(z);
                 putDs(list, TagFromName.ImagePositionPatient, position);
                 putDs(list, TagFromName.SliceLocation, dot(position, normal));
-                list.put(sourceImageSequence(nearest(sources, position, g.sliceDirection())));
+                SourceRef reference = nearest(sources, position, g.sliceDirection());
+                list.put(sourceImageSequence(reference));
+                // Common Instance Reference module: the series of the instance SourceImageSequence names
+                list.put(referencedSeriesSequence(sourceSeriesUid, List.of(reference)));
 
                 short[] pixels = new short[plane];
                 float[] voxels = volume.voxels();
@@ -573,8 +591,6 @@ public class PixelMedDatasets implements DicomDatasets {
         }
         put(l, TagFromName.BurnedInAnnotation, "NO");
 
-        // Common instance reference: the source series and the instances referenced by SourceImageSequence
-        l.put(referencedSeriesSequence(sourceSeriesUid(src), sources));
 
         // Image plane
         putDs(l, TagFromName.ImageOrientationPatient,
@@ -601,10 +617,6 @@ public class PixelMedDatasets implements DicomDatasets {
         putDs(l, TagFromName.WindowCenter, spec.windowCenter());
         putDs(l, TagFromName.WindowWidth, Math.max(1, spec.windowWidth()));
         return l;
-    }
-
-    private static String sourceSeriesUid(AttributeList src) {
-        return string(src, TagFromName.SeriesInstanceUID);
     }
 
     private static void copyOrEmpty(AttributeList src, AttributeList dst, AttributeTag tag) throws DicomException {
