@@ -1,9 +1,9 @@
 """Evaluation-side simulation: low-dose CT by noise insertion in the projection domain,
 thick slices by slab averaging, hypodense lesion insertion with ground-truth masks.
 
-Low-dose method (per axial slice, parallel beam, skimage radon/iradon):
+Low-dose method (per axial slice, parallel beam; own pixel-driven projector + ramp FBP, numpy):
   mu = MU_WATER * (1 + HU / 1000)   (mu_water = 0.0192 /mm, ~ 70 keV effective), mu >= 0
-  p  = radon(mu) * pixel_mm          line integrals, N_ANGLES views over 180 deg
+  p  = P(mu) * pixel_mm              line integrals, N_ANGLES views over 180 deg (air < -950 HU -> mu 0)
   counts = Poisson(I0 * d * exp(-p)) + N(0, SIGMA_E^2), clipped to >= 1
   p_ld = -log(counts / (I0 * d))
   HU_ld = HU + 1000 / MU_WATER * FBP_ramp(p_ld - p) / pixel_mm
@@ -27,33 +27,89 @@ def calibrated_I0():
         return float(json.load(f)["I0"])
 
 
-def _pad_square(img, fill):
-    n = int(np.ceil(np.sqrt(2) * max(img.shape))) + 2
-    out = np.full((n, n), fill, dtype=np.float64)
-    oy, ox = (n - img.shape[0]) // 2, (n - img.shape[1]) // 2
-    out[oy:oy + img.shape[0], ox:ox + img.shape[1]] = img
-    return out, (oy, ox)
+def _geometry(shape, n_angles):
+    H, W = shape
+    ys = (np.arange(H) - (H - 1) / 2.0)[:, None]
+    xs = (np.arange(W) - (W - 1) / 2.0)[None, :]
+    n_det = int(np.ceil(np.hypot(H, W))) + 3
+    theta = np.pi * np.arange(n_angles) / n_angles
+    return xs, ys, n_det, theta
 
 
-def low_dose_slice(hu, dose, I0, rng, pixel_mm=1.0, sigma_e=SIGMA_E, n_angles=N_ANGLES):
-    from skimage.transform import radon, iradon
-    mu, (oy, ox) = _pad_square(np.maximum(MU_WATER * (1.0 + hu.astype(np.float64) / 1000.0), 0.0), 0.0)
-    theta = np.linspace(0.0, 180.0, n_angles, endpoint=False)
-    p = radon(mu, theta=theta, circle=True) * pixel_mm
+def forward_project(img, n_angles=N_ANGLES):
+    """Pixel-driven parallel-beam projector: line integrals in pixel units, [n_det, n_angles];
+    detector coordinate t = x cos(theta) + y sin(theta) (pixel units, centre bin n_det // 2)."""
+    xs, ys, n_det, theta = _geometry(img.shape, n_angles)
+    v = img.ravel()
+    nz = v != 0
+    v = v[nz]
+    c = n_det // 2
+    out = np.zeros((n_det, n_angles))
+    X = np.broadcast_to(xs, img.shape).ravel()[nz]
+    Y = np.broadcast_to(ys, img.shape).ravel()[nz]
+    for k, th in enumerate(theta):
+        t = X * np.cos(th) + Y * np.sin(th) + c
+        i0 = np.floor(t).astype(np.int64)
+        w = t - i0
+        out[:, k] = np.bincount(i0, v * (1 - w), n_det) + np.bincount(i0 + 1, v * w, n_det)[:n_det]
+    return out
+
+
+def ramp_filter(sino):
+    """Ram-Lak filter (spatial-domain derived, as skimage.transform.iradon 'ramp')."""
+    n = sino.shape[0]
+    size = max(64, int(2 ** np.ceil(np.log2(2 * n))))
+    nn = np.concatenate((np.arange(1, size / 2 + 1, 2, dtype=int), np.arange(size / 2 - 1, 0, -2, dtype=int)))
+    f = np.zeros(size)
+    f[0] = 0.25
+    f[1::2] = -1 / (np.pi * nn) ** 2
+    ff = 2 * np.real(np.fft.fft(f))
+    pad = np.zeros((size, sino.shape[1]))
+    pad[:n] = sino
+    return np.real(np.fft.ifft(np.fft.fft(pad, axis=0) * ff[:, None], axis=0))[:n]
+
+
+def fbp(sino, shape, roi=None):
+    """Filtered back-projection matching forward_project (result in 1/pixel units of the input).
+    roi = (y0, x0, h, w): reconstruct only that box of the image grid."""
+    n_det, n_angles = sino.shape
+    xs, ys, n_det2, theta = _geometry(shape, n_angles)
+    if roi is not None:
+        y0, x0, h, w = roi
+        ys, xs = ys[y0:y0 + h], xs[:, x0:x0 + w]
+        shape = (h, w)
+    xs, ys = xs.astype(np.float32), ys.astype(np.float32)
+    filt = ramp_filter(sino).astype(np.float32)
+    c = n_det // 2
+    out = np.zeros(shape, dtype=np.float64)
+    for k, th in enumerate(theta):
+        t = xs * np.cos(th) + ys * np.sin(th) + c
+        i0 = np.clip(np.floor(t).astype(np.int64), 0, n_det - 2)
+        w = t - i0
+        out += filt[i0, k] * (1 - w) + filt[i0 + 1, k] * w
+    return out * np.pi / (2 * n_angles)
+
+
+def low_dose_slice(hu, dose, I0, rng, pixel_mm=1.0, sigma_e=SIGMA_E, n_angles=N_ANGLES, roi=None):
+    mu = np.maximum(MU_WATER * (1.0 + hu.astype(np.float64) / 1000.0), 0.0)
+    mu[hu < -950] = 0.0  # air: skip (also speeds up the projector)
+    p = forward_project(mu, n_angles) * pixel_mm
     lam = I0 * dose * np.exp(-p)
     counts = rng.poisson(lam).astype(np.float64) + rng.normal(0.0, sigma_e, size=lam.shape)
     counts = np.maximum(counts, 1.0)
     p_ld = -np.log(counts / (I0 * dose))
-    noise_mu = iradon(p_ld - p, theta=theta, filter_name="ramp", circle=True, output_size=mu.shape[0]) / pixel_mm
-    noise_hu = noise_mu[oy:oy + hu.shape[0], ox:ox + hu.shape[1]] * 1000.0 / MU_WATER
-    return (hu + noise_hu).astype(np.float32)
+    noise_mu = fbp(p_ld - p, hu.shape, roi) / pixel_mm
+    if roi is not None:
+        hu = hu[roi[0]:roi[0] + roi[2], roi[1]:roi[1] + roi[3]]
+    return (hu + noise_mu * 1000.0 / MU_WATER).astype(np.float32)
 
 
-def low_dose(hu_vol, dose=0.25, I0=None, seed=0, pixel_mm=1.0):
-    """Slice-by-slice low-dose simulation of a [D,H,W] HU volume (independent noise per slice)."""
+def low_dose(hu_vol, dose=0.25, I0=None, seed=0, pixel_mm=1.0, roi=None):
+    """Slice-by-slice low-dose simulation of a [D,H,W] HU volume (independent noise per slice).
+    Whole slices are projected; roi = (y0, x0, h, w) returns only that in-plane box."""
     I0 = calibrated_I0() if I0 is None else I0
     rng = np.random.default_rng(seed)
-    return np.stack([low_dose_slice(s, dose, I0, rng, pixel_mm) for s in hu_vol]).astype(np.float32)
+    return np.stack([low_dose_slice(s, dose, I0, rng, pixel_mm, roi=roi) for s in hu_vol]).astype(np.float32)
 
 
 def thick_slices(hu_vol, sf=5):
