@@ -45,6 +45,21 @@ public class StudyTracker {
         String task;
         String rule;
         String state = "REQUESTED";
+
+        /** Topics are consumed in no particular order relative to each other: a state never goes back. */
+        void advance(String next) {
+            if (rank(next) >= rank(state)) {
+                state = next;
+            }
+        }
+
+        private static int rank(String s) {
+            return switch (s) {
+                case "RUNNING" -> 1;
+                case "COMPLETED", "FAILED" -> 2;
+                default -> 0;
+            };
+        }
         Integer step;
         Integer steps;
         String message;
@@ -88,9 +103,7 @@ public class StudyTracker {
             }
             case Topics.JOB_PROGRESS -> {
                 Job job = job(study, e);
-                if (!"COMPLETED".equals(job.state) && !"FAILED".equals(job.state)) {
-                    job.state = "RUNNING";
-                }
+                job.advance("RUNNING");
                 job.step = e.path("step").asInt();
                 job.steps = e.path("steps").asInt();
                 job.message = text(e, "message");
@@ -98,24 +111,30 @@ public class StudyTracker {
             }
             case Topics.JOB_COMPLETED -> {
                 Job job = job(study, e);
-                job.state = "COMPLETED";
+                job.advance("COMPLETED");
                 job.derivedSeriesUid = text(e, "derivedSeriesInstanceUid");
                 job.derivedInstances = e.path("instanceCount").asInt();
-                for (String destination : job.dispatch.keySet()) {
-                    job.dispatch.putIfAbsent(destination, new StudyStatus.DispatchStatus("PENDING", null, null, null));
-                }
             }
             case Topics.JOB_FAILED -> {
                 Job job = job(study, e);
-                job.state = "FAILED";
+                job.advance("FAILED");
                 job.error = text(e, "reason");
             }
-            case Topics.STORE_COMPLETED -> job(study, e).dispatch.put(text(e, "destination"),
+            case Topics.STORE_COMPLETED -> dispatched(job(study, e), e).dispatch.put(text(e, "destination"),
                     new StudyStatus.DispatchStatus("DELIVERED", e.path("instancesStored").asInt(), e.path("attempts").asInt(), null));
-            case Topics.STORE_DLQ -> job(study, e).dispatch.put(text(e, "destination"),
+            case Topics.STORE_DLQ -> dispatched(job(study, e), e).dispatch.put(text(e, "destination"),
                     new StudyStatus.DispatchStatus("DEAD_LETTERED", null, e.path("attempts").asInt(), text(e, "lastError")));
             default -> { /* other topics are not part of the study view */ }
         }
+    }
+
+    /** A dispatch event can be read before its job's completion event: it implies the completion. */
+    private static Job dispatched(Job job, JsonNode e) {
+        job.advance("COMPLETED");
+        if (job.derivedSeriesUid == null) {
+            job.derivedSeriesUid = text(e, "derivedSeriesInstanceUid");
+        }
+        return job;
     }
 
     private static Series series(Study study, String seriesUid, JsonNode attributes) {

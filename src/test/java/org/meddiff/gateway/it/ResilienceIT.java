@@ -1,0 +1,219 @@
+package org.meddiff.gateway.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.meddiff.gateway.it.support.Dcmtk;
+import org.meddiff.gateway.it.support.EventLog;
+import org.meddiff.gateway.it.support.GatewayProcess;
+import org.meddiff.gateway.it.support.KafkaBrokerProcess;
+import org.meddiff.gateway.it.support.OrthancProcess;
+import org.meddiff.gateway.it.support.Ports;
+import org.meddiff.gateway.it.support.Processes;
+import org.meddiff.gateway.tools.SyntheticCtSeries;
+
+/**
+ * Failures a hospital deployment meets: the gateway killed mid-series, Kafka down at ingest, the PACS
+ * down when a job completes, a destination that never comes back (dead letter).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ResilienceIT {
+    static final int MAX_ATTEMPTS = 6;
+
+    KafkaBrokerProcess kafka;
+    OrthancProcess orthanc;
+    GatewayProcess gateway;
+    String deadDestination;
+
+    @BeforeAll
+    void start() {
+        kafka = KafkaBrokerProcess.start("resilience");
+        orthanc = new OrthancProcess("resilience").start();
+        deadDestination = "NOWHERE@127.0.0.1:" + Ports.free();
+        gateway = new GatewayProcess("resilience", Map.of(
+                "kafka.bootstrap.servers", kafka.bootstrapServers(),
+                "gateway.dispatch.destinations", orthanc.destination() + "," + deadDestination,
+                "gateway.dispatch.max-attempts", String.valueOf(MAX_ATTEMPTS),
+                "gateway.dispatch.initial-backoff", "500ms",
+                "gateway.dispatch.max-backoff", "2s",
+                "gateway.assemble.series-quiet-period", "4s")).start().awaitReady();
+    }
+
+    @AfterAll
+    void stop() {
+        for (AutoCloseable c : new AutoCloseable[] {gateway, orthanc, kafka}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception ignored) {
+                // best effort
+            }
+        }
+    }
+
+    @Test
+    void killedWhileASeriesArrives_everyAcknowledgedInstanceSurvivesAndTheSeriesCompletes(@TempDir Path tmp) throws Exception {
+        SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(64, 40).withSeed(21);
+        List<Path> files = SyntheticCtSeries.write(tmp, params);
+        Path seriesDir = gateway.spoolDir().resolve("instances").resolve(params.resolvedStudyUid())
+                .resolve(params.resolvedSeriesUid());
+
+        // storescu as shipped (Nagle on, ~45 ms per instance) gives the kill a window mid-series.
+        CompletableFuture<Processes.Result> sending = CompletableFuture.supplyAsync(
+                () -> Dcmtk.store("SCANNER", gateway.aeTitle(), "localhost", gateway.dicomPort(), files));
+        Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+                .until(() -> countDcm(seriesDir) >= 8);
+        gateway.kill();
+        Processes.Result result = sending.get();
+        Set<String> acknowledged = acknowledgedSops(result, params);
+        assertTrue(acknowledged.size() >= 8 && acknowledged.size() < 40,
+                "the kill must land mid-series; acknowledged " + acknowledged.size() + "\n" + result.output());
+
+        gateway.start().awaitReady();
+        for (String sop : acknowledged) {
+            assertTrue(Files.exists(seriesDir.resolve(sop + ".dcm")), "acknowledged instance " + sop + " is not in the spool");
+        }
+        Set<String> announced = new HashSet<>();
+        EventLog.await(kafka.bootstrapServers(), "dicom.instance.received",
+                EventLog.field("seriesInstanceUid", params.resolvedSeriesUid()), acknowledged.size(), Duration.ofSeconds(30))
+                .forEach(e -> announced.add(e.path("sopInstanceUid").asText()));
+        assertTrue(announced.containsAll(acknowledged), "every acknowledged instance reaches Kafka; missing: "
+                + acknowledged.stream().filter(s -> !announced.contains(s)).toList());
+
+        // The modality resends the series; it completes.
+        Processes.Result resent = Dcmtk.store("SCANNER", gateway.aeTitle(), "localhost", gateway.dicomPort(), files);
+        assertEquals(40, Dcmtk.storeSuccesses(resent), resent.output());
+        JsonNode job = awaitJob(params.resolvedStudyUid(), j -> j.path("derivedInstances").asInt() == 39 * 5 + 1
+                && "DELIVERED".equals(j.path("dispatch").path(orthanc.destination()).path("state").asText()), 120);
+        String seriesId = orthanc.seriesIdOfUid(job.path("derivedSeriesInstanceUid").asText());
+        assertEquals(39 * 5 + 1, orthanc.instanceIdsOfSeries(seriesId).size());
+    }
+
+    @Test
+    void kafkaDownAtIngest_noAcknowledgedInstanceIsLost(@TempDir Path tmp) throws Exception {
+        SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(64, 12).withSeed(22);
+        List<Path> files = SyntheticCtSeries.write(tmp, params);
+        kafka.kill();
+        try {
+            Processes.Result sent = Dcmtk.store("SCANNER", gateway.aeTitle(), "localhost", gateway.dicomPort(), files);
+            assertEquals(12, Dcmtk.storeSuccesses(sent), "ingest must keep acknowledging while Kafka is down\n" + sent.output());
+            try (Stream<Path> outbox = Files.list(gateway.spoolDir().resolve("outbox"))) {
+                assertTrue(outbox.count() >= 12, "the events wait in the durable outbox");
+            }
+        } finally {
+            kafka.restart();
+        }
+        Set<String> announced = new HashSet<>();
+        EventLog.await(kafka.bootstrapServers(), "dicom.instance.received",
+                EventLog.field("seriesInstanceUid", params.resolvedSeriesUid()), 12, Duration.ofSeconds(60))
+                .forEach(e -> announced.add(e.path("sopInstanceUid").asText()));
+        assertEquals(12, announced.size());
+        awaitJob(params.resolvedStudyUid(),
+                j -> "DELIVERED".equals(j.path("dispatch").path(orthanc.destination()).path("state").asText()), 120);
+    }
+
+    @Test
+    void pacsDownWhenTheJobCompletes_deliveryIsRetriedUntilItComesBack_andADeadDestinationIsDeadLettered(@TempDir Path tmp)
+            throws Exception {
+        SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(64, 12).withSeed(23);
+        List<Path> files = SyntheticCtSeries.write(tmp, params);
+        orthanc.stop();
+        int failuresBefore = countOccurrences(gateway.log(), orthanc.destination() + " unreachable");
+        try {
+            Processes.Result sent = Dcmtk.store("SCANNER", gateway.aeTitle(), "localhost", gateway.dicomPort(), files);
+            assertEquals(12, Dcmtk.storeSuccesses(sent), sent.output());
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> countOccurrences(gateway.log(), orthanc.destination() + " unreachable") > failuresBefore);
+        } finally {
+            orthanc.start();
+        }
+        JsonNode job = awaitJob(params.resolvedStudyUid(),
+                j -> "DELIVERED".equals(j.path("dispatch").path(orthanc.destination()).path("state").asText()), 120);
+        assertTrue(job.path("dispatch").path(orthanc.destination()).path("attempts").asInt() >= 2,
+                "delivered after a retry: " + job);
+        String seriesId = orthanc.seriesIdOfUid(job.path("derivedSeriesInstanceUid").asText());
+        assertEquals(job.path("derivedInstances").asInt(), orthanc.instanceIdsOfSeries(seriesId).size());
+
+        // The destination that never answers ends on the dead-letter topic after the last attempt.
+        String jobId = job.path("jobId").asText();
+        List<JsonNode> dead = EventLog.await(kafka.bootstrapServers(), "pacs.store.dlq", EventLog.field("jobId", jobId), 1,
+                Duration.ofSeconds(60));
+        assertEquals(1, dead.size());
+        assertEquals(deadDestination, dead.get(0).path("destination").asText());
+        assertEquals(MAX_ATTEMPTS, dead.get(0).path("attempts").asInt());
+        awaitJob(params.resolvedStudyUid(),
+                j -> "DEAD_LETTERED".equals(j.path("dispatch").path(deadDestination).path("state").asText()), 30);
+    }
+
+    JsonNode awaitJob(String study, java.util.function.Predicate<JsonNode> condition, int seconds) {
+        JsonNode[] found = new JsonNode[1];
+        Awaitility.await().atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            GatewayProcess.HttpResult r = gateway.http("/api/studies/" + study);
+            if (r.status() != 200) {
+                return false;
+            }
+            for (JsonNode series : r.json().path("series")) {
+                for (JsonNode j : series.path("jobs")) {
+                    if (condition.test(j)) {
+                        found[0] = j;
+                        return true;
+                    }
+                }
+            }
+            return false;
+        });
+        return found[0];
+    }
+
+    /** SOP instances storescu -v reported as stored: each success line answers the file sent just before. */
+    static Set<String> acknowledgedSops(Processes.Result result, SyntheticCtSeries.Params params) {
+        Set<String> sops = new HashSet<>();
+        String lastFile = null;
+        for (String line : result.output().lines().toList()) {
+            if (line.contains("Sending file:")) {
+                lastFile = line.substring(line.indexOf("Sending file:") + "Sending file:".length()).trim();
+            } else if (line.contains("Received Store Response (Success)") && lastFile != null) {
+                String name = Path.of(lastFile).getFileName().toString();
+                int instance = Integer.parseInt(name.replaceAll("\\D", ""));
+                sops.add(params.sopInstanceUid(instance));
+            }
+        }
+        return sops;
+    }
+
+    static long countDcm(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.toString().endsWith(".dcm")).count();
+        }
+    }
+
+    static int countOccurrences(String text, String needle) {
+        int n = 0;
+        for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+}
