@@ -81,7 +81,7 @@ generate() {
   rm -rf "$dir.tmp"; mkdir -p "$dir.tmp"
   if have_generator; then
     java -cp "$APP_CP" org.meddiff.gateway.tools.SyntheticCtSeries --out "$dir.tmp" --slices "$n" --size "$SIZE" \
-      --thickness 1 --study-uid "$study" --series-uid "$series" >/dev/null
+      --thickness 1 --description "Synthetic CT 1 mm" --study-uid "$study" --series-uid "$series" >/dev/null
   else
     /usr/bin/python3 bench/make-ct-series.py --out "$dir.tmp" --slices "$n" --size "$SIZE" --thickness 1 >/dev/null
   fi
