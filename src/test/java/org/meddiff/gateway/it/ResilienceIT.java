@@ -166,21 +166,27 @@ class ResilienceIT {
 
     JsonNode awaitJob(String study, java.util.function.Predicate<JsonNode> condition, int seconds) {
         JsonNode[] found = new JsonNode[1];
-        Awaitility.await().atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(500)).until(() -> {
-            GatewayProcess.HttpResult r = gateway.http("/api/studies/" + study);
-            if (r.status() != 200) {
-                return false;
-            }
-            for (JsonNode series : r.json().path("series")) {
-                for (JsonNode j : series.path("jobs")) {
-                    if (condition.test(j)) {
-                        found[0] = j;
-                        return true;
+        String[] last = new String[1];
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(500)).until(() -> {
+                GatewayProcess.HttpResult r = gateway.http("/api/studies/" + study);
+                last[0] = r.status() + " " + r.body();
+                if (r.status() != 200) {
+                    return false;
+                }
+                for (JsonNode series : r.json().path("series")) {
+                    for (JsonNode j : series.path("jobs")) {
+                        if (condition.test(j)) {
+                            found[0] = j;
+                            return true;
+                        }
                     }
                 }
-            }
-            return false;
-        });
+                return false;
+            });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("status of study " + study + " never matched; last answer: " + last[0], e);
+        }
         return found[0];
     }
 
