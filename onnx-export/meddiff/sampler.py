@@ -58,6 +58,7 @@ class TorchEps:
 
     def __call__(self, x_t, t, pe, anat, region, cond=None):
         outs = []
+        dev = next(self.model.parameters()).device
         with torch.no_grad():
             for i in range(0, x_t.shape[0], self.batch):
                 sl = slice(i, i + self.batch)
@@ -66,7 +67,7 @@ class TorchEps:
                         torch.from_numpy(anat[sl]), torch.full((n,), int(region), dtype=torch.int64)]
                 if cond is not None:
                     args.append(torch.from_numpy(cond[sl]))
-                outs.append(self.model(*args).numpy())
+                outs.append(self.model(*[a.to(dev) for a in args]).cpu().numpy())
         return np.concatenate(outs).astype(np.float32)
 
 

@@ -72,17 +72,20 @@ def sample_batch(items, B, P, L, rng, with_condition=False, levels=None):
 
 
 def diffusion_loss(model, batch, alpha_bar_t, T, gen, t=None, noise=None):
-    x0 = batch["x0"]
+    """t and noise are drawn on the CPU generator (reproducible), then moved to the model's device."""
+    dev = alpha_bar_t.device
+    x0 = batch["x0"].to(dev)
     B = x0.shape[0]
     if t is None:
         t = torch.randint(0, T, (B,), generator=gen)
     if noise is None:
         noise = torch.randn(x0.shape, generator=gen)
+    t, noise = t.to(dev), noise.to(dev)
     ab = alpha_bar_t[t].view(B, 1, 1, 1, 1)
     xt = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
-    args = (xt, t.float(), batch["pe"], batch["anat"], batch["region"])
+    args = (xt, t.float(), batch["pe"].to(dev), batch["anat"].to(dev), batch["region"].to(dev))
     if "cond" in batch:
-        args = args + (batch["cond"],)
+        args = args + (batch["cond"].to(dev),)
     return F.l1_loss(model(*args), noise)
 
 
@@ -110,15 +113,16 @@ def fixed_val_batches(items, cfg, with_condition, n=8, seed=1234):
 
 
 def train(cfg, out_dir, train_items, val_items, minutes=None, max_steps=None, ckpt_minutes=5.0,
-          controlnet_from=None, seed=0, threads=1, log=print):
+          controlnet_from=None, seed=0, threads=1, log=print, device="cpu"):
     torch.set_num_threads(threads)
+    dev = torch.device(device)
     os.makedirs(out_dir, exist_ok=True)
     with_cond = controlnet_from is not None
-    model = build(cfg, controlnet_from)
+    model = build(cfg, controlnet_from).to(dev)
     params = model.trainable_parameters() if with_cond else list(model.parameters())
     opt = torch.optim.Adam(params, lr=cfg["lr"])
     T = cfg["T"]
-    alpha_bar = torch.tensor(cosine_alpha_bar(T), dtype=torch.float32)
+    alpha_bar = torch.tensor(cosine_alpha_bar(T), dtype=torch.float32, device=dev)
     state = {"step": 0, "seconds": 0.0, "history": [], "val": [], "cfg": cfg, "controlnet": with_cond,
              "train_cases": [i["name"] for i in train_items], "val_cases": [i["name"] for i in val_items]}
     last = os.path.join(out_dir, "last.pt")
@@ -213,6 +217,7 @@ def main(argv=None):
     ap.add_argument("--data", help="JSON list of {path, region, split} (default: the ../shared catalogue)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (PyTorch 2.x on a GPU)")
     a = ap.parse_args(argv)
     cfg = load_cfg(a.config)
     cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache")
@@ -221,7 +226,7 @@ def main(argv=None):
     va = load_items(a.data, "validation", wc, cache)
     print("train:", [i["name"] for i in tr], "validation:", [i["name"] for i in va], flush=True)
     train(cfg, a.out, tr, va, a.minutes, a.steps, a.ckpt_minutes, a.controlnet, a.seed, a.threads,
-          log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True))
+          log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True), device=a.device)
 
 
 if __name__ == "__main__":
