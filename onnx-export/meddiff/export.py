@@ -186,6 +186,7 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--config", help="config JSON for a bare state_dict checkpoint")
     ap.add_argument("--train-command", default=None)
+    ap.add_argument("--fp16", action="store_true", help="also write NAME.fp16.onnx (+ card)")
     a = ap.parse_args(argv)
     t0 = time.time()
     model, cfg, state, cn = load_checkpoint(a.ckpt, a.config)
@@ -197,6 +198,18 @@ def main(argv=None):
     if a.train_command:
         card["training"]["command"] = a.train_command
     print(write_card(a.out, card))
+    if a.fp16:
+        from .fp16 import convert
+        p16 = a.out.replace(".onnx", ".fp16.onnx")
+        convert(a.out, p16)
+        c16 = json.loads(json.dumps(card))
+        c16.update({"name": os.path.basename(p16).replace(".onnx", ""), "file": os.path.basename(p16), "sha256": sha256(p16),
+                    "size_bytes": os.path.getsize(p16)})
+        c16["format"]["precision"] = ("fp16 weights and activations on the spatial path; inputs, output eps, the timestep/region "
+                                      "embedding branch and Resize scales stay float32 (meddiff.fp16). Same input/output contract as fp32. "
+                                      "On ORT CPU, fp16 kernels are missing and ORT inserts casts: use it with the CUDA provider.")
+        c16["fp32_model"] = card["file"]
+        print(write_card(p16, c16))
 
 
 if __name__ == "__main__":

@@ -47,8 +47,11 @@ def main(argv=None):
     torch.set_num_threads(2)
     cfg, base, cn, _ = load_weights(WEIGHTS)
     res = {}
-    for name, model, is_cn in (("meddiff-fm-base", base, False), ("meddiff-fm-sr-controlnet", cn, True)):
+    for name, model, is_cn in (("meddiff-fm-base", base, False), ("meddiff-fm-sr-controlnet", cn, True),
+                               ("meddiff-fm-base.fp16", base, False), ("meddiff-fm-sr-controlnet.fp16", cn, True)):
         p = os.path.join(MODELS_DIR, name + ".onnx")
+        if not os.path.exists(p):
+            continue
         r = {}
         for label, inp in (("golden_patch_16^3", golden_patch(is_cn)), ("random_batch2_24x32x16", random_batch(cfg["pe_L"], is_cn))):
             with torch.no_grad():
@@ -59,7 +62,7 @@ def main(argv=None):
         if a.update_cards:
             from .export import update_card
             update_card(p, {"parity": {"parity_max_abs_diff": max(r.values()), "cases": r,
-                                       "how": "ONNX Runtime Java 1.29.0 CPU (tools/OrtRun.java) vs PyTorch fp32 on the golden patch (golden/patch_*) and a random batch-2 non-cubic input; test: tests/test_golden_parity.py",
+                                       "how": ("fp16 graph vs PyTorch fp32; " if "fp16" in name else "") + "ONNX Runtime Java 1.29.0 CPU (tools/OrtRun.java) vs PyTorch fp32 on the golden patch (golden/patch_*) and a random batch-2 non-cubic input; test: tests/test_golden_parity.py",
                                        "command": "/usr/bin/python3 -m meddiff.parity " + " ".join(sys.argv[1:] if argv is None else argv)}})
     print(json.dumps(res, indent=1))
 

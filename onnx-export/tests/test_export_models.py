@@ -8,7 +8,7 @@ from conftest import ROOT, MODELS_DIR, need_file
 from meddiff.export import export_onnx, build_card, write_card, sha256
 from meddiff.network import MedDiffUNet, ControlNetSR
 
-SHIPPED = ["meddiff-fm-base", "meddiff-fm-sr-controlnet"]
+SHIPPED = ["meddiff-fm-base", "meddiff-fm-sr-controlnet", "meddiff-fm-base.fp16", "meddiff-fm-sr-controlnet.fp16"]
 
 
 def test_export_tiny_checker_and_card(tmp_path):

@@ -76,7 +76,8 @@ def test_pytorch_reproduces_golden():
     assert np.abs(m - A["anomaly_map"]).max() < 1e-4 and abs(score - an["score"]) < 1e-4
 
 
-@pytest.mark.parametrize("kind,name", [("base", "meddiff-fm-base"), ("sr", "meddiff-fm-sr-controlnet")])
+@pytest.mark.parametrize("kind,name", [("base", "meddiff-fm-base"), ("sr", "meddiff-fm-sr-controlnet"),
+                                       ("base", "meddiff-fm-base.fp16"), ("sr", "meddiff-fm-sr-controlnet.fp16")])
 def test_onnx_parity_with_pytorch_via_ort_java(kind, name):
     g, A = golden()
     p = os.path.join(MODELS_DIR, name + ".onnx")
@@ -86,9 +87,10 @@ def test_onnx_parity_with_pytorch_via_ort_java(kind, name):
     out, _, _ = ortjava.run(p, patch_inputs(g, A, kind == "sr"), threads=2)
     ref = A["patch_eps_base" if kind == "base" else "patch_eps_sr"]
     diff = float(np.abs(out.reshape(ref.shape) - ref).max())
-    assert diff < 1e-4, diff
+    tol = 2e-2 if "fp16" in name else 1e-4
+    assert diff < tol, diff
     card = json.load(open(p.replace(".onnx", ".card.json")))
-    assert card["parity"]["parity_max_abs_diff"] is not None and card["parity"]["parity_max_abs_diff"] < 1e-4
+    assert card["parity"]["parity_max_abs_diff"] is not None and card["parity"]["parity_max_abs_diff"] < tol
 
 
 class OrtEps:
