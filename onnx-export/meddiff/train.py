@@ -54,12 +54,10 @@ def sample_batch(items, B, P, L, rng, with_condition=False, levels=None):
         level = None if levels is None else levels[b % len(levels)]
         if level is None:
             level = int(rng.integers(0, 3))
-        if with_condition:  # crop x and condition identically: stack them as one array
-            st = np.stack([it["x"], it["cond"]])
-            sub = np.random.default_rng(int(rng.integers(0, 2**31)))
-            s2 = int(sub.integers(0, 2**31))
-            xv, pe, av = D.make_view(st[0], it["anat"], P, L, np.random.default_rng(s2), level)
-            cv, _, _ = D.make_view(st[1], it["anat"], P, L, np.random.default_rng(s2), level)
+        if with_condition:  # crop x and condition identically: same seed for both views
+            s2 = int(rng.integers(0, 2**31))
+            xv, pe, av = D.make_view(it["x"], it["anat"], P, L, np.random.default_rng(s2), level)
+            cv, _, _ = D.make_view(it["cond"], it["anat"], P, L, np.random.default_rng(s2), level)
             conds.append(cv)
         else:
             xv, pe, av = D.make_view(it["x"], it["anat"], P, L, rng, level)
