@@ -17,8 +17,8 @@
 #   4. (c) series-ready latency: CreateTime of the dicom.series.ready record for the benchmark series
 #      (read with Kafka's ConsoleConsumer from kafka/lib) minus the time storescu returned (last
 #      instance acknowledged) minus the quiet period
-#   5. prints a Markdown table (machine, date, medians) for docs/BENCHMARKS.md; raw logs stay in
-#      data/bench/run-*/
+#   5. prints a Markdown table (machine, date, medians) for docs/BENCHMARKS.md; logs stay in
+#      data/bench/run-*/ (received files, spool and Kafka data are deleted unless KEEP_OUTPUT=1)
 # Needs the packaged app (./mvnw -B package -DskipTests) unless --storescp-only.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,9 +86,9 @@ generate() {
     /usr/bin/python3 bench/make-ct-series.py --out "$dir.tmp" --slices "$n" --size "$SIZE" --thickness 1 >/dev/null
   fi
   # Record the UIDs the files really carry.
-  local f; f=$(ls "$dir.tmp"/*.dcm | head -1)
-  { echo "STUDY=$(dcmdump +P 0020,000d "$f" | sed 's/.*\[\(.*\)\].*/\1/')"
-    echo "SERIES=$(dcmdump +P 0020,000e "$f" | sed 's/.*\[\(.*\)\].*/\1/')"; } > "$dir.tmp/uids.env"
+  local f=("$dir.tmp"/*.dcm)   # (no `ls | head`: with pipefail, SIGPIPE would end the script)
+  { echo "STUDY=$(dcmdump +P 0020,000d "${f[0]}" | sed 's/.*\[\(.*\)\].*/\1/')"
+    echo "SERIES=$(dcmdump +P 0020,000e "${f[0]}" | sed 's/.*\[\(.*\)\].*/\1/')"; } > "$dir.tmp/uids.env"
   mv "$dir.tmp" "$dir"
 }
 DATA=$B/ct-${SLICES}x${SIZE}
@@ -149,6 +149,7 @@ run_storescp() {  # RUN_DIR -> RESULT="wall_ms"
   stop_pid "$pid"
   local got; got=$(find "$d/storescp-out" -type f | wc -l)
   [ "$got" = "$N" ] || { echo "storescp wrote $got of $N files" >&2; return 1; }
+  [ "${KEEP_OUTPUT:-0}" = 1 ] || rm -rf "$d/storescp-out"
   RESULT="${r% *}"
 }
 
@@ -185,13 +186,14 @@ run_gateway() {  # RUN_DIR -> RESULT="wall_ms ready_latency_ms"
   # dicom.series.ready for our series: "CreateTime:<ms>\t<key>\t<json>"
   local line="" i
   for i in $(seq 1 $(( (QUIET_MS + 120000) / 200 ))); do
-    line=$(grep -F "$SERIES" "$d/series-ready.txt" | head -1 || true)
+    line=$(grep -m1 -F "$SERIES" "$d/series-ready.txt" || true)
     [ -n "$line" ] && break
     kill -0 $gpid 2>/dev/null || break
     sleep 0.2
   done
   curl -fsS "http://127.0.0.1:$hport/api/studies/$STUDY" > "$d/status.json" 2>/dev/null || true
   stop_pid "$cpid"; stop_pid "$gpid"; stop_pid "$kpid"
+  [ "${KEEP_OUTPUT:-0}" = 1 ] || rm -rf "$d/spool" "$d/kafka"
   local lat="n/a"
   if [ -n "$line" ]; then
     local ct; ct=$(echo "$line" | sed -n 's/^CreateTime:\([0-9]*\).*/\1/p')
@@ -223,7 +225,7 @@ for r in $(seq 1 "$REPEATS"); do
 done
 
 SCP_MED=$(median "${SCP_MS[@]}")
-CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo
 echo "### Ingest: gateway vs storescp ($(date -u +%Y-%m-%d), $(nproc) cores, $CPU)"
 echo
