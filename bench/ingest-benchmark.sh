@@ -33,7 +33,7 @@ while (($#)); do
     --quiet-period) QUIET=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --storescp-only) SCP_ONLY=1; shift ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 { if (!/^#/) exit; sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "ingest-benchmark: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
