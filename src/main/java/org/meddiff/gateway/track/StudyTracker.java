@@ -134,6 +134,9 @@ public class StudyTracker {
         if (job.derivedSeriesUid == null) {
             job.derivedSeriesUid = text(e, "derivedSeriesInstanceUid");
         }
+        if (job.derivedInstances == null && e.hasNonNull("instancesStored")) {
+            job.derivedInstances = e.get("instancesStored").asInt();
+        }
         return job;
     }
 

@@ -43,13 +43,18 @@ class BadInputIT {
         gateway = new GatewayProcess("bad-input", Map.of(
                 "kafka.bootstrap.servers", kafka.bootstrapServers(),
                 "gateway.dicom.allowed-calling-aes", "SCANNER",
-                "gateway.assemble.series-quiet-period", "1s")).start().awaitReady();
+                "gateway.assemble.series-quiet-period", "1s"));
+        gateway.start().awaitReady();
     }
 
     @AfterAll
     void stop() throws Exception {
-        gateway.close();
-        kafka.close();
+        if (gateway != null) {
+            gateway.close();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
     }
 
     @Test

@@ -54,13 +54,19 @@ class BinGatewayIT {
                 assertEquals(8, Dcmtk.storeSuccesses(Dcmtk.store("SCANNER", "MEDDIFF", "localhost", 11112, files)));
 
                 HttpClient http = HttpClient.newHttpClient();
-                URI status = URI.create("http://localhost:8080/api/studies/" + params.resolvedStudyUid());
-                Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+                URI status = URI.create("http://127.0.0.1:8080/api/studies/" + params.resolvedStudyUid());
+                String[] last = new String[1];
+                Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1))
+                        .conditionEvaluationListener(c -> { if (c.getRemainingTimeInMS() < 1500) { System.out.println("last status: " + last[0]); } })
+                        .until(() -> {
                     HttpResponse<String> r = http.send(HttpRequest.newBuilder(status).build(), HttpResponse.BodyHandlers.ofString());
+                    last[0] = r.statusCode() + " " + r.body();
                     if (r.statusCode() != 200) {
                         return false;
                     }
-                    JsonNode job = JSON.readTree(r.body()).path("series").path(0).path("jobs").path(0);
+                    JsonNode series = JSON.readTree(r.body()).path("series");
+                    assertEquals(1, series.size(), "one source series, its jobs under it: " + r.body());
+                    JsonNode job = series.path(0).path("jobs").path(0);
                     return "COMPLETED".equals(job.path("state").asText())
                             && "DELIVERED".equals(job.path("dispatch").path(orthanc.destination()).path("state").asText());
                 });

@@ -51,7 +51,8 @@ class EndToEndIT {
                 "kafka.bootstrap.servers", kafka.bootstrapServers(),
                 "gateway.dispatch.destinations", orthanc.destination(),
                 "gateway.dicom.allowed-calling-aes", "SCANNER,PACS",
-                "gateway.assemble.series-quiet-period", "2s")).start().awaitReady();
+                "gateway.assemble.series-quiet-period", "2s"));
+        gateway.start().awaitReady();
     }
 
     @AfterAll

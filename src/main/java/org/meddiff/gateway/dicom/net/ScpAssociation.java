@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
+import jdk.net.ExtendedSocketOptions;
 import org.jboss.logging.Logger;
 
 /** One accepted association: negotiation, then C-ECHO and C-STORE until release or abort. */
@@ -37,6 +38,7 @@ final class ScpAssociation {
     private AssociationRequest request;
     private IncomingStore current;
     private int peerMaxPdu;
+    private boolean quickAckSupported = true;
 
     ScpAssociation(Socket socket, StoreScpServer.Settings settings, AssociationPolicy policy, StoreHandler handler,
                    AssociationRejection forcedRejection) {
@@ -111,6 +113,7 @@ final class ScpAssociation {
     private void exchange() throws IOException {
         byte[] buffer = null;
         while (true) {
+            acknowledgePromptly();
             Pdu.Header header = Pdu.readHeader(in);
             if (header == null) {
                 LOG.debugf("association %s: peer closed the connection", describe());
@@ -131,6 +134,20 @@ final class ScpAssociation {
                     return;
                 }
                 default -> throw new DicomProtocolException("unexpected PDU type 0x" + Integer.toHexString(header.type()));
+            }
+        }
+    }
+
+    /**
+     * Most modalities (and DCMTK as shipped) keep Nagle on: their small command PDU waits for our ACK,
+     * which Linux delays up to 40 ms. TCP_QUICKACK is not sticky, so it is re-armed before every read.
+     */
+    private void acknowledgePromptly() {
+        if (quickAckSupported) {
+            try {
+                socket.setOption(ExtendedSocketOptions.TCP_QUICKACK, true);
+            } catch (UnsupportedOperationException | IOException e) {
+                quickAckSupported = false;
             }
         }
     }

@@ -162,7 +162,9 @@ public class PixelMedDatasets implements DicomDatasets {
 
     @Override
     public InstanceHeader readHeader(Path file) throws DicomDataException {
-        AttributeList list = PixelMedSupport.read(file, false);
+        // The structural scan inside read() already proved the whole data set (pixel data included) is
+        // complete; decoding the pixels too would only cost time on every C-STORE.
+        AttributeList list = PixelMedSupport.read(file, true);
         String sopClass = string(list, TagFromName.SOPClassUID);
         String sopInstance = string(list, TagFromName.SOPInstanceUID);
         String study = string(list, TagFromName.StudyInstanceUID);
