@@ -12,11 +12,11 @@ import java.util.Map;
  * and the combined stdout+stderr ({@link Processes.Result}).
  *
  * <p>{@link #store} runs {@code storescu -v}, so the output has one "Received Store Response"
- * line per file ({@link #storeSuccesses}). If {@link #NODELAY_SHIM} has been built (bench/, see
- * bench/ingest-benchmark.sh) {@link #storeFast} preloads it so storescu does not wait on Nagle.
+ * line per file ({@link #storeSuccesses}). If {@link #NODELAY_SHIM} has been built (src/bench/nodelay, see
+ * bin/benchmark-ingest) {@link #storeFast} preloads it so storescu does not wait on Nagle.
  */
 public final class Dcmtk {
-    /** The TCP_NODELAY LD_PRELOAD shim built by bench/ingest-benchmark.sh. */
+    /** The TCP_NODELAY LD_PRELOAD shim built by bin/benchmark-ingest. */
     public static final Path NODELAY_SHIM = Processes.projectRoot().resolve("data/bench/libnodelay.so");
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
 

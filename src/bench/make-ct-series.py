@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes a synthetic CT series (one study, one series) as DICOM Part-10 files for benchmarks.
 
-    /usr/bin/python3 bench/make-ct-series.py --out DIR [--slices 300] [--size 512] [--thickness 1]
+    /usr/bin/python3 src/bench/make-ct-series.py --out DIR [--slices 300] [--size 512] [--thickness 1]
 
 Uses Debian's python3-pydicom + python3-numpy. Pixel data: a water cylinder with a few denser
 spheres and noise, stored as 16-bit signed with RescaleIntercept 0 (values are HU). Prints the
