@@ -34,8 +34,13 @@ public class Outbox {
 
     private final Path dir;
     private final BlockingQueue<Entry> pending = new LinkedBlockingQueue<>();
-    /** Names sort in append order across restarts: wall-clock micros, then a counter. */
+    /**
+     * Names sort in append order across restarts: wall-clock micros, then a counter, but never below a
+     * name still pending from the previous run (the clock may have stepped back).
+     */
     private final AtomicLong sequence = new AtomicLong(System.currentTimeMillis() * 1000);
+    /** Guards the queue's order between appends and a requeue of failed entries. */
+    private final Object queueLock = new Object();
 
     @Inject
     public Outbox(Spool spool) {
@@ -48,6 +53,8 @@ public class Outbox {
             Files.createDirectories(dir);
             for (Path p : existingEntries()) {
                 pending.add(read(p));
+                long seq = Long.parseLong(p.getFileName().toString().replace(".evt", ""));
+                sequence.accumulateAndGet(seq, Math::max);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the outbox " + dir, e);
@@ -72,7 +79,9 @@ public class Outbox {
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
         Spool.fsyncDirectory(dir);
-        pending.add(new Entry(file, topic, key, value));
+        synchronized (queueLock) {
+            pending.add(new Entry(file, topic, key, value));
+        }
     }
 
     /** Blocks up to {@code millis} for the first pending entry, then takes up to {@code max}. */
@@ -86,12 +95,14 @@ public class Outbox {
         return batch;
     }
 
-    /** Puts entries back (a failed send) so they are retried first... in order. */
+    /** Puts entries back (a failed send) ahead of everything appended since, in their order. */
     void requeue(List<Entry> entries) {
-        List<Entry> rest = new ArrayList<>();
-        pending.drainTo(rest);
-        pending.addAll(entries);
-        pending.addAll(rest);
+        synchronized (queueLock) {
+            List<Entry> rest = new ArrayList<>();
+            pending.drainTo(rest);
+            pending.addAll(entries);
+            pending.addAll(rest);
+        }
     }
 
     void acknowledge(Entry entry) throws IOException {

@@ -41,6 +41,9 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
     }
 
     private static PresentationContext parsePresentationContext(byte[] b, int start, int end) throws DicomProtocolException {
+        if (end - start < 4) {
+            throw new DicomProtocolException("presentation context item of " + (end - start) + " bytes is too short");
+        }
         int id = b[start] & 0xff;
         String abstractSyntax = null;
         List<String> transferSyntaxes = new ArrayList<>();
@@ -48,7 +51,7 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
         while (pos + 4 <= end) {
             int type = b[pos] & 0xff;
             int len = Pdu.u16(b, pos + 2);
-            if (pos + 4 + len > end) {
+            if (len > end - pos - 4) {
                 throw new DicomProtocolException("presentation context " + id + " sub-item overruns its item");
             }
             String uid = Pdu.text(b, pos + 4, len);

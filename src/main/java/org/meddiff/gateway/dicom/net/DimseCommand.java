@@ -36,7 +36,7 @@ public final class DimseCommand {
             int element = (bytes[pos + 2] & 0xff) | (bytes[pos + 3] & 0xff) << 8;
             int len = (bytes[pos + 4] & 0xff) | (bytes[pos + 5] & 0xff) << 8 | (bytes[pos + 6] & 0xff) << 16
                     | (bytes[pos + 7] & 0xff) << 24;
-            if (group != 0 || len < 0 || pos + 8 + len > length) {
+            if (group != 0 || len < 0 || len > length - pos - 8) { // written so that a huge len cannot overflow
                 throw new DicomProtocolException("malformed command set at byte " + pos);
             }
             byte[] value = new byte[len];

@@ -59,8 +59,9 @@ final class ScpAssociation {
         } catch (SocketTimeoutException e) {
             LOG.warnf("association %s idle for %d ms: aborting", describe(), settings.idleTimeoutMillis());
             Pdu.writeAbort(out, 2, 0);
-        } catch (DicomProtocolException e) {
-            LOG.warnf("association %s: protocol error (%s): aborting", describe(), e.getMessage());
+        } catch (DicomProtocolException | RuntimeException e) {
+            // Malformed PDUs must cost the peer its association, never the listener a thread or a crash.
+            LOG.warnf("association %s: protocol error (%s): aborting", describe(), e.toString());
             try {
                 Pdu.writeAbort(out, 2, 0);
             } catch (IOException ignored) {
@@ -156,7 +157,7 @@ final class ScpAssociation {
         int pos = 0;
         while (pos + 6 <= length) {
             int itemLength = Pdu.u32(body, pos);
-            if (itemLength < 2 || pos + 4 + itemLength > length) {
+            if (itemLength < 2 || itemLength > length - pos - 4) { // no int overflow for huge lengths
                 throw new DicomProtocolException("PDV item length " + itemLength + " overruns the PDU");
             }
             int contextId = body[pos + 4] & 0xff;
