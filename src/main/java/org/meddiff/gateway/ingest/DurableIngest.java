@@ -47,7 +47,9 @@ public class DurableIngest implements StoreHandler {
 
     @Override
     public StoreOutcome store(ReceivedInstance in) {
+        long start = System.nanoTime();
         StoreOutcome outcome = storeOrRefuse(in);
+        metrics.timer("gateway_ingest_store").record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
         if (outcome.status() != DicomStatus.SUCCESS) {
             deleteQuietly(in.file());
             LOG.warnf("C-STORE from %s of SOP instance %s refused with %s: %s", in.callingAe(), in.sopInstanceUid(),
