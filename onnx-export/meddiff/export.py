@@ -154,6 +154,10 @@ def build_card(path, cfg, state, cn, extra=None):
         "parity": {"parity_max_abs_diff": None, "how": None},
         "evaluation": {},
     }
+    if cn:
+        card["training"]["what"] = ("ControlNet fine-tuning on thin/thick pairs (thick = mean of 5 consecutive 1 mm slices, "
+                                    "condition = H^T thick); base weights locked = meddiff-fm-base (see its card for the base training)")
+        card["training"]["trainable_parameters"] = int(sum(p.numel() for n, p in ControlNetSR(MedDiffUNet(cfg)).named_parameters() if not n.startswith("base.")))
     if extra:
         card.update(extra)
     return card
