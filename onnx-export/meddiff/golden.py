@@ -52,15 +52,16 @@ def phantom(shape=SHAPE, seed=7):
 def load_weights(path):
     import torch
     from .network import MedDiffUNet, ControlNetSR
+    from .weights import sr_path
     w = torch.load(path, map_location="cpu")
     cfg = w["cfg"]
     base = MedDiffUNet(cfg)
     base.load_state_dict(w["base"])
     cn = None
-    if w.get("controlnet") is not None:
+    if os.path.exists(sr_path(path)):
         cn = ControlNetSR(base)
         sd = {("base." + k): v for k, v in w["base"].items()}
-        sd.update(w["controlnet"])
+        sd.update(torch.load(sr_path(path), map_location="cpu")["controlnet"])
         cn.load_state_dict(sd)
         base = cn.base
     return cfg, base.eval(), (cn.eval() if cn is not None else None), w
@@ -180,7 +181,7 @@ def make(weights, out=GOLDEN_DIR, P=24, stride=16, steps=3):
         "region_classes": D.REGIONS, "region_used": REGION, "window": D.WINDOWS[REGION],
         "pe_L": L, "T": len(ab), "alpha_bar": [float(v) for v in ab],
         "models": {"base": {"file": "models/meddiff-fm-base.onnx"}, "sr": {"file": "models/meddiff-fm-sr-controlnet.onnx"}},
-        "weights_sha256": sha256_file(weights),
+        "weights_sha256": {"base": sha256_file(weights), "sr": sha256_file(weights.replace(".pt", "-sr.pt"))},
         "noise_consumption": "each sampler run has its own noise stack; arrays are consumed in index order: "
                              "denoise: one per step whose t_prev >= 0 (only if zeta > 0); SR: [0] for x_start, then one per step whose t_prev >= 0 (only if zeta > 0); anomaly: [0] for x_950.",
         "tolerances": {"patch_eps_abs": 1e-4, "sampler_outputs_abs": 2e-3,
