@@ -1,0 +1,154 @@
+package org.meddiff.gateway.infer.pipeline;
+
+import java.util.stream.IntStream;
+
+import org.meddiff.gateway.infer.diffusion.FloatVolume;
+
+/**
+ * Separable linear (trilinear) resampling on regular grids, the arithmetic of meddiff.data.resample:
+ * output voxel i of an axis samples the input at fractional index c_i (clipped to [0, n-1]),
+ * {@code out = a[i0] * (1 - w) + a[i1] * w} in float32 with {@code w = (float) (c - floor(c))}, axes
+ * z, then y, then x. The first voxel centres of input and output coincide.
+ */
+public final class Resampling {
+
+    private Resampling() {
+    }
+
+    /** Output size of an axis: round-half-even(n * spacing / target), at least 1 (Python's round). */
+    public static int size(int n, double spacing, double target) {
+        return Math.max(1, (int) Math.rint(n * spacing / target));
+    }
+
+    /** Fractional input indices of m output voxels {@code to} apart on an input axis of n voxels {@code from} apart. */
+    public static double[] coords(int m, double to, double from, int n) {
+        double[] c = new double[m];
+        for (int i = 0; i < m; i++) {
+            double v = i * to / from;
+            c[i] = Math.min(Math.max(v, 0), n - 1);
+        }
+        return c;
+    }
+
+    /** Resamples from spacing (sz, sy, sx) to (tz, ty, tx), sizes by {@link #size}. */
+    public static FloatVolume resample(FloatVolume v, double[] spacingZyx, double[] targetZyx) {
+        int d = size(v.depth(), spacingZyx[0], targetZyx[0]);
+        int h = size(v.height(), spacingZyx[1], targetZyx[1]);
+        int w = size(v.width(), spacingZyx[2], targetZyx[2]);
+        return resample(v, d, h, w, spacingZyx, targetZyx);
+    }
+
+    /** Resamples onto an output grid of the given size and spacing (both grids start at the same voxel centre). */
+    public static FloatVolume resample(FloatVolume v, int d, int h, int w, double[] spacingZyx, double[] targetZyx) {
+        FloatVolume out = v;
+        out = axis(out, 0, coords(d, targetZyx[0], spacingZyx[0], v.depth()));
+        out = axis(out, 1, coords(h, targetZyx[1], spacingZyx[1], v.height()));
+        out = axis(out, 2, coords(w, targetZyx[2], spacingZyx[2], v.width()));
+        return out;
+    }
+
+    /** Linear interpolation along one axis (0 = z, 1 = y, 2 = x) at fractional indices c. */
+    public static FloatVolume axis(FloatVolume a, int ax, double[] c) {
+        int n = ax == 0 ? a.depth() : ax == 1 ? a.height() : a.width();
+        if (c.length == n) {
+            boolean identity = true;
+            for (int i = 0; i < n && identity; i++) {
+                identity = c[i] == i;
+            }
+            if (identity) {
+                return a;
+            }
+        }
+        int m = c.length;
+        int[] i0 = new int[m];
+        int[] i1 = new int[m];
+        float[] wt = new float[m];
+        for (int i = 0; i < m; i++) {
+            i0[i] = (int) Math.floor(c[i]);
+            i1[i] = Math.min(i0[i] + 1, n - 1);
+            wt[i] = (float) (c[i] - i0[i]);
+        }
+        int d = ax == 0 ? m : a.depth();
+        int h = ax == 1 ? m : a.height();
+        int w = ax == 2 ? m : a.width();
+        float[] src = a.data();
+        float[] dst = new float[Math.multiplyExact(Math.multiplyExact(d, h), w)];
+        int sh = a.height(), sw = a.width();
+        IntStream.range(0, d).parallel().forEach(z -> {
+            for (int y = 0; y < h; y++) {
+                int o = (z * h + y) * w;
+                if (ax == 2) {
+                    int s = (z * sh + y) * sw;
+                    for (int x = 0; x < w; x++) {
+                        float wx = wt[x];
+                        dst[o + x] = src[s + i0[x]] * (1 - wx) + src[s + i1[x]] * wx;
+                    }
+                } else {
+                    int s0, s1;
+                    float ww;
+                    if (ax == 0) {
+                        s0 = (i0[z] * sh + y) * sw;
+                        s1 = (i1[z] * sh + y) * sw;
+                        ww = wt[z];
+                    } else {
+                        s0 = (z * sh + i0[y]) * sw;
+                        s1 = (z * sh + i1[y]) * sw;
+                        ww = wt[y];
+                    }
+                    float w1 = 1 - ww;
+                    for (int x = 0; x < w; x++) {
+                        dst[o + x] = src[s0 + x] * w1 + src[s1 + x] * ww;
+                    }
+                }
+            }
+        });
+        return new FloatVolume(d, h, w, dst);
+    }
+
+    /** Pads at the far end of each axis with edge values to (d, h, w) (each &gt;= the current size). */
+    public static FloatVolume padEdge(FloatVolume v, int d, int h, int w) {
+        if (d < v.depth() || h < v.height() || w < v.width()) {
+            throw new IllegalArgumentException("padding cannot shrink " + v.shapeString());
+        }
+        if (d == v.depth() && h == v.height() && w == v.width()) {
+            return v;
+        }
+        float[] out = new float[Math.multiplyExact(Math.multiplyExact(d, h), w)];
+        float[] src = v.data();
+        int vh = v.height(), vw = v.width();
+        for (int z = 0; z < d; z++) {
+            int sz = Math.min(z, v.depth() - 1);
+            for (int y = 0; y < h; y++) {
+                int sy = Math.min(y, vh - 1);
+                int s = (sz * vh + sy) * vw;
+                int o = (z * h + y) * w;
+                System.arraycopy(src, s, out, o, vw);
+                java.util.Arrays.fill(out, o + vw, o + w, src[s + vw - 1]);
+            }
+        }
+        return new FloatVolume(d, h, w, out);
+    }
+
+    /** The first (d, h, w) voxels. */
+    public static FloatVolume crop(FloatVolume v, int d, int h, int w) {
+        if (d > v.depth() || h > v.height() || w > v.width()) {
+            throw new IllegalArgumentException("cannot crop " + v.shapeString() + " to " + d + "x" + h + "x" + w);
+        }
+        if (d == v.depth() && h == v.height() && w == v.width()) {
+            return v;
+        }
+        float[] out = new float[d * h * w];
+        for (int z = 0; z < d; z++) {
+            for (int y = 0; y < h; y++) {
+                System.arraycopy(v.data(), v.index(z, y, 0), out, (z * h + y) * w, w);
+            }
+        }
+        return new FloatVolume(d, h, w, out);
+    }
+
+    /** Smallest size &gt;= max(n, min) that is a multiple of {@code multiple}. */
+    public static int paddedSize(int n, int min, int multiple) {
+        int m = Math.max(n, min);
+        return (m + multiple - 1) / multiple * multiple;
+    }
+}
