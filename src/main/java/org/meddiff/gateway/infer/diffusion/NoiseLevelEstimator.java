@@ -2,20 +2,24 @@ package org.meddiff.gateway.infer.diffusion;
 
 /**
  * Automatic estimate of sigma_n, the noise standard deviation of a normalized volume (the DiffPIR
- * denoising input), the same estimator as {@code meddiff.evaluate.estimate_sigma}:
+ * denoising input): a robust MAD of a high-pass residual along z inside the body.
  *
  * <pre>
- * d = (y[z+1] - y[z]) / sqrt(2)        high-pass residual along z (float32, like numpy)
- * over voxel pairs with both values strictly inside (-1, 1) (not clipped by the window) and both
- * inside the body (anatomy class != 0) when a body mask is given
- * sigma_n = 1.4826 * median(|d - median(d)|)      (robust MAD; median of an even count = mean of the two middles)
+ * r = (y[z+1] - 2 y[z] + y[z-1]) / sqrt(6)   second difference along z (float32); for white noise of std
+ *                                            sigma, r has std sigma, and linear trends of the anatomy cancel
+ * over voxel triples with all values strictly inside (-1, 1) (not clipped by the window) and all inside
+ * the body (anatomy class != 0) when a body map is given
+ * sigma_n = 1.4826 * median(|r - median(r)|)     (robust MAD; even count: mean of the two middles)
  * </pre>
  *
- * Assumptions: noise independent between neighbouring slices and anatomy smooth along z at 1 mm, so
- * the difference of two neighbours is noise with variance 2 sigma^2 except at a few edges, which the
- * median ignores. Noise that is correlated along z (e.g. slices resampled from a finer source grid)
- * reads low: estimate on a grid whose slices were reconstructed independently when possible. Returns
- * NaN when fewer than {@link #MIN_PAIRS} pairs qualify.
+ * {@link #estimateFirstDifference} is the reference's {@code meddiff.evaluate.estimate_sigma}
+ * ({@code (y[z+1] - y[z]) / sqrt 2}); both agree on white noise, the second difference is not biased
+ * upwards by anatomy that changes linearly along z (at 1 mm a soft-tissue gradient of a few HU per
+ * slice is a few 0.01 in the abdomen window, comparable to the noise of a good scan). Assumptions:
+ * noise independent between neighbouring slices; noise correlated along z (slices resampled from a
+ * finer grid, or thick-slice reconstructions interpolated to 1 mm) reads low, so estimate on a grid
+ * whose slices were reconstructed independently when possible. NaN when fewer than {@link #MIN_PAIRS}
+ * voxels qualify. The gateway logs the estimate next to any configured value.
  */
 public final class NoiseLevelEstimator {
 
@@ -30,22 +34,41 @@ public final class NoiseLevelEstimator {
         return estimate(y, null);
     }
 
-    /** sigma_n of y inside the body (anatomy class &gt; 0), or everywhere for a null map. */
+    /** sigma_n of y inside the body (anatomy class &gt; 0), or everywhere for a null map (second difference). */
     public static double estimate(FloatVolume y, FloatVolume bodyOrAnatomy) {
+        return residualMad(y, bodyOrAnatomy, true);
+    }
+
+    /** The reference's first-difference estimator (meddiff.evaluate.estimate_sigma). */
+    public static double estimateFirstDifference(FloatVolume y, FloatVolume bodyOrAnatomy) {
+        return residualMad(y, bodyOrAnatomy, false);
+    }
+
+    private static double residualMad(FloatVolume y, FloatVolume bodyOrAnatomy, boolean second) {
         if (bodyOrAnatomy != null) {
             y.requireSameShape(bodyOrAnatomy, "body mask");
         }
         int plane = y.height() * y.width();
         float[] v = y.data();
         float[] m = bodyOrAnatomy == null ? null : bodyOrAnatomy.data();
-        float s2 = (float) Math.sqrt(2);
+        float norm = (float) Math.sqrt(second ? 6 : 2);
         int count = 0;
-        float[] d = new float[Math.max(0, v.length - plane)];
-        for (int i = 0; i + plane < v.length; i++) {
-            float a = v[i];
-            float b = v[i + plane];
-            if (Math.abs(a) < 1f && Math.abs(b) < 1f && (m == null || (m[i] > 0 && m[i + plane] > 0))) {
-                d[count++] = (b - a) / s2;
+        int from = second ? plane : 0;
+        float[] d = new float[Math.max(0, v.length - plane - from)];
+        for (int i = from; i + plane < v.length; i++) {
+            float b = v[i];
+            float c = v[i + plane];
+            if (Math.abs(b) >= 1f || Math.abs(c) >= 1f || (m != null && (m[i] <= 0 || m[i + plane] <= 0))) {
+                continue;
+            }
+            if (second) {
+                float a = v[i - plane];
+                if (Math.abs(a) >= 1f || (m != null && m[i - plane] <= 0)) {
+                    continue;
+                }
+                d[count++] = (c - 2f * b + a) / norm;
+            } else {
+                d[count++] = (c - b) / norm;
             }
         }
         if (count < MIN_PAIRS) {
