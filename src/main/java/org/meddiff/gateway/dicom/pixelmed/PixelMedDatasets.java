@@ -162,9 +162,9 @@ public class PixelMedDatasets implements DicomDatasets {
 
     @Override
     public InstanceHeader readHeader(Path file) throws DicomDataException {
-        // The structural scan inside read() already proved the whole data set (pixel data included) is
-        // complete; decoding the pixels too would only cost time on every C-STORE.
-        AttributeList list = PixelMedSupport.read(file, true);
+        // A full read: an image cut exactly before its pixel data is structurally complete, and only
+        // reading to the end shows the pixel data missing.
+        AttributeList list = PixelMedSupport.read(file, false);
         String sopClass = string(list, TagFromName.SOPClassUID);
         String sopInstance = string(list, TagFromName.SOPInstanceUID);
         String study = string(list, TagFromName.StudyInstanceUID);
