@@ -21,6 +21,7 @@ import org.meddiff.gateway.infer.diffusion.EpsilonModel;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 
 /**
@@ -102,7 +103,7 @@ public final class OnnxModel implements EpsilonModel, AutoCloseable {
                 return new OnnxModel(file, card, env, s, wanted, null);
             } catch (OrtException | RuntimeException | LinkageError e) {
                 reason = oneLine(e);
-                LOG.warnf("CUDA execution provider unavailable (%s): running on CPU", reason);
+                LOG.warn("CUDA execution provider unavailable (" + reason + "): running on CPU");
             }
         }
         try {
@@ -119,6 +120,7 @@ public final class OnnxModel implements EpsilonModel, AutoCloseable {
             so.setIntraOpNumThreads(settings.intraOpThreads());
         }
         so.setInterOpNumThreads(1);
+        so.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR); // graph-optimizer notices are not ours to act on
         so.addConfigEntry("session.intra_op.allow_spinning", "0");
         so.addConfigEntry("session.inter_op.allow_spinning", "0");
         return so;
