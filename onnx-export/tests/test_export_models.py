@@ -55,3 +55,15 @@ def test_models_dir_size():
         pytest.skip("no models/")
     total = sum(os.path.getsize(os.path.join(MODELS_DIR, f)) for f in os.listdir(MODELS_DIR))
     assert total < 150 * 2 ** 20
+
+
+def test_base_card_records_measured_denoising():
+    p = os.path.join(MODELS_DIR, "meddiff-fm-base.card.json")
+    need_file(p, "base model card")
+    card = json.load(open(p))
+    ev = card["evaluation"].get("ldct_denoising")
+    if ev is None:
+        pytest.skip("denoising evaluation not run yet (meddiff.evaluate --task denoise --update-cards)")
+    assert ev["validation_case"] in card["training"]["validation_cases"]
+    assert ev["psnr_reference_sampler"] > ev["psnr_low_dose"]  # the sampler improves on the low-dose input
+    assert "psnr_gaussian" in ev and ev["command"].startswith("/usr/bin/python3 -m meddiff.evaluate")
