@@ -14,8 +14,9 @@ import org.meddiff.gateway.infer.diffusion.FloatVolume;
 
 /**
  * onnx-export/golden/: golden.json + raw little-endian float32 arrays written by meddiff.golden.
- * Directory from the system property {@code golden.dir}, default {@code onnx-export/golden} (the tests run
- * in the project root).
+ * Directory from the system property {@code golden.dir} or the environment variable GOLDEN_DIR, default
+ * {@code onnx-export/golden} (the tests run in the project root); models likewise ({@code models.dir}, MODELS_DIR,
+ * default {@code models}).
  */
 final class GoldenFiles {
 
@@ -28,11 +29,11 @@ final class GoldenFiles {
     }
 
     static Path defaultDir() {
-        return Path.of(System.getProperty("golden.dir", "onnx-export/golden"));
+        return Path.of(System.getProperty("golden.dir", System.getenv().getOrDefault("GOLDEN_DIR", "onnx-export/golden")));
     }
 
     static Path modelsDir() {
-        return Path.of(System.getProperty("models.dir", "models"));
+        return Path.of(System.getProperty("models.dir", System.getenv().getOrDefault("MODELS_DIR", "models")));
     }
 
     /** null when golden.json is absent. */
