@@ -12,7 +12,7 @@ import java.nio.file.StandardCopyOption;
  * eps = 0.5 x_t + 0.1 mean_c(pos_embed) + 0.01 anatomy + 0.001 t + 0.1 region [+ 0.2 condition],
  * copied into a models directory with a card carrying their real sha256.
  */
-final class TinyModels {
+public final class TinyModels {
 
     static final String BASE = "tiny-eps";
     static final String COND = "tiny-eps-cond";
@@ -22,14 +22,20 @@ final class TinyModels {
 
     /** Copies both models into {@code dir} with cards; returns dir. */
     static Path install(Path dir) {
+        return install(dir, BASE, COND);
+    }
+
+    /** Installs the tiny networks under other names (e.g. the shipped models' names for pipeline tests). */
+    public static Path install(Path dir, String baseName, String condName) {
         try {
             Files.createDirectories(dir);
             for (String n : new String[] {BASE, COND}) {
-                Path f = dir.resolve(n + ".onnx");
+                String as = n.equals(BASE) ? baseName : condName;
+                Path f = dir.resolve(as + ".onnx");
                 try (InputStream in = TinyModels.class.getResourceAsStream(n + ".onnx")) {
                     Files.copy(in, f, StandardCopyOption.REPLACE_EXISTING);
                 }
-                Files.writeString(dir.resolve(n + ".card.json"), card(n, OnnxModel.sha256(f), n.equals(COND)));
+                Files.writeString(dir.resolve(as + ".card.json"), card(as, OnnxModel.sha256(f), n.equals(COND)));
             }
             return dir;
         } catch (IOException e) {

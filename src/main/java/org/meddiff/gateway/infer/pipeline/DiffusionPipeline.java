@@ -1,0 +1,155 @@
+package org.meddiff.gateway.infer.pipeline;
+
+import java.util.Locale;
+
+import org.jboss.logging.Logger;
+import org.meddiff.gateway.infer.diffusion.AnomalyMap;
+import org.meddiff.gateway.infer.diffusion.CosineSchedule;
+import org.meddiff.gateway.infer.diffusion.DiffPirDenoiser;
+import org.meddiff.gateway.infer.diffusion.DiffPirSuperResolver;
+import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import org.meddiff.gateway.infer.diffusion.NoiseLevelEstimator;
+import org.meddiff.gateway.infer.diffusion.NoiseSource;
+import org.meddiff.gateway.infer.diffusion.ProgressListener;
+import org.meddiff.gateway.infer.diffusion.SamplerResult;
+import org.meddiff.gateway.infer.diffusion.SlidingWindowEstimator;
+import org.meddiff.gateway.infer.model.ModelCard;
+import org.meddiff.gateway.infer.model.ModelRegistry;
+import org.meddiff.gateway.infer.model.OnnxModel;
+import org.meddiff.gateway.volume.Volume;
+
+/**
+ * Series volume in, series volume out: {@link CtPreprocessing} + the samplers on the registry's models.
+ * The building block for the gateway's diffusion tasks (which add DICOM reading/writing and events).
+ *
+ * <p>Patch and stride default to the card's recommended sliding window; the schedule is the card's table.
+ * Sessions come from the {@link ModelRegistry} and are reused across calls.
+ */
+public final class DiffusionPipeline {
+
+    private static final Logger LOG = Logger.getLogger(DiffusionPipeline.class);
+
+    private final ModelRegistry registry;
+    private final int batchSize;
+    private final int patchOverride;
+    private final int strideOverride;
+
+    /**
+     * @param batchSize patches per network call
+     * @param patch     sliding-window patch, or 0 for the card's recommendation
+     * @param stride    stride, or 0 for the card's recommendation (patch / 2 when the patch is overridden)
+     */
+    public DiffusionPipeline(ModelRegistry registry, int batchSize, int patch, int stride) {
+        this.registry = registry;
+        this.batchSize = batchSize;
+        this.patchOverride = patch;
+        this.strideOverride = stride;
+    }
+
+    /** Denoising result: HU on the source grid plus what was used. */
+    public record DenoiseResult(Volume output, double sigmaNUsed, double sigmaNEstimate, String sigmaNSource, SamplerResult sampler) {
+    }
+
+    /** Super-resolution result: HU on the thin grid. */
+    public record SuperResolutionResult(Volume output, int sf, SamplerResult sampler) {
+    }
+
+    /** Anomaly result: the map (normalized-scale |x0 - x0'|) on the source grid and the series score. */
+    public record AnomalyResult(FloatVolume mapOnSourceGrid, double score, AnomalyMap.Result onGrid1mm) {
+    }
+
+    private int patch(ModelCard card) {
+        return patchOverride > 0 ? patchOverride : card.recommendedPatch();
+    }
+
+    private int stride(ModelCard card) {
+        if (strideOverride > 0) {
+            return strideOverride;
+        }
+        return patchOverride > 0 ? Math.max(1, patchOverride / 2) : card.recommendedStride();
+    }
+
+    private SlidingWindowEstimator estimator(OnnxModel m) {
+        ModelCard c = m.card();
+        return new SlidingWindowEstimator(m, patch(c), stride(c), c.peL(), batchSize);
+    }
+
+    /**
+     * DiffPIR denoising. {@code sigmaN} null: the automatic estimate ({@link NoiseLevelEstimator} inside the
+     * body) is used; both values are logged either way.
+     */
+    public DenoiseResult denoise(Volume source, Region region, Double sigmaN, double lambda, double zeta, int steps, NoiseSource noise,
+                                 ProgressListener progress) {
+        OnnxModel m = registry.model(ModelRegistry.BASE);
+        CosineSchedule sch = m.card().cosineSchedule();
+        CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
+        CtPreprocessing.Prepared p = pre.prepare(source, region);
+        double est = estimateSigmaN(source, region);
+        double used;
+        String from;
+        if (sigmaN != null) {
+            used = sigmaN;
+            from = "configured";
+        } else if (Double.isFinite(est) && est > 0) {
+            used = est;
+            from = "estimated";
+        } else {
+            used = 0.15;
+            from = "paper default (no estimate possible)";
+        }
+        int tStart = sch.tStartFor(used);
+        LOG.info(String.format(Locale.ROOT, "denoise: sigma_n %.4f (%s; automatic estimate %.4f), t_start %d, lambda %.3g, zeta %.3g, %d steps, region %s",
+                used, from, est, tStart, lambda, zeta, steps, region.cardName()));
+        SamplerResult r = new DiffPirDenoiser(sch, estimator(m)).denoise(p.normalized(), p.anatomy(), region.index(),
+                new DiffPirDenoiser.Params(used, lambda, zeta, steps), noise, progress);
+        return new DenoiseResult(pre.toSourceGrid(r.output(), p), used, est, from, r);
+    }
+
+    /**
+     * Automatic sigma_n of a series: {@link NoiseLevelEstimator} on the SOURCE grid (window-normalized, inside
+     * the body of the HU-threshold rule). The source slices are independent reconstructions; after linear
+     * resampling to 1 mm from thicker slices, interpolated slices are averages of their neighbours and the
+     * z residual collapses (it reads ~0 from 2 mm slices).
+     */
+    public static double estimateSigmaN(Volume source, Region region) {
+        FloatVolume hu = CtPreprocessing.asFloatVolume(source);
+        return NoiseLevelEstimator.estimate(CtPreprocessing.normalize(hu, region), AnatomyClasses.map(hu));
+    }
+
+    /** DiffPIR + ControlNet thick-to-thin along z; sf = round(spacingZ / thinSpacingMm). */
+    public SuperResolutionResult superResolve(Volume thick, Region region, double thinSpacingMm, double sigmaN, double lambda,
+                                              double zeta, int steps, NoiseSource noise, ProgressListener progress) {
+        OnnxModel m = registry.model(ModelRegistry.SR_CONTROLNET);
+        CosineSchedule sch = m.card().cosineSchedule();
+        CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
+        CtPreprocessing.PreparedThick p = pre.prepareThick(thick, region, thinSpacingMm);
+        LOG.info(String.format(Locale.ROOT, "super-resolution: sf %d (%.2f mm -> %.2f mm), sigma_n %.3g, t_start %d, lambda %.3g, zeta %.3g, %d steps, region %s",
+                p.sf(), thick.geometry().spacingZ(), p.thinSpacing(), sigmaN, sch.tStartFor(sigmaN), lambda, zeta, steps, region.cardName()));
+        SamplerResult r = new DiffPirSuperResolver(sch, estimator(m)).superResolve(p.thickNormalized(), p.thinSlicesPadded(),
+                p.anatomyThin(), region.index(), new DiffPirSuperResolver.Params(p.sf(), sigmaN, lambda, zeta, steps, -1), noise, progress);
+        return new SuperResolutionResult(pre.toThinGrid(r.output(), p), p.sf(), r);
+    }
+
+    /**
+     * One-shot anomaly map at t = 950. {@code roi1mm}: a region-of-interest mask on the padded 1 mm grid of
+     * {@link CtPreprocessing#prepare}, or null for the soft-tissue class of the anatomy map.
+     */
+    public AnomalyResult anomaly(Volume source, Region region, FloatVolume roi1mm, NoiseSource noise) {
+        OnnxModel m = registry.model(ModelRegistry.BASE);
+        CosineSchedule sch = m.card().cosineSchedule();
+        CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
+        CtPreprocessing.Prepared p = pre.prepare(source, region);
+        FloatVolume roi = roi1mm != null ? roi1mm : AnatomyClasses.mask(p.anatomy(), AnatomyClasses.SOFT_TISSUE);
+        // padding voxels never count
+        float[] rd = roi.data().clone();
+        for (int z = 0; z < roi.depth(); z++) for (int y = 0; y < roi.height(); y++) for (int x = 0; x < roi.width(); x++) {
+            if (z >= p.sizeZ() || y >= p.sizeY() || x >= p.sizeX()) {
+                rd[roi.index(z, y, x)] = 0;
+            }
+        }
+        FloatVolume mask = new FloatVolume(roi.depth(), roi.height(), roi.width(), rd);
+        AnomalyMap.Result r = new AnomalyMap(sch, estimator(m)).compute(p.normalized(), p.anatomy(), region.index(), mask, noise);
+        LOG.info(String.format(Locale.ROOT, "anomaly: t %d, series score (q %.2f) %.4f, region %s", r.t(), r.quantile(), r.score(), region.cardName()));
+        return new AnomalyResult(pre.mapToSourceGrid(r.map(), p), r.score(), r);
+    }
+}

@@ -1,0 +1,78 @@
+package org.meddiff.gateway.infer.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
+import org.meddiff.gateway.infer.model.ModelRegistry;
+import org.meddiff.gateway.infer.model.OnnxModel;
+import org.meddiff.gateway.infer.model.TinyModels;
+import org.meddiff.gateway.volume.Volume;
+import org.meddiff.gateway.volume.VolumeGeometry;
+
+/** Series volume in, series volume out, on the tiny analytic ONNX networks (shapes, grids, plumbing). */
+class DiffusionPipelineTest {
+
+    @TempDir
+    Path dir;
+
+    private static Volume noisyBody(int cols, int rows, int slices, double sxy, double sz, long seed) {
+        VolumeGeometry g = new VolumeGeometry(cols, rows, slices, new double[] {0, 0, 0}, new double[] {1, 0, 0},
+                new double[] {0, 1, 0}, new double[] {0, 0, 1}, sxy, sxy, sz, sz);
+        float[] n = new SeededGaussianNoise(seed).next(cols * rows * slices);
+        float[] v = new float[n.length];
+        for (int z = 0; z < slices; z++) for (int y = 0; y < rows; y++) for (int x = 0; x < cols; x++) {
+            int i = (z * rows + y) * cols + x;
+            double r = Math.hypot((x - cols / 2.0) / (cols * 0.4), (y - rows / 2.0) / (rows * 0.4));
+            v[i] = r <= 1 ? (float) (50 + 15 * n[i]) : -1000f;
+        }
+        return new Volume(g, v);
+    }
+
+    @Test
+    void denoiseSuperResolveAnomalyEndToEnd() {
+        TinyModels.install(dir, ModelRegistry.BASE, ModelRegistry.SR_CONTROLNET);
+        try (ModelRegistry reg = new ModelRegistry(dir, OnnxModel.Settings.cpu(1))) {
+            DiffusionPipeline pipe = new DiffusionPipeline(reg, 4, 16, 8);
+            Volume src = noisyBody(28, 24, 10, 0.8, 2.0, 1);
+            List<Integer> steps = new ArrayList<>();
+            DiffusionPipeline.DenoiseResult d = pipe.denoise(src, Region.ABDOMEN, null, 10, 0.3, 2, new SeededGaussianNoise(2),
+                    (i, n, t, pps) -> steps.add(i));
+            assertEquals(src.geometry(), d.output().geometry());
+            assertEquals(List.of(1, 2), steps);
+            assertEquals("estimated", d.sigmaNSource());
+            // 15 HU white noise in a 360 HU window is 15/180 = 0.083 normalized (estimated on the source grid)
+            assertEquals(15.0 / 180, d.sigmaNEstimate(), 0.006, "estimate " + d.sigmaNEstimate());
+            for (float f : d.output().voxels()) {
+                assertTrue(Float.isFinite(f));
+            }
+            DiffusionPipeline.DenoiseResult fixed = pipe.denoise(src, Region.ABDOMEN, 0.15, 10, 0, 1, new SeededGaussianNoise(2), null);
+            assertEquals(0.15, fixed.sigmaNUsed());
+            assertEquals("configured", fixed.sigmaNSource());
+            assertEquals(87, fixed.sampler().timesteps()[0]);
+
+            Volume thick = noisyBody(20, 20, 6, 1.0, 5.0, 3);
+            DiffusionPipeline.SuperResolutionResult s = pipe.superResolve(thick, Region.ABDOMEN, 1.0, 1.0, 1.0, 0.3, 2,
+                    new SeededGaussianNoise(4), null);
+            assertEquals(5, s.sf());
+            assertEquals(30, s.output().geometry().slices());
+            assertEquals(1.0, s.output().geometry().spacingZ(), 1e-12);
+            assertEquals(20, s.output().geometry().columns());
+            assertEquals(-2.0, s.output().geometry().origin()[2], 1e-12);
+
+            DiffusionPipeline.AnomalyResult a = pipe.anomaly(src, Region.ABDOMEN, null, new SeededGaussianNoise(5));
+            FloatVolume map = a.mapOnSourceGrid();
+            assertEquals(src.geometry().slices(), map.depth());
+            assertEquals(src.geometry().rows(), map.height());
+            assertTrue(a.score() > 0);
+            assertEquals(0f, map.get(0, 0, 0), 0f); // outside the body
+        }
+    }
+}
