@@ -90,6 +90,9 @@ public interface GatewayConfig {
         interface Rule {
             @NotEmpty String name();
 
+            /** A rule can be switched off without deleting it (e.g. -Dgateway.route.rules[1].enabled=false). */
+            @WithDefault("true") boolean enabled();
+
             /** Task name; must be one the infer stage knows (checked at start-up). */
             @NotEmpty String task();
 

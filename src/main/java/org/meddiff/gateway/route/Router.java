@@ -35,7 +35,7 @@ public class Router {
     }
 
     static RoutingRules fromConfig(List<GatewayConfig.Route.Rule> configured) {
-        return new RoutingRules(configured.stream().map(r -> {
+        return new RoutingRules(configured.stream().filter(GatewayConfig.Route.Rule::enabled).map(r -> {
             if (!TaskNames.KNOWN.contains(r.task())) {
                 throw new IllegalArgumentException("gateway.route.rules '" + r.name() + "': unknown task '" + r.task()
                         + "' (known: " + TaskNames.KNOWN + ")");

@@ -7,7 +7,16 @@ public final class TaskNames {
     /** Classical baseline: cubic interpolation of thick slices to thin ones. */
     public static final String CUBIC_THICK_TO_THIN = "cubic-thick-to-thin";
 
-    public static final Set<String> KNOWN = Set.of(CUBIC_THICK_TO_THIN);
+    /** MedDiff-FM DiffPIR denoising of low-dose CT. */
+    public static final String DENOISE = "denoise";
+
+    /** MedDiff-FM DiffPIR + ControlNet thick-to-thin super-resolution. */
+    public static final String SUPER_RESOLUTION = "superres";
+
+    /** MedDiff-FM one-shot anomaly map at t = 950 with a triage.finding. */
+    public static final String ANOMALY = "anomaly";
+
+    public static final Set<String> KNOWN = Set.of(CUBIC_THICK_TO_THIN, DENOISE, SUPER_RESOLUTION, ANOMALY);
 
     private TaskNames() {
     }

@@ -13,7 +13,7 @@ public record StudyStatus(String studyInstanceUid, List<SeriesStatus> series) {
 
     public record JobStatus(String jobId, String task, String rule, String state, Integer step, Integer steps,
                             String message, Double itemsPerSecond, String derivedSeriesInstanceUid, Integer derivedInstances,
-                            String error, Map<String, DispatchStatus> dispatch) {
+                            String error, Double triageScore, String triagePriority, Map<String, DispatchStatus> dispatch) {
     }
 
     public record DispatchStatus(String state, Integer instancesStored, Integer attempts, String lastError) {

@@ -67,6 +67,8 @@ public class StudyTracker {
         String derivedSeriesUid;
         Integer derivedInstances;
         String error;
+        Double triageScore;
+        String triagePriority;
         final Map<String, StudyStatus.DispatchStatus> dispatch = new LinkedHashMap<>();
     }
 
@@ -120,6 +122,11 @@ public class StudyTracker {
                 job.advance("FAILED");
                 job.error = text(e, "reason");
             }
+            case Topics.TRIAGE_FINDING -> {
+                Job job = job(study, e);
+                job.triageScore = e.path("score").asDouble();
+                job.triagePriority = text(e, "priority");
+            }
             case Topics.STORE_COMPLETED -> dispatched(job(study, e), e).dispatch.put(text(e, "destination"),
                     new StudyStatus.DispatchStatus("DELIVERED", e.path("instancesStored").asInt(), e.path("attempts").asInt(), null));
             case Topics.STORE_DLQ -> dispatched(job(study, e), e).dispatch.put(text(e, "destination"),
@@ -166,7 +173,7 @@ public class StudyTracker {
         study.series.forEach((uid, s) -> {
             List<StudyStatus.JobStatus> jobs = new ArrayList<>();
             s.jobs.forEach((id, j) -> jobs.add(new StudyStatus.JobStatus(id, j.task, j.rule, j.state, j.step, j.steps, j.message,
-                    j.rate, j.derivedSeriesUid, j.derivedInstances, j.error, Map.copyOf(j.dispatch))));
+                    j.rate, j.derivedSeriesUid, j.derivedInstances, j.error, j.triageScore, j.triagePriority, Map.copyOf(j.dispatch))));
             series.add(new StudyStatus.SeriesStatus(uid, s.modality, s.description, s.thickness, s.instances.size(),
                     s.readyGeneration, s.readyCount, s.derived, jobs));
         });

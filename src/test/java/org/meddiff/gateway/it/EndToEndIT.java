@@ -49,6 +49,7 @@ class EndToEndIT {
         orthanc = new OrthancProcess("e2e").start();
         gateway = new GatewayProcess("e2e", Map.of(
                 "kafka.bootstrap.servers", kafka.bootstrapServers(),
+                "gateway.route.rules[1].enabled", "false", // the backbone is tested with the cubic baseline alone
                 "gateway.dispatch.destinations", orthanc.destination(),
                 "gateway.dicom.allowed-calling-aes", "SCANNER,PACS",
                 "gateway.assemble.series-quiet-period", "2s"));

@@ -71,6 +71,9 @@ class RoutingRulesTest {
         List<RoutingRules.Rule> rules = new ArrayList<>();
         for (int i = 0; p.containsKey("gateway.route.rules[" + i + "].name"); i++) {
             String k = "gateway.route.rules[" + i + "].";
+            if ("false".equals(p.getProperty(k + "enabled", "true").trim())) {
+                continue;
+            }
             rules.add(new RoutingRules.Rule(p.getProperty(k + "name").trim(), p.getProperty(k + "task").trim(),
                     opt(p, k + "modality"), opt(p, k + "min-slice-thickness-mm").map(Double::valueOf),
                     opt(p, k + "max-slice-thickness-mm").map(Double::valueOf),
@@ -92,32 +95,55 @@ class RoutingRulesTest {
     // ------------------------------------------------------------------ the default rule
 
     @Test
-    void shippedDefaultIsThickCtToCubicThickToThin() throws IOException {
+    void everyShippedRuleNamesATaskInferImplements() throws IOException {
         RoutingRules rules = shippedRules();
-        assertEquals(1, rules.rules().size(), "application.properties ships one rule");
-        RoutingRules.Rule rule = rules.rules().get(0);
-        assertEquals(TaskNames.CUBIC_THICK_TO_THIN, rule.task());
-        assertTrue(TaskNames.KNOWN.contains(rule.task()), "the shipped rule names a task infer implements");
+        assertEquals(7, rules.rules().size(), "attribute rules for MEDDIFF plus one per task AE title");
+        for (RoutingRules.Rule rule : rules.rules()) {
+            assertTrue(TaskNames.KNOWN.contains(rule.task()), rule.name() + " names unknown task " + rule.task());
+        }
     }
 
     @Test
-    void defaultRuleSendsThickCtToThickToThin() throws IOException {
+    void thickCtSentToMeddiffGetsTheCubicBaselineAndDiffusionSuperResolution() throws IOException {
         RoutingRules rules = shippedRules();
-        List<RoutingRules.Decision> decisions = rules.decide(series("CT", 5.0));
-        assertEquals(List.of(new RoutingRules.Decision("thick-ct-to-thin", TaskNames.CUBIC_THICK_TO_THIN)), decisions);
-        assertEquals(List.of(TaskNames.CUBIC_THICK_TO_THIN), tasks(rules, series("CT", 3.0)), "3 mm is thick (>= 3)");
-        assertEquals(List.of(TaskNames.CUBIC_THICK_TO_THIN), tasks(rules, series("ct ", 10.0)),
+        assertEquals(List.of(new RoutingRules.Decision("thick-ct-to-thin", TaskNames.CUBIC_THICK_TO_THIN),
+                new RoutingRules.Decision("thick-ct-diffusion-sr", TaskNames.SUPER_RESOLUTION)), rules.decide(series("CT", 5.0)));
+        assertEquals(List.of(TaskNames.CUBIC_THICK_TO_THIN, TaskNames.SUPER_RESOLUTION), tasks(rules, series("CT", 3.0)),
+                "3 mm is thick (>= 3)");
+        assertEquals(List.of(TaskNames.CUBIC_THICK_TO_THIN, TaskNames.SUPER_RESOLUTION), tasks(rules, series("ct ", 10.0)),
                 "modality compares case-insensitively and ignores padding");
     }
 
     @Test
-    void defaultRuleLeavesThinCtMrAndUnknownThicknessAlone() throws IOException {
+    void lowDoseDescriptionSentToMeddiffIsDenoised() throws IOException {
+        RoutingRules rules = shippedRules();
+        assertEquals(List.of(TaskNames.DENOISE), tasks(rules, withDescriptionAndThickness("Abdomen LOW DOSE 1.0", 1.0)));
+        assertEquals(List.of(TaskNames.DENOISE), tasks(rules, withDescriptionAndThickness("LDCT chest", 1.0)));
+        assertEquals(List.of(), tasks(rules, withDescriptionAndThickness("Abdomen 1.0 Br40", 1.0)));
+    }
+
+    @Test
+    void taskAeTitlesRouteExplicitlyWhateverTheAttributes() throws IOException {
+        RoutingRules rules = shippedRules();
+        assertEquals(List.of(TaskNames.DENOISE), tasks(rules, withAes("PACS", "MEDDIFF_DN")));
+        assertEquals(List.of(TaskNames.SUPER_RESOLUTION, TaskNames.CUBIC_THICK_TO_THIN), tasks(rules, withAes("PACS", "MEDDIFF_SR")));
+        assertEquals(List.of(TaskNames.ANOMALY), tasks(rules, withAes("PACS", "MEDDIFF_AD")));
+        assertEquals(List.of(), tasks(rules, withAes("PACS", "SOMETHING_ELSE")));
+    }
+
+    @Test
+    void defaultRulesLeaveThinCtMrAndUnknownThicknessAlone() throws IOException {
         RoutingRules rules = shippedRules();
         assertEquals(List.of(), tasks(rules, series("CT", 1.0)), "1 mm CT is already thin");
         assertEquals(List.of(), tasks(rules, series("CT", 2.99)), "just under 3 mm");
         assertEquals(List.of(), tasks(rules, series("MR", 5.0)), "MR is not CT");
         assertEquals(List.of(), tasks(rules, series(null, 5.0)), "no modality");
         assertEquals(List.of(), tasks(rules, series("CT", null)), "missing SliceThickness: cannot tell thick from thin");
+    }
+
+    static SeriesAttributes withDescriptionAndThickness(String description, double thickness) {
+        return new SeriesAttributes("CT", 3, thickness, description, "ABDOMEN", List.of("ORIGINAL", "PRIMARY", "AXIAL"),
+                CT_IMAGE, "CT_SCANNER_1", "MEDDIFF", false);
     }
 
     // ------------------------------------------------------------------ single conditions

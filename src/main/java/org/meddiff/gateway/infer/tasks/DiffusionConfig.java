@@ -1,0 +1,64 @@
+package org.meddiff.gateway.infer.tasks;
+
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.DecimalMax;
+import jakarta.validation.constraints.DecimalMin;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.Pattern;
+
+/**
+ * Sampler settings of the diffusion tasks ({@code gateway.diffusion.*}). Step counts default low for
+ * CPU workers; a GPU worker raises them (the paper uses 100 network evaluations for super-resolution).
+ */
+@ConfigMapping(prefix = "gateway.diffusion")
+public interface DiffusionConfig {
+
+    /** Sliding-window patch edge (multiple of 8), 0 = the model card's recommendation. */
+    @WithDefault("0") @Min(0) @Max(256) int patch();
+
+    /** Sliding-window stride, 0 = the card's recommendation. */
+    @WithDefault("0") @Min(0) @Max(256) int stride();
+
+    /** Force the region (HaN, chest, abdomen) instead of BodyPartExamined / the automatic guess. */
+    Optional<@Pattern(regexp = "(?i)han|chest|abdomen", message = "must be HaN, chest or abdomen") String> region();
+
+    @Valid Denoise denoise();
+
+    @Valid SuperResolution superres();
+
+    @Valid Anomaly anomaly();
+
+    interface Denoise {
+        /** Noise level of the input in the normalized scale; absent = automatic estimate (logged). */
+        Optional<@DecimalMin("0.001") @DecimalMax("2.0") Double> sigmaN();
+
+        @WithDefault("10") @DecimalMin("0.0") double lambda();
+
+        @WithDefault("0.3") @DecimalMin("0.0") @DecimalMax("1.0") double zeta();
+
+        @WithDefault("10") @Min(1) @Max(1000) int steps();
+    }
+
+    interface SuperResolution {
+        @WithDefault("1.0") @DecimalMin("0.001") double sigmaN();
+
+        @WithDefault("1.0") @DecimalMin("0.0") double lambda();
+
+        @WithDefault("0.3") @DecimalMin("0.0") @DecimalMax("1.0") double zeta();
+
+        @WithDefault("10") @Min(1) @Max(1000) int steps();
+    }
+
+    interface Anomaly {
+        /** Series score at or above which a finding is URGENT (calibrate on your evaluation set). */
+        @WithDefault("0.25") double urgentScore();
+
+        /** Series score at or above which a finding is STAT. */
+        @WithDefault("0.40") double statScore();
+    }
+}
