@@ -144,8 +144,8 @@ def eval_sr(weights, steps=10, P=32, stride=16, case="tseg_A_abdomen", log=print
     torch.set_num_threads(2)
     cfg, base, cn, w = load_weights_models(weights)
     hu = D.load_case(case, os.path.join(ONNX_EXPORT_DIR, ".cache"))["hu"] if case != "mayo_L067" else load_mayo()
-    z0, y0_, x0_ = block(hu, 40, 128, 160)
-    thin = hu[z0:z0 + 40, y0_:y0_ + 128, x0_:x0_ + 160]
+    z0, y0_, x0_ = block(hu, 40, 96, 128)
+    thin = hu[z0:z0 + 40, y0_:y0_ + 96, x0_:x0_ + 128]
     thick = thick_slices(thin, 5)
     y = D.normalize(thick, "abdomen")
     ht = slab_HT(thick, 40, 5)
@@ -215,7 +215,8 @@ def eval_anomaly(weights, P=32, stride=16, n_cases=6, log=print):
     return {"task": "anomaly map at t = 950 (one evaluation), synthetic hypodense lesions (-80..-40 HU, r 4-7 mm) in soft tissue of the validation block",
             "case": "tseg_A_abdomen", "block_zyx": [z0, y0_, x0_], "n_volumes": n_cases, "roi": "anatomy class soft_tissue eroded 3 voxels",
             "pixel_auroc": auroc(np.concatenate(pix_s), np.concatenate(pix_l)),
-            "image_auroc": auroc(img_s, img_l), "image_scores": img_s, "image_labels": img_l, "score": "q99 of the map inside the ROI"}
+            "image_auroc": auroc(img_s, img_l), "note": "only 6 volumes (3 with lesions): the image AUROC is not statistically meaningful",
+            "image_scores": img_s, "image_labels": img_l, "score": "q99 of the map inside the ROI"}
 
 
 def eval_timing(threads=2):
