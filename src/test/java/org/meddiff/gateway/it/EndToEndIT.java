@@ -28,6 +28,7 @@ import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
+import org.meddiff.gateway.it.support.StudyStatus;
 import org.meddiff.gateway.tools.SyntheticCtSeries;
 
 /**
@@ -58,15 +59,7 @@ class EndToEndIT {
 
     @AfterAll
     void stop() {
-        for (AutoCloseable c : new AutoCloseable[] {gateway, orthanc, kafka}) {
-            try {
-                if (c != null) {
-                    c.close();
-                }
-            } catch (Exception ignored) {
-                // best effort
-            }
-        }
+        StudyStatus.closeAll(gateway, orthanc, kafka);
     }
 
     @Test
@@ -146,25 +139,9 @@ class EndToEndIT {
         assertEquals(expectedSlices, orthanc.instanceIdsOfSeries(seriesId).size());
     }
 
-    /** Waits until the study's job is delivered to {@code destination}; returns the job's status JSON. */
+    /** Waits until the study's job is completed and delivered to {@code destination}; returns its status. */
     JsonNode awaitDelivered(String study, String destination) {
-        JsonNode[] job = new JsonNode[1];
-        Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> {
-            GatewayProcess.HttpResult r = gateway.http("/api/studies/" + study);
-            if (r.status() != 200) {
-                return false;
-            }
-            for (JsonNode series : r.json().path("series")) {
-                for (JsonNode j : series.path("jobs")) {
-                    if ("DELIVERED".equals(j.path("dispatch").path(destination).path("state").asText())) {
-                        job[0] = j;
-                        return true;
-                    }
-                }
-            }
-            return false;
-        });
-        assertEquals("COMPLETED", job[0].path("state").asText());
-        return job[0];
+        return StudyStatus.awaitJob(gateway, study,
+                j -> "COMPLETED".equals(j.path("state").asText()) && StudyStatus.deliveredTo(j, destination), Duration.ofSeconds(90));
     }
 }

@@ -28,6 +28,7 @@ import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Ports;
 import org.meddiff.gateway.it.support.Processes;
+import org.meddiff.gateway.it.support.StudyStatus;
 import org.meddiff.gateway.tools.SyntheticCtSeries;
 
 /**
@@ -59,17 +60,13 @@ class ResilienceIT {
         gateway.start().awaitReady();
     }
 
+    JsonNode awaitJob(String study, java.util.function.Predicate<JsonNode> condition, int seconds) {
+        return StudyStatus.awaitJob(gateway, study, condition, Duration.ofSeconds(seconds));
+    }
+
     @AfterAll
     void stop() {
-        for (AutoCloseable c : new AutoCloseable[] {gateway, orthanc, kafka}) {
-            try {
-                if (c != null) {
-                    c.close();
-                }
-            } catch (Exception ignored) {
-                // best effort
-            }
-        }
+        StudyStatus.closeAll(gateway, orthanc, kafka);
     }
 
     @Test
@@ -166,32 +163,6 @@ class ResilienceIT {
         assertEquals(MAX_ATTEMPTS, dead.get(0).path("attempts").asInt());
         awaitJob(params.resolvedStudyUid(),
                 j -> "DEAD_LETTERED".equals(j.path("dispatch").path(deadDestination).path("state").asText()), 30);
-    }
-
-    JsonNode awaitJob(String study, java.util.function.Predicate<JsonNode> condition, int seconds) {
-        JsonNode[] found = new JsonNode[1];
-        String[] last = new String[1];
-        try {
-            Awaitility.await().atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(500)).until(() -> {
-                GatewayProcess.HttpResult r = gateway.http("/api/studies/" + study);
-                last[0] = r.status() + " " + r.body();
-                if (r.status() != 200) {
-                    return false;
-                }
-                for (JsonNode series : r.json().path("series")) {
-                    for (JsonNode j : series.path("jobs")) {
-                        if (condition.test(j)) {
-                            found[0] = j;
-                            return true;
-                        }
-                    }
-                }
-                return false;
-            });
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-            throw new AssertionError("status of study " + study + " never matched; last answer: " + last[0], e);
-        }
-        return found[0];
     }
 
     /** SOP instances storescu -v reported as stored: each success line answers the file sent just before. */
