@@ -259,15 +259,25 @@ class GoldenParityTest {
         assertTrue(ds <= 2e-3);
     }
 
-    /** Not an assertion: ms per network evaluation of the shipped base model at the golden patch size. */
+    /** Not an assertion: ms per network evaluation of the shipped models at the golden patch size. */
     @Test
     void timing() {
-        OnnxModel m = model("base", ModelRegistry.BASE);
+        timing(model("base", ModelRegistry.BASE), "base");
+    }
+
+    @Test
+    void timingSr() {
+        requireGolden();
+        assumeTrue(g.has("patch_eps_sr"), "golden files have no SR ControlNet patch");
+        timing(model("sr", ModelRegistry.SR_CONTROLNET), "SR ControlNet");
+    }
+
+    private static void timing(OnnxModel m, String what) {
         int P = g.run("denoise").get("patch").asInt();
         int pv = P * P * P;
         for (int n : new int[] {1, 4}) {
             float[] x = new float[n * pv], pe = new float[n * 6 * L * pv], an = new float[n * pv];
-            EpsilonModel.PatchBatch b = new EpsilonModel.PatchBatch(n, P, 500, x, pe, an, 2, null);
+            EpsilonModel.PatchBatch b = new EpsilonModel.PatchBatch(n, P, 500, x, pe, an, 2, m.conditioned() ? new float[n * pv] : null);
             m.predict(b); // warm-up
             int reps = 3;
             long t0 = System.nanoTime();
@@ -275,8 +285,8 @@ class GoldenParityTest {
                 m.predict(b);
             }
             double ms = (System.nanoTime() - t0) / 1e6 / reps;
-            System.out.printf(Locale.ROOT, "[golden] base model, %d^3 patches, batch %d: %.1f ms per call, %.1f ms per patch (%d intra-op threads)%n",
-                    P, n, ms, ms / n, registry.settings().intraOpThreads());
+            System.out.printf(Locale.ROOT, "[golden] %s model, %d^3 patches, batch %d: %.1f ms per call, %.1f ms per patch (%d intra-op threads)%n",
+                    what, P, n, ms, ms / n, registry.settings().intraOpThreads());
         }
     }
 }
