@@ -56,9 +56,9 @@ public interface DiffusionConfig {
 
     interface Anomaly {
         /** Series score at or above which a finding is URGENT (calibrate on your evaluation set). */
-        @WithDefault("0.25") double urgentScore();
+        @WithDefault("1.25") double urgentScore();
 
         /** Series score at or above which a finding is STAT. */
-        @WithDefault("0.40") double statScore();
+        @WithDefault("1.35") double statScore();
     }
 }
