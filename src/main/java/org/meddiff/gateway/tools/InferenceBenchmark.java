@@ -1,0 +1,99 @@
+package org.meddiff.gateway.tools;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+import org.meddiff.gateway.infer.diffusion.EpsilonModel;
+import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
+import org.meddiff.gateway.infer.model.ExecutionProvider;
+import org.meddiff.gateway.infer.model.ModelRegistry;
+import org.meddiff.gateway.infer.model.OnnxModel;
+import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
+import org.meddiff.gateway.infer.pipeline.Region;
+import org.meddiff.gateway.volume.Volume;
+
+/**
+ * The diffusion workers' cost on this machine, printed as Markdown for docs/BENCHMARKS.md:
+ * milliseconds per network evaluation by patch size and batch, and a whole denoising job on a reference
+ * volume with the share of its time spent outside ONNX Runtime (pre/post-processing, patch assembly,
+ * averaging, the DiffPIR updates).
+ *
+ * <pre>bin/benchmark-inference [--provider cpu|cuda[:id]] [--threads 2] [--models models] [--repeats 5]</pre>
+ */
+public final class InferenceBenchmark {
+    private InferenceBenchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String provider = "cpu";
+        int threads = 2;
+        int repeats = 5;
+        Path models = Path.of("models");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--provider" -> provider = args[++i];
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--repeats" -> repeats = Integer.parseInt(args[++i]);
+                case "--models" -> models = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + " (--provider cpu|cuda[:id] --threads N --repeats N --models DIR)");
+            }
+        }
+        try (ModelRegistry registry = new ModelRegistry(models,
+                new OnnxModel.Settings(ExecutionProvider.parse(provider), threads))) {
+            OnnxModel base = registry.model(ModelRegistry.BASE);
+            System.out.printf(Locale.ROOT, "### Network evaluations (%s, %d intra-op threads, %s)%n%n", base.executionProvider(),
+                    threads, base.card().name());
+            System.out.println("| patch | batch | ms per call | ms per patch |");
+            System.out.println("| --- | --- | --- | --- |");
+            for (int patch : new int[] {16, 24, 32, 48}) {
+                for (int batch : new int[] {1, 2, 4}) {
+                    double ms = timeCall(base, patch, batch, repeats);
+                    System.out.printf(Locale.ROOT, "| %d^3 | %d | %.1f | %.1f |%n", patch, batch, ms, ms / batch);
+                }
+            }
+            Path dir = Files.createTempDirectory("meddiff-bench");
+            SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(96, 48).withSeed(7).withPixelSpacing(1.0)
+                    .withThickness(1.0).withNoise(30).withDescription("benchmark reference volume");
+            List<Path> files = SyntheticCtSeries.write(dir, params);
+            Volume volume = new org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets().readVolume(files);
+            DiffusionPipeline pipeline = new DiffusionPipeline(registry, 4, 0, 0);
+            long start = System.nanoTime();
+            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume, Region.ABDOMEN, null, 10, 0.3, 10,
+                    new SeededGaussianNoise(1), (step, steps, t, pps) -> { });
+            double total = (System.nanoTime() - start) / 1e9;
+            double network = r.sampler().networkSeconds();
+            System.out.printf(Locale.ROOT, "%n### Whole denoising job: 96x96x48 voxels of 1 mm, 10 steps, batch 4%n%n");
+            System.out.println("| patches | total s | in ONNX Runtime s | outside ONNX Runtime |");
+            System.out.println("| --- | --- | --- | --- |");
+            System.out.printf(Locale.ROOT, "| %d | %.2f | %.2f | %.1f %% |%n", r.sampler().patches(), total, network,
+                    100 * (total - network) / total);
+            for (Path f : files) {
+                Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private static double timeCall(EpsilonModel model, int patch, int batch, int repeats) {
+        int voxels = patch * patch * patch;
+        Random random = new Random(3);
+        float[] x = new float[batch * voxels];
+        float[] pos = new float[batch * model.positionChannels() * voxels];
+        float[] anatomy = new float[batch * voxels];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextGaussian();
+            anatomy[i] = 3;
+        }
+        EpsilonModel.PatchBatch b = new EpsilonModel.PatchBatch(batch, patch, 500, x, pos, anatomy, 2, null);
+        model.predict(b); // warm-up: first call allocates and plans
+        long start = System.nanoTime();
+        for (int i = 0; i < repeats; i++) {
+            model.predict(b);
+        }
+        return (System.nanoTime() - start) / 1e6 / repeats;
+    }
+}
