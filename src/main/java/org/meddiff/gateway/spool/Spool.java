@@ -94,11 +94,23 @@ public class Spool {
 
     public boolean hasRoomForMore() {
         try {
-            return Files.getFileStore(root).getUsableSpace() >= minFreeBytes;
+            return fileStore().getUsableSpace() >= minFreeBytes;
         } catch (IOException e) {
             return false;
         }
     }
+
+    /** Looked up once: finding a path's file store parses the mount table, on every C-STORE otherwise. */
+    private java.nio.file.FileStore fileStore() throws IOException {
+        java.nio.file.FileStore store = cachedStore;
+        if (store == null) {
+            store = Files.getFileStore(root);
+            cachedStore = store;
+        }
+        return store;
+    }
+
+    private volatile java.nio.file.FileStore cachedStore;
 
     /** Atomic rename into place, then fsync of the directory so the rename itself survives a crash. */
     public void moveDurably(Path from, Path to) throws IOException {
