@@ -1,27 +1,18 @@
 package org.meddiff.gateway.infer.tasks;
 
 import java.io.IOException;
-import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
-import org.meddiff.gateway.dicom.DerivedMarker;
 import org.meddiff.gateway.dicom.DerivedSeriesResult;
-import org.meddiff.gateway.dicom.DerivedSeriesSpec;
-import org.meddiff.gateway.dicom.DicomDataException;
-import org.meddiff.gateway.dicom.DicomDatasets;
 import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.TriageFinding;
-import org.meddiff.gateway.infer.DerivedUidSeed;
-import org.meddiff.gateway.infer.InferenceTask;
 import org.meddiff.gateway.infer.TaskFailedException;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
-import org.meddiff.gateway.infer.model.ModelConfig;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
@@ -35,21 +26,9 @@ import org.meddiff.gateway.volume.Volume;
  * to Kafka as a triage.finding with a priority from the configured thresholds.
  */
 @ApplicationScoped
-public class AnomalyTask implements InferenceTask {
+public class AnomalyTask extends DiffusionTask {
     private static final Logger LOG = Logger.getLogger(AnomalyTask.class);
     static final float MAP_SCALE = 1000f;
-
-    @Inject
-    DicomDatasets datasets;
-
-    @Inject
-    ModelRegistry models;
-
-    @Inject
-    ModelConfig modelConfig;
-
-    @Inject
-    DiffusionConfig config;
 
     @Inject
     Outbox outbox;
@@ -60,44 +39,38 @@ public class AnomalyTask implements InferenceTask {
     }
 
     @Override
-    public String method() {
-        return ModelVersions.of(models, ModelRegistry.BASE) + "/anomaly-t950";
+    String modelName() {
+        return ModelRegistry.BASE;
     }
 
     @Override
-    public DerivedSeriesResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, ProgressListener progress)
-            throws TaskFailedException {
-        DiffusionTaskSupport.requireModel(models, ModelRegistry.BASE);
-        Volume source = DiffusionTaskSupport.readCt(datasets, job, sourceFiles);
-        Region region = DiffusionTaskSupport.region(config, job, source);
+    String samplerName() {
+        return "anomaly-t950";
+    }
+
+    @Override
+    Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, ProgressListener progress) {
         progress.step(1, 2, "anomaly map at t=950", null);
-        DiffusionPipeline.AnomalyResult r = DiffusionTaskSupport.pipeline(models, config, modelConfig.batchSize())
-                .anomaly(source, region, null, DiffusionTaskSupport.noiseFor(job));
+        DiffusionPipeline.AnomalyResult r = pipeline.anomaly(source, region, null, DiffusionTaskSupport.noiseFor(job));
         progress.step(2, 2, String.format(Locale.ROOT, "writing anomaly map, score %.4f", r.score()), null);
-        Volume map = scaledMap(source, r.mapOnSourceGrid());
-        String method = method();
-        DerivedSeriesSpec spec = new DerivedSeriesSpec(DerivedUidSeed.of(job.seriesInstanceUid(), sourceFiles, name(), method),
-                "[MedDiff-FM anomaly map]", 4000,
-                DerivedMarker.PREFIX + " " + String.format(Locale.ROOT,
-                        "MedDiff-FM anomaly map |x0 - x0'| at t=950, %s, region %s; pixel = 1000 x magnitude in window units "
-                                + "(not HU); series score (q%.2f) %.4f", method, region.cardName(), r.onGrid1mm().quantile(), r.score()),
-                250, 500);
-        DerivedSeriesResult written;
-        try {
-            written = datasets.writeDerivedSeries(sourceFiles, map, spec, outputDir);
-        } catch (DicomDataException e) {
-            throw new TaskFailedException(e.getMessage(), e);
-        }
+        return new Output(scaledMap(source, r.mapOnSourceGrid()), "[MedDiff-FM anomaly map]", 4000, String.format(Locale.ROOT,
+                "MedDiff-FM anomaly map |x0 - x0'| at t=950; pixel = 1000 x magnitude in window units (not HU); "
+                        + "series score (q%.2f) %.4f", r.onGrid1mm().quantile(), r.score()),
+                250, 500, r.score());
+    }
+
+    @Override
+    void afterWrite(JobRequested job, Region region, Output output, DerivedSeriesResult written) throws TaskFailedException {
+        double s = output.score();
         DiffusionConfig.Anomaly thresholds = config.anomaly();
-        String priority = r.score() >= thresholds.statScore() ? "STAT" : r.score() >= thresholds.urgentScore() ? "URGENT" : "ROUTINE";
+        String priority = s >= thresholds.statScore() ? "STAT" : s >= thresholds.urgentScore() ? "URGENT" : "ROUTINE";
         double threshold = "STAT".equals(priority) ? thresholds.statScore() : thresholds.urgentScore();
         try {
-            outbox.append(TriageFinding.of(job, written.seriesInstanceUid(), r.score(), region.cardName(), priority, threshold, method));
+            outbox.append(TriageFinding.of(job, written.seriesInstanceUid(), s, region.cardName(), priority, threshold, method()));
         } catch (IOException e) {
             throw new TaskFailedException("cannot record the triage finding: " + e.getMessage(), e);
         }
-        LOG.infof("job %s: anomaly score %.4f -> %s (series %s)", job.jobId(), r.score(), priority, job.seriesInstanceUid());
-        return written;
+        LOG.infof("job %s: anomaly score %.4f -> %s (series %s)", job.jobId(), s, priority, job.seriesInstanceUid());
     }
 
     static Volume scaledMap(Volume source, FloatVolume map) {

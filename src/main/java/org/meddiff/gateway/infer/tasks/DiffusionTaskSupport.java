@@ -16,7 +16,6 @@ import org.meddiff.gateway.infer.diffusion.ProgressListener;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.pipeline.CtPreprocessing;
-import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.infer.pipeline.RegionGuess;
 import org.meddiff.gateway.volume.Volume;
@@ -44,10 +43,6 @@ final class DiffusionTaskSupport {
         RegionGuess.Decision d = RegionGuess.decide(config.region().orElse(null), bodyPart, CtPreprocessing.asFloatVolume(volume));
         LOG.infof("job %s: region %s (%s: %s)", job.jobId(), d.region().cardName(), d.source(), d.reason());
         return d.region();
-    }
-
-    static DiffusionPipeline pipeline(ModelRegistry registry, DiffusionConfig config, int batchSize) {
-        return new DiffusionPipeline(registry, batchSize, config.patch(), config.stride());
     }
 
     /** Seeded from the job id: a rerun of the same job draws the same noise and writes the same pixels. */
