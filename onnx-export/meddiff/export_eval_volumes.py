@@ -1,0 +1,122 @@
+"""Evaluation set for the Java evaluation command (bin/evaluate, org.meddiff.gateway.tools.Evaluation).
+
+  cd onnx-export && /usr/bin/python3 -m meddiff.export_eval_volumes --out ../data/eval
+
+Writes raw little-endian float32 volumes ([z][y][x], x fastest) plus index.json into --out
+(git-ignored data/: the CT comes from /work/shared and is never copied into the repository).
+Same cases and simulation as meddiff.evaluate, with smaller blocks so that the Java samplers run in
+minutes on 2 CPU cores:
+
+  denoise/   validation tseg_A_abdomen (never trained on): central block, quarter dose simulated in the
+             projection domain (meddiff.simulate.low_dose, calibrated I0, seed 0); full-dose target.
+  train/     training volume tseg_B_abdomen_dicom, same simulation (seed 100): ONLY for tuning the
+             baselines' parameters (Gaussian sigma, non-local-means h) once.
+  sr/        validation block at 1 mm (thin target) and 5 mm slabs (mean of 5 slices, simulate.thick_slices).
+  anomaly/   validation block; 6 volumes, even ones with 2 inserted hypodense lesions (simulate.insert_lesions,
+             -80..-40 HU, r 4-7 mm, seeds = volume index), masks, and the ROI (soft tissue eroded 3 voxels).
+All grids are 1 mm isotropic (load_case resamples), except the thick SR input (5 mm along z).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from scipy import ndimage
+
+from . import ONNX_EXPORT_DIR, SHARED_DIR
+from . import data as D
+from .evaluate import block
+from .simulate import low_dose, thick_slices, insert_lesions, calibrated_I0
+
+VALIDATION = "tseg_A_abdomen"
+TRAINING = "tseg_B_abdomen_dicom"
+
+
+def _write(out, rel, arr, index, **meta):
+    a = np.ascontiguousarray(arr, dtype="<f4")
+    path = os.path.join(out, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    a.tofile(path)
+    index["volumes"][rel.replace(".f32", "")] = dict({"file": rel, "shape_zyx": list(a.shape)}, **meta)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(ONNX_EXPORT_DIR, "..", "data", "eval"))
+    ap.add_argument("--cache", default=os.path.join(ONNX_EXPORT_DIR, ".cache"))
+    ap.add_argument("--denoise-block", default="32,96,96", help="z,y,x of the validation denoising block")
+    ap.add_argument("--train-block", default="16,96,96", help="z,y,x of the training block (baseline tuning)")
+    ap.add_argument("--sr-block", default="40,96,96")
+    ap.add_argument("--anomaly-block", default="32,96,96")
+    ap.add_argument("--anomaly-volumes", type=int, default=6)
+    a = ap.parse_args(argv)
+    if not os.path.isdir(SHARED_DIR):
+        print(f"export_eval_volumes: shared data folder {SHARED_DIR} is absent (set MEDDIFF_SHARED_DIR); nothing exported.")
+        return 0
+    t0 = time.time()
+    out = os.path.abspath(a.out)
+    os.makedirs(out, exist_ok=True)
+    blk = lambda s: [int(v) for v in s.split(",")]
+    index = {"created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "byte_order": "little-endian float32, [z][y][x]",
+             "spacing_mm_zyx": [1.0, 1.0, 1.0], "validation_case": VALIDATION, "training_case": TRAINING,
+             "source": "TotalSegmentator test CTs from the shared data folder (see /work/shared/data/ct/SOURCES.md); not redistributed",
+             "low_dose": "quarter dose, projection-domain Poisson + electronic noise, FBP noise insertion, I0 = %.4g" % calibrated_I0(),
+             "volumes": {}}
+
+    def simulate(name, dz, hy, wx, seed):
+        hu = D.load_case(name, a.cache)["hu"]
+        z0, y0, x0 = block(hu, dz, hy, wx)
+        full = hu[z0:z0 + dz]
+        ld = low_dose(full, 0.25, seed=seed, roi=(y0, x0, hy, wx))
+        fd = full[:, y0:y0 + hy, x0:x0 + wx]
+        return fd, ld, [z0, y0, x0]
+
+    dz, hy, wx = blk(a.denoise_block)
+    fd, ld, origin = simulate(VALIDATION, dz, hy, wx, seed=0)
+    _write(out, "denoise/full_dose.f32", fd, index, case=VALIDATION, block_zyx=origin)
+    _write(out, "denoise/low_dose.f32", ld, index, case=VALIDATION, block_zyx=origin, seed=0)
+    print(f"denoise: {VALIDATION} block {origin} {fd.shape}, noise std (body soft tissue) "
+          f"{np.std((ld - fd)[(fd > -200) & (fd < 200)]):.1f} HU", flush=True)
+
+    dz, hy, wx = blk(a.train_block)
+    fd, ld, origin = simulate(TRAINING, dz, hy, wx, seed=100)
+    _write(out, "train/full_dose.f32", fd, index, case=TRAINING, block_zyx=origin)
+    _write(out, "train/low_dose.f32", ld, index, case=TRAINING, block_zyx=origin, seed=100)
+    print(f"train: {TRAINING} block {origin} {fd.shape}", flush=True)
+
+    hu = D.load_case(VALIDATION, a.cache)["hu"]
+    dz, hy, wx = blk(a.sr_block)
+    z0, y0, x0 = block(hu, dz, hy, wx)
+    thin = hu[z0:z0 + dz, y0:y0 + hy, x0:x0 + wx]
+    _write(out, "sr/thin.f32", thin, index, case=VALIDATION, block_zyx=[z0, y0, x0])
+    _write(out, "sr/thick5mm.f32", thick_slices(thin, 5), index, case=VALIDATION, spacing_mm_zyx=[5.0, 1.0, 1.0],
+           note="slab i = mean of thin slices 5i..5i+4; its centre is thin slice 5i+2")
+    print(f"sr: block {[z0, y0, x0]} {thin.shape}", flush=True)
+
+    dz, hy, wx = blk(a.anomaly_block)
+    z0, y0, x0 = block(hu, dz, hy, wx)
+    vol = hu[z0:z0 + dz, y0:y0 + hy, x0:x0 + wx]
+    roi = ndimage.binary_erosion(D.anatomy_map(vol) == 3, iterations=3)
+    _write(out, "anomaly/roi.f32", roi, index, case=VALIDATION, block_zyx=[z0, y0, x0], note="soft tissue eroded 3 voxels")
+    cases = []
+    for k in range(a.anomaly_volumes):
+        has = k % 2 == 0
+        if has:
+            v, m, les = insert_lesions(vol, roi, n=2, radius_mm=(4.0, 7.0), contrast_hu=(-80.0, -40.0), seed=k)
+        else:
+            v, m, les = vol, np.zeros(vol.shape, np.uint8), []
+        _write(out, f"anomaly/volume_{k}.f32", v, index, lesion=has, lesions=les)
+        _write(out, f"anomaly/mask_{k}.f32", m, index)
+        cases.append({"volume": f"anomaly/volume_{k}", "mask": f"anomaly/mask_{k}", "lesion": has})
+    index["anomaly_cases"] = cases
+    index["seconds"] = time.time() - t0
+    with open(os.path.join(out, "index.json"), "w") as f:
+        json.dump(index, f, indent=1)
+    print(f"wrote {out}/index.json in {index['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

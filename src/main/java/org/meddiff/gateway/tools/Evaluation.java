@@ -1,0 +1,552 @@
+package org.meddiff.gateway.tools;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.meddiff.gateway.infer.baseline.CubicSliceInterpolator;
+import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
+import org.meddiff.gateway.infer.model.ExecutionProvider;
+import org.meddiff.gateway.infer.model.ModelCard;
+import org.meddiff.gateway.infer.model.ModelRegistry;
+import org.meddiff.gateway.infer.model.OnnxModel;
+import org.meddiff.gateway.infer.pipeline.CtPreprocessing;
+import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
+import org.meddiff.gateway.infer.pipeline.Region;
+import org.meddiff.gateway.volume.Volume;
+import org.meddiff.gateway.volume.VolumeGeometry;
+
+/**
+ * Evaluation of the PRODUCT's Java samplers ({@link DiffusionPipeline} on ONNX Runtime Java) on volumes the model
+ * never saw, written by {@code onnx-export/meddiff/export_eval_volumes.py} into {@code data/eval} (raw float32 +
+ * index.json). Prints Markdown:
+ * <ul>
+ * <li>denoising (simulated quarter dose): PSNR / SSIM in the [-160, 240] HU window for the low-dose input, a 3-D
+ * Gaussian filter, 3-D non-local means and the DiffPIR sampler. The baselines' parameters (Gaussian sigma,
+ * NLM h) are chosen ONCE by PSNR on the training block (tseg_B, same simulation) and then fixed;</li>
+ * <li>super-resolution 5 mm to 1 mm: cubic (the product's {@link CubicSliceInterpolator}), linear and the
+ * ControlNet sampler;</li>
+ * <li>anomaly maps with inserted lesions: pixel AUROC inside the ROI and series AUROC.</li>
+ * </ul>
+ * Metrics ({@link Metrics}): both images are clipped to the window and scaled to [0, 1] (data range = window
+ * width 400 HU). PSNR over the whole block. SSIM = 2-D per axial slice, averaged over slices, with the
+ * defaults of skimage.metrics.structural_similarity used by meddiff.evaluate (7x7 uniform window, sample
+ * covariance, K1 0.01, K2 0.03, mean over the interior where the window fits), so the figures compare with
+ * the Python evaluation.
+ *
+ * <pre>bin/evaluate [--data data/eval] [--models models] [--provider cpu|cuda[:id]] [--threads 2] [--batch 4] [--steps 10]</pre>
+ */
+public final class Evaluation {
+    static final double WIN_LO = -160;
+    static final double WIN_HI = 240;
+
+    private Evaluation() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path data = Path.of("data/eval");
+        Path models = Path.of("models");
+        String provider = "cpu";
+        int threads = 2;
+        int batch = 4;
+        int steps = 10;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--data" -> data = Path.of(args[++i]);
+                case "--models" -> models = Path.of(args[++i]);
+                case "--provider" -> provider = args[++i];
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--batch" -> batch = Integer.parseInt(args[++i]);
+                case "--steps" -> steps = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + " (--data DIR --models DIR --provider cpu|cuda[:id] --threads N --batch N --steps N)");
+            }
+        }
+        JsonNode index = new ObjectMapper().readTree(data.resolve("index.json").toFile());
+        System.out.printf(Locale.ROOT, "Evaluation set: %s (created %s); validation case %s (never trained on), baselines tuned on %s.%n",
+                data, index.path("created_utc").asText(), index.path("validation_case").asText(), index.path("training_case").asText());
+        System.out.println("Low dose: " + index.path("low_dose").asText() + ".");
+        System.out.println("Blocks are cropped small for 2 CPU cores (shapes z x y x x below, 1 mm voxels).");
+        System.out.println("Metrics: clip to [-160, 240] HU, scale to [0, 1] (data range 400 HU); PSNR over the block; "
+                + "SSIM 2-D per axial slice averaged (skimage defaults: 7x7 uniform window, K1 0.01, K2 0.03), as meddiff.evaluate.");
+        try (ModelRegistry registry = new ModelRegistry(models, new OnnxModel.Settings(ExecutionProvider.parse(provider), threads))) {
+            DiffusionPipeline pipeline = new DiffusionPipeline(registry, batch, 0, 0);
+            System.out.printf(Locale.ROOT, "Models: %s, %s on %s, %d intra-op threads, batch %d.%n",
+                    registry.model(ModelRegistry.BASE).card().name(), registry.model(ModelRegistry.SR_CONTROLNET).card().name(),
+                    registry.model(ModelRegistry.BASE).executionProvider(), threads, batch);
+            denoising(data, index, pipeline, steps);
+            superResolution(data, index, pipeline, steps);
+            anomaly(data, index, pipeline, registry.model(ModelRegistry.BASE).card());
+        }
+    }
+
+    // ------------------------------------------------------------------ tasks
+
+    private static void denoising(Path data, JsonNode index, DiffusionPipeline pipeline, int steps) throws IOException {
+        FloatVolume trFd = read(data, index, "train/full_dose");
+        FloatVolume trLd = read(data, index, "train/low_dose");
+        double[] sigmas = {0.5, 0.75, 1.0, 1.25, 1.5, 2.0};
+        double[] hs = {10, 15, 20, 25, 30, 40, 50, 60};
+        System.out.printf(Locale.ROOT, "%n### Baseline tuning on the training block (%s, %s), PSNR dB%n%n",
+                index.path("training_case").asText(), trFd.shapeString());
+        System.out.println("| Gaussian sigma (voxels) | PSNR |");
+        System.out.println("| --- | --- |");
+        double bestSigma = sigmas[0];
+        double best = Double.NEGATIVE_INFINITY;
+        for (double s : sigmas) {
+            double p = Metrics.psnr(Metrics.gaussian3d(trLd, s), trFd);
+            System.out.printf(Locale.ROOT, "| %.2f | %.2f |%n", s, p);
+            if (p > best) {
+                best = p;
+                bestSigma = s;
+            }
+        }
+        System.out.println();
+        System.out.println("| NLM h (HU; patch 3x3x3, search 5x7x7) | PSNR |");
+        System.out.println("| --- | --- |");
+        double bestH = hs[0];
+        best = Double.NEGATIVE_INFINITY;
+        for (double h : hs) {
+            double p = Metrics.psnr(Metrics.nlm3d(trLd, h, 1, 2, 3), trFd);
+            System.out.printf(Locale.ROOT, "| %.0f | %.2f |%n", h, p);
+            if (p > best) {
+                best = p;
+                bestH = h;
+            }
+        }
+        FloatVolume fd = read(data, index, "denoise/full_dose");
+        FloatVolume ld = read(data, index, "denoise/low_dose");
+        long t0 = System.nanoTime();
+        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, null, 10, 0.3, steps,
+                new SeededGaussianNoise(1), (step, n, t, pps) -> { });
+        double sec = (System.nanoTime() - t0) / 1e9;
+        FloatVolume dn = CtPreprocessing.asFloatVolume(r.output());
+        FloatVolume g = Metrics.gaussian3d(ld, bestSigma);
+        FloatVolume nlm = Metrics.nlm3d(ld, bestH, 1, 2, 3);
+        System.out.printf(Locale.ROOT, "%n### Denoising, simulated quarter dose: %s block %s at %s (never trained on)%n%n",
+                index.path("validation_case").asText(), fd.shapeString(), index.path("volumes").path("denoise/full_dose").path("block_zyx"));
+        System.out.println("| method | PSNR dB | SSIM |");
+        System.out.println("| --- | --- | --- |");
+        row("low-dose input", ld, fd);
+        row(String.format(Locale.ROOT, "Gaussian 3-D, sigma %.2f voxel (tuned on training block)", bestSigma), g, fd);
+        row(String.format(Locale.ROOT, "non-local means 3-D, h %.0f HU (tuned on training block)", bestH), nlm, fd);
+        row(String.format(Locale.ROOT, "DiffPIR (Java, ONNX Runtime), %d steps, sigma_n %.4f (%s), lambda 10, zeta 0.3", steps,
+                r.sigmaNUsed(), r.sigmaNSource()), dn, fd);
+        System.out.printf(Locale.ROOT, "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n", sec, r.sampler().patches(),
+                r.sampler().networkSeconds());
+    }
+
+    private static void superResolution(Path data, JsonNode index, DiffusionPipeline pipeline, int steps) throws IOException {
+        FloatVolume thin = read(data, index, "sr/thin");
+        FloatVolume thick = read(data, index, "sr/thick5mm");
+        int sf = 5;
+        // slab i covers thin slices 5i..5i+4; its centre (thin coordinate 5i+2) is where the thick slice lives
+        Volume thickVolume = volume(thick, (sf - 1) / 2.0, sf);
+        long t0 = System.nanoTime();
+        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thickVolume, Region.ABDOMEN, 1.0, 1.0, 1.0, 0.3, steps,
+                new SeededGaussianNoise(3), (step, n, t, pps) -> { });
+        double sec = (System.nanoTime() - t0) / 1e9;
+        FloatVolume sr = CtPreprocessing.asFloatVolume(r.output());
+        if (r.output().geometry().origin()[2] != 0 || sr.depth() != thin.depth()) {
+            throw new IllegalStateException("unexpected thin grid: origin z " + r.output().geometry().origin()[2] + ", " + sr.shapeString());
+        }
+        Volume cubic = CubicSliceInterpolator.resample(thickVolume, 1.0);
+        int c0 = (int) Math.round(cubic.geometry().origin()[2]);
+        FloatVolume cub = CtPreprocessing.asFloatVolume(cubic);
+        int n = cub.depth();
+        FloatVolume lin = Metrics.linearZ(thick, thin.depth(), sf);
+        System.out.printf(Locale.ROOT, "%n### Super-resolution 5 mm (mean of 5 slices) -> 1 mm: %s block %s%n%n",
+                index.path("validation_case").asText(), thin.shapeString());
+        System.out.printf(Locale.ROOT, "Scored on thin slices %d..%d (%d slices, between the first and last thick-slice centres, "
+                + "where the cubic baseline is defined); all 40 slices for linear / sampler in brackets.%n%n", c0, c0 + n - 1, n);
+        System.out.println("| method | PSNR dB | SSIM |");
+        System.out.println("| --- | --- | --- |");
+        FloatVolume target = Metrics.slices(thin, c0, n);
+        row("cubic (CubicSliceInterpolator)", cub, target);
+        System.out.printf(Locale.ROOT, "| linear along z | %.2f (%.2f) | %.4f (%.4f) |%n", Metrics.psnr(Metrics.slices(lin, c0, n), target),
+                Metrics.psnr(lin, thin), Metrics.ssim2d(Metrics.slices(lin, c0, n), target), Metrics.ssim2d(lin, thin));
+        System.out.printf(Locale.ROOT, "| ControlNet DiffPIR (Java), %d steps, sigma_n 1.0, lambda 1.0, zeta 0.3 | %.2f (%.2f) | %.4f (%.4f) |%n",
+                steps, Metrics.psnr(Metrics.slices(sr, c0, n), target), Metrics.psnr(sr, thin),
+                Metrics.ssim2d(Metrics.slices(sr, c0, n), target), Metrics.ssim2d(sr, thin));
+        System.out.printf(Locale.ROOT, "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n", sec, r.sampler().patches(),
+                r.sampler().networkSeconds());
+    }
+
+    private static void anomaly(Path data, JsonNode index, DiffusionPipeline pipeline, ModelCard card) throws IOException {
+        FloatVolume roi = read(data, index, "anomaly/roi");
+        List<double[]> pixScores = new ArrayList<>();
+        List<boolean[]> pixLabels = new ArrayList<>();
+        List<Double> seriesScores = new ArrayList<>();
+        List<Boolean> seriesLabels = new ArrayList<>();
+        StringBuilder perCase = new StringBuilder();
+        long t0 = System.nanoTime();
+        int k = 0;
+        for (JsonNode c : index.path("anomaly_cases")) {
+            FloatVolume v = read(data, index, c.path("volume").asText());
+            FloatVolume m = read(data, index, c.path("mask").asText());
+            Volume vol = volume(v, 0, 1);
+            CtPreprocessing.Prepared p = new CtPreprocessing(card.recommendedPatch(), card.spatialMultiple()).prepare(vol, Region.ABDOMEN);
+            FloatVolume roiPadded = Metrics.padZero(roi, p.normalized().depth(), p.normalized().height(), p.normalized().width());
+            DiffusionPipeline.AnomalyResult r = pipeline.anomaly(vol, Region.ABDOMEN, roiPadded, new SeededGaussianNoise(50 + k));
+            FloatVolume map = r.mapOnSourceGrid();
+            int count = 0;
+            for (float f : roi.data()) {
+                if (f > 0.5f) {
+                    count++;
+                }
+            }
+            double[] s = new double[count];
+            boolean[] l = new boolean[count];
+            int j = 0;
+            for (int i = 0; i < roi.size(); i++) {
+                if (roi.data()[i] > 0.5f) {
+                    s[j] = map.data()[i];
+                    l[j++] = m.data()[i] > 0.5f;
+                }
+            }
+            pixScores.add(s);
+            pixLabels.add(l);
+            boolean lesion = c.path("lesion").asBoolean();
+            seriesScores.add(r.score());
+            seriesLabels.add(lesion);
+            perCase.append(String.format(Locale.ROOT, "| %d | %s | %.4f | %s |%n", k, lesion ? "yes" : "no", r.score(),
+                    Double.isNaN(Metrics.auroc(s, l)) ? "-" : String.format(Locale.ROOT, "%.3f", Metrics.auroc(s, l))));
+            k++;
+        }
+        double sec = (System.nanoTime() - t0) / 1e9;
+        int total = pixScores.stream().mapToInt(a -> a.length).sum();
+        double[] allS = new double[total];
+        boolean[] allL = new boolean[total];
+        int o = 0;
+        for (int i = 0; i < pixScores.size(); i++) {
+            System.arraycopy(pixScores.get(i), 0, allS, o, pixScores.get(i).length);
+            System.arraycopy(pixLabels.get(i), 0, allL, o, pixLabels.get(i).length);
+            o += pixScores.get(i).length;
+        }
+        double[] ss = seriesScores.stream().mapToDouble(Double::doubleValue).toArray();
+        boolean[] sl = new boolean[seriesLabels.size()];
+        for (int i = 0; i < sl.length; i++) {
+            sl[i] = seriesLabels.get(i);
+        }
+        System.out.printf(Locale.ROOT, "%n### Anomaly map (t = 950, one evaluation per patch), inserted hypodense lesions: %s block %s, %d volumes%n%n",
+                index.path("validation_case").asText(), roi.shapeString(), k);
+        System.out.println("ROI: soft tissue eroded 3 voxels (also the map's ROI for the series score, q99 of the map in the ROI).");
+        System.out.println();
+        System.out.println("| volume | lesion | series score | pixel AUROC (this volume) |");
+        System.out.println("| --- | --- | --- | --- |");
+        System.out.print(perCase);
+        System.out.println();
+        System.out.println("| metric | value |");
+        System.out.println("| --- | --- |");
+        System.out.printf(Locale.ROOT, "| pixel AUROC (ROI voxels of all volumes pooled, %d voxels) | %.4f |%n", total, Metrics.auroc(allS, allL));
+        System.out.printf(Locale.ROOT, "| series AUROC (%d volumes; too few to be statistically meaningful) | %.4f |%n", sl.length, Metrics.auroc(ss, sl));
+        System.out.printf(Locale.ROOT, "%nAnomaly maps: %.1f s in all.%n", sec);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static void row(String name, FloatVolume a, FloatVolume ref) {
+        System.out.printf(Locale.ROOT, "| %s | %.2f | %.4f |%n", name, Metrics.psnr(a, ref), Metrics.ssim2d(a, ref));
+    }
+
+    /** Axial volume on a 1 mm in-plane grid; z origin and spacing in mm. */
+    static Volume volume(FloatVolume v, double originZ, double spacingZ) {
+        VolumeGeometry g = new VolumeGeometry(v.width(), v.height(), v.depth(), new double[] {0, 0, originZ}, new double[] {1, 0, 0},
+                new double[] {0, 1, 0}, new double[] {0, 0, 1}, 1.0, 1.0, spacingZ, spacingZ);
+        return new Volume(g, v.data().clone());
+    }
+
+    static FloatVolume read(Path data, JsonNode index, String name) throws IOException {
+        JsonNode e = index.path("volumes").path(name);
+        if (e.isMissingNode()) {
+            throw new IOException("index.json has no volume " + name);
+        }
+        int[] shape = new int[3];
+        for (int i = 0; i < 3; i++) {
+            shape[i] = e.path("shape_zyx").get(i).asInt();
+        }
+        byte[] bytes = Files.readAllBytes(data.resolve(e.path("file").asText()));
+        float[] f = new float[bytes.length / 4];
+        if (f.length != shape[0] * shape[1] * shape[2]) {
+            throw new IOException(name + ": " + f.length + " floats for shape " + Arrays.toString(shape));
+        }
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
+        return new FloatVolume(shape[0], shape[1], shape[2], f);
+    }
+
+    /** Image-quality and detection metrics, baselines (public for the unit test). */
+    public static final class Metrics {
+        private Metrics() {
+        }
+
+        /** PSNR cap when the images are identical in the window. */
+        public static final double PSNR_CAP = 100;
+
+        static float[] windowed(FloatVolume v) {
+            float[] out = new float[v.size()];
+            float[] d = v.data();
+            for (int i = 0; i < d.length; i++) {
+                out[i] = (float) ((Math.min(WIN_HI, Math.max(WIN_LO, d[i])) - WIN_LO) / (WIN_HI - WIN_LO));
+            }
+            return out;
+        }
+
+        /** PSNR in the [-160, 240] HU window (data range 1 after scaling), capped at {@link #PSNR_CAP}. */
+        public static double psnr(FloatVolume a, FloatVolume ref) {
+            a.requireSameShape(ref, "psnr");
+            float[] x = windowed(a);
+            float[] y = windowed(ref);
+            double se = 0;
+            for (int i = 0; i < x.length; i++) {
+                double d = x[i] - y[i];
+                se += d * d;
+            }
+            double mse = se / x.length;
+            return mse <= 0 ? PSNR_CAP : Math.min(PSNR_CAP, 10 * Math.log10(1.0 / mse));
+        }
+
+        /** Mean over axial slices of 2-D SSIM (skimage defaults: 7x7 uniform window, sample covariance), window-scaled. */
+        public static double ssim2d(FloatVolume a, FloatVolume ref) {
+            a.requireSameShape(ref, "ssim");
+            float[] x = windowed(a);
+            float[] y = windowed(ref);
+            int h = a.height();
+            int w = a.width();
+            int win = 7;
+            int r = win / 2;
+            double np = win * win;
+            double cov = np / (np - 1);
+            double c1 = 0.01 * 0.01;
+            double c2 = 0.03 * 0.03;
+            double sum = 0;
+            for (int z = 0; z < a.depth(); z++) {
+                int off = z * h * w;
+                double s = 0;
+                int n = 0;
+                for (int cy = r; cy < h - r; cy++) {
+                    for (int cx = r; cx < w - r; cx++) {
+                        double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+                        for (int dy = -r; dy <= r; dy++) {
+                            int row = off + (cy + dy) * w;
+                            for (int dx = -r; dx <= r; dx++) {
+                                double u = x[row + cx + dx];
+                                double v = y[row + cx + dx];
+                                sx += u;
+                                sy += v;
+                                sxx += u * u;
+                                syy += v * v;
+                                sxy += u * v;
+                            }
+                        }
+                        double mx = sx / np, my = sy / np;
+                        double vx = cov * (sxx / np - mx * mx);
+                        double vy = cov * (syy / np - my * my);
+                        double vxy = cov * (sxy / np - mx * my);
+                        s += ((2 * mx * my + c1) * (2 * vxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+                        n++;
+                    }
+                }
+                sum += n > 0 ? s / n : 1;
+            }
+            return sum / a.depth();
+        }
+
+        /** Rank AUROC (Mann-Whitney U), ties averaged; NaN without positives or negatives. */
+        public static double auroc(double[] scores, boolean[] labels) {
+            int n = scores.length;
+            Integer[] order = new Integer[n];
+            for (int i = 0; i < n; i++) {
+                order[i] = i;
+            }
+            Arrays.sort(order, (p, q) -> Double.compare(scores[p], scores[q]));
+            double rankSumPos = 0;
+            long pos = 0;
+            int i = 0;
+            while (i < n) {
+                int j = i;
+                while (j + 1 < n && scores[order[j + 1]] == scores[order[i]]) {
+                    j++;
+                }
+                double rank = (i + j) / 2.0 + 1;
+                for (int k = i; k <= j; k++) {
+                    if (labels[order[k]]) {
+                        rankSumPos += rank;
+                        pos++;
+                    }
+                }
+                i = j + 1;
+            }
+            long neg = n - pos;
+            if (pos == 0 || neg == 0) {
+                return Double.NaN;
+            }
+            return (rankSumPos - pos * (pos + 1) / 2.0) / ((double) pos * neg);
+        }
+
+        /** Separable 3-D Gaussian filter, sigma in voxels, truncated at 4 sigma, mirror edges (as scipy.ndimage 'reflect'). */
+        public static FloatVolume gaussian3d(FloatVolume v, double sigma) {
+            int rad = (int) (4 * sigma + 0.5);
+            double[] k = new double[2 * rad + 1];
+            double sk = 0;
+            for (int i = -rad; i <= rad; i++) {
+                k[i + rad] = Math.exp(-0.5 * i * i / (sigma * sigma));
+                sk += k[i + rad];
+            }
+            for (int i = 0; i < k.length; i++) {
+                k[i] /= sk;
+            }
+            float[] a = v.data().clone();
+            int[] dims = {v.depth(), v.height(), v.width()};
+            int[] strides = {v.height() * v.width(), v.width(), 1};
+            for (int axis = 0; axis < 3; axis++) {
+                a = convolveAxis(a, dims, strides, axis, k, rad);
+            }
+            return new FloatVolume(v.depth(), v.height(), v.width(), a);
+        }
+
+        private static int reflect(int i, int n) {
+            while (i < 0 || i >= n) {
+                i = i < 0 ? -i - 1 : 2 * n - i - 1;
+            }
+            return i;
+        }
+
+        private static float[] convolveAxis(float[] a, int[] dims, int[] strides, int axis, double[] k, int rad) {
+            float[] out = new float[a.length];
+            int n = dims[axis];
+            int st = strides[axis];
+            for (int idx = 0; idx < a.length; idx++) {
+                int c = (idx / st) % n;
+                int base = idx - c * st;
+                double s = 0;
+                for (int t = -rad; t <= rad; t++) {
+                    s += k[t + rad] * a[base + reflect(c + t, n) * st];
+                }
+                out[idx] = (float) s;
+            }
+            return out;
+        }
+
+        /**
+         * 3-D non-local means: patch (2 pr + 1)^3 (mean squared HU difference), search window (2 rz + 1) x (2 rxy + 1)^2,
+         * weight exp(-d / h^2) (h in HU), edges clamped. Cost is one box filter per search offset.
+         */
+        public static FloatVolume nlm3d(FloatVolume v, double h, int pr, int rz, int rxy) {
+            int dd = v.depth(), hh = v.height(), ww = v.width();
+            float[] src = v.data();
+            int n = src.length;
+            double[] acc = new double[n];
+            double[] wsum = new double[n];
+            float[] sq = new float[n];
+            float[] nb = new float[n];
+            double inv = 1.0 / (h * h);
+            for (int oz = -rz; oz <= rz; oz++) {
+                for (int oy = -rxy; oy <= rxy; oy++) {
+                    for (int ox = -rxy; ox <= rxy; ox++) {
+                        for (int z = 0; z < dd; z++) {
+                            int z2 = clamp(z + oz, dd);
+                            for (int y = 0; y < hh; y++) {
+                                int y2 = clamp(y + oy, hh);
+                                int row = (z * hh + y) * ww;
+                                int row2 = (z2 * hh + y2) * ww;
+                                for (int x = 0; x < ww; x++) {
+                                    float q = src[row2 + clamp(x + ox, ww)];
+                                    float d = src[row + x] - q;
+                                    nb[row + x] = q;
+                                    sq[row + x] = d * d;
+                                }
+                            }
+                        }
+                        float[] box = boxMean(sq, dd, hh, ww, pr);
+                        for (int i = 0; i < n; i++) {
+                            double wgt = Math.exp(-box[i] * inv);
+                            acc[i] += wgt * nb[i];
+                            wsum[i] += wgt;
+                        }
+                    }
+                }
+            }
+            float[] out = new float[n];
+            for (int i = 0; i < n; i++) {
+                out[i] = (float) (acc[i] / wsum[i]);
+            }
+            return new FloatVolume(dd, hh, ww, out);
+        }
+
+        private static int clamp(int i, int n) {
+            return i < 0 ? 0 : i >= n ? n - 1 : i;
+        }
+
+        private static float[] boxMean(float[] a, int dd, int hh, int ww, int r) {
+            int[] dims = {dd, hh, ww};
+            int[] strides = {hh * ww, ww, 1};
+            float[] cur = a;
+            for (int axis = 0; axis < 3; axis++) {
+                float[] out = new float[cur.length];
+                int n = dims[axis];
+                int st = strides[axis];
+                for (int idx = 0; idx < cur.length; idx++) {
+                    int c = (idx / st) % n;
+                    int base = idx - c * st;
+                    float s = 0;
+                    for (int t = -r; t <= r; t++) {
+                        s += cur[base + clamp(c + t, n) * st];
+                    }
+                    out[idx] = s / (2 * r + 1);
+                }
+                cur = out;
+            }
+            return cur;
+        }
+
+        /** Linear interpolation along z between thick-slice centres (meddiff.evaluate.linear_z), constant outside. */
+        public static FloatVolume linearZ(FloatVolume thick, int n, int sf) {
+            int dt = thick.depth();
+            int plane = thick.height() * thick.width();
+            double[] centres = new double[dt];
+            for (int i = 0; i < dt; i++) {
+                centres[i] = (Math.min(i * sf + sf, n) - 1 + i * sf) / 2.0;
+            }
+            float[] out = new float[n * plane];
+            for (int z = 0; z < n; z++) {
+                int idx = 0;
+                while (idx + 1 < dt - 1 && centres[idx + 1] < z) {
+                    idx++;
+                }
+                int i1 = Math.min(idx + 1, dt - 1);
+                double w = i1 == idx ? 0 : Math.max(0, Math.min(1, (z - centres[idx]) / (centres[i1] - centres[idx])));
+                for (int p = 0; p < plane; p++) {
+                    out[z * plane + p] = (float) (thick.data()[idx * plane + p] * (1 - w) + thick.data()[i1 * plane + p] * w);
+                }
+            }
+            return new FloatVolume(n, thick.height(), thick.width(), out);
+        }
+
+        /** Slices z0..z0+n-1. */
+        public static FloatVolume slices(FloatVolume v, int z0, int n) {
+            int plane = v.height() * v.width();
+            return new FloatVolume(n, v.height(), v.width(), Arrays.copyOfRange(v.data(), z0 * plane, (z0 + n) * plane));
+        }
+
+        /** Zero padding at the high end of each axis. */
+        public static FloatVolume padZero(FloatVolume v, int d, int h, int w) {
+            FloatVolume out = FloatVolume.zeros(d, h, w);
+            for (int z = 0; z < v.depth(); z++) {
+                for (int y = 0; y < v.height(); y++) {
+                    System.arraycopy(v.data(), v.index(z, y, 0), out.data(), out.index(z, y, 0), v.width());
+                }
+            }
+            return out;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package org.meddiff.gateway.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import org.meddiff.gateway.tools.Evaluation.Metrics;
+
+class EvaluationMetricsTest {
+
+    private static FloatVolume flat(int d, int h, int w, float value, double noiseHu, long seed) {
+        Random r = new Random(seed);
+        float[] a = new float[d * h * w];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) (value + noiseHu * r.nextGaussian());
+        }
+        return new FloatVolume(d, h, w, a);
+    }
+
+    private static double std(FloatVolume v, float mean) {
+        double s = 0;
+        for (float f : v.data()) {
+            s += (f - mean) * (f - mean);
+        }
+        return Math.sqrt(s / v.size());
+    }
+
+    @Test
+    void psnrOfIdenticalIsCappedAndSsimIsOne() {
+        FloatVolume a = flat(4, 16, 16, 40, 30, 1);
+        assertEquals(Metrics.PSNR_CAP, Metrics.psnr(a, a.copy()));
+        assertEquals(1.0, Metrics.ssim2d(a, a.copy()), 1e-9);
+    }
+
+    @Test
+    void psnrOfKnownNoise() {
+        // 20 HU noise on a mid-window value (no clipping): MSE = (20/400)^2 -> PSNR = 20 log10(20) = 26.02 dB
+        FloatVolume ref = flat(8, 64, 64, 40, 0, 1);
+        FloatVolume noisy = flat(8, 64, 64, 40, 20, 2);
+        assertEquals(20 * Math.log10(20), Metrics.psnr(noisy, ref), 0.1);
+        assertTrue(Metrics.ssim2d(noisy, ref) < 0.9);
+    }
+
+    @Test
+    void aurocOfPerfectReversedAndTiedSeparators() {
+        double[] s = {0.1, 0.2, 0.3, 0.8, 0.9};
+        assertEquals(1.0, Metrics.auroc(s, new boolean[] {false, false, false, true, true}), 1e-12);
+        assertEquals(0.0, Metrics.auroc(s, new boolean[] {true, true, false, false, false}), 1e-12);
+        assertEquals(0.5, Metrics.auroc(new double[] {1, 1, 1, 1}, new boolean[] {true, false, true, false}), 1e-12);
+        assertTrue(Double.isNaN(Metrics.auroc(s, new boolean[5])));
+    }
+
+    @Test
+    void nlmAndGaussianReduceNoiseOfAFlatVolume() {
+        FloatVolume noisy = flat(8, 24, 24, 40, 20, 3);
+        double before = std(noisy, 40);
+        double nlm = std(Metrics.nlm3d(noisy, 30, 1, 1, 2), 40);
+        double gauss = std(Metrics.gaussian3d(noisy, 1.0), 40);
+        assertTrue(nlm < 0.6 * before, "NLM std " + nlm + " vs " + before);
+        assertTrue(gauss < 0.3 * before, "Gaussian std " + gauss + " vs " + before);
+    }
+
+    @Test
+    void nlmKeepsAnEdge() {
+        float[] a = new float[4 * 16 * 16];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (i % 16) < 8 ? -100 : 100;
+        }
+        FloatVolume v = new FloatVolume(4, 16, 16, a);
+        FloatVolume out = Metrics.nlm3d(v, 10, 1, 1, 2);
+        assertEquals(-100, out.get(2, 8, 7), 1e-3);
+        assertEquals(100, out.get(2, 8, 8), 1e-3);
+    }
+
+    @Test
+    void linearZMatchesSlabCentres() {
+        // thick slices of value 0, 10 (sf 5): centres at thin 2 and 7; thin 4.5 is halfway
+        float[] t = new float[2];
+        t[1] = 10;
+        FloatVolume out = Metrics.linearZ(new FloatVolume(2, 1, 1, t), 10, 5);
+        assertEquals(0, out.get(0, 0, 0), 1e-6);
+        assertEquals(0, out.get(2, 0, 0), 1e-6);
+        assertEquals(4, out.get(4, 0, 0), 1e-5);
+        assertEquals(10, out.get(7, 0, 0), 1e-6);
+        assertEquals(10, out.get(9, 0, 0), 1e-6);
+    }
+}
