@@ -10,11 +10,7 @@ import java.util.List;
 record AssociationAccept(String calledAe, String callingAe, List<PresentationContextResult> results, int maxPduLength) {
 
     void write(OutputStream out, int ourMaxPduLength) throws IOException {
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        body.write(new byte[] {0, 1, 0, 0});
-        body.write(Pdu.aeTitleField(calledAe));
-        body.write(Pdu.aeTitleField(callingAe));
-        body.write(new byte[32]);
+        ByteArrayOutputStream body = AssociationRequest.fixedFields(calledAe, callingAe);
         AssociationRequest.writeUidItem(body, 0x10, Pdu.APPLICATION_CONTEXT);
         for (PresentationContextResult r : results) {
             ByteArrayOutputStream item = new ByteArrayOutputStream();
@@ -23,10 +19,7 @@ record AssociationAccept(String calledAe, String callingAe, List<PresentationCon
             AssociationRequest.writeItem(body, 0x21, item.toByteArray());
         }
         AssociationRequest.writeItem(body, 0x50, AssociationRequest.userInformation(ourMaxPduLength));
-        byte[] bytes = body.toByteArray();
-        Pdu.writeHeader(out, Pdu.ASSOCIATE_AC, bytes.length);
-        out.write(bytes);
-        out.flush();
+        AssociationRequest.send(out, Pdu.ASSOCIATE_AC, body);
     }
 
     /** Parses an A-ASSOCIATE-AC; abstract syntaxes come from the request we sent. */

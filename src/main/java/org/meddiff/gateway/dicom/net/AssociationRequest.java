@@ -83,11 +83,7 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
 
     /** Writes this request as an A-ASSOCIATE-RQ PDU (the SCU side). */
     void write(OutputStream out, int ourMaxPduLength) throws IOException {
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        body.write(new byte[] {0, 1, 0, 0});
-        body.write(Pdu.aeTitleField(calledAe));
-        body.write(Pdu.aeTitleField(callingAe));
-        body.write(new byte[32]);
+        ByteArrayOutputStream body = fixedFields(calledAe, callingAe);
         writeUidItem(body, 0x10, applicationContext);
         for (PresentationContext pc : presentationContexts) {
             ByteArrayOutputStream item = new ByteArrayOutputStream();
@@ -99,8 +95,22 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
             writeItem(body, 0x20, item.toByteArray());
         }
         writeItem(body, 0x50, userInformation(ourMaxPduLength));
+        send(out, Pdu.ASSOCIATE_RQ, body);
+    }
+
+    /** Protocol version, called and calling AE titles and the reserved block: the start of an RQ and an AC alike. */
+    static ByteArrayOutputStream fixedFields(String calledAe, String callingAe) throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        body.write(new byte[] {0, 1, 0, 0});
+        body.write(Pdu.aeTitleField(calledAe));
+        body.write(Pdu.aeTitleField(callingAe));
+        body.write(new byte[32]);
+        return body;
+    }
+
+    static void send(OutputStream out, int pduType, ByteArrayOutputStream body) throws IOException {
         byte[] bytes = body.toByteArray();
-        Pdu.writeHeader(out, Pdu.ASSOCIATE_RQ, bytes.length);
+        Pdu.writeHeader(out, pduType, bytes.length);
         out.write(bytes);
         out.flush();
     }

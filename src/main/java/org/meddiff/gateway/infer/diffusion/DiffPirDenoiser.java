@@ -18,16 +18,7 @@ public final class DiffPirDenoiser {
     /** Paper settings (Mayo quarter dose): sigma_n 0.15, lambda 10. */
     public record Params(double sigmaN, double lambda, double zeta, int steps) {
         public Params {
-            if (!(sigmaN > 0) || Double.isInfinite(sigmaN)) {
-                throw new IllegalArgumentException("sigma_n must be > 0: " + sigmaN);
-            }
-            if (!(lambda > 0)) {
-                throw new IllegalArgumentException("lambda must be > 0: " + lambda);
-            }
-            DiffusionMath.checkZeta(zeta);
-            if (steps < 1) {
-                throw new IllegalArgumentException("steps must be >= 1: " + steps);
-            }
+            DiffusionMath.checkDiffPir(sigmaN, lambda, zeta, steps);
         }
     }
 

@@ -19,16 +19,7 @@ public final class DiffPirSuperResolver {
             if (sf < 1) {
                 throw new IllegalArgumentException("sf must be >= 1: " + sf);
             }
-            if (!(sigmaN > 0) || Double.isInfinite(sigmaN)) {
-                throw new IllegalArgumentException("sigma_n must be > 0: " + sigmaN);
-            }
-            if (!(lambda > 0)) {
-                throw new IllegalArgumentException("lambda must be > 0: " + lambda);
-            }
-            DiffusionMath.checkZeta(zeta);
-            if (steps < 1) {
-                throw new IllegalArgumentException("steps must be >= 1: " + steps);
-            }
+            DiffusionMath.checkDiffPir(sigmaN, lambda, zeta, steps);
         }
 
         /** Paper settings: sigma_n 1.0, lambda 1, 100 evaluations; zeta as given. */

@@ -81,6 +81,20 @@ public final class DiffusionMath {
         return out;
     }
 
+    /** The DiffPIR parameters every sampler shares: sigma_n > 0, lambda > 0, zeta in [0, 1], steps >= 1. */
+    static void checkDiffPir(double sigmaN, double lambda, double zeta, int steps) {
+        if (!(sigmaN > 0) || Double.isInfinite(sigmaN)) {
+            throw new IllegalArgumentException("sigma_n must be > 0: " + sigmaN);
+        }
+        if (!(lambda > 0)) {
+            throw new IllegalArgumentException("lambda must be > 0: " + lambda);
+        }
+        checkZeta(zeta);
+        if (steps < 1) {
+            throw new IllegalArgumentException("steps must be >= 1: " + steps);
+        }
+    }
+
     static void checkZeta(double zeta) {
         if (!(zeta >= 0 && zeta <= 1)) {
             throw new IllegalArgumentException("zeta must be in [0, 1]: " + zeta);
