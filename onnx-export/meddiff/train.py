@@ -69,13 +69,25 @@ def sample_batch(items, B, P, L, rng, with_condition=False, levels=None):
     return out
 
 
-def diffusion_loss(model, batch, alpha_bar_t, T, gen, t=None, noise=None):
+def draw_t(B, T, gen, low_t=None):
+    """Timesteps: uniform on 0..T-1, or with low_t = (fraction, t_max) that fraction of the batch
+    uniform on 0..t_max and the rest uniform on 0..T-1. Denoising (DiffPIR from t_start ~ 100-250
+    for quarter-dose CT) only evaluates the network at small t, so a fine-tune can spend its steps there."""
+    t = torch.randint(0, T, (B,), generator=gen)
+    if low_t is not None:
+        frac, t_max = low_t
+        pick = torch.rand((B,), generator=gen) < frac
+        t = torch.where(pick, torch.randint(0, int(t_max) + 1, (B,), generator=gen), t)
+    return t
+
+
+def diffusion_loss(model, batch, alpha_bar_t, T, gen, t=None, noise=None, low_t=None):
     """t and noise are drawn on the CPU generator (reproducible), then moved to the model's device."""
     dev = alpha_bar_t.device
     x0 = batch["x0"].to(dev)
     B = x0.shape[0]
     if t is None:
-        t = torch.randint(0, T, (B,), generator=gen)
+        t = draw_t(B, T, gen, low_t)
     if noise is None:
         noise = torch.randn(x0.shape, generator=gen)
     t, noise = t.to(dev), noise.to(dev)
@@ -111,7 +123,7 @@ def fixed_val_batches(items, cfg, with_condition, n=8, seed=1234):
 
 
 def train(cfg, out_dir, train_items, val_items, minutes=None, max_steps=None, ckpt_minutes=5.0,
-          controlnet_from=None, seed=0, threads=1, log=print, device="cpu"):
+          controlnet_from=None, seed=0, threads=1, log=print, device="cpu", low_t=None):
     torch.set_num_threads(threads)
     dev = torch.device(device)
     os.makedirs(out_dir, exist_ok=True)
@@ -168,7 +180,7 @@ def train(cfg, out_dir, train_items, val_items, minutes=None, max_steps=None, ck
         tot = 0.0
         for _ in range(acc):
             batch = sample_batch(train_items, cfg["batch"], cfg["patch"], cfg["pe_L"], rng, with_cond)
-            loss = diffusion_loss(model, batch, alpha_bar, T, gen) / acc
+            loss = diffusion_loss(model, batch, alpha_bar, T, gen, low_t=low_t) / acc
             loss.backward()
             tot += float(loss)
         opt.step()
@@ -216,6 +228,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (PyTorch 2.x on a GPU)")
+    ap.add_argument("--low-t", help="FRACTION,T_MAX: draw that fraction of each batch's t from 0..T_MAX "
+                    "(denoising fine-tune); default uniform on 0..T-1")
     a = ap.parse_args(argv)
     cfg = load_cfg(a.config)
     cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache")
@@ -224,7 +238,8 @@ def main(argv=None):
     va = load_items(a.data, "validation", wc, cache)
     print("train:", [i["name"] for i in tr], "validation:", [i["name"] for i in va], flush=True)
     train(cfg, a.out, tr, va, a.minutes, a.steps, a.ckpt_minutes, a.controlnet, a.seed, a.threads,
-          log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True), device=a.device)
+          log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True), device=a.device,
+          low_t=None if not a.low_t else (float(a.low_t.split(",")[0]), int(a.low_t.split(",")[1])))
 
 
 if __name__ == "__main__":

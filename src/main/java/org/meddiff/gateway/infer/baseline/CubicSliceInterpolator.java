@@ -97,7 +97,7 @@ public final class CubicSliceInterpolator {
      * Keys cubic convolution weights (a = -0.5) for the taps at offsets -1, 0, +1, +2 from the sample
      * below a position {@code t} in [0, 1). They sum to 1.
      */
-    static double[] weights(double t) {
+    public static double[] weights(double t) {
         double t2 = t * t;
         double t3 = t2 * t;
         return new double[] {

@@ -1,9 +1,14 @@
 package org.meddiff.gateway.infer.pipeline;
 
+import java.util.Locale;
+
 import org.meddiff.gateway.infer.diffusion.DiffPirSuperResolver;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import org.meddiff.gateway.infer.diffusion.SlabProjection;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * CT series volume (HU, source grid) &lt;-&gt; what the diffusion samplers work on.
@@ -23,6 +28,8 @@ import org.meddiff.gateway.volume.VolumeGeometry;
  * ceil(thin / sf) (the last slab may be partial).
  */
 public final class CtPreprocessing {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CtPreprocessing.class);
 
     public static final double MM = 1.0;
 
@@ -46,9 +53,16 @@ public final class CtPreprocessing {
         }
     }
 
-    /** Thick input for super-resolution: thick slices at 1 mm in-plane, thin grid size and sf. */
-    public record PreparedThick(FloatVolume thickNormalized, FloatVolume anatomyThin, Region region, int sf, int thinSlices,
-                                int thinSlicesPadded, int sizeY, int sizeX, VolumeGeometry source, double thinSpacing) {
+    /**
+     * Thick input for super-resolution: thick slices at 1 mm in-plane (normalized, and in HU for the classical
+     * estimate and the final projection; both padded), thin grid size and sf.
+     */
+    public record PreparedThick(FloatVolume thickNormalized, FloatVolume thickHu, FloatVolume anatomyThin, Region region, int sf,
+                                int thinSlices, int thinSlicesPadded, int sizeY, int sizeX, VolumeGeometry source, double thinSpacing) {
+        /** The unpadded thick HU slices under the thin grid (thinSlices / sf of them). */
+        public FloatVolume thickHuCropped() {
+            return Resampling.crop(thickHu, thinSlices / sf, sizeY, sizeX);
+        }
     }
 
     public static FloatVolume asFloatVolume(Volume v) {
@@ -73,10 +87,20 @@ public final class CtPreprocessing {
                 Resampling.padEdge(hu, pd, ph, pw), region, d, h, w, g);
     }
 
-    /** Normalized (padded) 1 mm result -&gt; HU on the source grid. */
-    public Volume toSourceGrid(FloatVolume normalizedPadded, Prepared p) {
-        FloatVolume hu = denormalize(p.crop(normalizedPadded), p.region());
-        return new Volume(p.source(), onSourceGrid(hu, p.source()).data());
+    /**
+     * Normalized (padded) 1 mm result -&gt; HU on the source grid. The result is resampled in the window scale;
+     * voxels where it lies on a window edge carry the source voxel's HU ({@link WindowPassthrough}), so bone
+     * and air keep their values instead of being flattened to the window.
+     */
+    public Volume toSourceGrid(FloatVolume normalizedPadded, Prepared p, Volume source) {
+        if (!source.geometry().equals(p.source())) {
+            throw new IllegalArgumentException("source volume does not match the prepared geometry");
+        }
+        FloatVolume onSource = onSourceGrid(p.crop(normalizedPadded), p.source());
+        FloatVolume ref = asFloatVolume(source);
+        LOG.info(String.format(Locale.ROOT, "%.1f %% of voxels are outside the %s window: they keep their source HU",
+                100 * WindowPassthrough.passthroughFraction(onSource, p.region(), ref), p.region().cardName()));
+        return new Volume(p.source(), WindowPassthrough.merge(onSource, p.region(), ref).data());
     }
 
     /** Any 1 mm field (e.g. an anomaly map, cropped or padded) -&gt; the source grid, trilinear. */
@@ -128,7 +152,7 @@ public final class CtPreprocessing {
         int dtPadded = DiffPirSuperResolver.thickCount(thinPadded, sf);
         FloatVolume huPadded = Resampling.padEdge(hu, dtPadded, ph, pw);
         FloatVolume anat = AnatomyClasses.map(DiffPirSuperResolver.replicate(huPadded, thinPadded, sf));
-        return new PreparedThick(normalize(huPadded, region), anat, region, sf, thin, thinPadded, h, w, g, thinSpacing);
+        return new PreparedThick(normalize(huPadded, region), huPadded, anat, region, sf, thin, thinPadded, h, w, g, thinSpacing);
     }
 
     /** Thin geometry: source in-plane grid, sf slices per thick slice, centred on the thick slabs. */
@@ -141,10 +165,22 @@ public final class CtPreprocessing {
                 g.sliceDirection(), g.spacingX(), g.spacingY(), thinSpacing, thinSpacing);
     }
 
-    /** Normalized thin result (padded) -&gt; HU on the thin grid (source in-plane grid). */
-    public Volume toThinGrid(FloatVolume thinNormalizedPadded, PreparedThick p) {
+    /**
+     * Normalized thin result (padded) -&gt; HU on the thin grid (source in-plane grid). Voxels on a window edge
+     * take the classical estimate ({@link ClassicalThinSlices}: cubic along z, slab-consistent); with
+     * {@code project} the result is then projected onto the thick measurement in HU ({@link SlabProjection}),
+     * so every slab of the derived series averages exactly to the thick slice it came from.
+     */
+    public Volume toThinGrid(FloatVolume thinNormalizedPadded, PreparedThick p, boolean project) {
         FloatVolume f = Resampling.crop(thinNormalizedPadded, p.thinSlices(), p.sizeY(), p.sizeX());
-        FloatVolume hu = denormalize(f, p.region());
+        FloatVolume thickHu = p.thickHuCropped();
+        FloatVolume classical = ClassicalThinSlices.estimate(thickHu, p.thinSlices(), p.sf());
+        LOG.info(String.format(Locale.ROOT, "%.1f %% of thin voxels are outside the %s window: they take the classical estimate",
+                100 * WindowPassthrough.passthroughFraction(f, p.region(), classical), p.region().cardName()));
+        FloatVolume hu = WindowPassthrough.merge(f, p.region(), classical);
+        if (project) {
+            hu = SlabProjection.project(hu, thickHu, p.sf());
+        }
         VolumeGeometry g = p.source();
         FloatVolume back = Resampling.resample(hu, p.thinSlices(), g.rows(), g.columns(), new double[] {1, MM, MM},
                 new double[] {1, g.spacingY(), g.spacingX()});

@@ -102,7 +102,7 @@ public final class DiffusionPipeline {
                 used, from, est, tStart, lambda, zeta, steps, region.cardName()));
         SamplerResult r = new DiffPirDenoiser(sch, estimator(m)).denoise(p.normalized(), p.anatomy(), region.index(),
                 new DiffPirDenoiser.Params(used, lambda, zeta, steps), noise, progress);
-        return new DenoiseResult(pre.toSourceGrid(r.output(), p), used, est, from, r);
+        return new DenoiseResult(pre.toSourceGrid(r.output(), p, source), used, est, from, r);
     }
 
     /**
@@ -116,9 +116,13 @@ public final class DiffusionPipeline {
         return NoiseLevelEstimator.estimate(CtPreprocessing.normalize(hu, region), AnatomyClasses.map(hu));
     }
 
-    /** DiffPIR + ControlNet thick-to-thin along z; sf = round(spacingZ / thinSpacingMm). */
+    /**
+     * DiffPIR + ControlNet thick-to-thin along z; sf = round(spacingZ / thinSpacingMm). {@code finalProjection}:
+     * project the result onto the thick slices (exact slab means, {@link CtPreprocessing#toThinGrid}).
+     */
     public SuperResolutionResult superResolve(Volume thick, Region region, double thinSpacingMm, double sigmaN, double lambda,
-                                              double zeta, int steps, NoiseSource noise, ProgressListener progress) {
+                                              double zeta, int steps, boolean finalProjection, NoiseSource noise,
+                                              ProgressListener progress) {
         OnnxModel m = registry.model(ModelRegistry.SR_CONTROLNET);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
@@ -127,7 +131,7 @@ public final class DiffusionPipeline {
                 p.sf(), thick.geometry().spacingZ(), p.thinSpacing(), sigmaN, sch.tStartFor(sigmaN), lambda, zeta, steps, region.cardName()));
         SamplerResult r = new DiffPirSuperResolver(sch, estimator(m)).superResolve(p.thickNormalized(), p.thinSlicesPadded(),
                 p.anatomyThin(), region.index(), new DiffPirSuperResolver.Params(p.sf(), sigmaN, lambda, zeta, steps, -1), noise, progress);
-        return new SuperResolutionResult(pre.toThinGrid(r.output(), p), p.sf(), r);
+        return new SuperResolutionResult(pre.toThinGrid(r.output(), p, finalProjection), p.sf(), r);
     }
 
     /**

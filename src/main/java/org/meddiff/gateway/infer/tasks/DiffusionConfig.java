@@ -52,6 +52,12 @@ public interface DiffusionConfig {
         @WithDefault("0.3") @DecimalMin("0.0") @DecimalMax("1.0") double zeta();
 
         @WithDefault("10") @Min(1) @Max(1000) int steps();
+
+        /**
+         * Project the final sample onto the thick slices (every slab then averages exactly to its measured
+         * thick slice). Off reproduces the paper's plain DiffPIR output.
+         */
+        @WithDefault("true") boolean finalProjection();
     }
 
     interface Anomaly {

@@ -50,11 +50,11 @@ public class SuperResolutionTask extends DiffusionTask {
         }
         DiffusionConfig.SuperResolution p = config.superres();
         DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thick, region, target, p.sigmaN(), p.lambda(),
-                p.zeta(), p.steps(), DiffusionTaskSupport.noiseFor(job), DiffusionTaskSupport.progress(progress, "super-resolution"));
+                p.zeta(), p.steps(), p.finalProjection(), DiffusionTaskSupport.noiseFor(job), DiffusionTaskSupport.progress(progress, "super-resolution"));
         return new Output(r.output(), String.format(Locale.ROOT, "[MedDiff-FM SR %.1fmm]", target), 3000,
                 String.format(Locale.ROOT, "MedDiff-FM DiffPIR + ControlNet super-resolution x%d along z (%.2f mm -> %.2f mm), "
-                        + "sigma_n %.3g, lambda %.3g, zeta %.2g, %d steps", r.sf(), thick.geometry().spacingZ(), target,
-                        p.sigmaN(), p.lambda(), p.zeta(), p.steps()),
+                        + "sigma_n %.3g, lambda %.3g, zeta %.2g, %d steps%s", r.sf(), thick.geometry().spacingZ(), target,
+                        p.sigmaN(), p.lambda(), p.zeta(), p.steps(), p.finalProjection() ? ", slab-consistent" : ""),
                 region.level(), region.width());
     }
 }

@@ -94,7 +94,7 @@ class CtPreprocessingTest {
         assertEquals(AnatomyClasses.OUTSIDE, p.anatomy().get(5, 0, 0), 0f);
         assertEquals(AnatomyClasses.SOFT_TISSUE, p.anatomy().get(5, 17, 14), 0f);
         // identity round trip: the normalized volume itself goes back to the source HU within the window
-        Volume back = pre.toSourceGrid(p.normalized(), p);
+        Volume back = pre.toSourceGrid(p.normalized(), p, src);
         assertEquals(g, back.geometry());
         double maxErr = 0;
         for (int z = 0; z < g.slices(); z++) for (int y = 8; y < g.rows() - 8; y++) for (int x = 10; x < g.columns() - 10; x++) {
@@ -113,6 +113,19 @@ class CtPreprocessingTest {
             }
         }
         assertTrue(maxErr < 2.0, "HU error after 1 mm and back: " + maxErr);
+        // outside the abdomen window (-120..240 HU) the source HU comes back, not the window edge
+        int bone = 0;
+        int air = 0;
+        for (int z = 0; z < g.slices(); z++) for (int y = 0; y < g.rows(); y++) for (int x = 0; x < g.columns(); x++) {
+            float hu = src.at(x, y, z);
+            if (back.at(x, y, z) == hu && hu > 400) {
+                bone++;
+            }
+            if (back.at(x, y, z) == hu && hu < -500) {
+                air++;
+            }
+        }
+        assertTrue(bone > 0 && air > 0, "bone voxels kept " + bone + ", air voxels kept " + air);
     }
 
     @Test
@@ -133,7 +146,7 @@ class CtPreprocessingTest {
         assertArrayEquals(expectAnat.data(), p.anatomyThin().data(), 0f);
         // back: the replicated thick volume on the thin grid, centred on the slabs
         FloatVolume thinNorm = DiffPirSuperResolver.replicate(p.thickNormalized(), 40, 5);
-        Volume thin = pre.toThinGrid(thinNorm, p);
+        Volume thin = pre.toThinGrid(thinNorm, p, true);
         assertEquals(40, thin.geometry().slices());
         assertEquals(1.0, thin.geometry().spacingZ(), 1e-12);
         assertEquals(30, thin.geometry().columns());

@@ -53,19 +53,29 @@ class DiffusionPipelineTest {
             for (float f : d.output().voxels()) {
                 assertTrue(Float.isFinite(f));
             }
+            // air outside the body is below the abdomen window: it keeps its HU instead of the window edge (-120)
+            assertEquals(-1000f, d.output().at(0, 0, 0), 0f);
             DiffusionPipeline.DenoiseResult fixed = pipe.denoise(src, Region.ABDOMEN, 0.15, 10, 0, 1, new SeededGaussianNoise(2), null);
             assertEquals(0.15, fixed.sigmaNUsed());
             assertEquals("configured", fixed.sigmaNSource());
             assertEquals(87, fixed.sampler().timesteps()[0]);
 
             Volume thick = noisyBody(20, 20, 6, 1.0, 5.0, 3);
-            DiffusionPipeline.SuperResolutionResult s = pipe.superResolve(thick, Region.ABDOMEN, 1.0, 1.0, 1.0, 0.3, 2,
+            DiffusionPipeline.SuperResolutionResult s = pipe.superResolve(thick, Region.ABDOMEN, 1.0, 1.0, 1.0, 0.3, 2, true,
                     new SeededGaussianNoise(4), null);
             assertEquals(5, s.sf());
             assertEquals(30, s.output().geometry().slices());
             assertEquals(1.0, s.output().geometry().spacingZ(), 1e-12);
             assertEquals(20, s.output().geometry().columns());
             assertEquals(-2.0, s.output().geometry().origin()[2], 1e-12);
+            // final slab projection: every 5 thin slices average to the thick slice they came from
+            for (int k = 0; k < 6; k++) for (int y = 0; y < 20; y += 3) for (int x = 0; x < 20; x += 3) {
+                double mean = 0;
+                for (int z = 5 * k; z < 5 * k + 5; z++) {
+                    mean += s.output().at(x, y, z) / 5.0;
+                }
+                assertEquals(thick.at(x, y, k), mean, 0.05, "slab " + k + " at " + x + "," + y);
+            }
 
             DiffusionPipeline.AnomalyResult a = pipe.anomaly(src, Region.ABDOMEN, null, new SeededGaussianNoise(5));
             FloatVolume map = a.mapOnSourceGrid();
