@@ -138,7 +138,7 @@ public final class DiffusionPipeline {
      * One-shot anomaly map at t = 950. {@code roi1mm}: a region-of-interest mask on the padded 1 mm grid of
      * {@link CtPreprocessing#prepare}, or null for the soft-tissue class of the anatomy map.
      */
-    public AnomalyResult anomaly(Volume source, Region region, FloatVolume roi1mm, NoiseSource noise) {
+    public AnomalyResult anomaly(Volume source, Region region, FloatVolume roi1mm, int t, double smoothingSigmaMm, NoiseSource noise) {
         OnnxModel m = registry.model(ModelRegistry.BASE);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
@@ -152,8 +152,11 @@ public final class DiffusionPipeline {
             }
         }
         FloatVolume mask = new FloatVolume(roi.depth(), roi.height(), roi.width(), rd);
-        AnomalyMap.Result r = new AnomalyMap(sch, estimator(m)).compute(p.normalized(), p.anatomy(), region.index(), mask, noise);
-        LOG.info(String.format(Locale.ROOT, "anomaly: t %d, series score (q %.2f) %.4f, region %s", r.t(), r.quantile(), r.score(), region.cardName()));
+        // the map is computed on the 1 mm grid: sigma in mm = sigma in voxels
+        AnomalyMap.Result r = new AnomalyMap(sch, estimator(m), t, AnomalyMap.QUANTILE_DEFAULT, smoothingSigmaMm)
+                .compute(p.normalized(), p.anatomy(), region.index(), mask, noise);
+        LOG.info(String.format(Locale.ROOT, "anomaly: t %d, map smoothing %.1f mm, series score (q %.2f) %.4f, region %s", r.t(),
+                r.smoothingSigma(), r.quantile(), r.score(), region.cardName()));
         return new AnomalyResult(pre.mapToSourceGrid(r.map(), p), r.score(), r);
     }
 }

@@ -61,6 +61,15 @@ public interface DiffusionConfig {
     }
 
     interface Anomaly {
+        /**
+         * Diffusion step the series is noised to before the one-shot reconstruction (the paper: 950, large
+         * enough to erase lesions with a well-trained model).
+         */
+        @WithDefault("950") @Min(1) @Max(999) int t();
+
+        /** Gaussian sigma (mm) applied to the difference map before masking and scoring; 0 = the raw map. */
+        @WithDefault("0") @DecimalMin("0.0") @DecimalMax("20.0") double smoothingSigmaMm();
+
         /** Series score at or above which a finding is URGENT (calibrate on your evaluation set). */
         @WithDefault("1.25") double urgentScore();
 
