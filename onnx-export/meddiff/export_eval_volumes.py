@@ -14,6 +14,10 @@ minutes on 2 CPU cores:
   sr/        validation block at 1 mm (thin target) and 5 mm slabs (mean of 5 slices, simulate.thick_slices).
   anomaly/   validation block; 6 volumes, even ones with 2 inserted hypodense lesions (simulate.insert_lesions,
              -80..-40 HU, r 4-7 mm, seeds = volume index), masks, and the ROI (soft tissue eroded 3 voxels).
+  real/      real lesions with expert masks: the IBSI soft-tissue sarcoma cases (CT + GTV mask), a block centred
+             on the tumour, the ROI = soft tissue (eroded 1 voxel) plus the tumour. These volumes are in the
+             TRAINING split of the shipped model (the only real lesion masks in the shared data), so this is a
+             sanity check that a real lesion scores as anomalous, not a held-out figure.
 All grids are 1 mm isotropic (load_case resamples), except the thick SR input (5 mm along z).
 """
 import argparse
@@ -51,6 +55,7 @@ def main(argv=None):
     ap.add_argument("--sr-block", default="40,96,96")
     ap.add_argument("--anomaly-block", default="32,96,96")
     ap.add_argument("--anomaly-volumes", type=int, default=6)
+    ap.add_argument("--real-block", default="32,160,160", help="z,y,x of the real-lesion blocks (centred on the tumour)")
     a = ap.parse_args(argv)
     if not os.path.isdir(SHARED_DIR):
         print(f"export_eval_volumes: shared data folder {SHARED_DIR} is absent (set MEDDIFF_SHARED_DIR); nothing exported.")
@@ -111,6 +116,29 @@ def main(argv=None):
         _write(out, f"anomaly/mask_{k}.f32", m, index)
         cases.append({"volume": f"anomaly/volume_{k}", "mask": f"anomaly/mask_{k}", "lesion": has})
     index["anomaly_cases"] = cases
+
+    real = []
+    for case, folder in [("ibsi_STS_004", "STS_004"), ("ibsi_STS_014", "STS_014"), ("ibsi_STS_031", "STS_031")]:
+        img, sp = D.read_volume(os.path.join(SHARED_DIR, "data", "ct", "ibsi_sts", folder, "CT_image.nii.gz"))
+        msk, msp = D.read_volume(os.path.join(SHARED_DIR, "data", "ct", "ibsi_sts", folder, "CT_mask.nii.gz"))
+        hu = D.resample(img, sp)
+        tumour = D.resample(msk.astype(np.float32), msp) > 0.5
+        dz, hy, wx = blk(a.real_block)
+        hy, wx = min(hy, hu.shape[1] // 8 * 8), min(wx, hu.shape[2] // 8 * 8)
+        cz, cy, cx = [int(np.mean(i)) for i in np.nonzero(tumour)]
+        z0 = int(np.clip(cz - dz // 2, 0, hu.shape[0] - dz))
+        y0 = int(np.clip(cy - hy // 2, 0, hu.shape[1] - hy))
+        x0 = int(np.clip(cx - wx // 2, 0, hu.shape[2] - wx))
+        sl = (slice(z0, z0 + dz), slice(y0, y0 + hy), slice(x0, x0 + wx))
+        v, m = hu[sl], tumour[sl]
+        roi = ndimage.binary_erosion(D.anatomy_map(v) == 3, iterations=1) | m
+        _write(out, f"real/{folder}_volume.f32", v, index, case=case, block_zyx=[z0, y0, x0], split="train")
+        _write(out, f"real/{folder}_mask.f32", m, index, note="tumour (IBSI GTV_Mass), resampled to 1 mm")
+        _write(out, f"real/{folder}_roi.f32", roi, index, note="soft tissue eroded 1 voxel, plus the tumour")
+        real.append({"case": case, "volume": f"real/{folder}_volume", "mask": f"real/{folder}_mask", "roi": f"real/{folder}_roi",
+                     "split": "train", "tumour_voxels_in_block": int(m.sum())})
+        print(f"real lesion: {case} block {[z0, y0, x0]} {v.shape}, tumour {int(m.sum())} voxels", flush=True)
+    index["real_lesion_cases"] = real
     index["seconds"] = time.time() - t0
     with open(os.path.join(out, "index.json"), "w") as f:
         json.dump(index, f, indent=1)

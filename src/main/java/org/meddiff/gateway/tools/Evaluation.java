@@ -99,6 +99,7 @@ public final class Evaluation {
             anomaly(data, index, pipeline, base, 950, 0); // the paper's setting, the gateway's default
             // t and smoothing chosen on a training volume (tseg_B, inserted lesions) for the shipped model
             anomaly(data, index, pipeline, base, ANOMALY_TUNED_T, ANOMALY_TUNED_SIGMA_MM);
+            realLesions(data, index, pipeline, base);
         }
     }
 
@@ -218,21 +219,8 @@ public final class Evaluation {
             DiffusionPipeline.AnomalyResult r = pipeline.anomaly(vol, Region.ABDOMEN, roiPadded, t, sigmaMm,
                     new SeededGaussianNoise(50 + k));
             FloatVolume map = r.mapOnSourceGrid();
-            int count = 0;
-            for (float f : roi.data()) {
-                if (f > 0.5f) {
-                    count++;
-                }
-            }
-            double[] s = new double[count];
-            boolean[] l = new boolean[count];
-            int j = 0;
-            for (int i = 0; i < roi.size(); i++) {
-                if (roi.data()[i] > 0.5f) {
-                    s[j] = map.data()[i];
-                    l[j++] = m.data()[i] > 0.5f;
-                }
-            }
+            double[] s = roiValues(map, roi);
+            boolean[] l = roiLabels(m, roi);
             pixScores.add(s);
             pixLabels.add(l);
             boolean lesion = c.path("lesion").asBoolean();
@@ -270,6 +258,51 @@ public final class Evaluation {
         System.out.printf(Locale.ROOT, "| pixel AUROC (ROI voxels of all volumes pooled, %d voxels) | %.4f |%n", total, Metrics.auroc(allS, allL));
         System.out.printf(Locale.ROOT, "| series AUROC (%d volumes; too few to be statistically meaningful) | %.4f |%n", sl.length, Metrics.auroc(ss, sl));
         System.out.printf(Locale.ROOT, "%nAnomaly maps: %.1f s in all.%n", sec);
+    }
+
+    /** Real tumours with expert masks (training volumes: a sanity check, not a held-out figure). */
+    private static void realLesions(Path data, JsonNode index, DiffusionPipeline pipeline, ModelCard card) throws IOException {
+        if (index.path("real_lesion_cases").isEmpty()) {
+            System.out.println("\nNo real-lesion cases in the evaluation set (re-export it with export_eval_volumes.py).");
+            return;
+        }
+        System.out.printf(Locale.ROOT, "%n### Real lesions: IBSI soft-tissue sarcoma CT with the tumour mask (TRAINING volumes of the "
+                + "shipped model: the only real lesion masks in the shared data)%n%n");
+        System.out.println("Pixel AUROC of tumour voxels against the other soft-tissue voxels of the block (ROI: soft tissue eroded 1 voxel, plus the tumour).");
+        System.out.println();
+        System.out.printf(Locale.ROOT, "| case | block | tumour voxels | pixel AUROC t = 950, raw | pixel AUROC t = %d, %.1f mm |%n",
+                ANOMALY_TUNED_T, ANOMALY_TUNED_SIGMA_MM);
+        System.out.println("| --- | --- | --- | --- | --- |");
+        for (JsonNode c : index.path("real_lesion_cases")) {
+            FloatVolume v = read(data, index, c.path("volume").asText());
+            FloatVolume m = read(data, index, c.path("mask").asText());
+            FloatVolume roi = read(data, index, c.path("roi").asText());
+            Volume vol = volume(v, 0, 1);
+            CtPreprocessing.Prepared p = new CtPreprocessing(card.recommendedPatch(), card.spatialMultiple()).prepare(vol, Region.ABDOMEN);
+            FloatVolume roiPadded = Metrics.padZero(roi, p.normalized().depth(), p.normalized().height(), p.normalized().width());
+            double[] auc = new double[2];
+            int[][] settings = {{950, 0}, {ANOMALY_TUNED_T, (int) Math.round(ANOMALY_TUNED_SIGMA_MM * 10)}};
+            for (int i = 0; i < 2; i++) {
+                FloatVolume map = pipeline.anomaly(vol, Region.ABDOMEN, roiPadded, settings[i][0], settings[i][1] / 10.0,
+                        new SeededGaussianNoise(70)).mapOnSourceGrid();
+                auc[i] = Metrics.auroc(roiValues(map, roi), roiLabels(m, roi));
+            }
+            System.out.printf(Locale.ROOT, "| %s | %s | %d | %.4f | %.4f |%n", c.path("case").asText(), v.shapeString(),
+                    c.path("tumour_voxels_in_block").asInt(), auc[0], auc[1]);
+        }
+    }
+
+    private static double[] roiValues(FloatVolume map, FloatVolume roi) {
+        return java.util.stream.IntStream.range(0, roi.size()).filter(i -> roi.data()[i] > 0.5f).mapToDouble(i -> map.data()[i]).toArray();
+    }
+
+    private static boolean[] roiLabels(FloatVolume mask, FloatVolume roi) {
+        int[] idx = java.util.stream.IntStream.range(0, roi.size()).filter(i -> roi.data()[i] > 0.5f).toArray();
+        boolean[] l = new boolean[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            l[i] = mask.data()[idx[i]] > 0.5f;
+        }
+        return l;
     }
 
     // ------------------------------------------------------------------ helpers
