@@ -53,7 +53,7 @@ public final class Evaluation {
     static final double WIN_HI = 240;
     /** Sampler settings: the gateway's defaults (gateway.diffusion.*), chosen on the training block. */
     static final double DENOISE_LAMBDA = 10;
-    static final double DENOISE_ZETA = 0.3;
+    static final double DENOISE_ZETA = 0.0;
     static final double SR_ZETA = 0.3;
     /** Anomaly settings chosen on the training block for the shipped demo model (reported beside t = 950). */
     static final int ANOMALY_TUNED_T = 500;

@@ -39,7 +39,8 @@ public interface DiffusionConfig {
 
         @WithDefault("10") @DecimalMin("0.0") double lambda();
 
-        @WithDefault("0.3") @DecimalMin("0.0") @DecimalMax("1.0") double zeta();
+        /** DiffPIR noise share per step; 0 (deterministic) scored +0.9 dB over 0.3 on the training block. */
+        @WithDefault("0.0") @DecimalMin("0.0") @DecimalMax("1.0") double zeta();
 
         @WithDefault("10") @Min(1) @Max(1000) int steps();
     }
