@@ -141,6 +141,9 @@ def read_volume(path):
         return read_nifti(path)
     if path.endswith(".nrrd"):
         return read_nrrd(path)
+    if path.endswith(".npz.xz"):
+        from .stage import read_case
+        return read_case(path)
     raise ValueError("unsupported volume: " + path)
 
 

@@ -104,13 +104,34 @@ def load_cfg(path):
         return json.load(f)
 
 
-def build(cfg, controlnet_from=None):
+def base_state_dict(path):
+    """The base U-Net parameters of a training checkpoint ({"model", ...}) or a weights file ({"base", ...})."""
+    ck = torch.load(path, map_location="cpu")
+    return ck["model"] if "model" in ck else ck["base"]
+
+
+def build(cfg, controlnet_from=None, init_weights=None):
     base = MedDiffUNet(cfg)
     if controlnet_from:
-        ck = torch.load(controlnet_from, map_location="cpu")
-        base.load_state_dict(ck["model"])
+        base.load_state_dict(base_state_dict(controlnet_from))
         return ControlNetSR(base)
+    if init_weights:  # start from trained weights (fresh optimizer), e.g. the shipped demo model
+        base.load_state_dict(base_state_dict(init_weights))
     return base
+
+
+class BatchStream(torch.utils.data.IterableDataset):
+    """Endless training batches cut in DataLoader worker processes (a GPU outruns one CPU core cutting
+    views); worker k draws from its own generator seeded from (seed, k)."""
+
+    def __init__(self, items, cfg, with_cond, seed):
+        self.items, self.cfg, self.with_cond, self.seed = items, cfg, with_cond, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, 0 if info is None else info.id])
+        while True:
+            yield sample_batch(self.items, self.cfg["batch"], self.cfg["patch"], self.cfg["pe_L"], rng, self.with_cond)
 
 
 def fixed_val_batches(items, cfg, with_condition, n=8, seed=1234):
@@ -123,12 +144,12 @@ def fixed_val_batches(items, cfg, with_condition, n=8, seed=1234):
 
 
 def train(cfg, out_dir, train_items, val_items, minutes=None, max_steps=None, ckpt_minutes=5.0,
-          controlnet_from=None, seed=0, threads=1, log=print, device="cpu", low_t=None):
+          controlnet_from=None, seed=0, threads=1, log=print, device="cpu", low_t=None, workers=0, init_weights=None):
     torch.set_num_threads(threads)
     dev = torch.device(device)
     os.makedirs(out_dir, exist_ok=True)
     with_cond = controlnet_from is not None
-    model = build(cfg, controlnet_from).to(dev)
+    model = build(cfg, controlnet_from, init_weights).to(dev)
     params = model.trainable_parameters() if with_cond else list(model.parameters())
     opt = torch.optim.Adam(params, lr=cfg["lr"])
     T = cfg["T"]
@@ -171,6 +192,10 @@ def train(cfg, out_dir, train_items, val_items, minutes=None, max_steps=None, ck
     sec0 = state["seconds"]
     last_ck = time.time()
     acc = cfg.get("grad_accum", 1)
+    stream = None
+    if workers > 0:
+        stream = iter(torch.utils.data.DataLoader(BatchStream(train_items, cfg, with_cond, seed + state["step"]), batch_size=None,
+                                                  num_workers=workers, prefetch_factor=4, persistent_workers=True))
     while True:
         if max_steps is not None and state["step"] >= max_steps:
             break
@@ -179,7 +204,7 @@ def train(cfg, out_dir, train_items, val_items, minutes=None, max_steps=None, ck
         opt.zero_grad()
         tot = 0.0
         for _ in range(acc):
-            batch = sample_batch(train_items, cfg["batch"], cfg["patch"], cfg["pe_L"], rng, with_cond)
+            batch = next(stream) if stream is not None else sample_batch(train_items, cfg["batch"], cfg["patch"], cfg["pe_L"], rng, with_cond)
             loss = diffusion_loss(model, batch, alpha_bar, T, gen, low_t=low_t) / acc
             loss.backward()
             tot += float(loss)
@@ -210,7 +235,8 @@ def load_items(data_json=None, split="train", with_condition=False, cache_dir=No
             if s.get("split", "train") != split:
                 continue
             vol, sp = D.read_volume(s["path"])
-            cases.append({"name": os.path.basename(s["path"].rstrip("/")), "hu": D.resample(vol, sp), "region": s["region"]})
+            name = s.get("name") or os.path.basename(s["path"].rstrip("/"))
+            cases.append({"name": name, "hu": D.resample(vol, sp), "region": s["region"]})
     else:
         cases = [D.load_case(n, cache_dir) for n, _, _, sp in D.CATALOGUE if sp == split]
     return prepare_cases(cases, with_condition)
@@ -228,6 +254,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (PyTorch 2.x on a GPU)")
+    ap.add_argument("--workers", type=int, default=0, help="DataLoader processes cutting training views (0: in the training loop)")
+    ap.add_argument("--init-weights", help="start the base model from these weights (checkpoint or weights file), new optimizer")
     ap.add_argument("--low-t", help="FRACTION,T_MAX: draw that fraction of each batch's t from 0..T_MAX "
                     "(denoising fine-tune); default uniform on 0..T-1")
     a = ap.parse_args(argv)
@@ -239,7 +267,8 @@ def main(argv=None):
     print("train:", [i["name"] for i in tr], "validation:", [i["name"] for i in va], flush=True)
     train(cfg, a.out, tr, va, a.minutes, a.steps, a.ckpt_minutes, a.controlnet, a.seed, a.threads,
           log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True), device=a.device,
-          low_t=None if not a.low_t else (float(a.low_t.split(",")[0]), int(a.low_t.split(",")[1])))
+          low_t=None if not a.low_t else (float(a.low_t.split(",")[0]), int(a.low_t.split(",")[1])),
+          workers=a.workers, init_weights=a.init_weights)
 
 
 if __name__ == "__main__":
