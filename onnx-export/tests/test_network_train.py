@@ -78,3 +78,41 @@ def test_views_and_slab_pairs():
     th = TR.slab_average(hu, 5)
     assert th.shape == (3, 2, 2) and th[0, 0, 0] == 2.0 and th[2, 0, 0] == 10.5
     assert TR.slab_replicate(th, 12, 5)[:, 0, 0].tolist() == [2] * 5 + [7] * 5 + [10.5] * 2
+
+
+def test_low_t_draws_concentrate_where_asked():
+    gen = torch.Generator().manual_seed(0)
+    t = TR.draw_t(4000, 1000, gen, low_t=(0.7, 300))
+    share_low = float((t <= 300).float().mean())
+    # 70 % from 0..300 plus 30 % x 301/1000 of the uniform draws
+    assert abs(share_low - (0.7 + 0.3 * 0.301)) < 0.03, share_low
+    assert int(t.max()) <= 999 and int(t.min()) >= 0
+
+
+def test_gpu_path_pack_unpack_and_worker_batches(tmp_path):
+    """The device-tool path: DataLoader workers cut batches, weights-only files go back and forth."""
+    from meddiff import gpu_import
+    cfg = tiny_cfg()
+    items = synthetic_items()
+    TR.train(cfg, str(tmp_path / "run" / "base"), items, items, max_steps=2, threads=1, workers=2, log=lambda s: None)
+    TR.train(cfg, str(tmp_path / "run" / "sr"), items, items, max_steps=2, threads=1, workers=2,
+             controlnet_from=str(tmp_path / "run" / "base" / "last.pt"), log=lambda s: None)
+    gpu_import.pack(str(tmp_path / "run"), str(tmp_path / "out"))
+    assert not any("opt" in torch.load(str(tmp_path / "out" / f)) for f in ("base.pt", "sr-controlnet.pt"))
+    gpu_import.unpack(str(tmp_path / "out"), str(tmp_path / "ck"))
+    back = torch.load(str(tmp_path / "ck" / "sr" / "last.pt"))["model"]
+    orig = torch.load(str(tmp_path / "run" / "sr" / "last.pt"))["model"]
+    assert back.keys() == orig.keys() and all(torch.equal(back[k], orig[k]) for k in orig)
+    # a ControlNet fine-tune can also start from a weights-style file; a base from --init-weights
+    m = TR.build(cfg, init_weights=str(tmp_path / "out" / "base.pt"))
+    assert all(torch.equal(m.state_dict()[k], v) for k, v in torch.load(str(tmp_path / "out" / "base.pt"))["model"].items())
+
+
+def test_staged_case_round_trip(tmp_path):
+    from meddiff import stage
+    hu = np.array([[[-1500.4, -1000.0], [40.6, 3500.0]]], dtype=np.float32)
+    p = str(tmp_path / "c.npz.xz")
+    stage.write_case(p, hu, (3.27, 1.0, 1.0))
+    vol, sp = D.read_volume(p)
+    assert vol.dtype == np.float32 and sp == (3.27, 1.0, 1.0)
+    assert vol.tolist() == [[[-1024.0, -1000.0], [41.0, 3071.0]]]  # int16, clipped to -1024..3071
