@@ -12,6 +12,7 @@ import java.util.Locale;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.meddiff.gateway.infer.baseline.CubicSliceInterpolator;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
@@ -59,6 +60,9 @@ public final class Evaluation {
     static final int ANOMALY_TUNED_T = 500;
     static final double ANOMALY_TUNED_SIGMA_MM = 2.0;
 
+    /** Machine-readable figures of this run (--json): the model cards' "gateway_evaluation" entries. */
+    private static final ObjectNode RESULTS = new ObjectMapper().createObjectNode();
+
     private Evaluation() {
     }
 
@@ -69,6 +73,7 @@ public final class Evaluation {
         int threads = 2;
         int batch = 4;
         int steps = 10;
+        Path json = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--data" -> data = Path.of(args[++i]);
@@ -77,8 +82,9 @@ public final class Evaluation {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--batch" -> batch = Integer.parseInt(args[++i]);
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
+                case "--json" -> json = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (--data DIR --models DIR --provider cpu|cuda[:id] --threads N --batch N --steps N)");
+                        + " (--data DIR --models DIR --provider cpu|cuda[:id] --threads N --batch N --steps N --json FILE)");
             }
         }
         JsonNode index = new ObjectMapper().readTree(data.resolve("index.json").toFile());
@@ -101,6 +107,25 @@ public final class Evaluation {
             anomaly(data, index, pipeline, base, ANOMALY_TUNED_T, ANOMALY_TUNED_SIGMA_MM);
             realLesions(data, index, pipeline, base);
         }
+        if (json != null) {
+            RESULTS.put("evaluation_set_created_utc", index.path("created_utc").asText());
+            RESULTS.put("validation_case", index.path("validation_case").asText());
+            RESULTS.put("provider", provider);
+            RESULTS.put("threads", threads);
+            RESULTS.put("steps", steps);
+            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(json.toFile(), RESULTS);
+            System.out.println("\nFigures written to " + json);
+        }
+    }
+
+    private static ObjectNode figures(String section) {
+        return RESULTS.has(section) ? (ObjectNode) RESULTS.get(section) : RESULTS.putObject(section);
+    }
+
+    private static void record(String section, String name, FloatVolume a, FloatVolume ref) {
+        ObjectNode o = figures(section).putObject(name);
+        o.put("psnr_db", Math.round(Metrics.psnr(a, ref) * 100) / 100.0);
+        o.put("ssim", Math.round(Metrics.ssim2d(a, ref) * 10000) / 10000.0);
     }
 
     // ------------------------------------------------------------------ tasks
@@ -153,6 +178,12 @@ public final class Evaluation {
         row("low-dose input", ld, fd);
         row(String.format(Locale.ROOT, "Gaussian 3-D, sigma %.2f voxel (tuned on training block)", bestSigma), g, fd);
         row(String.format(Locale.ROOT, "non-local means 3-D, h %.0f HU (tuned on training block)", bestH), nlm, fd);
+        record("denoise", "low_dose", ld, fd);
+        record("denoise", String.format(Locale.ROOT, "gaussian_sigma_%.2f", bestSigma), g, fd);
+        record("denoise", String.format(Locale.ROOT, "nlm_h_%.0f", bestH), nlm, fd);
+        record("denoise", "diffpir", dn, fd);
+        figures("denoise").put("diffpir_settings", String.format(Locale.ROOT, "%d steps, sigma_n %.4f (%s), lambda %.3g, zeta %.2g",
+                steps, r.sigmaNUsed(), r.sigmaNSource(), DENOISE_LAMBDA, DENOISE_ZETA));
         row(String.format(Locale.ROOT, "DiffPIR (Java, ONNX Runtime), %d steps, sigma_n %.4f (%s), lambda %.3g, zeta %.2g", steps,
                 r.sigmaNUsed(), r.sigmaNSource(), DENOISE_LAMBDA, DENOISE_ZETA), dn, fd);
         System.out.printf(Locale.ROOT, "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n", sec, r.sampler().patches(),
@@ -186,6 +217,10 @@ public final class Evaluation {
         System.out.println("| --- | --- | --- |");
         FloatVolume target = Metrics.slices(thin, c0, n);
         row("cubic (CubicSliceInterpolator)", cub, target);
+        record("superres", "cubic", cub, target);
+        record("superres", "diffpir_controlnet", Metrics.slices(sr, c0, n), target);
+        record("superres", "cubic_plus_slab_projection", Metrics.slices(ClassicalThinSlices.estimate(thick, thin.depth(), sf), c0, n), target);
+        figures("superres").put("scored_slices", c0 + ".." + (c0 + n - 1));
         // what the exact slab projection alone adds to the classical estimate (the sampler ends with the same projection)
         FloatVolume consistent = ClassicalThinSlices.estimate(thick, thin.depth(), sf);
         System.out.printf(Locale.ROOT, "| cubic + slab projection (ClassicalThinSlices) | %.2f (%.2f) | %.4f (%.4f) |%n",
@@ -258,6 +293,9 @@ public final class Evaluation {
         System.out.printf(Locale.ROOT, "| pixel AUROC (ROI voxels of all volumes pooled, %d voxels) | %.4f |%n", total, Metrics.auroc(allS, allL));
         System.out.printf(Locale.ROOT, "| series AUROC (%d volumes; too few to be statistically meaningful) | %.4f |%n", sl.length, Metrics.auroc(ss, sl));
         System.out.printf(Locale.ROOT, "%nAnomaly maps: %.1f s in all.%n", sec);
+        ObjectNode fig = figures("anomaly").putObject(String.format(Locale.ROOT, "t%d_smoothing_%.1fmm", t, sigmaMm));
+        fig.put("pixel_auroc", Math.round(Metrics.auroc(allS, allL) * 10000) / 10000.0);
+        fig.put("series_auroc_6_volumes", Math.round(Metrics.auroc(ss, sl) * 10000) / 10000.0);
     }
 
     /** Real tumours with expert masks (training volumes: a sanity check, not a held-out figure). */
@@ -289,6 +327,9 @@ public final class Evaluation {
             }
             System.out.printf(Locale.ROOT, "| %s | %s | %d | %.4f | %.4f |%n", c.path("case").asText(), v.shapeString(),
                     c.path("tumour_voxels_in_block").asInt(), auc[0], auc[1]);
+            ObjectNode o = figures("real_lesions_training_volumes").putObject(c.path("case").asText());
+            o.put("pixel_auroc_t950_raw", Math.round(auc[0] * 10000) / 10000.0);
+            o.put("pixel_auroc_tuned", Math.round(auc[1] * 10000) / 10000.0);
         }
     }
 
