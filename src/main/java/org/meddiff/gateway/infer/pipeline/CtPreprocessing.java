@@ -89,8 +89,9 @@ public final class CtPreprocessing {
 
     /**
      * Normalized (padded) 1 mm result -&gt; HU on the source grid. The result is resampled in the window scale;
-     * voxels where it lies on a window edge carry the source voxel's HU ({@link WindowPassthrough}), so bone
-     * and air keep their values instead of being flattened to the window.
+     * voxels where it lies on a window edge, or whose source value lies outside the window, carry the source
+     * voxel's HU ({@link WindowPassthrough}), so bone and air keep their values instead of being flattened to
+     * the window.
      */
     public Volume toSourceGrid(FloatVolume normalizedPadded, Prepared p, Volume source) {
         if (!source.geometry().equals(p.source())) {
@@ -166,8 +167,8 @@ public final class CtPreprocessing {
     }
 
     /**
-     * Normalized thin result (padded) -&gt; HU on the thin grid (source in-plane grid). Voxels on a window edge
-     * take the classical estimate ({@link ClassicalThinSlices}: cubic along z, slab-consistent); with
+     * Normalized thin result (padded) -&gt; HU on the thin grid (source in-plane grid). Voxels on a window edge,
+     * or whose classical estimate lies outside the window, take the classical estimate ({@link ClassicalThinSlices}: cubic along z, slab-consistent); with
      * {@code project} the result is then projected onto the thick measurement in HU ({@link SlabProjection}),
      * so every slab of the derived series averages exactly to the thick slice it came from.
      */
