@@ -114,7 +114,13 @@ def build(cfg, controlnet_from=None, init_weights=None):
     base = MedDiffUNet(cfg)
     if controlnet_from:
         base.load_state_dict(base_state_dict(controlnet_from))
-        return ControlNetSR(base)
+        cn = ControlNetSR(base)
+        if init_weights:  # continue a ControlNet trained on another base (e.g. after a base fine-tune)
+            ck = torch.load(init_weights, map_location="cpu")
+            part = ck["controlnet"] if "controlnet" in ck else {k: v for k, v in ck["model"].items() if not k.startswith("base.")}
+            missing, unexpected = cn.load_state_dict(part, strict=False)
+            assert not unexpected and all(k.startswith("base.") for k in missing), (unexpected, missing)
+        return cn
     if init_weights:  # start from trained weights (fresh optimizer), e.g. the shipped demo model
         base.load_state_dict(base_state_dict(init_weights))
     return base
@@ -255,7 +261,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (PyTorch 2.x on a GPU)")
     ap.add_argument("--workers", type=int, default=0, help="DataLoader processes cutting training views (0: in the training loop)")
-    ap.add_argument("--init-weights", help="start the base model from these weights (checkpoint or weights file), new optimizer")
+    ap.add_argument("--init-weights", help="start from these weights (checkpoint or weights file), new optimizer: the base, or "
+                    "with --controlnet the ControlNet part (e.g. weights/meddiff-fm-demo-sr.pt)")
     ap.add_argument("--low-t", help="FRACTION,T_MAX: draw that fraction of each batch's t from 0..T_MAX "
                     "(denoising fine-tune); default uniform on 0..T-1")
     a = ap.parse_args(argv)
