@@ -55,6 +55,7 @@ public final class Evaluation {
     /** Sampler settings: the gateway's defaults (gateway.diffusion.*), chosen on the training block. */
     static final double DENOISE_LAMBDA = 10;
     static final double DENOISE_ZETA = 0.0;
+    static final double DENOISE_SIGMA_SCALE = 1.5;
     static final double SR_ZETA = 0.3;
     /** Anomaly settings chosen on the training block for the shipped demo model (reported beside t = 950). */
     static final int ANOMALY_TUNED_T = 500;
@@ -165,7 +166,7 @@ public final class Evaluation {
         FloatVolume fd = read(data, index, "denoise/full_dose");
         FloatVolume ld = read(data, index, "denoise/low_dose");
         long t0 = System.nanoTime();
-        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, null, DENOISE_LAMBDA, DENOISE_ZETA, steps,
+        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, null, DENOISE_SIGMA_SCALE, DENOISE_LAMBDA, DENOISE_ZETA, steps,
                 new SeededGaussianNoise(1), (step, n, t, pps) -> { });
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume dn = CtPreprocessing.asFloatVolume(r.output());

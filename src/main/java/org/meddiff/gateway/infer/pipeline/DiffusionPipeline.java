@@ -76,10 +76,12 @@ public final class DiffusionPipeline {
 
     /**
      * DiffPIR denoising. {@code sigmaN} null: the automatic estimate ({@link NoiseLevelEstimator} inside the
-     * body) is used; both values are logged either way.
+     * body) times {@code estimateScale} is used; both values are logged either way. The scale exists because
+     * the estimator reads noise from differences between adjacent slices, while reconstructed CT noise is
+     * spatially correlated: a white-noise denoiser needs a higher level than the z-difference estimate.
      */
-    public DenoiseResult denoise(Volume source, Region region, Double sigmaN, double lambda, double zeta, int steps, NoiseSource noise,
-                                 ProgressListener progress) {
+    public DenoiseResult denoise(Volume source, Region region, Double sigmaN, double estimateScale, double lambda, double zeta, int steps,
+                                 NoiseSource noise, ProgressListener progress) {
         OnnxModel m = registry.model(ModelRegistry.BASE);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
@@ -91,8 +93,8 @@ public final class DiffusionPipeline {
             used = sigmaN;
             from = "configured";
         } else if (Double.isFinite(est) && est > 0) {
-            used = est;
-            from = "estimated";
+            used = est * estimateScale;
+            from = estimateScale == 1.0 ? "estimated" : String.format(Locale.ROOT, "estimated %.4f x %.2f", est, estimateScale);
         } else {
             used = 0.15;
             from = "paper default (no estimate possible)";

@@ -33,7 +33,7 @@ public class DenoiseTask extends DiffusionTask {
     @Override
     Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, ProgressListener progress) {
         DiffusionConfig.Denoise p = config.denoise();
-        DiffusionPipeline.DenoiseResult r = pipeline.denoise(source, region, p.sigmaN().orElse(null), p.lambda(), p.zeta(),
+        DiffusionPipeline.DenoiseResult r = pipeline.denoise(source, region, p.sigmaN().orElse(null), p.sigmaNScale(), p.lambda(), p.zeta(),
                 p.steps(), DiffusionTaskSupport.noiseFor(job), DiffusionTaskSupport.progress(progress, "denoise"));
         return new Output(r.output(), "[MedDiff-FM denoised]", 2000, String.format(Locale.ROOT,
                 "MedDiff-FM DiffPIR denoising, sigma_n %.4f (%s), lambda %.3g, zeta %.2g, %d steps",

@@ -43,7 +43,7 @@ class DiffusionPipelineTest {
             DiffusionPipeline pipe = new DiffusionPipeline(reg, 4, 16, 8);
             Volume src = noisyBody(28, 24, 10, 0.8, 2.0, 1);
             List<Integer> steps = new ArrayList<>();
-            DiffusionPipeline.DenoiseResult d = pipe.denoise(src, Region.ABDOMEN, null, 10, 0.3, 2, new SeededGaussianNoise(2),
+            DiffusionPipeline.DenoiseResult d = pipe.denoise(src, Region.ABDOMEN, null, 1.0, 10, 0.3, 2, new SeededGaussianNoise(2),
                     (i, n, t, pps) -> steps.add(i));
             assertEquals(src.geometry(), d.output().geometry());
             assertEquals(List.of(1, 2), steps);
@@ -55,10 +55,13 @@ class DiffusionPipelineTest {
             }
             // air outside the body is below the abdomen window: it keeps its HU instead of the window edge (-120)
             assertEquals(-1000f, d.output().at(0, 0, 0), 0f);
-            DiffusionPipeline.DenoiseResult fixed = pipe.denoise(src, Region.ABDOMEN, 0.15, 10, 0, 1, new SeededGaussianNoise(2), null);
+            DiffusionPipeline.DenoiseResult fixed = pipe.denoise(src, Region.ABDOMEN, 0.15, 1.5, 10, 0, 1, new SeededGaussianNoise(2), null);
             assertEquals(0.15, fixed.sigmaNUsed());
             assertEquals("configured", fixed.sigmaNSource());
-            assertEquals(87, fixed.sampler().timesteps()[0]);
+            assertEquals(87, fixed.sampler().timesteps()[0]); // the scale applies to estimates only
+            DiffusionPipeline.DenoiseResult scaled = pipe.denoise(src, Region.ABDOMEN, null, 1.5, 10, 0, 1, new SeededGaussianNoise(2), null);
+            assertEquals(1.5 * scaled.sigmaNEstimate(), scaled.sigmaNUsed(), 1e-12);
+            assertTrue(scaled.sigmaNSource().startsWith("estimated"), scaled.sigmaNSource());
 
             Volume thick = noisyBody(20, 20, 6, 1.0, 5.0, 3);
             DiffusionPipeline.SuperResolutionResult s = pipe.superResolve(thick, Region.ABDOMEN, 1.0, 1.0, 1.0, 0.3, 2, true,
