@@ -14,6 +14,8 @@ minutes on 2 CPU cores:
   sr/        validation block at 1 mm (thin target) and 5 mm slabs (mean of 5 slices, simulate.thick_slices).
   anomaly/   validation block; 6 volumes, even ones with 2 inserted hypodense lesions (simulate.insert_lesions,
              -80..-40 HU, r 4-7 mm, seeds = volume index), masks, and the ROI (soft tissue eroded 3 voxels).
+  anomaly_train/  the same on the training volume tseg_B (4 volumes, seeds 100 + index): ONLY for choosing the
+             anomaly-map settings (t, smoothing) once, before the held-out figures.
   real/      real lesions with expert masks: the IBSI soft-tissue sarcoma cases (CT + GTV mask), a block centred
              on the tumour, the ROI = soft tissue (eroded 1 voxel) plus the tumour. These volumes are in the
              TRAINING split of the shipped model (the only real lesion masks in the shared data), so this is a
@@ -55,6 +57,7 @@ def main(argv=None):
     ap.add_argument("--sr-block", default="40,96,96")
     ap.add_argument("--anomaly-block", default="32,96,96")
     ap.add_argument("--anomaly-volumes", type=int, default=6)
+    ap.add_argument("--anomaly-train-volumes", type=int, default=4)
     ap.add_argument("--real-block", default="32,160,160", help="z,y,x of the real-lesion blocks (centred on the tumour)")
     a = ap.parse_args(argv)
     if not os.path.isdir(SHARED_DIR):
@@ -100,22 +103,29 @@ def main(argv=None):
            note="slab i = mean of thin slices 5i..5i+4; its centre is thin slice 5i+2")
     print(f"sr: block {[z0, y0, x0]} {thin.shape}", flush=True)
 
-    dz, hy, wx = blk(a.anomaly_block)
-    z0, y0, x0 = block(hu, dz, hy, wx)
-    vol = hu[z0:z0 + dz, y0:y0 + hy, x0:x0 + wx]
-    roi = ndimage.binary_erosion(D.anatomy_map(vol) == 3, iterations=3)
-    _write(out, "anomaly/roi.f32", roi, index, case=VALIDATION, block_zyx=[z0, y0, x0], note="soft tissue eroded 3 voxels")
-    cases = []
-    for k in range(a.anomaly_volumes):
-        has = k % 2 == 0
-        if has:
-            v, m, les = insert_lesions(vol, roi, n=2, radius_mm=(4.0, 7.0), contrast_hu=(-80.0, -40.0), seed=k)
-        else:
-            v, m, les = vol, np.zeros(vol.shape, np.uint8), []
-        _write(out, f"anomaly/volume_{k}.f32", v, index, lesion=has, lesions=les)
-        _write(out, f"anomaly/mask_{k}.f32", m, index)
-        cases.append({"volume": f"anomaly/volume_{k}", "mask": f"anomaly/mask_{k}", "lesion": has})
-    index["anomaly_cases"] = cases
+    def anomaly_set(case, folder, n_volumes, seed0, key):
+        hu_ = D.load_case(case, a.cache)["hu"]
+        dz, hy, wx = blk(a.anomaly_block)
+        z0, y0, x0 = block(hu_, dz, hy, wx)
+        vol = hu_[z0:z0 + dz, y0:y0 + hy, x0:x0 + wx]
+        roi = ndimage.binary_erosion(D.anatomy_map(vol) == 3, iterations=3)
+        _write(out, f"{folder}/roi.f32", roi, index, case=case, block_zyx=[z0, y0, x0], note="soft tissue eroded 3 voxels")
+        cases = []
+        for k in range(n_volumes):
+            has = k % 2 == 0
+            if has:
+                v, m, les = insert_lesions(vol, roi, n=2, radius_mm=(4.0, 7.0), contrast_hu=(-80.0, -40.0), seed=seed0 + k)
+            else:
+                v, m, les = vol, np.zeros(vol.shape, np.uint8), []
+            _write(out, f"{folder}/volume_{k}.f32", v, index, lesion=has, lesions=les)
+            _write(out, f"{folder}/mask_{k}.f32", m, index)
+            cases.append({"volume": f"{folder}/volume_{k}", "mask": f"{folder}/mask_{k}", "lesion": has})
+        index[key] = cases
+        index[key.replace("_cases", "_roi")] = f"{folder}/roi"
+        print(f"{folder}: {case} block {[z0, y0, x0]} {vol.shape}, {n_volumes} volumes", flush=True)
+
+    anomaly_set(VALIDATION, "anomaly", a.anomaly_volumes, 0, "anomaly_cases")
+    anomaly_set(TRAINING, "anomaly_train", a.anomaly_train_volumes, 100, "anomaly_train_cases")
 
     real = []
     for case, folder in [("ibsi_STS_004", "STS_004"), ("ibsi_STS_014", "STS_014"), ("ibsi_STS_031", "STS_031")]:

@@ -173,17 +173,33 @@ def super_resolve(eps_fn, y_thick, n_thin, anat, region, sf=5, sigma_n=1.0, lam=
     return x, ts
 
 
-def anomaly(eps_fn, x0, anat, region, mask, t=950, P=32, stride=16, L=4, noise=None, alpha_bar=None, q=0.99):
-    """One-shot reconstruction from t = 950; map = |x0 - x0'| inside the mask (0 outside)."""
+def anomaly(eps_fn, x0, anat, region, mask, t=950, P=32, stride=16, L=4, noise=None, alpha_bar=None, q=0.99,
+            smoothing=0.0, draws=1):
+    """One-shot reconstruction from t (the paper: 950); x0' = mean of `draws` reconstructions (one noise array
+    each); map = |G_smoothing * (x0 - x0')| inside the mask (0 outside; smoothing 0: |x0 - x0'|)."""
     ab = cosine_alpha_bar() if alpha_bar is None else alpha_bar
     noise = noise or NoiseSource(0)
     a = float(ab[t])
-    z = noise.next(x0.shape)
-    xt = (f32(math.sqrt(a)) * x0 + f32(math.sqrt(1.0 - a)) * z).astype(np.float32)
-    eps = sliding_eps(eps_fn, xt, t, anat, region, P, stride, L)
-    x0p = x0_from_eps(xt, eps, a)
-    amap = (np.abs(x0 - x0p) * (mask > 0)).astype(np.float32)
+    x0p = np.zeros(x0.shape, dtype=np.float32)
+    for _ in range(draws):
+        z = noise.next(x0.shape)
+        xt = (f32(math.sqrt(a)) * x0 + f32(math.sqrt(1.0 - a)) * z).astype(np.float32)
+        eps = sliding_eps(eps_fn, xt, t, anat, region, P, stride, L)
+        x0p += x0_from_eps(xt, eps, a)
+    if draws > 1:
+        x0p = (x0p / f32(draws)).astype(np.float32)
+    amap = anomaly_map(x0, x0p, mask, smoothing)
     return amap, x0p, anomaly_score(amap, mask, q)
+
+
+def anomaly_map(x0, x0p, mask, smoothing=0.0):
+    """|G * (x0 - x0')| inside the mask: the signed difference is smoothed (scipy reflect, 4 sigma) before the
+    magnitude, so voxel texture of both signs cancels and a lesion (a blob of one sign) stays."""
+    d = (x0 - x0p).astype(np.float32)
+    if smoothing > 0:
+        from scipy import ndimage
+        d = ndimage.gaussian_filter(d, smoothing, mode="reflect", truncate=4.0).astype(np.float32)
+    return (np.abs(d) * (mask > 0)).astype(np.float32)
 
 
 def anomaly_score(amap, mask, q=0.99):

@@ -5,9 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -19,7 +17,6 @@ import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.infer.diffusion.GaussianFilter;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.model.ExecutionProvider;
-import org.meddiff.gateway.infer.model.ModelCard;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.model.OnnxModel;
 import org.meddiff.gateway.infer.pipeline.ClassicalThinSlices;
@@ -39,7 +36,8 @@ import org.meddiff.gateway.volume.VolumeGeometry;
  * NLM h) are chosen ONCE by PSNR on the training block (tseg_B, same simulation) and then fixed;</li>
  * <li>super-resolution 5 mm to 1 mm: cubic (the product's {@link CubicSliceInterpolator}), linear and the
  * ControlNet sampler;</li>
- * <li>anomaly maps with inserted lesions: pixel AUROC inside the ROI and series AUROC.</li>
+ * <li>anomaly maps with inserted lesions ({@link AnomalyEvaluation}): settings chosen on the training case, then pixel
+ * AUROC inside the ROI and series AUROC on the held-out volumes, and real tumours.</li>
  * </ul>
  * Metrics ({@link Metrics}): both images are clipped to the window and scaled to [0, 1] (data range = window
  * width 400 HU). PSNR over the whole block. SSIM = 2-D per axial slice, averaged over slices, with the
@@ -57,9 +55,6 @@ public final class Evaluation {
     static final double DENOISE_ZETA = 0.0;
     static final double DENOISE_SIGMA_SCALE = 1.5;
     static final double SR_ZETA = 0.3;
-    /** Anomaly settings chosen on the training block for the shipped demo model (reported beside t = 950). */
-    static final int ANOMALY_TUNED_T = 500;
-    static final double ANOMALY_TUNED_SIGMA_MM = 2.0;
 
     /** Machine-readable figures of this run (--json): the model cards' "gateway_evaluation" entries. */
     private static final ObjectNode RESULTS = new ObjectMapper().createObjectNode();
@@ -102,11 +97,7 @@ public final class Evaluation {
                     registry.model(ModelRegistry.BASE).executionProvider(), threads, batch);
             denoising(data, index, pipeline, steps);
             superResolution(data, index, pipeline, steps);
-            ModelCard base = registry.model(ModelRegistry.BASE).card();
-            anomaly(data, index, pipeline, base, 950, 0); // the paper's setting, the gateway's default
-            // t and smoothing chosen on a training volume (tseg_B, inserted lesions) for the shipped model
-            anomaly(data, index, pipeline, base, ANOMALY_TUNED_T, ANOMALY_TUNED_SIGMA_MM);
-            realLesions(data, index, pipeline, base);
+            new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card()).run(data, index, figures("anomaly"));
         }
         if (json != null) {
             RESULTS.put("evaluation_set_created_utc", index.path("created_utc").asText());
@@ -119,7 +110,7 @@ public final class Evaluation {
         }
     }
 
-    private static ObjectNode figures(String section) {
+    static ObjectNode figures(String section) {
         return RESULTS.has(section) ? (ObjectNode) RESULTS.get(section) : RESULTS.putObject(section);
     }
 
@@ -234,117 +225,6 @@ public final class Evaluation {
                 Metrics.ssim2d(Metrics.slices(sr, c0, n), target), Metrics.ssim2d(sr, thin));
         System.out.printf(Locale.ROOT, "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n", sec, r.sampler().patches(),
                 r.sampler().networkSeconds());
-    }
-
-    private static void anomaly(Path data, JsonNode index, DiffusionPipeline pipeline, ModelCard card, int t, double sigmaMm)
-            throws IOException {
-        FloatVolume roi = read(data, index, "anomaly/roi");
-        List<double[]> pixScores = new ArrayList<>();
-        List<boolean[]> pixLabels = new ArrayList<>();
-        List<Double> seriesScores = new ArrayList<>();
-        List<Boolean> seriesLabels = new ArrayList<>();
-        StringBuilder perCase = new StringBuilder();
-        long t0 = System.nanoTime();
-        int k = 0;
-        for (JsonNode c : index.path("anomaly_cases")) {
-            FloatVolume v = read(data, index, c.path("volume").asText());
-            FloatVolume m = read(data, index, c.path("mask").asText());
-            Volume vol = volume(v, 0, 1);
-            CtPreprocessing.Prepared p = new CtPreprocessing(card.recommendedPatch(), card.spatialMultiple()).prepare(vol, Region.ABDOMEN);
-            FloatVolume roiPadded = Metrics.padZero(roi, p.normalized().depth(), p.normalized().height(), p.normalized().width());
-            DiffusionPipeline.AnomalyResult r = pipeline.anomaly(vol, Region.ABDOMEN, roiPadded, t, sigmaMm,
-                    new SeededGaussianNoise(50 + k));
-            FloatVolume map = r.mapOnSourceGrid();
-            double[] s = roiValues(map, roi);
-            boolean[] l = roiLabels(m, roi);
-            pixScores.add(s);
-            pixLabels.add(l);
-            boolean lesion = c.path("lesion").asBoolean();
-            seriesScores.add(r.score());
-            seriesLabels.add(lesion);
-            perCase.append(String.format(Locale.ROOT, "| %d | %s | %.4f | %s |%n", k, lesion ? "yes" : "no", r.score(),
-                    Double.isNaN(Metrics.auroc(s, l)) ? "-" : String.format(Locale.ROOT, "%.3f", Metrics.auroc(s, l))));
-            k++;
-        }
-        double sec = (System.nanoTime() - t0) / 1e9;
-        int total = pixScores.stream().mapToInt(a -> a.length).sum();
-        double[] allS = new double[total];
-        boolean[] allL = new boolean[total];
-        int o = 0;
-        for (int i = 0; i < pixScores.size(); i++) {
-            System.arraycopy(pixScores.get(i), 0, allS, o, pixScores.get(i).length);
-            System.arraycopy(pixLabels.get(i), 0, allL, o, pixLabels.get(i).length);
-            o += pixScores.get(i).length;
-        }
-        double[] ss = seriesScores.stream().mapToDouble(Double::doubleValue).toArray();
-        boolean[] sl = new boolean[seriesLabels.size()];
-        for (int i = 0; i < sl.length; i++) {
-            sl[i] = seriesLabels.get(i);
-        }
-        System.out.printf(Locale.ROOT, "%n### Anomaly map (t = %d, map smoothing %.1f mm, one evaluation per patch), inserted hypodense "
-                + "lesions: %s block %s, %d volumes%n%n", t, sigmaMm, index.path("validation_case").asText(), roi.shapeString(), k);
-        System.out.println("ROI: soft tissue eroded 3 voxels (also the map's ROI for the series score, q99 of the map in the ROI).");
-        System.out.println();
-        System.out.println("| volume | lesion | series score | pixel AUROC (this volume) |");
-        System.out.println("| --- | --- | --- | --- |");
-        System.out.print(perCase);
-        System.out.println();
-        System.out.println("| metric | value |");
-        System.out.println("| --- | --- |");
-        System.out.printf(Locale.ROOT, "| pixel AUROC (ROI voxels of all volumes pooled, %d voxels) | %.4f |%n", total, Metrics.auroc(allS, allL));
-        System.out.printf(Locale.ROOT, "| series AUROC (%d volumes; too few to be statistically meaningful) | %.4f |%n", sl.length, Metrics.auroc(ss, sl));
-        System.out.printf(Locale.ROOT, "%nAnomaly maps: %.1f s in all.%n", sec);
-        ObjectNode fig = figures("anomaly").putObject(String.format(Locale.ROOT, "t%d_smoothing_%.1fmm", t, sigmaMm));
-        fig.put("pixel_auroc", Math.round(Metrics.auroc(allS, allL) * 10000) / 10000.0);
-        fig.put("series_auroc_6_volumes", Math.round(Metrics.auroc(ss, sl) * 10000) / 10000.0);
-    }
-
-    /** Real tumours with expert masks (training volumes: a sanity check, not a held-out figure). */
-    private static void realLesions(Path data, JsonNode index, DiffusionPipeline pipeline, ModelCard card) throws IOException {
-        if (index.path("real_lesion_cases").isEmpty()) {
-            System.out.println("\nNo real-lesion cases in the evaluation set (re-export it with export_eval_volumes.py).");
-            return;
-        }
-        System.out.printf(Locale.ROOT, "%n### Real lesions: IBSI soft-tissue sarcoma CT with the tumour mask (TRAINING volumes of the "
-                + "shipped model: the only real lesion masks in the shared data)%n%n");
-        System.out.println("Pixel AUROC of tumour voxels against the other soft-tissue voxels of the block (ROI: soft tissue eroded 1 voxel, plus the tumour).");
-        System.out.println();
-        System.out.printf(Locale.ROOT, "| case | block | tumour voxels | pixel AUROC t = 950, raw | pixel AUROC t = %d, %.1f mm |%n",
-                ANOMALY_TUNED_T, ANOMALY_TUNED_SIGMA_MM);
-        System.out.println("| --- | --- | --- | --- | --- |");
-        for (JsonNode c : index.path("real_lesion_cases")) {
-            FloatVolume v = read(data, index, c.path("volume").asText());
-            FloatVolume m = read(data, index, c.path("mask").asText());
-            FloatVolume roi = read(data, index, c.path("roi").asText());
-            Volume vol = volume(v, 0, 1);
-            CtPreprocessing.Prepared p = new CtPreprocessing(card.recommendedPatch(), card.spatialMultiple()).prepare(vol, Region.ABDOMEN);
-            FloatVolume roiPadded = Metrics.padZero(roi, p.normalized().depth(), p.normalized().height(), p.normalized().width());
-            double[] auc = new double[2];
-            int[][] settings = {{950, 0}, {ANOMALY_TUNED_T, (int) Math.round(ANOMALY_TUNED_SIGMA_MM * 10)}};
-            for (int i = 0; i < 2; i++) {
-                FloatVolume map = pipeline.anomaly(vol, Region.ABDOMEN, roiPadded, settings[i][0], settings[i][1] / 10.0,
-                        new SeededGaussianNoise(70)).mapOnSourceGrid();
-                auc[i] = Metrics.auroc(roiValues(map, roi), roiLabels(m, roi));
-            }
-            System.out.printf(Locale.ROOT, "| %s | %s | %d | %.4f | %.4f |%n", c.path("case").asText(), v.shapeString(),
-                    c.path("tumour_voxels_in_block").asInt(), auc[0], auc[1]);
-            ObjectNode o = figures("real_lesions_training_volumes").putObject(c.path("case").asText());
-            o.put("pixel_auroc_t950_raw", Math.round(auc[0] * 10000) / 10000.0);
-            o.put("pixel_auroc_tuned", Math.round(auc[1] * 10000) / 10000.0);
-        }
-    }
-
-    private static double[] roiValues(FloatVolume map, FloatVolume roi) {
-        return java.util.stream.IntStream.range(0, roi.size()).filter(i -> roi.data()[i] > 0.5f).mapToDouble(i -> map.data()[i]).toArray();
-    }
-
-    private static boolean[] roiLabels(FloatVolume mask, FloatVolume roi) {
-        int[] idx = java.util.stream.IntStream.range(0, roi.size()).filter(i -> roi.data()[i] > 0.5f).toArray();
-        boolean[] l = new boolean[idx.length];
-        for (int i = 0; i < idx.length; i++) {
-            l[i] = mask.data()[idx[i]] > 0.5f;
-        }
-        return l;
     }
 
     // ------------------------------------------------------------------ helpers

@@ -137,10 +137,12 @@ public final class DiffusionPipeline {
     }
 
     /**
-     * One-shot anomaly map at t = 950. {@code roi1mm}: a region-of-interest mask on the padded 1 mm grid of
-     * {@link CtPreprocessing#prepare}, or null for the soft-tissue class of the anatomy map.
+     * One-shot anomaly map at step t ({@link AnomalyMap}: the paper's 950, {@code draws} reconstructions averaged,
+     * the signed difference smoothed by {@code smoothingSigmaMm}). {@code roi1mm}: a region-of-interest mask on the
+     * padded 1 mm grid of {@link CtPreprocessing#prepare}, or null for the soft-tissue class of the anatomy map.
      */
-    public AnomalyResult anomaly(Volume source, Region region, FloatVolume roi1mm, int t, double smoothingSigmaMm, NoiseSource noise) {
+    public AnomalyResult anomaly(Volume source, Region region, FloatVolume roi1mm, int t, double smoothingSigmaMm, int draws,
+                                 NoiseSource noise) {
         OnnxModel m = registry.model(ModelRegistry.BASE);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
@@ -155,10 +157,10 @@ public final class DiffusionPipeline {
         }
         FloatVolume mask = new FloatVolume(roi.depth(), roi.height(), roi.width(), rd);
         // the map is computed on the 1 mm grid: sigma in mm = sigma in voxels
-        AnomalyMap.Result r = new AnomalyMap(sch, estimator(m), t, AnomalyMap.QUANTILE_DEFAULT, smoothingSigmaMm)
+        AnomalyMap.Result r = new AnomalyMap(sch, estimator(m), t, AnomalyMap.QUANTILE_DEFAULT, smoothingSigmaMm, draws)
                 .compute(p.normalized(), p.anatomy(), region.index(), mask, noise);
-        LOG.info(String.format(Locale.ROOT, "anomaly: t %d, map smoothing %.1f mm, series score (q %.2f) %.4f, region %s", r.t(),
-                r.smoothingSigma(), r.quantile(), r.score(), region.cardName()));
+        LOG.info(String.format(Locale.ROOT, "anomaly: t %d, %d draw(s), map smoothing %.1f mm, series score (q %.2f) %.4f, region %s",
+                r.t(), r.draws(), r.smoothingSigma(), r.quantile(), r.score(), region.cardName()));
         return new AnomalyResult(pre.mapToSourceGrid(r.map(), p), r.score(), r);
     }
 }

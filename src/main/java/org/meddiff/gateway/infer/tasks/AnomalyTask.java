@@ -45,19 +45,20 @@ public class AnomalyTask extends DiffusionTask {
 
     @Override
     String samplerName() {
-        return "anomaly-t950";
+        DiffusionConfig.Anomaly a = config.anomaly();
+        return String.format(Locale.ROOT, "anomaly-t%d-s%.1f-k%d", a.t(), a.smoothingSigmaMm(), a.draws());
     }
 
     @Override
     Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, ProgressListener progress) {
         progress.step(1, 2, "anomaly map at t=" + config.anomaly().t(), null);
         DiffusionPipeline.AnomalyResult r = pipeline.anomaly(source, region, null, config.anomaly().t(),
-                config.anomaly().smoothingSigmaMm(), DiffusionTaskSupport.noiseFor(job));
+                config.anomaly().smoothingSigmaMm(), config.anomaly().draws(), DiffusionTaskSupport.noiseFor(job));
         progress.step(2, 2, String.format(Locale.ROOT, "writing anomaly map, score %.4f", r.score()), null);
         return new Output(scaledMap(source, r.mapOnSourceGrid()), "[MedDiff-FM anomaly map]", 4000, String.format(Locale.ROOT,
-                "MedDiff-FM anomaly map |x0 - x0'| at t=%d, smoothed %.1f mm; pixel = 1000 x magnitude in window units (not HU); "
-                        + "series score (q%.2f) %.4f", r.onGrid1mm().t(), r.onGrid1mm().smoothingSigma(), r.onGrid1mm().quantile(),
-                        r.score()),
+                "MedDiff-FM anomaly map |x0 - x0'| at t=%d, %d draw(s), smoothed %.1f mm; pixel = 1000 x magnitude in window "
+                        + "units (not HU); series score (q%.2f) %.4f", r.onGrid1mm().t(), r.onGrid1mm().draws(),
+                        r.onGrid1mm().smoothingSigma(), r.onGrid1mm().quantile(), r.score()),
                 250, 500, r.score());
     }
 

@@ -74,8 +74,14 @@ public interface DiffusionConfig {
          */
         @WithDefault("950") @Min(1) @Max(999) int t();
 
-        /** Gaussian sigma (mm) applied to the difference map before masking and scoring; 0 = the raw map. */
+        /**
+         * Gaussian sigma (mm) applied to the signed difference x0 - x0' before its magnitude is taken, masked and
+         * scored; 0 = the paper's raw map |x0 - x0'|.
+         */
         @WithDefault("0") @DecimalMin("0.0") @DecimalMax("20.0") double smoothingSigmaMm();
+
+        /** One-step reconstructions (independent noise, one network pass each) averaged into x0'; 1 = the paper. */
+        @WithDefault("1") @Min(1) @Max(16) int draws();
 
         /** Series score at or above which a finding is URGENT (calibrate on your evaluation set). */
         @WithDefault("1.25") double urgentScore();

@@ -3,6 +3,7 @@ package org.meddiff.gateway.infer.diffusion;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -182,6 +183,55 @@ class DiffPirTest {
         inside.sort(null);
         assertEquals(inside.get((int) Math.floor(0.99 * (inside.size() - 1))), r.score(), 0);
         assertEquals(0.0, AnomalyMap.score(r.map(), FloatVolume.zeros(5, 5, 5), 0.99));
+    }
+
+    @Test
+    void anomalyDrawsAverageIndependentReconstructions() {
+        FloatVolume x0 = volume(5, 5, 5, 4);
+        FloatVolume mask = FloatVolume.zeros(5, 5, 5);
+        java.util.Arrays.fill(mask.data(), 1f);
+        FakeModels.Linear m = new FakeModels.Linear(0.3, 0.05);
+        SlidingWindowEstimator est = new SlidingWindowEstimator(m, 4, 2, 4, 8);
+        Recording noise = new Recording();
+        AnomalyMap.Result avg = new AnomalyMap(sch, est, 700, 0.99, 0, 3).compute(x0, FloatVolume.zeros(5, 5, 5), 2, mask, noise);
+        assertEquals(3, noise.used.size());
+        assertEquals(3, avg.draws());
+        assertEquals(List.of(700, 700, 700), m.ts); // one batch of 8 patches per draw
+        for (int i = 0; i < x0.size(); i++) {
+            double sum = 0;
+            for (float[] z : noise.used) {
+                FloatVolume one = new AnomalyMap(sch, est, 700, 0.99, 0, 1).compute(x0, FloatVolume.zeros(5, 5, 5), 2, mask,
+                        new ArrayNoiseSource(List.of(z))).x0Pred();
+                sum += one.data()[i];
+            }
+            assertEquals(sum / 3, avg.x0Pred().data()[i], 1e-5, "x0' " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new AnomalyMap(sch, est, 700, 0.99, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> new AnomalyMap(sch, est, 700, 0.99, 0, AnomalyMap.MAX_DRAWS + 1));
+    }
+
+    @Test
+    void smoothingActsOnTheSignedDifference() {
+        // residual = +-0.4 checkerboard texture everywhere, plus a -0.3 blob: smoothing the signed residual cancels the
+        // texture and keeps the blob; smoothing its magnitude would leave ~0.4 everywhere
+        int n = 16;
+        FloatVolume x0 = FloatVolume.zeros(n, n, n);
+        FloatVolume recon = FloatVolume.zeros(n, n, n);
+        FloatVolume mask = FloatVolume.zeros(n, n, n);
+        for (int z = 0; z < n; z++) for (int y = 0; y < n; y++) for (int x = 0; x < n; x++) {
+            int i = x0.index(z, y, x);
+            boolean blob = Math.abs(z - 8) <= 2 && Math.abs(y - 8) <= 2 && Math.abs(x - 8) <= 2;
+            x0.data()[i] = ((z + y + x) % 2 == 0 ? 0.4f : -0.4f) + (blob ? -0.3f : 0f);
+            mask.data()[i] = x < 14 ? 1f : 0f;
+        }
+        FloatVolume raw = AnomalyMap.map(x0, recon, mask, 0);
+        assertEquals(0.4, raw.get(2, 2, 2), 1e-6);
+        assertEquals(0.1, raw.get(8, 8, 8), 1e-6); // +0.4 - 0.3
+        assertEquals(0.7, raw.get(8, 8, 9), 1e-6); // -0.4 - 0.3
+        FloatVolume smooth = AnomalyMap.map(x0, recon, mask, 1.5);
+        assertTrue(smooth.get(2, 2, 2) < 0.02, "texture cancels: " + smooth.get(2, 2, 2));
+        assertTrue(smooth.get(8, 8, 8) > 0.2, "blob stays: " + smooth.get(8, 8, 8));
+        assertEquals(0f, smooth.get(8, 8, 15), 0f); // outside the mask
     }
 
     @Test

@@ -80,17 +80,17 @@ class DiffusionPipelineTest {
                 assertEquals(thick.at(x, y, k), mean, 0.05, "slab " + k + " at " + x + "," + y);
             }
 
-            DiffusionPipeline.AnomalyResult a = pipe.anomaly(src, Region.ABDOMEN, null, 950, 0, new SeededGaussianNoise(5));
+            DiffusionPipeline.AnomalyResult a = pipe.anomaly(src, Region.ABDOMEN, null, 950, 0, 1, new SeededGaussianNoise(5));
             FloatVolume map = a.mapOnSourceGrid();
             assertEquals(src.geometry().slices(), map.depth());
             assertEquals(src.geometry().rows(), map.height());
             assertTrue(a.score() > 0);
             assertEquals(0f, map.get(0, 0, 0), 0f); // outside the body
             // smoothing averages the map: same noise, lower peak score, still zero outside the ROI
-            DiffusionPipeline.AnomalyResult smooth = pipe.anomaly(src, Region.ABDOMEN, null, 950, 2.0, new SeededGaussianNoise(5));
+            DiffusionPipeline.AnomalyResult smooth = pipe.anomaly(src, Region.ABDOMEN, null, 950, 2.0, 1, new SeededGaussianNoise(5));
             assertTrue(smooth.score() < a.score(), smooth.score() + " vs " + a.score());
             assertEquals(0f, smooth.mapOnSourceGrid().get(0, 0, 0), 0f);
-            assertEquals(500, pipe.anomaly(src, Region.ABDOMEN, null, 500, 0, new SeededGaussianNoise(5)).onGrid1mm().t());
+            assertEquals(500, pipe.anomaly(src, Region.ABDOMEN, null, 500, 0, 1, new SeededGaussianNoise(5)).onGrid1mm().t());
         }
     }
 }

@@ -1,0 +1,279 @@
+package org.meddiff.gateway.tools;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.meddiff.gateway.infer.diffusion.AnomalyMap;
+import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
+import org.meddiff.gateway.infer.model.ModelCard;
+import org.meddiff.gateway.infer.pipeline.CtPreprocessing;
+import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
+import org.meddiff.gateway.infer.pipeline.Region;
+import org.meddiff.gateway.volume.Volume;
+
+/**
+ * Anomaly part of {@link Evaluation}: the map settings (diffusion step t, smoothing of the signed difference)
+ * are chosen ONCE by pooled pixel AUROC on volumes of the TRAINING case with inserted lesions, then the held-out
+ * volumes are scored with the paper's setting (t = 950, raw map) and with the chosen one; the real tumours
+ * (IBSI sarcoma, training volumes) are scored with both.
+ */
+final class AnomalyEvaluation {
+
+    static final int[] T_GRID = {950, 800, 700, 600, 500, 400, 300};
+    static final double[] SIGMA_GRID_MM = {0, 1, 2, 3};
+    static final int PAPER_T = 950;
+    /** Reconstructions averaged for the extra held-out row at the chosen setting. */
+    static final int EXTRA_DRAWS = 4;
+
+    /** A map setting. */
+    record Setting(int t, double sigmaMm, int draws) {
+        String label() {
+            return String.format(Locale.ROOT, "t = %d, smoothing %.0f mm, %d draw%s", t, sigmaMm, draws, draws == 1 ? "" : "s");
+        }
+    }
+
+    /** One volume with its ROI and lesion mask, prepared once for every setting. */
+    private record Case(Volume volume, CtPreprocessing.Prepared prepared, FloatVolume roiPadded, FloatVolume roi, FloatVolume lesions,
+                        boolean hasLesion) {
+    }
+
+    /** Pooled pixel AUROC and the series AUROC of one setting on a set of cases. */
+    record Score(double pixelAuroc, double seriesAuroc, double[] seriesScores) {
+    }
+
+    private final DiffusionPipeline pipeline;
+    private final CtPreprocessing preprocessing;
+
+    AnomalyEvaluation(DiffusionPipeline pipeline, ModelCard card) {
+        this.pipeline = pipeline;
+        this.preprocessing = new CtPreprocessing(card.recommendedPatch(), card.spatialMultiple());
+    }
+
+    /** Tunes on the training set when the evaluation set has one; returns the chosen setting (the paper's otherwise). */
+    Setting run(Path data, JsonNode index, ObjectNode out) throws IOException {
+        Setting paper = new Setting(PAPER_T, 0, 1);
+        Setting chosen = paper;
+        if (index.has("anomaly_train_cases")) {
+            chosen = tune(cases(data, index, "anomaly_train_cases", "anomaly_train_roi"), index, out);
+        } else {
+            System.out.println("\nNo anomaly training set in the evaluation set (re-export it): only the paper's setting is scored.");
+        }
+        List<Case> heldOut = cases(data, index, "anomaly_cases", "anomaly_roi");
+        System.out.printf(Locale.ROOT, "%n### Anomaly maps, inserted hypodense lesions (-80..-40 HU, r 4-7 mm): %s block %s, %d volumes "
+                + "(never trained on)%n%n", index.path("validation_case").asText(), heldOut.get(0).roi().shapeString(), heldOut.size());
+        System.out.println("ROI: soft tissue eroded 3 voxels (pixel AUROC pooled over the ROI voxels of all volumes; the series score "
+                + "is the q99 of the map in the ROI).");
+        System.out.println();
+        System.out.println("| setting | pixel AUROC | series AUROC (too few volumes to be meaningful) | series scores |");
+        System.out.println("| --- | --- | --- | --- |");
+        List<Setting> rows = new ArrayList<>(List.of(paper));
+        if (!chosen.equals(paper)) {
+            rows.add(chosen);
+        }
+        rows.add(new Setting(chosen.t(), chosen.sigmaMm(), EXTRA_DRAWS));
+        ObjectNode held = out.putObject("held_out");
+        for (Setting s : rows) {
+            Score sc = score(heldOut, s.t(), s.draws(), s.sigmaMm(), 50);
+            System.out.printf(Locale.ROOT, "| %s%s | %.4f | %.4f | %s |%n", s.label(), s.equals(paper) ? " (the paper)" : "",
+                    sc.pixelAuroc(), sc.seriesAuroc(), scores(sc.seriesScores()));
+            ObjectNode o = held.putObject(key(s));
+            o.put("pixel_auroc", round(sc.pixelAuroc()));
+            o.put("series_auroc", round(sc.seriesAuroc()));
+        }
+        realLesions(data, index, List.of(paper, chosen), out);
+        return chosen;
+    }
+
+    private Setting tune(List<Case> train, JsonNode index, ObjectNode out) {
+        System.out.printf(Locale.ROOT, "%n### Anomaly-map settings chosen on the training case %s (%d volumes with inserted lesions), pooled "
+                + "pixel AUROC%n%n", index.path("training_case").asText(), train.size());
+        StringBuilder head = new StringBuilder("| t |");
+        StringBuilder rule = new StringBuilder("| --- |");
+        for (double s : SIGMA_GRID_MM) {
+            head.append(String.format(Locale.ROOT, " smoothing %.0f mm |", s));
+            rule.append(" --- |");
+        }
+        System.out.println(head);
+        System.out.println(rule);
+        Setting best = null;
+        double bestAuc = Double.NEGATIVE_INFINITY;
+        ObjectNode grid = out.putObject("tuning_on_training_case");
+        for (int t : T_GRID) {
+            List<FloatVolume> recon = reconstruct(train, t, 1, 150);
+            StringBuilder row = new StringBuilder("| " + t + " |");
+            for (double s : SIGMA_GRID_MM) {
+                double auc = score(train, recon, s).pixelAuroc();
+                row.append(String.format(Locale.ROOT, " %.4f |", auc));
+                grid.put(key(new Setting(t, s, 1)), round(auc));
+                if (auc > bestAuc) {
+                    bestAuc = auc;
+                    best = new Setting(t, s, 1);
+                }
+            }
+            System.out.println(row);
+        }
+        System.out.printf(Locale.ROOT, "%nChosen: %s (gateway.diffusion.anomaly.t / .smoothing-sigma-mm).%n", best.label());
+        out.put("chosen", key(best));
+        return best;
+    }
+
+    private void realLesions(Path data, JsonNode index, List<Setting> settings, ObjectNode out) throws IOException {
+        if (index.path("real_lesion_cases").isEmpty()) {
+            return;
+        }
+        System.out.printf(Locale.ROOT, "%n### Real lesions: IBSI soft-tissue sarcoma CT with the tumour mask (TRAINING volumes of the "
+                + "shipped model: the only real lesion masks in the shared data)%n%n");
+        System.out.println("Pixel AUROC of tumour voxels against the other soft-tissue voxels of the block (ROI: soft tissue eroded "
+                + "1 voxel, plus the tumour); tumour / rest: mean map value inside the tumour over the mean in the rest of the ROI.");
+        System.out.println();
+        StringBuilder head = new StringBuilder("| case | block | tumour voxels |");
+        StringBuilder rule = new StringBuilder("| --- | --- | --- |");
+        for (Setting s : settings) {
+            head.append(" AUROC, ").append(s.label()).append(" | tumour / rest |");
+            rule.append(" --- | --- |");
+        }
+        System.out.println(head);
+        System.out.println(rule);
+        ObjectNode real = out.putObject("real_lesions_training_volumes");
+        for (JsonNode c : index.path("real_lesion_cases")) {
+            FloatVolume roi = Evaluation.read(data, index, c.path("roi").asText());
+            Case cs = prepare(Evaluation.read(data, index, c.path("volume").asText()), roi,
+                    Evaluation.read(data, index, c.path("mask").asText()), true);
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %s | %s | %d |", c.path("case").asText(),
+                    roi.shapeString(), c.path("tumour_voxels_in_block").asInt()));
+            ObjectNode o = real.putObject(c.path("case").asText());
+            for (Setting s : settings) {
+                FloatVolume recon = reconstruct(List.of(cs), s.t(), s.draws(), 70).get(0);
+                FloatVolume map = mapOnSource(cs, recon, s.sigmaMm());
+                double[] v = values(map, cs.roi());
+                boolean[] l = labels(cs.lesions(), cs.roi());
+                double auc = Evaluation.Metrics.auroc(v, l);
+                double ratio = mean(v, l, true) / mean(v, l, false);
+                row.append(String.format(Locale.ROOT, " %.4f | %.2f |", auc, ratio));
+                o.put(key(s) + "_pixel_auroc", round(auc));
+                o.put(key(s) + "_tumour_over_rest", round(ratio));
+            }
+            System.out.println(row);
+        }
+    }
+
+    // ------------------------------------------------------------------ scoring
+
+    private Score score(List<Case> cases, int t, int draws, double sigmaMm, int seed) {
+        return score(cases, reconstruct(cases, t, draws, seed), sigmaMm);
+    }
+
+    private Score score(List<Case> cases, List<FloatVolume> recon, double sigmaMm) {
+        List<double[]> s = new ArrayList<>();
+        List<boolean[]> l = new ArrayList<>();
+        double[] series = new double[cases.size()];
+        boolean[] seriesLabels = new boolean[cases.size()];
+        for (int i = 0; i < cases.size(); i++) {
+            Case c = cases.get(i);
+            FloatVolume map = mapOnSource(c, recon.get(i), sigmaMm);
+            s.add(values(map, c.roi()));
+            l.add(labels(c.lesions(), c.roi()));
+            series[i] = AnomalyMap.score(map, c.roi(), AnomalyMap.QUANTILE_DEFAULT);
+            seriesLabels[i] = c.hasLesion();
+        }
+        return new Score(Evaluation.Metrics.auroc(concat(s), concatLabels(l)), Evaluation.Metrics.auroc(series, seriesLabels), series);
+    }
+
+    /** x0' of every case on its padded 1 mm grid (noise seed = seed + case index, as the task derives it from the job). */
+    private List<FloatVolume> reconstruct(List<Case> cases, int t, int draws, int seed) {
+        List<FloatVolume> out = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            Case c = cases.get(i);
+            out.add(pipeline.anomaly(c.volume(), Region.ABDOMEN, c.roiPadded(), t, 0, draws, new SeededGaussianNoise(seed + i))
+                    .onGrid1mm().x0Pred());
+        }
+        return out;
+    }
+
+    private FloatVolume mapOnSource(Case c, FloatVolume recon, double sigmaMm) {
+        // the evaluation volumes are on a 1 mm grid: sigma in mm = sigma in voxels
+        FloatVolume map = AnomalyMap.map(c.prepared().normalized(), recon, c.roiPadded(), sigmaMm);
+        return preprocessing.mapToSourceGrid(map, c.prepared());
+    }
+
+    private List<Case> cases(Path data, JsonNode index, String key, String roiKey) throws IOException {
+        FloatVolume roi = Evaluation.read(data, index, index.path(roiKey).asText("anomaly/roi"));
+        List<Case> out = new ArrayList<>();
+        for (JsonNode c : index.path(key)) {
+            out.add(prepare(Evaluation.read(data, index, c.path("volume").asText()), roi, Evaluation.read(data, index, c.path("mask").asText()),
+                    c.path("lesion").asBoolean()));
+        }
+        return out;
+    }
+
+    private Case prepare(FloatVolume v, FloatVolume roi, FloatVolume lesions, boolean hasLesion) {
+        Volume vol = Evaluation.volume(v, 0, 1);
+        CtPreprocessing.Prepared p = preprocessing.prepare(vol, Region.ABDOMEN);
+        FloatVolume roiPadded = Evaluation.Metrics.padZero(roi, p.normalized().depth(), p.normalized().height(), p.normalized().width());
+        return new Case(vol, p, roiPadded, roi, lesions, hasLesion);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static String key(Setting s) {
+        return String.format(Locale.ROOT, "t%d_smoothing_%.0fmm_draws_%d", s.t(), s.sigmaMm(), s.draws());
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 10000) / 10000.0;
+    }
+
+    private static String scores(double[] s) {
+        StringBuilder b = new StringBuilder();
+        for (double v : s) {
+            b.append(b.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.3f", v));
+        }
+        return b.toString();
+    }
+
+    static double[] values(FloatVolume map, FloatVolume roi) {
+        return java.util.stream.IntStream.range(0, roi.size()).filter(i -> roi.data()[i] > 0.5f).mapToDouble(i -> map.data()[i]).toArray();
+    }
+
+    static boolean[] labels(FloatVolume mask, FloatVolume roi) {
+        int[] idx = java.util.stream.IntStream.range(0, roi.size()).filter(i -> roi.data()[i] > 0.5f).toArray();
+        boolean[] l = new boolean[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            l[i] = mask.data()[idx[i]] > 0.5f;
+        }
+        return l;
+    }
+
+    private static double mean(double[] v, boolean[] l, boolean which) {
+        double s = 0;
+        int n = 0;
+        for (int i = 0; i < v.length; i++) {
+            if (l[i] == which) {
+                s += v[i];
+                n++;
+            }
+        }
+        return n == 0 ? Double.NaN : s / n;
+    }
+
+    private static double[] concat(List<double[]> parts) {
+        return parts.stream().flatMapToDouble(java.util.Arrays::stream).toArray();
+    }
+
+    private static boolean[] concatLabels(List<boolean[]> parts) {
+        boolean[] out = new boolean[parts.stream().mapToInt(a -> a.length).sum()];
+        int o = 0;
+        for (boolean[] p : parts) {
+            System.arraycopy(p, 0, out, o, p.length);
+            o += p.length;
+        }
+        return out;
+    }
+}
