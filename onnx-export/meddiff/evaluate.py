@@ -24,6 +24,8 @@ from . import MODELS_DIR, ONNX_EXPORT_DIR
 from . import data as D
 from .sampler import TorchEps, denoise, super_resolve, anomaly, slab_H, slab_HT, NoiseSource
 from .simulate import low_dose, thick_slices, insert_lesions, calibrated_I0
+from .thinslices import to_thin
+from .weights import sr_condition
 
 EVAL_WIN = (-160.0, 240.0)
 RUNS = os.path.join(ONNX_EXPORT_DIR, "runs")
@@ -149,11 +151,14 @@ def eval_sr(weights, steps=10, P=32, stride=16, case="tseg_A_abdomen", log=print
     thick = thick_slices(thin, 5)
     y = D.normalize(thick, "abdomen")
     ht = slab_HT(thick, 40, 5)
-    anat = D.anatomy_map(ht)
+    mode = sr_condition(weights)
+    cond_hu = to_thin(thick, 40, 5, mode)
+    anat = D.anatomy_map(cond_hu)
     region = D.REGIONS.index("abdomen")
     lin = linear_z(thick, 40, 5)
     t0 = time.time()
-    x, ts = super_resolve(TorchEps(cn, batch=8), y, 40, anat, region, 5, 1.0, 1.0, 0.0, steps, 495, P, stride, cfg["pe_L"], NoiseSource(3), log=log)
+    x, ts = super_resolve(TorchEps(cn, batch=8), y, 40, anat, region, 5, 1.0, 1.0, 0.0, steps, 495, P, stride, cfg["pe_L"], NoiseSource(3), log=log,
+                          cond=D.normalize(cond_hu, "abdomen"))
     sec = time.time() - t0
     out = D.denormalize(x, "abdomen")
     return {"task": "super-resolution 5 mm (mean of 5 slices) -> 1 mm along z", "case": case, "block_zyx": [z0, y0_, x0_],

@@ -163,8 +163,13 @@ def build_card(path, cfg, state, cn, extra=None):
         "evaluation": {},
     }
     if cn:
+        mode = state.get("sr_condition") or "replicate"
+        card["sr_condition"] = mode
+        how = {"replicate": "H^T thick (replicated slabs), anatomy of the thin volume",
+               "classical": "the classical thin estimate (cubic between slab centres + exact slab projection, meddiff.thinslices) "
+                            "and the anatomy map computed from it, as at inference"}[mode]
         card["training"]["what"] = ("ControlNet fine-tuning on thin/thick pairs (thick = mean of 5 consecutive 1 mm slices, "
-                                    "condition = H^T thick); base weights locked = meddiff-fm-base (see its card for the base training)")
+                                    f"condition = {how}); base weights locked = meddiff-fm-base (see its card for the base training)")
         card["training"]["trainable_parameters"] = int(sum(p.numel() for n, p in ControlNetSR(MedDiffUNet(cfg)).named_parameters() if not n.startswith("base.")))
     if extra:
         card.update(extra)

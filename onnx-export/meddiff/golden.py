@@ -19,6 +19,8 @@ from .schedule import cosine_alpha_bar, t_from_sigma, skip_sequence
 from .posembed import patch_pe
 from .sampler import NoiseSource, TorchEps, denoise, super_resolve, anomaly, patch_grid, slab_H, slab_HT
 from .simulate import low_dose, thick_slices
+from .thinslices import to_thin
+from .weights import sr_condition
 
 SHAPE = (40, 40, 32)
 REGION = "abdomen"
@@ -148,15 +150,22 @@ def make(weights, out=GOLDEN_DIR, P=24, stride=16, steps=3):
     if cn is not None:
         thick_hu = thick_slices(hu_clean, 5)
         y_thick = D.normalize(thick_hu, REGION)
-        anat_sr = D.anatomy_map(slab_HT(thick_hu, SHAPE[0], 5))
-        sr = {"sf": 5, "sigma_n": 1.0, "lambda": 1.0, "zeta": 0.3, "steps": steps, "patch": P, "stride": stride, "region": region}
+        mode = sr_condition(weights)
+        cond_hu = to_thin(thick_hu, SHAPE[0], 5, mode)
+        anat_sr = D.anatomy_map(cond_hu)
+        cond_sr = D.normalize(cond_hu, REGION)
+        sr = {"sf": 5, "sigma_n": 1.0, "lambda": 1.0, "zeta": 0.3, "steps": steps, "patch": P, "stride": stride, "region": region,
+              "condition": mode}
         t_start = t_from_sigma(ab, sr["sigma_n"])
         ns = NoiseSource(seed=31)
         trace = []
         x, ts = super_resolve(TorchEps(cn, batch=4), y_thick, SHAPE[0], anat_sr, region, 5, sr["sigma_n"], sr["lambda"], sr["zeta"],
-                              steps, t_start, P, stride, L, ns, ab, trace=trace)
+                              steps, t_start, P, stride, L, ns, ab, trace=trace, cond=cond_sr)
         W.put("sr_input_thick", y_thick, "[8,H,W] thick-slice input y0 (5 mm: mean of 5 clean 1 mm phantom slices, normalized abdomen window)")
-        W.put("sr_anatomy", anat_sr, "[D,H,W] anatomy class map computed from H^T(thick HU)")
+        W.put("sr_input_thick_hu", thick_hu, "[8,H,W] the same thick slices in HU (what the condition is computed from)")
+        W.put("sr_condition", cond_sr, f"[D,H,W] ControlNet condition and start: the thick HU brought to the thin grid ({mode}, "
+              "meddiff.thinslices), normalized")
+        W.put("sr_anatomy", anat_sr, f"[D,H,W] anatomy class map computed from the thick HU on the thin grid ({mode})")
         W.put("sr_noise", np.stack(ns.used), f"[{len(ns.used)},D,H,W] noise consumed by the SR run, in order: [0] initialisation, then one per step with t_prev >= 0")
         W.put("sr_output", x, "[D,H,W] super-resolved volume (normalized scale)")
         sr.update({"t_start": ts[0], "t_sequence": ts, "trace": trace})

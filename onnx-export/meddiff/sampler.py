@@ -146,11 +146,12 @@ def denoise(eps_fn, y0, anat, region, sigma_n, lam=10.0, zeta=0.0, steps=10, P=3
 
 
 def super_resolve(eps_fn, y_thick, n_thin, anat, region, sf=5, sigma_n=1.0, lam=1.0, zeta=0.0, steps=100,
-                  t_start=999, P=32, stride=16, L=4, noise=None, alpha_bar=None, log=None, trace=None):
-    """DiffPIR + ControlNet super-resolution along z (H = slab average of sf slices)."""
+                  t_start=999, P=32, stride=16, L=4, noise=None, alpha_bar=None, log=None, trace=None, cond=None):
+    """DiffPIR + ControlNet super-resolution along z (H = slab average of sf slices). cond: the thick input on
+    the thin grid the ControlNet was trained with (meddiff.thinslices; default H^T y_thick); also the start."""
     ab = cosine_alpha_bar() if alpha_bar is None else alpha_bar
     noise = noise or NoiseSource(0)
-    cond = slab_HT(y_thick, n_thin, sf)
+    cond = slab_HT(y_thick, n_thin, sf) if cond is None else cond
     ts = skip_sequence(t_start, steps)
     a0 = float(ab[ts[0]])
     z0 = noise.next(cond.shape)

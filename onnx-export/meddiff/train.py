@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from .schedule import cosine_alpha_bar
 from .network import MedDiffUNet, ControlNetSR
 from . import data as D
+from .thinslices import to_thin, MODES as SR_CONDITIONS
 
 SF = 5  # thin slices per thick slice for the super-resolution pairs
 
@@ -35,14 +36,20 @@ def slab_replicate(thick, n, sf=SF):
     return np.repeat(thick, sf, axis=0)[:n]
 
 
-def prepare_cases(cases, with_condition=False):
+def prepare_cases(cases, with_condition=False, sr_condition="replicate"):
+    """with_condition: ControlNet items. sr_condition "replicate": condition H^T(thick), anatomy of the thin
+    volume (the original recipe); "classical": condition = the classical thin estimate (meddiff.thinslices) and
+    the anatomy map computed from it, exactly what the sampler has at inference."""
     out = []
     for c in cases:
         hu = c["hu"]
         item = {"name": c["name"], "region": D.REGIONS.index(c["region"]),
                 "x": D.normalize(hu, c["region"]), "anat": D.anatomy_map(hu)}
         if with_condition:
-            item["cond"] = D.normalize(slab_replicate(slab_average(hu), hu.shape[0]), c["region"])
+            cond_hu = to_thin(slab_average(hu), hu.shape[0], SF, sr_condition)
+            item["cond"] = D.normalize(cond_hu, c["region"])
+            if sr_condition == "classical":
+                item["anat"] = D.anatomy_map(cond_hu)
         out.append(item)
     return out
 
@@ -177,7 +184,7 @@ def fixed_val_batches(items, cfg, with_condition, n=8, seed=1234):
 
 def train(cfg, out_dir, train_items, val_items, minutes=None, max_steps=None, ckpt_minutes=5.0,
           controlnet_from=None, seed=0, threads=1, log=print, device="cpu", low_t=None, workers=0, init_weights=None,
-          level_probs=None, ema_decay=None, high_t=None):
+          level_probs=None, ema_decay=None, high_t=None, sr_condition=None):
     """ema_decay: also keep an exponential moving average of the weights (written to ema.pt in the same
     {"model", "state"} format as last.pt, so export and weights take either); batch-2 CPU training is noisy
     and the average is the better model to ship."""
@@ -192,7 +199,7 @@ def train(cfg, out_dir, train_items, val_items, minutes=None, max_steps=None, ck
     alpha_bar = torch.tensor(cosine_alpha_bar(T), dtype=torch.float32, device=dev)
     state = {"step": 0, "seconds": 0.0, "history": [], "val": [], "cfg": cfg, "controlnet": with_cond,
              "train_cases": [i["name"] for i in train_items], "val_cases": [i["name"] for i in val_items],
-             "low_t": low_t, "high_t": high_t, "level_probs": level_probs, "init_weights": init_weights}
+             "low_t": low_t, "high_t": high_t, "level_probs": level_probs, "sr_condition": sr_condition if with_cond else None, "init_weights": init_weights}
     last = os.path.join(out_dir, "last.pt")
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -279,7 +286,7 @@ def train(cfg, out_dir, train_items, val_items, minutes=None, max_steps=None, ck
     return model, state
 
 
-def load_items(data_json=None, split="train", with_condition=False, cache_dir=None):
+def load_items(data_json=None, split="train", with_condition=False, cache_dir=None, sr_condition="replicate"):
     if data_json:
         with open(data_json) as f:
             spec = json.load(f)
@@ -292,7 +299,7 @@ def load_items(data_json=None, split="train", with_condition=False, cache_dir=No
             cases.append({"name": name, "hu": D.resample(vol, sp), "region": s["region"]})
     else:
         cases = [D.load_case(n, cache_dir) for n, _, _, sp in D.CATALOGUE if sp == split]
-    return prepare_cases(cases, with_condition)
+    return prepare_cases(cases, with_condition, sr_condition)
 
 
 def main(argv=None):
@@ -314,6 +321,8 @@ def main(argv=None):
                     "(denoising fine-tune); default uniform on 0..T-1")
     ap.add_argument("--high-t", help="FRACTION,T_MIN[,W_MAX]: draw that fraction of t from T_MIN..T-1 and weight the loss "
                     "towards the x0 error there (anomaly-map fine-tune; W_MAX caps the weight, default 5)")
+    ap.add_argument("--sr-condition", choices=SR_CONDITIONS, default="replicate",
+                    help="with --controlnet: how the thick input reaches the thin grid (meddiff.thinslices); written to the card")
     ap.add_argument("--ema", type=float, help="EMA decay of the weights (e.g. 0.999), written to OUT/ema.pt")
     ap.add_argument("--level-probs", help="P_IMAGE,P_2P,P_P: probabilities of the three training views (default uniform). "
                     "The samplers only ever show the network native-resolution patches (the third view), so a fine-tune "
@@ -322,15 +331,15 @@ def main(argv=None):
     cfg = load_cfg(a.config)
     cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache")
     wc = a.controlnet is not None
-    tr = load_items(a.data, "train", wc, cache)
-    va = load_items(a.data, "validation", wc, cache)
+    tr = load_items(a.data, "train", wc, cache, a.sr_condition)
+    va = load_items(a.data, "validation", wc, cache, a.sr_condition)
     print("train:", [i["name"] for i in tr], "validation:", [i["name"] for i in va], flush=True)
     train(cfg, a.out, tr, va, a.minutes, a.steps, a.ckpt_minutes, a.controlnet, a.seed, a.threads,
           log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True), device=a.device,
           low_t=None if not a.low_t else (float(a.low_t.split(",")[0]), int(a.low_t.split(",")[1])),
           workers=a.workers, init_weights=a.init_weights,
           level_probs=None if not a.level_probs else [float(v) for v in a.level_probs.split(",")], ema_decay=a.ema,
-          high_t=None if not a.high_t else [float(v) for v in a.high_t.split(",")])
+          high_t=None if not a.high_t else [float(v) for v in a.high_t.split(",")], sr_condition=a.sr_condition)
 
 
 if __name__ == "__main__":

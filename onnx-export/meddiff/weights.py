@@ -1,6 +1,6 @@
 """Weights-only files (no optimizer state), what golden/, tests and evaluation load:
   weights/meddiff-fm-demo.pt     {"cfg", "base": state_dict}
-  weights/meddiff-fm-demo-sr.pt  {"cfg", "controlnet": ControlNet-only state_dict, "base_file_sha256"}
+  weights/meddiff-fm-demo-sr.pt  {"cfg", "controlnet": ControlNet-only state_dict, "sr_condition", "base_file_sha256"}
 
   /usr/bin/python3 -m meddiff.weights --base checkpoints/base/last.pt [--sr checkpoints/sr/last.pt] --out weights/meddiff-fm-demo.pt
 """
@@ -14,6 +14,14 @@ def sr_path(base_path):
     return base_path.replace(".pt", "-sr.pt")
 
 
+def sr_condition(base_path):
+    """How the ControlNet of a weights file takes the thick input (meddiff.thinslices), "replicate" for old files."""
+    p = sr_path(base_path)
+    if not os.path.exists(p):
+        return None
+    return torch.load(p, map_location="cpu").get("sr_condition") or "replicate"
+
+
 def make(base_ckpt, sr_ckpt, out):
     b = torch.load(base_ckpt, map_location="cpu")
     w = {"cfg": b["state"]["cfg"], "base": b["model"]}
@@ -25,6 +33,7 @@ def make(base_ckpt, sr_ckpt, out):
         for k, v in w["base"].items():  # the ControlNet's base is the locked base
             assert torch.equal(sd["base." + k], v), k
         torch.save({"cfg": w["cfg"], "controlnet": {k: v for k, v in sd.items() if not k.startswith("base.")},
+                    "sr_condition": s["state"].get("sr_condition") or "replicate",
                     "base_file_sha256": hashlib.sha256(open(out, "rb").read()).hexdigest()}, sr_path(out))
 
 

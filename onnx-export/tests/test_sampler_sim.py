@@ -75,3 +75,37 @@ def test_thick_slices_and_lesions():
     out, mask, les = S.insert_lesions(hu, region, n=2, seed=0)
     assert mask.sum() > 0 and mask[~region].sum() == 0
     assert float(out[mask > 0].mean()) < 50.0 - 10.0
+
+
+def test_classical_thin_condition_keeps_slabs_and_linear_ramps():
+    from meddiff.thinslices import classical, to_thin
+    z = np.arange(40, dtype=np.float32)
+    ramp = np.broadcast_to((3.0 * z - 20.0)[:, None, None], (40, 4, 4)).astype(np.float32)
+    thick = slab_H(ramp, 5)
+    est = classical(thick, 40, 5)
+    assert np.abs(slab_H(est, 5) - thick).max() < 1e-4  # every slab averages to its thick slice
+    assert np.abs(est[10:30] - ramp[10:30]).max() < 1e-3  # cubic reproduces a ramp where its four taps are inside
+    assert np.abs(to_thin(thick, 40, 5, "replicate") - slab_HT(thick, 40, 5)).max() == 0
+    with pytest.raises(ValueError):
+        to_thin(thick, 40, 5, "bicubic")
+    # the sampler takes the condition it is given (here the default one: same bits)
+    rng = np.random.default_rng(2)
+    y0 = np.clip(rng.standard_normal((20, 16, 16)).astype(np.float32) * 0.3, -1, 1)
+    yt, anat = slab_H(y0, 5), np.full(y0.shape, 3, np.float32)
+    a, _ = super_resolve(fake_eps, yt, 20, anat, 2, 5, 1.0, 1.0, 0.0, 2, 495, 16, 8, 2, NoiseSource(seed=1))
+    b, _ = super_resolve(fake_eps, yt, 20, anat, 2, 5, 1.0, 1.0, 0.0, 2, 495, 16, 8, 2, NoiseSource(seed=1), cond=slab_HT(yt, 20, 5))
+    assert np.array_equal(a, b)
+
+
+def test_anomaly_draws_and_signed_smoothing():
+    from scipy import ndimage
+    rng = np.random.default_rng(4)
+    x0 = np.clip(rng.standard_normal((16, 16, 16)).astype(np.float32) * 0.3, -1, 1)
+    anat, mask = np.full(x0.shape, 3, np.float32), np.ones(x0.shape, np.float32)
+    ns = NoiseSource(seed=5)
+    _, x0p2, _ = anomaly(fake_eps, x0, anat, 2, mask, 700, 16, 8, 2, ns, draws=2)
+    assert len(ns.used) == 2
+    singles = [anomaly(fake_eps, x0, anat, 2, mask, 700, 16, 8, 2, NoiseSource(arrays=[z]))[1] for z in ns.used]
+    assert np.allclose(x0p2, (singles[0] + singles[1]) / 2, atol=1e-6)
+    m, x0p, _ = anomaly(fake_eps, x0, anat, 2, mask, 700, 16, 8, 2, NoiseSource(seed=6), smoothing=1.5)
+    assert np.allclose(m, np.abs(ndimage.gaussian_filter(x0 - x0p, 1.5)), atol=1e-6)

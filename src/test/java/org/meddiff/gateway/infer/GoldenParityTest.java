@@ -30,6 +30,7 @@ import org.meddiff.gateway.infer.model.OnnxModel;
 import org.meddiff.gateway.infer.pipeline.AnatomyClasses;
 import org.meddiff.gateway.infer.pipeline.CtPreprocessing;
 import org.meddiff.gateway.infer.pipeline.Region;
+import org.meddiff.gateway.infer.pipeline.ThinCondition;
 
 /**
  * Parity with the Python reference (onnx-export/golden, written by meddiff.golden from the shipped models).
@@ -230,7 +231,20 @@ class GoldenParityTest {
         ArrayNoiseSource noise = ArrayNoiseSource.ofStacked(g.array("sr_noise"), an.size());
         DiffPirSuperResolver.Params p = new DiffPirSuperResolver.Params(r.get("sf").asInt(), r.get("sigma_n").asDouble(),
                 r.get("lambda").asDouble(), r.get("zeta").asDouble(), r.get("steps").asInt(), -1);
-        SamplerResult out = new DiffPirSuperResolver(schedule, estimator(m, r)).superResolve(thick, an.depth(), an,
+        FloatVolume cond = DiffPirSuperResolver.replicate(thick, an.depth(), p.sf());
+        if (g.has("sr_condition")) {
+            // the golden run used the ControlNet's condition (meddiff.thinslices): the Java one must match it
+            ThinCondition mode = ThinCondition.fromCard(r.path("condition").asText("replicate"));
+            assertEquals(mode, ThinCondition.fromCard(m.card().srConditionOrDefault()), "golden run and model card disagree on sr_condition");
+            FloatVolume thinHu = mode.toThin(g.volume("sr_input_thick_hu"), an.depth(), p.sf());
+            double dc = GoldenFiles.maxAbs(g.array("sr_condition"), CtPreprocessing.normalize(thinHu, Region.ofIndex(r.get("region").asInt())).data());
+            double da = GoldenFiles.maxAbs(g.array("sr_anatomy"), AnatomyClasses.map(thinHu).data());
+            report("super-resolution condition (" + mode + ")", dc, 1e-5);
+            assertTrue(dc <= 1e-5);
+            assertEquals(0.0, da, "anatomy of the condition");
+            cond = g.volume("sr_condition");
+        }
+        SamplerResult out = new DiffPirSuperResolver(schedule, estimator(m, r)).superResolve(thick, cond, an,
                 r.get("region").asInt(), p, noise, null);
         assertEquals(0, noise.remaining(), "every noise array consumed");
         assertArrayEquals(GoldenFiles.ints(r.get("t_sequence")), out.timesteps());

@@ -89,8 +89,20 @@ public final class DiffPirSuperResolver {
      */
     public SamplerResult superResolve(FloatVolume yThick, int thin, FloatVolume anatomy, int region, Params p, NoiseSource noise,
                                       ProgressListener progress) {
+        return superResolve(yThick, replicate(yThick, thin, p.sf()), anatomy, region, p, noise, progress);
+    }
+
+    /**
+     * @param cond the thick input on the thin grid as the ControlNet was trained with it (normalized; H^T y0 in
+     *             the spec): the condition input and the starting point
+     */
+    public SamplerResult superResolve(FloatVolume yThick, FloatVolume cond, FloatVolume anatomy, int region, Params p, NoiseSource noise,
+                                      ProgressListener progress) {
         ProgressListener pl = progress == null ? ProgressListener.NONE : progress;
-        FloatVolume cond = replicate(yThick, thin, p.sf());
+        int thin = cond.depth();
+        if (thickCount(thin, p.sf()) != yThick.depth()) {
+            throw new IllegalArgumentException(yThick.depth() + " thick slices do not make " + thin + " thin slices with sf " + p.sf());
+        }
         cond.requireSameShape(anatomy, "anatomy");
         int tStart = p.tStart() >= 0 ? schedule.checkT(p.tStart()) : schedule.tStartFor(p.sigmaN());
         int[] ts = CosineSchedule.timesteps(tStart, p.steps());

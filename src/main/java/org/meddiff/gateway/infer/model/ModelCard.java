@@ -43,7 +43,8 @@ public record ModelCard(
         String resampling,
         JsonNode training,
         JsonNode parity,
-        JsonNode evaluation) {
+        JsonNode evaluation,
+        @JsonProperty("sr_condition") String srCondition) {
 
     /** One input or output: name, dtype, shape (numbers and symbolic names such as "N"). */
     @JsonIgnoreProperties(ignoreUnknown = true)
@@ -151,6 +152,15 @@ public record ModelCard(
             return patch.recommendedSlidingWindow().stride();
         }
         return Math.max(1, recommendedPatch() / 2);
+    }
+
+    /**
+     * How a super-resolution ControlNet takes the thick input on the thin grid (condition, start and anatomy):
+     * "replicate" (H^T, the spec; cards without the field) or "classical" (cubic between slab centres + slab
+     * projection). See {@code org.meddiff.gateway.infer.pipeline.ThinCondition}.
+     */
+    public String srConditionOrDefault() {
+        return srCondition == null || srCondition.isBlank() ? "replicate" : srCondition;
     }
 
     /** Spatial sizes must be multiples of this: 2^(levels - 1), 8 for the shipped U-Nets. */

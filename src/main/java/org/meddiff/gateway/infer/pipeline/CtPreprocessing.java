@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
  * <p>Super-resolution ({@link #prepareThick}): only the in-plane axes go to 1 mm; z keeps the thick
  * slices, sf = round(spacingZ / thin spacing). The thin grid has sf slices per thick slice; thin slice z
  * belongs to thick slice floor(z / sf), so the thin grid starts (sf - 1) / 2 thin spacings before the
- * first thick slice centre ({@link #toThinGrid}). Anatomy comes from H^T of the thick HU volume (the
- * spec). Thin padding: to a multiple of 8 and the patch, the thick volume padded with edge slices to
+ * first thick slice centre ({@link #toThinGrid}). The thick HU reach the thin grid by the ControlNet's
+ * {@link ThinCondition} (H^T in the spec, or the classical estimate): that volume, normalized, is the condition
+ * and the start, and the anatomy map is computed from it. Thin padding: to a multiple of 8 and the patch, the thick volume padded with edge slices to
  * ceil(thin / sf) (the last slab may be partial).
  */
 public final class CtPreprocessing {
@@ -57,8 +58,9 @@ public final class CtPreprocessing {
      * Thick input for super-resolution: thick slices at 1 mm in-plane (normalized, and in HU for the classical
      * estimate and the final projection; both padded), thin grid size and sf.
      */
-    public record PreparedThick(FloatVolume thickNormalized, FloatVolume thickHu, FloatVolume anatomyThin, Region region, int sf,
-                                int thinSlices, int thinSlicesPadded, int sizeY, int sizeX, VolumeGeometry source, double thinSpacing) {
+    public record PreparedThick(FloatVolume thickNormalized, FloatVolume thickHu, FloatVolume conditionThin, FloatVolume anatomyThin,
+                                Region region, int sf, int thinSlices, int thinSlicesPadded, int sizeY, int sizeX, VolumeGeometry source,
+                                double thinSpacing) {
         /** The unpadded thick HU slices under the thin grid (thinSlices / sf of them). */
         public FloatVolume thickHuCropped() {
             return Resampling.crop(thickHu, thinSlices / sf, sizeY, sizeX);
@@ -140,6 +142,14 @@ public final class CtPreprocessing {
     }
 
     public PreparedThick prepareThick(Volume thick, Region region, double thinSpacingMm) {
+        return prepareThick(thick, region, thinSpacingMm, ThinCondition.REPLICATE);
+    }
+
+    /**
+     * @param condition how the thick HU reach the thin grid for the condition (normalized) and the anatomy map
+     *                  ({@link ThinCondition}, the ControlNet card's {@code sr_condition})
+     */
+    public PreparedThick prepareThick(Volume thick, Region region, double thinSpacingMm, ThinCondition condition) {
         VolumeGeometry g = thick.geometry();
         int sf = slabFactor(g.spacingZ(), thinSpacingMm);
         double thinSpacing = g.spacingZ() / sf;
@@ -152,8 +162,9 @@ public final class CtPreprocessing {
         int pw = Resampling.paddedSize(w, patch, multiple);
         int dtPadded = DiffPirSuperResolver.thickCount(thinPadded, sf);
         FloatVolume huPadded = Resampling.padEdge(hu, dtPadded, ph, pw);
-        FloatVolume anat = AnatomyClasses.map(DiffPirSuperResolver.replicate(huPadded, thinPadded, sf));
-        return new PreparedThick(normalize(huPadded, region), huPadded, anat, region, sf, thin, thinPadded, h, w, g, thinSpacing);
+        FloatVolume thinHu = condition.toThin(huPadded, thinPadded, sf);
+        return new PreparedThick(normalize(huPadded, region), huPadded, normalize(thinHu, region), AnatomyClasses.map(thinHu), region, sf,
+                thin, thinPadded, h, w, g, thinSpacing);
     }
 
     /** Thin geometry: source in-plane grid, sf slices per thick slice, centred on the thick slabs. */

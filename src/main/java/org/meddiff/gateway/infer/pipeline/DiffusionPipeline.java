@@ -128,10 +128,12 @@ public final class DiffusionPipeline {
         OnnxModel m = registry.model(ModelRegistry.SR_CONTROLNET);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
-        CtPreprocessing.PreparedThick p = pre.prepareThick(thick, region, thinSpacingMm);
-        LOG.info(String.format(Locale.ROOT, "super-resolution: sf %d (%.2f mm -> %.2f mm), sigma_n %.3g, t_start %d, lambda %.3g, zeta %.3g, %d steps, region %s",
-                p.sf(), thick.geometry().spacingZ(), p.thinSpacing(), sigmaN, sch.tStartFor(sigmaN), lambda, zeta, steps, region.cardName()));
-        SamplerResult r = new DiffPirSuperResolver(sch, estimator(m)).superResolve(p.thickNormalized(), p.thinSlicesPadded(),
+        ThinCondition condition = ThinCondition.fromCard(m.card().srConditionOrDefault());
+        CtPreprocessing.PreparedThick p = pre.prepareThick(thick, region, thinSpacingMm, condition);
+        LOG.info(String.format(Locale.ROOT, "super-resolution: sf %d (%.2f mm -> %.2f mm), condition %s, sigma_n %.3g, t_start %d, lambda %.3g, "
+                        + "zeta %.3g, %d steps, region %s", p.sf(), thick.geometry().spacingZ(), p.thinSpacing(),
+                condition.name().toLowerCase(Locale.ROOT), sigmaN, sch.tStartFor(sigmaN), lambda, zeta, steps, region.cardName()));
+        SamplerResult r = new DiffPirSuperResolver(sch, estimator(m)).superResolve(p.thickNormalized(), p.conditionThin(),
                 p.anatomyThin(), region.index(), new DiffPirSuperResolver.Params(p.sf(), sigmaN, lambda, zeta, steps, -1), noise, progress);
         return new SuperResolutionResult(pre.toThinGrid(r.output(), p, finalProjection), p.sf(), r);
     }

@@ -2,6 +2,7 @@ package org.meddiff.gateway.infer.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
@@ -158,6 +159,27 @@ class CtPreprocessingTest {
         assertEquals(21, q.thinSlices());
         assertEquals(24, q.thinSlicesPadded());
         assertEquals(8, q.thickNormalized().depth());
+    }
+
+    @Test
+    void classicalConditionIsTheClassicalEstimateAndKeepsTheSlabMeans() {
+        VolumeGeometry g = geometry(30, 30, 8, 1.0, 1.0, 5.0);
+        Volume thick = body(g);
+        CtPreprocessing pre = new CtPreprocessing(24, 8);
+        CtPreprocessing.PreparedThick rep = pre.prepareThick(thick, Region.ABDOMEN, 1.0);
+        CtPreprocessing.PreparedThick cl = pre.prepareThick(thick, Region.ABDOMEN, 1.0, ThinCondition.CLASSICAL);
+        // the default condition is H^T of the normalized thick slices, as before
+        assertArrayEquals(DiffPirSuperResolver.replicate(rep.thickNormalized(), 40, 5).data(), rep.conditionThin().data(), 0f);
+        FloatVolume thinHu = ClassicalThinSlices.estimate(cl.thickHu(), 40, 5);
+        assertArrayEquals(CtPreprocessing.normalize(thinHu, Region.ABDOMEN).data(), cl.conditionThin().data(), 0f);
+        assertArrayEquals(AnatomyClasses.map(thinHu).data(), cl.anatomyThin().data(), 0f);
+        // in HU every slab of the classical condition averages to its thick slice
+        FloatVolume slabs = DiffPirSuperResolver.slabAverage(thinHu, 5);
+        for (int i = 0; i < slabs.size(); i++) {
+            assertEquals(cl.thickHu().data()[i], slabs.data()[i], 1e-3, "slab voxel " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> ThinCondition.fromCard("bicubic"));
+        assertEquals(ThinCondition.CLASSICAL, ThinCondition.fromCard("classical"));
     }
 
     @Test
