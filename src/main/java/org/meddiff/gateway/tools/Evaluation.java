@@ -50,11 +50,8 @@ import org.meddiff.gateway.volume.VolumeGeometry;
 public final class Evaluation {
     static final double WIN_LO = -160;
     static final double WIN_HI = 240;
-    /** Sampler settings: the gateway's defaults (gateway.diffusion.*), chosen on the training block. */
-    static final double DENOISE_LAMBDA = 10;
-    static final double DENOISE_ZETA = 0.0;
-    static final double DENOISE_SIGMA_SCALE = 1.5;
-    static final double SR_ZETA = 0.3;
+    /** Sampler settings: the gateway's shipped defaults (gateway.diffusion.*, chosen on a training volume). */
+    private static final ShippedSettings SHIPPED = ShippedSettings.load();
 
     /** Machine-readable figures of this run (--json): the model cards' "gateway_evaluation" entries. */
     private static final ObjectNode RESULTS = new ObjectMapper().createObjectNode();
@@ -68,7 +65,7 @@ public final class Evaluation {
         String provider = "cpu";
         int threads = 2;
         int batch = 4;
-        int steps = 10;
+        Integer stepsOverride = null;
         Path json = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -77,7 +74,7 @@ public final class Evaluation {
                 case "--provider" -> provider = args[++i];
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--batch" -> batch = Integer.parseInt(args[++i]);
-                case "--steps" -> steps = Integer.parseInt(args[++i]);
+                case "--steps" -> stepsOverride = Integer.parseInt(args[++i]);
                 case "--json" -> json = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
                         + " (--data DIR --models DIR --provider cpu|cuda[:id] --threads N --batch N --steps N --json FILE)");
@@ -95,16 +92,18 @@ public final class Evaluation {
             System.out.printf(Locale.ROOT, "Models: %s, %s on %s, %d intra-op threads, batch %d.%n",
                     registry.model(ModelRegistry.BASE).card().name(), registry.model(ModelRegistry.SR_CONTROLNET).card().name(),
                     registry.model(ModelRegistry.BASE).executionProvider(), threads, batch);
-            denoising(data, index, pipeline, steps);
-            superResolution(data, index, pipeline, steps);
-            new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card()).run(data, index, figures("anomaly"));
+            denoising(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoiseSteps());
+            superResolution(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.superresSteps());
+            new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card()).run(data, index, figures("anomaly"),
+                    new AnomalyEvaluation.Setting(SHIPPED.anomalyT(), SHIPPED.anomalySmoothingMm(), SHIPPED.anomalyDraws()));
         }
         if (json != null) {
             RESULTS.put("evaluation_set_created_utc", index.path("created_utc").asText());
             RESULTS.put("validation_case", index.path("validation_case").asText());
             RESULTS.put("provider", provider);
             RESULTS.put("threads", threads);
-            RESULTS.put("steps", steps);
+            RESULTS.put("steps", stepsOverride != null ? stepsOverride.toString() : "shipped defaults");
+            RESULTS.put("sampler_settings", SHIPPED.toString());
             new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(json.toFile(), RESULTS);
             System.out.println("\nFigures written to " + json);
         }
@@ -157,7 +156,8 @@ public final class Evaluation {
         FloatVolume fd = read(data, index, "denoise/full_dose");
         FloatVolume ld = read(data, index, "denoise/low_dose");
         long t0 = System.nanoTime();
-        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, null, DENOISE_SIGMA_SCALE, DENOISE_LAMBDA, DENOISE_ZETA, steps,
+        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, null, SHIPPED.denoiseSigmaScale(), SHIPPED.denoiseLambda(),
+                SHIPPED.denoiseZeta(), steps,
                 new SeededGaussianNoise(1), (step, n, t, pps) -> { });
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume dn = CtPreprocessing.asFloatVolume(r.output());
@@ -175,9 +175,9 @@ public final class Evaluation {
         record("denoise", String.format(Locale.ROOT, "nlm_h_%.0f", bestH), nlm, fd);
         record("denoise", "diffpir", dn, fd);
         figures("denoise").put("diffpir_settings", String.format(Locale.ROOT, "%d steps, sigma_n %.4f (%s), lambda %.3g, zeta %.2g",
-                steps, r.sigmaNUsed(), r.sigmaNSource(), DENOISE_LAMBDA, DENOISE_ZETA));
+                steps, r.sigmaNUsed(), r.sigmaNSource(), SHIPPED.denoiseLambda(), SHIPPED.denoiseZeta()));
         row(String.format(Locale.ROOT, "DiffPIR (Java, ONNX Runtime), %d steps, sigma_n %.4f (%s), lambda %.3g, zeta %.2g", steps,
-                r.sigmaNUsed(), r.sigmaNSource(), DENOISE_LAMBDA, DENOISE_ZETA), dn, fd);
+                r.sigmaNUsed(), r.sigmaNSource(), SHIPPED.denoiseLambda(), SHIPPED.denoiseZeta()), dn, fd);
         System.out.printf(Locale.ROOT, "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n", sec, r.sampler().patches(),
                 r.sampler().networkSeconds());
     }
@@ -189,7 +189,8 @@ public final class Evaluation {
         // slab i covers thin slices 5i..5i+4; its centre (thin coordinate 5i+2) is where the thick slice lives
         Volume thickVolume = volume(thick, (sf - 1) / 2.0, sf);
         long t0 = System.nanoTime();
-        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thickVolume, Region.ABDOMEN, 1.0, 1.0, 1.0, SR_ZETA, steps,
+        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thickVolume, Region.ABDOMEN, 1.0, SHIPPED.superresSigmaN(), SHIPPED.superresLambda(),
+                SHIPPED.superresZeta(), steps,
                 true, new SeededGaussianNoise(3), (step, n, t, pps) -> { });
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume sr = CtPreprocessing.asFloatVolume(r.output());
@@ -220,8 +221,8 @@ public final class Evaluation {
                 Metrics.ssim2d(Metrics.slices(consistent, c0, n), target), Metrics.ssim2d(consistent, thin));
         System.out.printf(Locale.ROOT, "| linear along z | %.2f (%.2f) | %.4f (%.4f) |%n", Metrics.psnr(Metrics.slices(lin, c0, n), target),
                 Metrics.psnr(lin, thin), Metrics.ssim2d(Metrics.slices(lin, c0, n), target), Metrics.ssim2d(lin, thin));
-        System.out.printf(Locale.ROOT, "| ControlNet DiffPIR (Java), %d steps, sigma_n 1.0, lambda 1.0, zeta %.2g, final slab projection "
-                + "| %.2f (%.2f) | %.4f (%.4f) |%n", steps, SR_ZETA, Metrics.psnr(Metrics.slices(sr, c0, n), target), Metrics.psnr(sr, thin),
+        System.out.printf(Locale.ROOT, "| ControlNet DiffPIR (Java), %d steps, sigma_n %.3g, lambda %.3g, zeta %.2g, final slab projection "
+                + "| %.2f (%.2f) | %.4f (%.4f) |%n", steps, SHIPPED.superresSigmaN(), SHIPPED.superresLambda(), SHIPPED.superresZeta(), Metrics.psnr(Metrics.slices(sr, c0, n), target), Metrics.psnr(sr, thin),
                 Metrics.ssim2d(Metrics.slices(sr, c0, n), target), Metrics.ssim2d(sr, thin));
         System.out.printf(Locale.ROOT, "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n", sec, r.sampler().patches(),
                 r.sampler().networkSeconds());
