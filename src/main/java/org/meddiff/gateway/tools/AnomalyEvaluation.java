@@ -60,11 +60,14 @@ final class AnomalyEvaluation {
      * Tunes on the training set when the evaluation set has one, then scores the held-out set with the paper's
      * setting, the shipped one and the chosen one (and the chosen one with more draws); returns the chosen setting.
      */
-    Setting run(Path data, JsonNode index, ObjectNode out, Setting shipped) throws IOException {
+    Setting run(Path data, JsonNode index, ObjectNode out, ShippedSettings settings) throws IOException {
+        Setting shipped = new Setting(settings.anomalyT(), settings.anomalySmoothingMm(), settings.anomalyDraws());
         Setting paper = new Setting(PAPER_T, 0, 1);
         Setting chosen = paper;
         if (index.has("anomaly_train_cases")) {
-            chosen = tune(cases(data, index, "anomaly_train_cases", "anomaly_train_roi"), index, out);
+            List<Case> train = cases(data, index, "anomaly_train_cases", "anomaly_train_roi");
+            chosen = tune(train, index, out);
+            triage("training case " + index.path("training_case").asText() + ", the shipped setting", train, shipped, settings, 150, null);
         } else {
             System.out.println("\nNo anomaly training set in the evaluation set (re-export it): only the paper's setting is scored.");
         }
@@ -93,6 +96,8 @@ final class AnomalyEvaluation {
             o.put("pixel_auroc", round(sc.pixelAuroc()));
             o.put("series_auroc", round(sc.seriesAuroc()));
         }
+        triage(index.path("validation_case").asText() + " (held out), the shipped setting", heldOut, shipped, settings, 50,
+                out.putObject("triage_held_out"));
         if (!chosen.equals(shipped)) {
             System.out.printf(Locale.ROOT, "%nNote: the setting chosen on the training case differs from the gateway's default (%s): "
                     + "update gateway.diffusion.anomaly.* for this model.%n", shipped.label());
@@ -176,6 +181,25 @@ final class AnomalyEvaluation {
                 o.put(key(s) + "_tumour_over_rest", round(ratio));
             }
             System.out.println(row);
+        }
+    }
+
+    /** Series scores and the priority the gateway's thresholds give them (what a triage consumer sees). */
+    private void triage(String what, List<Case> cases, Setting s, ShippedSettings settings, int seed, ObjectNode out) {
+        Score sc = score(cases, s.t(), s.draws(), s.sigmaMm(), seed);
+        System.out.printf(Locale.ROOT, "%nTriage on the %s (URGENT >= %.4g, STAT >= %.4g, gateway.diffusion.anomaly.*-score):%n%n",
+                what, settings.urgentScore(), settings.statScore());
+        System.out.println("| volume | inserted lesion | series score | priority |");
+        System.out.println("| --- | --- | --- | --- |");
+        for (int i = 0; i < cases.size(); i++) {
+            String p = settings.priority(sc.seriesScores()[i]);
+            System.out.printf(Locale.ROOT, "| %d | %s | %.4f | %s |%n", i, cases.get(i).hasLesion() ? "yes" : "no", sc.seriesScores()[i], p);
+            if (out != null) {
+                ObjectNode o = out.putObject("volume_" + i);
+                o.put("lesion", cases.get(i).hasLesion());
+                o.put("score", round(sc.seriesScores()[i]));
+                o.put("priority", p);
+            }
         }
     }
 

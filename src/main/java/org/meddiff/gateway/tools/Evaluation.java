@@ -94,8 +94,7 @@ public final class Evaluation {
                     registry.model(ModelRegistry.BASE).executionProvider(), threads, batch);
             denoising(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoiseSteps());
             superResolution(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.superresSteps());
-            new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card()).run(data, index, figures("anomaly"),
-                    new AnomalyEvaluation.Setting(SHIPPED.anomalyT(), SHIPPED.anomalySmoothingMm(), SHIPPED.anomalyDraws()));
+            new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card()).run(data, index, figures("anomaly"), SHIPPED);
         }
         if (json != null) {
             RESULTS.put("evaluation_set_created_utc", index.path("created_utc").asText());

@@ -11,7 +11,7 @@ import java.util.Properties;
  */
 record ShippedSettings(double denoiseSigmaScale, double denoiseLambda, double denoiseZeta, int denoiseSteps,
                        double superresSigmaN, double superresLambda, double superresZeta, int superresSteps,
-                       int anomalyT, double anomalySmoothingMm, int anomalyDraws) {
+                       int anomalyT, double anomalySmoothingMm, int anomalyDraws, double urgentScore, double statScore) {
 
     static final String PREFIX = "gateway.diffusion.";
 
@@ -28,7 +28,12 @@ record ShippedSettings(double denoiseSigmaScale, double denoiseLambda, double de
         return new ShippedSettings(num(p, "denoise.sigma-n-scale"), num(p, "denoise.lambda"), num(p, "denoise.zeta"),
                 (int) num(p, "denoise.steps"), num(p, "superres.sigma-n"), num(p, "superres.lambda"), num(p, "superres.zeta"),
                 (int) num(p, "superres.steps"), (int) num(p, "anomaly.t"), num(p, "anomaly.smoothing-sigma-mm"),
-                (int) num(p, "anomaly.draws"));
+                (int) num(p, "anomaly.draws"), num(p, "anomaly.urgent-score"), num(p, "anomaly.stat-score"));
+    }
+
+    /** The triage priority the anomaly task gives a series score (AnomalyTask's rule). */
+    String priority(double score) {
+        return score >= statScore ? "STAT" : score >= urgentScore ? "URGENT" : "ROUTINE";
     }
 
     private static double num(Properties p, String key) {
