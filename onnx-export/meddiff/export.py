@@ -120,6 +120,8 @@ def build_card(path, cfg, state, cn, extra=None):
     first = [h[1] for h in hist[:50]]
     last = [h[1] for h in hist[-50:]]
     val = state.get("val", [])
+    # an ema.pt checkpoint carries ema_decay: its validation losses are the third entry of each val row
+    vi = 2 if state.get("ema_decay") and val and len(val[-1]) > 2 else 1
     card = {
         "card_version": 1,
         "name": os.path.basename(path).replace(".onnx", ""),
@@ -151,12 +153,14 @@ def build_card(path, cfg, state, cn, extra=None):
             "batch": cfg["batch"], "grad_accum": cfg.get("grad_accum", 1), "optimizer": f"Adam lr {cfg['lr']}", "loss": "L1(eps, eps_hat)",
             "loss_train_first50_mean": float(np.mean(first)) if first else None,
             "loss_train_last50_mean": float(np.mean(last)) if last else None,
-            "loss_validation_fixed_batch": {"start": val[0][1] if val else None, "end": val[-1][1] if val else None,
+            "loss_validation_fixed_batch": {"start": val[0][1] if val else None, "end": val[-1][vi] if val else None,
                                             "definition": "L1 eps loss on 8 fixed views (levels 0/1/2) of the validation volume, t = linspace(20, 980, 8), fixed noise"},
             "seconds": state.get("seconds"),
             "train_cases": state.get("train_cases"), "validation_cases": state.get("val_cases"),
             "data_licences": "totalsegmentator test files (Apache-2.0 repo), IBSI STS (CC BY 3.0), CIP (BSD-style), dcm_qa_ct (BSD-2); Mayo data never used for training",
-            "hardware": f"CPU only: {platform.processor() or platform.machine()}, 2 cores shared with other builds, torch threads 1",
+            "hardware": f"CPU only: {platform.processor() or platform.machine()}, 2 cores shared with other builds, torch threads 1-2",
+            "last_run": {k: state.get(k) for k in ("init_weights", "low_t", "high_t", "level_probs", "ema_decay", "sr_condition")
+                         if state.get(k) is not None},
         },
         "model_size_note": size_note(cfg),
         "parity": {"parity_max_abs_diff": None, "how": None},

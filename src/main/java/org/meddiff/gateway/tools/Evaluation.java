@@ -45,7 +45,8 @@ import org.meddiff.gateway.volume.VolumeGeometry;
  * covariance, K1 0.01, K2 0.03, mean over the interior where the window fits), so the figures compare with
  * the Python evaluation.
  *
- * <pre>bin/evaluate [--data data/eval] [--models models] [--provider cpu|cuda[:id]] [--threads 2] [--batch 4] [--steps 10]</pre>
+ * <pre>bin/evaluate [--data data/eval] [--models models] [--provider cpu|cuda[:id]] [--threads 2] [--batch 4] [--steps N]
+ *              [--only denoise,superres,anomaly]</pre>
  */
 public final class Evaluation {
     static final double WIN_LO = -160;
@@ -66,6 +67,7 @@ public final class Evaluation {
         int threads = 2;
         int batch = 4;
         Integer stepsOverride = null;
+        java.util.Set<String> only = java.util.Set.of("denoise", "superres", "anomaly");
         Path json = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -76,8 +78,10 @@ public final class Evaluation {
                 case "--batch" -> batch = Integer.parseInt(args[++i]);
                 case "--steps" -> stepsOverride = Integer.parseInt(args[++i]);
                 case "--json" -> json = Path.of(args[++i]);
+                case "--only" -> only = java.util.Set.of(args[++i].split(","));
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (--data DIR --models DIR --provider cpu|cuda[:id] --threads N --batch N --steps N --json FILE)");
+                        + " (--data DIR --models DIR --provider cpu|cuda[:id] --threads N --batch N --steps N --json FILE "
+                        + "--only denoise,superres,anomaly)");
             }
         }
         JsonNode index = new ObjectMapper().readTree(data.resolve("index.json").toFile());
@@ -92,9 +96,15 @@ public final class Evaluation {
             System.out.printf(Locale.ROOT, "Models: %s, %s on %s, %d intra-op threads, batch %d.%n",
                     registry.model(ModelRegistry.BASE).card().name(), registry.model(ModelRegistry.SR_CONTROLNET).card().name(),
                     registry.model(ModelRegistry.BASE).executionProvider(), threads, batch);
-            denoising(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoiseSteps());
-            superResolution(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.superresSteps());
-            new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card()).run(data, index, figures("anomaly"), SHIPPED);
+            if (only.contains("denoise")) {
+                denoising(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoiseSteps());
+            }
+            if (only.contains("superres")) {
+                superResolution(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.superresSteps());
+            }
+            if (only.contains("anomaly")) {
+                new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card()).run(data, index, figures("anomaly"), SHIPPED);
+            }
         }
         if (json != null) {
             RESULTS.put("evaluation_set_created_utc", index.path("created_utc").asText());
