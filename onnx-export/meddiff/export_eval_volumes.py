@@ -52,7 +52,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ONNX_EXPORT_DIR, "..", "data", "eval"))
     ap.add_argument("--cache", default=os.path.join(ONNX_EXPORT_DIR, ".cache"))
-    ap.add_argument("--denoise-block", default="32,96,96", help="z,y,x of the validation denoising block")
+    ap.add_argument("--denoise-block", default="48,96,96", help="z,y,x of the validation denoising block (more than one 32-voxel "
+                    "patch along z, so that the sliding window overlaps along every axis)")
     ap.add_argument("--train-block", default="16,96,96", help="z,y,x of the training block (baseline tuning)")
     ap.add_argument("--sr-block", default="40,96,96")
     ap.add_argument("--anomaly-block", default="32,96,96")

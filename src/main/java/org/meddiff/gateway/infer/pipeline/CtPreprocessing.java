@@ -33,6 +33,13 @@ public final class CtPreprocessing {
     private static final Logger LOG = LoggerFactory.getLogger(CtPreprocessing.class);
 
     public static final double MM = 1.0;
+    /**
+     * The source is the noisy input (denoising): it counts as outside the window only this far beyond an edge
+     * (normalized units, 90 HU in the abdomen window), see {@link WindowPassthrough}. Chosen on the training
+     * volume (onnx-export/meddiff/tune.py): the margin-free rule put the noise back wherever anatomy lies near an
+     * edge and cost 0.7 dB there.
+     */
+    static final double SOURCE_MARGIN = 0.5;
 
     private final int patch;
     private final int multiple;
@@ -91,9 +98,9 @@ public final class CtPreprocessing {
 
     /**
      * Normalized (padded) 1 mm result -&gt; HU on the source grid. The result is resampled in the window scale;
-     * voxels where it lies on a window edge, or whose source value lies outside the window, carry the source
-     * voxel's HU ({@link WindowPassthrough}), so bone and air keep their values instead of being flattened to
-     * the window.
+     * voxels where it lies on a window edge, or whose source value lies well outside the window
+     * ({@link #SOURCE_MARGIN}), carry the source voxel's HU ({@link WindowPassthrough}), so bone and air keep their
+     * values instead of being flattened to the window.
      */
     public Volume toSourceGrid(FloatVolume normalizedPadded, Prepared p, Volume source) {
         if (!source.geometry().equals(p.source())) {
@@ -102,8 +109,8 @@ public final class CtPreprocessing {
         FloatVolume onSource = onSourceGrid(p.crop(normalizedPadded), p.source());
         FloatVolume ref = asFloatVolume(source);
         LOG.info(String.format(Locale.ROOT, "%.1f %% of voxels are outside the %s window: they keep their source HU",
-                100 * WindowPassthrough.passthroughFraction(onSource, p.region(), ref), p.region().cardName()));
-        return new Volume(p.source(), WindowPassthrough.merge(onSource, p.region(), ref).data());
+                100 * WindowPassthrough.passthroughFraction(onSource, p.region(), ref, SOURCE_MARGIN), p.region().cardName()));
+        return new Volume(p.source(), WindowPassthrough.merge(onSource, p.region(), ref, SOURCE_MARGIN).data());
     }
 
     /** Any 1 mm field (e.g. an anomaly map, cropped or padded) -&gt; the source grid, trilinear. */

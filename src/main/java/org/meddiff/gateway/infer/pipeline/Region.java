@@ -67,10 +67,15 @@ public enum Region {
 
     /** HU -&gt; normalized window scale, clipped to [-1, 1]. */
     public float normalize(float hu) {
+        float x = normalizeUnclipped(hu);
+        return x < -1f ? -1f : (x > 1f ? 1f : x);
+    }
+
+    /** HU -&gt; normalized window scale without clipping (values outside the window lie outside [-1, 1]). */
+    public float normalizeUnclipped(float hu) {
         float lo = (float) (level - width / 2.0);
         float w = (float) width;
-        float x = (hu - lo) / w * 2.0f - 1.0f;
-        return x < -1f ? -1f : (x > 1f ? 1f : x);
+        return (hu - lo) / w * 2.0f - 1.0f;
     }
 
     /** Normalized -&gt; HU (not clipped: values outside [-1, 1] map outside the window). */

@@ -10,6 +10,13 @@ import org.meddiff.gateway.infer.diffusion.FloatVolume;
  * edge, or where the reference itself lies outside the window (the model saw that voxel clipped, so it had no
  * information there), the derived series carries the reference value instead (the source HU for denoising, the
  * classical estimate for super-resolution): the model changes what it can represent and nothing else.
+ *
+ * <p>A noisy reference (the low-dose source of denoising) crosses a window edge at random wherever the anatomy
+ * lies near it (fat at -110 HU in the abdomen window reads -130 HU in one voxel and -95 HU in the next); taking
+ * the noisy value in every such voxel puts the noise back. {@link #merge(FloatVolume, Region, FloatVolume, double)}
+ * therefore takes a margin: the reference counts as outside only when it lies that far beyond the edge
+ * (normalized units; 0.5 = 90 HU for the abdomen window), while a model output on the edge always passes the
+ * reference through.
  */
 public final class WindowPassthrough {
 
@@ -27,12 +34,18 @@ public final class WindowPassthrough {
      * @return HU: the model output inside the window, the reference elsewhere
      */
     public static FloatVolume merge(FloatVolume modelNormalized, Region region, FloatVolume referenceHu) {
+        return merge(modelNormalized, region, referenceHu, 0);
+    }
+
+    /** @param referenceMargin how far beyond a window edge (normalized units, &gt;= 0) the reference must lie to count */
+    public static FloatVolume merge(FloatVolume modelNormalized, Region region, FloatVolume referenceHu, double referenceMargin) {
         modelNormalized.requireSameShape(referenceHu, "reference");
         float[] x = modelNormalized.data();
         float[] ref = referenceHu.data();
         float[] out = new float[x.length];
+        float m = margin(referenceMargin);
         for (int i = 0; i < x.length; i++) {
-            out[i] = onEdge(x[i]) || onEdge(region.normalize(ref[i])) ? ref[i] : region.denormalize(x[i]);
+            out[i] = takesReference(x[i], region.normalizeUnclipped(ref[i]), m) ? ref[i] : region.denormalize(x[i]);
         }
         return new FloatVolume(modelNormalized.depth(), modelNormalized.height(), modelNormalized.width(), out);
     }
@@ -41,14 +54,30 @@ public final class WindowPassthrough {
         return x <= -1f + EDGE || x >= 1f - EDGE;
     }
 
+    private static boolean takesReference(float model, float referenceNormalizedUnclipped, float margin) {
+        return onEdge(model) || referenceNormalizedUnclipped <= -1f + EDGE - margin || referenceNormalizedUnclipped >= 1f - EDGE + margin;
+    }
+
+    private static float margin(double m) {
+        if (!(m >= 0) || Double.isInfinite(m)) {
+            throw new IllegalArgumentException("reference margin must be >= 0: " + m);
+        }
+        return (float) m;
+    }
+
     /** Share of voxels {@link #merge} takes from the reference (logged, so that a wrong region shows). */
     public static double passthroughFraction(FloatVolume modelNormalized, Region region, FloatVolume referenceHu) {
+        return passthroughFraction(modelNormalized, region, referenceHu, 0);
+    }
+
+    public static double passthroughFraction(FloatVolume modelNormalized, Region region, FloatVolume referenceHu, double referenceMargin) {
         modelNormalized.requireSameShape(referenceHu, "reference");
         float[] x = modelNormalized.data();
         float[] ref = referenceHu.data();
+        float m = margin(referenceMargin);
         long n = 0;
         for (int i = 0; i < x.length; i++) {
-            if (onEdge(x[i]) || onEdge(region.normalize(ref[i]))) {
+            if (takesReference(x[i], region.normalizeUnclipped(ref[i]), m)) {
                 n++;
             }
         }

@@ -18,4 +18,17 @@ class WindowPassthroughTest {
         assertArrayEquals(new float[] {900f, -1000f, 60f, 150f, -800f}, out.data(), 1e-3f);
         assertEquals(0.6, WindowPassthrough.passthroughFraction(model, Region.ABDOMEN, reference), 1e-12);
     }
+
+    @Test
+    void aNoisyReferenceNearAnEdgeDoesNotPassItsNoiseThrough() {
+        // fat near the lower edge (-120 HU): the noisy source reads -130 and -100 HU, the model says -110 HU
+        // (-0.944); with a 0.5 margin (90 HU) only the air voxel (-1000 HU) and the model's edge voxel take the source
+        float m = Region.ABDOMEN.normalize(-110f);
+        FloatVolume model = new FloatVolume(1, 1, 4, new float[] {m, m, -0.9f, 1f});
+        FloatVolume reference = new FloatVolume(1, 1, 4, new float[] {-130f, -100f, -1000f, 260f});
+        assertArrayEquals(new float[] {-130f, -110f, -1000f, 260f}, WindowPassthrough.merge(model, Region.ABDOMEN, reference).data(), 1e-3f);
+        assertArrayEquals(new float[] {-110f, -110f, -1000f, 260f},
+                WindowPassthrough.merge(model, Region.ABDOMEN, reference, 0.5).data(), 1e-3f);
+        assertEquals(0.5, WindowPassthrough.passthroughFraction(model, Region.ABDOMEN, reference, 0.5), 1e-12);
+    }
 }
