@@ -53,19 +53,37 @@ def tune_denoise(cfg, base, log, P=32, stride=16):
     rows = [{"setting": "low-dose input", "psnr": psnr(ld, fd), "ssim": ssim(ld, fd)}]
     eps = TorchEps(base, batch=8)
     grid = [(scale, lam, 10, stride) for scale in (1.0, 1.25, 1.5, 2.0) for lam in (3.0, 10.0, 30.0)]
-    grid += [(1.5, 10.0, 20, stride), (1.5, 10.0, 10, stride // 2)]  # more steps, denser sliding window
+    grid += [(1.5, 10.0, 10, stride // 2)]  # denser sliding window
+    grid += [(1.5, lam, 20, stride) for lam in (3.0, 5.0, 10.0)]  # the shipped step count, with the smoothing below
+    from scipy import ndimage
+    final = []
     for scale, lam, steps, st in grid:
         x, ts = denoise(eps, y, anat, 2, est * scale, lam, 0.0, steps, P, st, cfg["pe_L"], NoiseSource(1))
         out = passthrough(x, "abdomen", ld, reference_margin=0.5)
         rows.append({"setting": f"sigma-n-scale {scale}, lambda {lam}, {steps} steps, stride {st}", "sigma_n_scale": scale,
                      "lambda": lam, "steps": steps, "stride": st, "t_start": ts[0], "psnr": psnr(out, fd), "ssim": ssim(out, fd)})
         log(f"denoise {rows[-1]}")
-    from scipy import ndimage
+        if steps == 20:
+            final.append((x, rows[-1]))
+    # In-plane output smoothing (DiffusionPipeline.denoise, gateway.diffusion.denoise.output-smoothing-mm): the 1 mm
+    # output smoothed in y, x before it goes back to HU, on each 20-step run (lambda and smoothing chosen together).
+    smoothing = []
+    for x, r in final:
+        for s in (0.4, 0.5, 0.6):
+            out = passthrough(ndimage.gaussian_filter(x, (0, s, s)), "abdomen", ld, reference_margin=0.5)
+            smoothing.append(dict({k: r[k] for k in ("sigma_n_scale", "lambda", "steps", "stride", "t_start")},
+                                  setting=r["setting"] + f", output smoothing {s} mm in-plane", output_smoothing_mm=s,
+                                  psnr=psnr(out, fd), ssim=ssim(out, fd)))
+            log(f"denoise {smoothing[-1]}")
+    rows += smoothing
+    best_unsmoothed = max(r["psnr"] for _, r in final)
     for s in (0.5, 0.75, 1.0):
         g = ndimage.gaussian_filter(ld, s)
         rows.append({"setting": f"Gaussian filter sigma {s} voxel (baseline)", "psnr": psnr(g, fd), "ssim": ssim(g, fd), "baseline": True})
     return {"case": TRAINING, "block_zyx": [z0, y0, x0], "shape_zyx": [dz, hy, wx], "sigma_n_estimate": est,
-            "zeta": 0.0, "rows": rows, "best": max((r for r in rows[1:] if not r.get("baseline")), key=lambda r: r["psnr"])}
+            "zeta": 0.0, "rows": rows, "best": max((r for r in rows[1:] if not r.get("baseline")), key=lambda r: r["psnr"]),
+            # lambda + smoothing with the best SSIM among those whose PSNR is not below the best unsmoothed 20-step run
+            "output_smoothing_best": max((r for r in smoothing if r["psnr"] >= best_unsmoothed), key=lambda r: r["ssim"], default=None)}
 
 
 def tune_sr(cfg, cn, weights, log, P=32, stride=16):

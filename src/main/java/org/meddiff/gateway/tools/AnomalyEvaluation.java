@@ -29,8 +29,10 @@ final class AnomalyEvaluation {
     static final int[] T_GRID = {950, 800, 700, 600, 500, 400, 300};
     static final double[] SIGMA_GRID_MM = {0, 1, 2, 3};
     static final int PAPER_T = 950;
-    /** Reconstructions averaged for the extra held-out row at the chosen setting. */
-    static final int EXTRA_DRAWS = 4;
+    /** Numbers of averaged reconstructions tried at the chosen t and smoothing (1 is the grid itself). */
+    static final int[] DRAWS_GRID = {4, 16};
+    /** Pooled AUROC a larger number of draws must add on the training case to be worth its cost. */
+    static final double DRAWS_MIN_GAIN = 0.005;
 
     /** A map setting. */
     record Setting(int t, double sigmaMm, int draws) {
@@ -58,7 +60,7 @@ final class AnomalyEvaluation {
 
     /**
      * Tunes on the training set when the evaluation set has one, then scores the held-out set with the paper's
-     * setting, the shipped one and the chosen one (and the chosen one with more draws); returns the chosen setting.
+     * setting, the shipped one and the chosen one (and the chosen one with a single draw); returns the chosen setting.
      */
     Setting run(Path data, JsonNode index, ObjectNode out, ShippedSettings settings) throws IOException {
         Setting shipped = new Setting(settings.anomalyT(), settings.anomalySmoothingMm(), settings.anomalyDraws());
@@ -80,7 +82,7 @@ final class AnomalyEvaluation {
         System.out.println("| setting | pixel AUROC | series AUROC (too few volumes to be meaningful) | series scores |");
         System.out.println("| --- | --- | --- | --- |");
         List<Setting> rows = new ArrayList<>(List.of(paper));
-        for (Setting s : List.of(shipped, chosen, new Setting(chosen.t(), chosen.sigmaMm(), EXTRA_DRAWS))) {
+        for (Setting s : List.of(shipped, new Setting(chosen.t(), chosen.sigmaMm(), 1), chosen)) {
             if (!rows.contains(s)) {
                 rows.add(s);
             }
@@ -139,9 +141,25 @@ final class AnomalyEvaluation {
             }
             System.out.println(row);
         }
-        System.out.printf(Locale.ROOT, "%nChosen: %s (gateway.diffusion.anomaly.t / .smoothing-sigma-mm).%n", best.label());
-        out.put("chosen", key(best));
-        return best;
+        // More draws cost one network evaluation per patch each; keep the fewest that do not lose AUROC.
+        System.out.printf(Locale.ROOT, "%n| draws at t = %d, smoothing %.0f mm | pixel AUROC |%n| --- | --- |%n| 1 | %.4f |%n", best.t(),
+                best.sigmaMm(), bestAuc);
+        Setting chosen = best;
+        double chosenAuc = bestAuc;
+        for (int k : DRAWS_GRID) {
+            Setting s = new Setting(best.t(), best.sigmaMm(), k);
+            double auc = score(train, reconstruct(train, s.t(), k, 150), s.sigmaMm()).pixelAuroc();
+            System.out.printf(Locale.ROOT, "| %d | %.4f |%n", k, auc);
+            grid.put(key(s), round(auc));
+            if (auc >= chosenAuc + DRAWS_MIN_GAIN) {
+                chosen = s;
+                chosenAuc = auc;
+            }
+        }
+        System.out.printf(Locale.ROOT, "%nChosen: %s (gateway.diffusion.anomaly.t / .smoothing-sigma-mm / .draws; a larger number of draws "
+                + "is taken when it adds at least %.3f).%n", chosen.label(), DRAWS_MIN_GAIN);
+        out.put("chosen", key(chosen));
+        return chosen;
     }
 
     private void realLesions(Path data, JsonNode index, List<Setting> settings, ObjectNode out) throws IOException {

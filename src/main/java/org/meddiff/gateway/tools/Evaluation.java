@@ -166,10 +166,11 @@ public final class Evaluation {
         FloatVolume ld = read(data, index, "denoise/low_dose");
         long t0 = System.nanoTime();
         DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, null, SHIPPED.denoiseSigmaScale(), SHIPPED.denoiseLambda(),
-                SHIPPED.denoiseZeta(), steps,
+                SHIPPED.denoiseZeta(), steps, SHIPPED.denoiseOutputSmoothingMm(),
                 new SeededGaussianNoise(1), (step, n, t, pps) -> { });
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume dn = CtPreprocessing.asFloatVolume(r.output());
+        FloatVolume dnRaw = CtPreprocessing.asFloatVolume(r.unsmoothed());
         FloatVolume g = Metrics.gaussian3d(ld, bestSigma);
         FloatVolume nlm = Metrics.nlm3d(ld, bestH, 1, 2, 3);
         System.out.printf(Locale.ROOT, "%n### Denoising, simulated quarter dose: %s block %s at %s (never trained on)%n%n",
@@ -182,11 +183,15 @@ public final class Evaluation {
         record("denoise", "low_dose", ld, fd);
         record("denoise", String.format(Locale.ROOT, "gaussian_sigma_%.2f", bestSigma), g, fd);
         record("denoise", String.format(Locale.ROOT, "nlm_h_%.0f", bestH), nlm, fd);
+        record("denoise", "diffpir_without_output_smoothing", dnRaw, fd);
         record("denoise", "diffpir", dn, fd);
-        figures("denoise").put("diffpir_settings", String.format(Locale.ROOT, "%d steps, sigma_n %.4f (%s), lambda %.3g, zeta %.2g",
-                steps, r.sigmaNUsed(), r.sigmaNSource(), SHIPPED.denoiseLambda(), SHIPPED.denoiseZeta()));
-        row(String.format(Locale.ROOT, "DiffPIR (Java, ONNX Runtime), %d steps, sigma_n %.4f (%s), lambda %.3g, zeta %.2g", steps,
-                r.sigmaNUsed(), r.sigmaNSource(), SHIPPED.denoiseLambda(), SHIPPED.denoiseZeta()), dn, fd);
+        String settings = String.format(Locale.ROOT, "%d steps, sigma_n %.4f (%s), lambda %.3g, zeta %.2g", steps, r.sigmaNUsed(),
+                r.sigmaNSource(), SHIPPED.denoiseLambda(), SHIPPED.denoiseZeta());
+        figures("denoise").put("diffpir_settings", settings + String.format(Locale.ROOT, ", output smoothing %.2g mm in-plane",
+                SHIPPED.denoiseOutputSmoothingMm()));
+        row("DiffPIR (Java, ONNX Runtime), " + settings + ", no output smoothing", dnRaw, fd);
+        row(String.format(Locale.ROOT, "DiffPIR (Java, ONNX Runtime), shipped: the same + %.2g mm in-plane output smoothing",
+                SHIPPED.denoiseOutputSmoothingMm()), dn, fd);
         System.out.printf(Locale.ROOT, "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n", sec, r.sampler().patches(),
                 r.sampler().networkSeconds());
     }

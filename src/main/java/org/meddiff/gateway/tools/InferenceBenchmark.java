@@ -62,7 +62,7 @@ public final class InferenceBenchmark {
             Volume volume = new org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets().readVolume(files);
             DiffusionPipeline pipeline = new DiffusionPipeline(registry, 4, 0, 0);
             long start = System.nanoTime();
-            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume, Region.ABDOMEN, null, 1.5, 10, 0.0, 10,
+            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume, Region.ABDOMEN, null, 1.5, 10, 0.0, 10, 0.5,
                     new SeededGaussianNoise(1), (step, steps, t, pps) -> { });
             double total = (System.nanoTime() - start) / 1e9;
             double network = r.sampler().networkSeconds();

@@ -51,7 +51,8 @@ class DiffusionTasksIT {
                 "gateway.dispatch.destinations", orthanc.destination(),
                 "gateway.assemble.series-quiet-period", "2s",
                 "gateway.diffusion.denoise.steps", "4",
-                "gateway.diffusion.superres.steps", "4"));
+                "gateway.diffusion.superres.steps", "4",
+                "gateway.diffusion.anomaly.draws", "2"));
         gateway.start().awaitReady();
     }
 

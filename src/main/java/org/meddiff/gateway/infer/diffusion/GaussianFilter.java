@@ -10,12 +10,32 @@ public final class GaussianFilter {
     }
 
     public static FloatVolume apply(FloatVolume v, double sigma) {
-        if (!(sigma >= 0) || Double.isInfinite(sigma)) {
-            throw new IllegalArgumentException("sigma must be >= 0 voxels: " + sigma);
+        return apply(v, new double[] {sigma, sigma, sigma});
+    }
+
+    /** Smoothing within each slice only (y and x), sigma in voxels; z is left as it is. */
+    public static FloatVolume applyInPlane(FloatVolume v, double sigma) {
+        return apply(v, new double[] {0, sigma, sigma});
+    }
+
+    /** Per-axis sigma in voxels, z, y, x order; 0 leaves that axis alone. */
+    public static FloatVolume apply(FloatVolume v, double[] sigmaZyx) {
+        float[] a = v.data().clone();
+        int[] dims = {v.depth(), v.height(), v.width()};
+        int[] strides = {v.height() * v.width(), v.width(), 1};
+        for (int axis = 0; axis < 3; axis++) {
+            double sigma = sigmaZyx[axis];
+            if (!(sigma >= 0) || Double.isInfinite(sigma)) {
+                throw new IllegalArgumentException("sigma must be >= 0 voxels: " + sigma);
+            }
+            if (sigma > 0) {
+                a = convolveAxis(a, dims, strides, axis, kernel(sigma), (int) (4 * sigma + 0.5));
+            }
         }
-        if (sigma == 0) {
-            return v.copy();
-        }
+        return new FloatVolume(v.depth(), v.height(), v.width(), a);
+    }
+
+    private static double[] kernel(double sigma) {
         int rad = (int) (4 * sigma + 0.5);
         double[] k = new double[2 * rad + 1];
         double sk = 0;
@@ -26,13 +46,7 @@ public final class GaussianFilter {
         for (int i = 0; i < k.length; i++) {
             k[i] /= sk;
         }
-        float[] a = v.data().clone();
-        int[] dims = {v.depth(), v.height(), v.width()};
-        int[] strides = {v.height() * v.width(), v.width(), 1};
-        for (int axis = 0; axis < 3; axis++) {
-            a = convolveAxis(a, dims, strides, axis, k, rad);
-        }
-        return new FloatVolume(v.depth(), v.height(), v.width(), a);
+        return k;
     }
 
     private static int reflect(int i, int n) {

@@ -6,6 +6,7 @@ import org.jboss.logging.Logger;
 import org.meddiff.gateway.infer.diffusion.AnomalyMap;
 import org.meddiff.gateway.infer.diffusion.CosineSchedule;
 import org.meddiff.gateway.infer.diffusion.DiffPirDenoiser;
+import org.meddiff.gateway.infer.diffusion.GaussianFilter;
 import org.meddiff.gateway.infer.diffusion.DiffPirSuperResolver;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.infer.diffusion.NoiseLevelEstimator;
@@ -46,8 +47,12 @@ public final class DiffusionPipeline {
         this.strideOverride = stride;
     }
 
-    /** Denoising result: HU on the source grid plus what was used. */
-    public record DenoiseResult(Volume output, double sigmaNUsed, double sigmaNEstimate, String sigmaNSource, SamplerResult sampler) {
+    /**
+     * Denoising result: HU on the source grid ({@code output}, after the in-plane output smoothing;
+     * {@code unsmoothed}, the DiffPIR result without it, the same object when the smoothing is 0) plus what was used.
+     */
+    public record DenoiseResult(Volume output, Volume unsmoothed, double sigmaNUsed, double sigmaNEstimate, String sigmaNSource,
+                                SamplerResult sampler) {
     }
 
     /** Super-resolution result: HU on the thin grid. */
@@ -79,9 +84,12 @@ public final class DiffusionPipeline {
      * body) times {@code estimateScale} is used; both values are logged either way. The scale exists because
      * the estimator reads noise from differences between adjacent slices, while reconstructed CT noise is
      * spatially correlated: a white-noise denoiser needs a higher level than the z-difference estimate.
+     * {@code outputSmoothingMm}: sigma (mm) of an in-plane Gaussian on the sampler's 1 mm output before it goes back
+     * to the source grid; it removes the small model's residual voxel-scale texture (chosen on the training volume,
+     * see gateway.diffusion.denoise.output-smoothing-mm); 0 = none.
      */
     public DenoiseResult denoise(Volume source, Region region, Double sigmaN, double estimateScale, double lambda, double zeta, int steps,
-                                 NoiseSource noise, ProgressListener progress) {
+                                 double outputSmoothingMm, NoiseSource noise, ProgressListener progress) {
         OnnxModel m = registry.model(ModelRegistry.BASE);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
@@ -104,7 +112,11 @@ public final class DiffusionPipeline {
                 used, from, est, tStart, lambda, zeta, steps, region.cardName()));
         SamplerResult r = new DiffPirDenoiser(sch, estimator(m)).denoise(p.normalized(), p.anatomy(), region.index(),
                 new DiffPirDenoiser.Params(used, lambda, zeta, steps), noise, progress);
-        return new DenoiseResult(pre.toSourceGrid(r.output(), p, source), used, est, from, r);
+        Volume unsmoothed = pre.toSourceGrid(r.output(), p, source);
+        Volume output = outputSmoothingMm > 0
+                ? pre.toSourceGrid(GaussianFilter.applyInPlane(r.output(), outputSmoothingMm / CtPreprocessing.MM), p, source)
+                : unsmoothed;
+        return new DenoiseResult(output, unsmoothed, used, est, from, r);
     }
 
     /**

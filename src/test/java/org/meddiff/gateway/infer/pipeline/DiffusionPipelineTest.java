@@ -1,6 +1,7 @@
 package org.meddiff.gateway.infer.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -43,7 +44,7 @@ class DiffusionPipelineTest {
             DiffusionPipeline pipe = new DiffusionPipeline(reg, 4, 16, 8);
             Volume src = noisyBody(28, 24, 10, 0.8, 2.0, 1);
             List<Integer> steps = new ArrayList<>();
-            DiffusionPipeline.DenoiseResult d = pipe.denoise(src, Region.ABDOMEN, null, 1.0, 10, 0.3, 2, new SeededGaussianNoise(2),
+            DiffusionPipeline.DenoiseResult d = pipe.denoise(src, Region.ABDOMEN, null, 1.0, 10, 0.3, 2, 0.0, new SeededGaussianNoise(2),
                     (i, n, t, pps) -> steps.add(i));
             assertEquals(src.geometry(), d.output().geometry());
             assertEquals(List.of(1, 2), steps);
@@ -55,13 +56,19 @@ class DiffusionPipelineTest {
             }
             // air outside the body is below the abdomen window: it keeps its HU instead of the window edge (-120)
             assertEquals(-1000f, d.output().at(0, 0, 0), 0f);
-            DiffusionPipeline.DenoiseResult fixed = pipe.denoise(src, Region.ABDOMEN, 0.15, 1.5, 10, 0, 1, new SeededGaussianNoise(2), null);
+            assertSame(d.output(), d.unsmoothed(), "no output smoothing configured");
+            DiffusionPipeline.DenoiseResult fixed = pipe.denoise(src, Region.ABDOMEN, 0.15, 1.5, 10, 0, 1, 0.0, new SeededGaussianNoise(2), null);
             assertEquals(0.15, fixed.sigmaNUsed());
             assertEquals("configured", fixed.sigmaNSource());
             assertEquals(87, fixed.sampler().timesteps()[0]); // the scale applies to estimates only
-            DiffusionPipeline.DenoiseResult scaled = pipe.denoise(src, Region.ABDOMEN, null, 1.5, 10, 0, 1, new SeededGaussianNoise(2), null);
+            DiffusionPipeline.DenoiseResult scaled = pipe.denoise(src, Region.ABDOMEN, null, 1.5, 10, 0, 1, 1.0, new SeededGaussianNoise(2), null);
             assertEquals(1.5 * scaled.sigmaNEstimate(), scaled.sigmaNUsed(), 1e-12);
             assertTrue(scaled.sigmaNSource().startsWith("estimated"), scaled.sigmaNSource());
+            // the in-plane output smoothing lowers the voxel-to-voxel differences along x inside the body and leaves
+            // air (outside the window) at its source HU
+            assertTrue(roughnessX(scaled.output()) < 0.8 * roughnessX(scaled.unsmoothed()),
+                    roughnessX(scaled.output()) + " vs " + roughnessX(scaled.unsmoothed()));
+            assertEquals(-1000f, scaled.output().at(0, 0, 0), 0f);
 
             Volume thick = noisyBody(20, 20, 6, 1.0, 5.0, 3);
             DiffusionPipeline.SuperResolutionResult s = pipe.superResolve(thick, Region.ABDOMEN, 1.0, 1.0, 1.0, 0.3, 2, true,
@@ -92,5 +99,24 @@ class DiffusionPipelineTest {
             assertEquals(0f, smooth.mapOnSourceGrid().get(0, 0, 0), 0f);
             assertEquals(500, pipe.anomaly(src, Region.ABDOMEN, null, 500, 0, 1, new SeededGaussianNoise(5)).onGrid1mm().t());
         }
+    }
+
+    /** Mean |v(x+1) - v(x)| over voxels inside the abdomen window (the body), HU. */
+    private static double roughnessX(Volume v) {
+        int d = v.geometry().slices(), h = v.geometry().rows(), w = v.geometry().columns();
+        double sum = 0;
+        int n = 0;
+        for (int z = 0; z < d; z++) {
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x + 1 < w; x++) {
+                    float a = v.at(x, y, z), b = v.at(x + 1, y, z);
+                    if (a > -100 && a < 200 && b > -100 && b < 200) {
+                        sum += Math.abs(a - b);
+                        n++;
+                    }
+                }
+            }
+        }
+        return sum / Math.max(1, n);
     }
 }
