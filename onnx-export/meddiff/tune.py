@@ -76,14 +76,12 @@ def tune_denoise(cfg, base, log, P=32, stride=16):
                                   psnr=psnr(out, fd), ssim=ssim(out, fd)))
             log(f"denoise {smoothing[-1]}")
     rows += smoothing
-    best_unsmoothed = max(r["psnr"] for _, r in final)
     for s in (0.5, 0.75, 1.0):
         g = ndimage.gaussian_filter(ld, s)
         rows.append({"setting": f"Gaussian filter sigma {s} voxel (baseline)", "psnr": psnr(g, fd), "ssim": ssim(g, fd), "baseline": True})
     return {"case": TRAINING, "block_zyx": [z0, y0, x0], "shape_zyx": [dz, hy, wx], "sigma_n_estimate": est,
-            "zeta": 0.0, "rows": rows, "best": max((r for r in rows[1:] if not r.get("baseline")), key=lambda r: r["psnr"]),
-            # lambda + smoothing with the best SSIM among those whose PSNR is not below the best unsmoothed 20-step run
-            "output_smoothing_best": max((r for r in smoothing if r["psnr"] >= best_unsmoothed), key=lambda r: r["ssim"], default=None)}
+            # PSNR decides, as for the baselines' parameters; the smoothing rows take part
+            "zeta": 0.0, "rows": rows, "best": max((r for r in rows[1:] if not r.get("baseline")), key=lambda r: r["psnr"])}
 
 
 def tune_sr(cfg, cn, weights, log, P=32, stride=16):

@@ -68,7 +68,7 @@ def test_pytorch_reproduces_golden():
     s = g["runs"]["super_resolution"]
     x, ts = super_resolve(TorchEps(cn), A["sr_input_thick"], g["volume_shape_zyx"][0], A["sr_anatomy"], s["region"], s["sf"], s["sigma_n"],
                           s["lambda"], s["zeta"], s["steps"], s["t_start"], s["patch"], s["stride"], g["pe_L"],
-                          NoiseSource(arrays=list(A["sr_noise"])), ab)
+                          NoiseSource(arrays=list(A["sr_noise"])), ab, cond=A["sr_condition"])
     assert np.abs(x - A["sr_output"]).max() < 1e-4
     an = g["runs"]["anomaly"]
     m, x0p, score = anomaly(TorchEps(base), A["anomaly_input"], A["anomaly_anatomy"], an["region"], A["anomaly_mask"], an["t"], an["patch"],
