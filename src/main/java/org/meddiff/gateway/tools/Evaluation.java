@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -49,6 +50,8 @@ import org.meddiff.gateway.volume.VolumeGeometry;
  *              [--only denoise,superres,anomaly]</pre>
  */
 public final class Evaluation {
+    /** The parts of the evaluation, as --only names them. */
+    static final Set<String> TASKS = Set.of("denoise", "superres", "anomaly");
     static final double WIN_LO = -160;
     static final double WIN_HI = 240;
     /** Sampler settings: the gateway's shipped defaults (gateway.diffusion.*, chosen on a training volume). */
@@ -60,6 +63,17 @@ public final class Evaluation {
     private Evaluation() {
     }
 
+    /** --only's comma-separated list; an unknown name is an error (a typo would otherwise evaluate nothing). */
+    static Set<String> tasks(String list) {
+        Set<String> out = Set.of(list.split(","));
+        for (String t : out) {
+            if (!TASKS.contains(t)) {
+                throw new IllegalArgumentException("--only: unknown part '" + t + "' (denoise, superres, anomaly)");
+            }
+        }
+        return out;
+    }
+
     public static void main(String[] args) throws Exception {
         Path data = Path.of("data/eval");
         Path models = Path.of("models");
@@ -67,7 +81,7 @@ public final class Evaluation {
         int threads = 2;
         int batch = 4;
         Integer stepsOverride = null;
-        java.util.Set<String> only = java.util.Set.of("denoise", "superres", "anomaly");
+        Set<String> only = TASKS;
         Path json = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -78,7 +92,7 @@ public final class Evaluation {
                 case "--batch" -> batch = Integer.parseInt(args[++i]);
                 case "--steps" -> stepsOverride = Integer.parseInt(args[++i]);
                 case "--json" -> json = Path.of(args[++i]);
-                case "--only" -> only = java.util.Set.of(args[++i].split(","));
+                case "--only" -> only = tasks(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
                         + " (--data DIR --models DIR --provider cpu|cuda[:id] --threads N --batch N --steps N --json FILE "
                         + "--only denoise,superres,anomaly)");

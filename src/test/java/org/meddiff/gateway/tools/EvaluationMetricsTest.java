@@ -1,9 +1,11 @@
 package org.meddiff.gateway.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
+import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
@@ -86,5 +88,12 @@ class EvaluationMetricsTest {
         assertEquals(4, out.get(4, 0, 0), 1e-5);
         assertEquals(10, out.get(7, 0, 0), 1e-6);
         assertEquals(10, out.get(9, 0, 0), 1e-6);
+    }
+
+    @Test
+    void onlyAcceptsTheEvaluationPartsAndNamesATypo() {
+        assertEquals(Set.of("denoise", "anomaly"), Evaluation.tasks("denoise,anomaly"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Evaluation.tasks("denoise,superes"));
+        assertTrue(e.getMessage().contains("superes"), e.getMessage());
     }
 }

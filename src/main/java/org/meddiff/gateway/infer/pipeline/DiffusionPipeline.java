@@ -1,14 +1,15 @@
 package org.meddiff.gateway.infer.pipeline;
 
 import java.util.Locale;
+import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.infer.diffusion.AnomalyMap;
 import org.meddiff.gateway.infer.diffusion.CosineSchedule;
 import org.meddiff.gateway.infer.diffusion.DiffPirDenoiser;
-import org.meddiff.gateway.infer.diffusion.GaussianFilter;
 import org.meddiff.gateway.infer.diffusion.DiffPirSuperResolver;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import org.meddiff.gateway.infer.diffusion.GaussianFilter;
 import org.meddiff.gateway.infer.diffusion.NoiseLevelEstimator;
 import org.meddiff.gateway.infer.diffusion.NoiseSource;
 import org.meddiff.gateway.infer.diffusion.ProgressListener;
@@ -48,11 +49,15 @@ public final class DiffusionPipeline {
     }
 
     /**
-     * Denoising result: HU on the source grid ({@code output}, after the in-plane output smoothing;
-     * {@code unsmoothed}, the DiffPIR result without it, the same object when the smoothing is 0) plus what was used.
+     * Denoising result: HU on the source grid ({@code output}, after the in-plane output smoothing) plus what was
+     * used. {@link #unsmoothed()} brings the DiffPIR result without the smoothing back to the source grid only when
+     * asked (the evaluation shows both; a job needs one), and is {@code output} itself when the smoothing is 0.
      */
-    public record DenoiseResult(Volume output, Volume unsmoothed, double sigmaNUsed, double sigmaNEstimate, String sigmaNSource,
-                                SamplerResult sampler) {
+    public record DenoiseResult(Volume output, double sigmaNUsed, double sigmaNEstimate, String sigmaNSource, SamplerResult sampler,
+                                Supplier<Volume> withoutSmoothing) {
+        public Volume unsmoothed() {
+            return withoutSmoothing.get();
+        }
     }
 
     /** Super-resolution result: HU on the thin grid. */
@@ -112,11 +117,12 @@ public final class DiffusionPipeline {
                 used, from, est, tStart, lambda, zeta, steps, region.cardName()));
         SamplerResult r = new DiffPirDenoiser(sch, estimator(m)).denoise(p.normalized(), p.anatomy(), region.index(),
                 new DiffPirDenoiser.Params(used, lambda, zeta, steps), noise, progress);
-        Volume unsmoothed = pre.toSourceGrid(r.output(), p, source);
-        Volume output = outputSmoothingMm > 0
-                ? pre.toSourceGrid(GaussianFilter.applyInPlane(r.output(), outputSmoothingMm / CtPreprocessing.MM), p, source)
-                : unsmoothed;
-        return new DenoiseResult(output, unsmoothed, used, est, from, r);
+        if (outputSmoothingMm == 0) {
+            Volume output = pre.toSourceGrid(r.output(), p, source);
+            return new DenoiseResult(output, used, est, from, r, () -> output);
+        }
+        Volume output = pre.toSourceGrid(GaussianFilter.applyInPlane(r.output(), outputSmoothingMm / CtPreprocessing.MM), p, source);
+        return new DenoiseResult(output, used, est, from, r, () -> pre.toSourceGrid(r.output(), p, source));
     }
 
     /**
