@@ -17,9 +17,9 @@ import org.meddiff.gateway.volume.Volume;
 
 /**
  * The diffusion workers' cost on this machine, printed as Markdown for docs/BENCHMARKS.md:
- * milliseconds per network evaluation by patch size and batch, and a whole denoising job on a reference
- * volume with the share of its time spent outside ONNX Runtime (pre/post-processing, patch assembly,
- * averaging, the DiffPIR updates).
+ * milliseconds per network evaluation by patch size and batch, and a whole denoising job with the shipped settings
+ * ({@code application.properties}) on a reference volume with the share of its time spent outside ONNX Runtime
+ * (pre/post-processing, patch assembly, averaging, the DiffPIR updates).
  *
  * <pre>bin/benchmark-inference [--provider cpu|cuda[:id]] [--threads 2] [--models models] [--repeats 5]</pre>
  */
@@ -61,12 +61,16 @@ public final class InferenceBenchmark {
             List<Path> files = SyntheticCtSeries.write(dir, params);
             Volume volume = new org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets().readVolume(files);
             DiffusionPipeline pipeline = new DiffusionPipeline(registry, 4, 0, 0);
+            ShippedSettings shipped = ShippedSettings.load(); // the job a deployment runs, post-processing included
             long start = System.nanoTime();
-            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume, Region.ABDOMEN, null, 1.5, 10, 0.0, 10, 0.5,
+            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume, Region.ABDOMEN, null, shipped.denoiseSigmaScale(),
+                    shipped.denoiseLambda(), shipped.denoiseZeta(), shipped.denoiseSteps(), shipped.denoisePost(),
                     new SeededGaussianNoise(1), (step, steps, t, pps) -> { });
             double total = (System.nanoTime() - start) / 1e9;
             double network = r.sampler().networkSeconds();
-            System.out.printf(Locale.ROOT, "%n### Whole denoising job: 96x96x48 voxels of 1 mm, 10 steps, batch 4%n%n");
+            System.out.printf(Locale.ROOT, "%n### Whole denoising job: 96x96x48 voxels of 1 mm, the shipped settings (%d steps, "
+                    + "output smoothing %.2g mm, classical blend %.2g), batch 4%n%n", shipped.denoiseSteps(), shipped.denoiseOutputSmoothingMm(),
+                    shipped.denoiseClassicalBlend());
             System.out.println("| patches | total s | in ONNX Runtime s | outside ONNX Runtime |");
             System.out.println("| --- | --- | --- | --- |");
             System.out.printf(Locale.ROOT, "| %d | %.2f | %.2f | %.1f %% |%n", r.sampler().patches(), total, network,

@@ -5,6 +5,7 @@ import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.infer.diffusion.AnomalyMap;
+import org.meddiff.gateway.infer.diffusion.ClassicalBlend;
 import org.meddiff.gateway.infer.diffusion.CosineSchedule;
 import org.meddiff.gateway.infer.diffusion.DiffPirDenoiser;
 import org.meddiff.gateway.infer.diffusion.DiffPirSuperResolver;
@@ -49,14 +50,46 @@ public final class DiffusionPipeline {
     }
 
     /**
-     * Denoising result: HU on the source grid ({@code output}, after the in-plane output smoothing) plus what was
-     * used. {@link #unsmoothed()} brings the DiffPIR result without the smoothing back to the source grid only when
-     * asked (the evaluation shows both; a job needs one), and is {@code output} itself when the smoothing is 0.
+     * What happens to the DiffPIR result after sampling. {@code outputSmoothingMm}: sigma (mm) of an in-plane Gaussian on
+     * the sampler's 1 mm output before it goes back to the source grid (the small model's residual voxel-scale texture);
+     * {@code classicalBlend}: share w of a classical estimate in the HU output on the source grid, output = (1 - w) *
+     * DiffPIR + w * Gaussian(source, {@code classicalBlendSigmaMm}) ({@link ClassicalBlend}). 0 turns either off. Both
+     * are chosen on the training volume (onnx-export/meddiff/tune.py, docs/EVALUATION.md).
+     */
+    public record DenoisePostProcessing(double outputSmoothingMm, double classicalBlend, double classicalBlendSigmaMm) {
+        public static final DenoisePostProcessing NONE = new DenoisePostProcessing(0, 0, 0);
+
+        public DenoisePostProcessing {
+            if (!(outputSmoothingMm >= 0) || Double.isInfinite(outputSmoothingMm)) {
+                throw new IllegalArgumentException("output smoothing must be >= 0 mm: " + outputSmoothingMm);
+            }
+            if (!(classicalBlend >= 0 && classicalBlend <= ClassicalBlend.MAX_WEIGHT)) {
+                throw new IllegalArgumentException("classical blend must be in [0, " + ClassicalBlend.MAX_WEIGHT + "]: " + classicalBlend);
+            }
+            if (classicalBlend > 0 && !(classicalBlendSigmaMm > 0 && classicalBlendSigmaMm < 20)) {
+                throw new IllegalArgumentException("classical blend sigma must be in (0, 20) mm: " + classicalBlendSigmaMm);
+            }
+        }
+
+        public static DenoisePostProcessing smoothingOnly(double outputSmoothingMm) {
+            return new DenoisePostProcessing(outputSmoothingMm, 0, 0);
+        }
+    }
+
+    /**
+     * Denoising result: HU on the source grid ({@code output}, after the post-processing) plus what was used. The
+     * evaluation shows each stage, a job needs one: {@link #unsmoothed()} (the DiffPIR result alone) and
+     * {@link #unblended()} (with the output smoothing, without the classical blend) are brought back to the source
+     * grid only when asked, from the sampler's 1 mm result; each is {@code output} itself where its stage is off.
      */
     public record DenoiseResult(Volume output, double sigmaNUsed, double sigmaNEstimate, String sigmaNSource, SamplerResult sampler,
-                                Supplier<Volume> withoutSmoothing) {
+                                Supplier<Volume> withoutSmoothing, Supplier<Volume> withoutBlend) {
         public Volume unsmoothed() {
             return withoutSmoothing.get();
+        }
+
+        public Volume unblended() {
+            return withoutBlend.get();
         }
     }
 
@@ -89,12 +122,10 @@ public final class DiffusionPipeline {
      * body) times {@code estimateScale} is used; both values are logged either way. The scale exists because
      * the estimator reads noise from differences between adjacent slices, while reconstructed CT noise is
      * spatially correlated: a white-noise denoiser needs a higher level than the z-difference estimate.
-     * {@code outputSmoothingMm}: sigma (mm) of an in-plane Gaussian on the sampler's 1 mm output before it goes back
-     * to the source grid; it removes the small model's residual voxel-scale texture (chosen on the training volume,
-     * see gateway.diffusion.denoise.output-smoothing-mm); 0 = none.
+     * {@code post}: the output smoothing and the classical blend ({@link DenoisePostProcessing}).
      */
     public DenoiseResult denoise(Volume source, Region region, Double sigmaN, double estimateScale, double lambda, double zeta, int steps,
-                                 double outputSmoothingMm, NoiseSource noise, ProgressListener progress) {
+                                 DenoisePostProcessing post, NoiseSource noise, ProgressListener progress) {
         OnnxModel m = registry.model(ModelRegistry.BASE);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
@@ -113,16 +144,31 @@ public final class DiffusionPipeline {
             from = "paper default (no estimate possible)";
         }
         int tStart = sch.tStartFor(used);
-        LOG.info(String.format(Locale.ROOT, "denoise: sigma_n %.4f (%s; automatic estimate %.4f), t_start %d, lambda %.3g, zeta %.3g, %d steps, region %s",
-                used, from, est, tStart, lambda, zeta, steps, region.cardName()));
+        LOG.info(String.format(Locale.ROOT, "denoise: sigma_n %.4f (%s; automatic estimate %.4f), t_start %d, lambda %.3g, zeta %.3g, %d steps, "
+                        + "output smoothing %.2g mm, classical blend %.2g (Gaussian %.2g mm), region %s", used, from, est, tStart, lambda, zeta,
+                steps, post.outputSmoothingMm(), post.classicalBlend(), post.classicalBlendSigmaMm(), region.cardName()));
         SamplerResult r = new DiffPirDenoiser(sch, estimator(m)).denoise(p.normalized(), p.anatomy(), region.index(),
                 new DiffPirDenoiser.Params(used, lambda, zeta, steps), noise, progress);
-        if (outputSmoothingMm == 0) {
-            Volume output = pre.toSourceGrid(r.output(), p, source);
-            return new DenoiseResult(output, used, est, from, r, () -> output);
+        Supplier<Volume> raw = () -> pre.toSourceGrid(r.output(), p, source);
+        Supplier<Volume> smoothed = post.outputSmoothingMm() == 0 ? raw
+                : () -> pre.toSourceGrid(GaussianFilter.applyInPlane(r.output(), post.outputSmoothingMm() / CtPreprocessing.MM), p, source);
+        Volume unblended = smoothed.get();
+        Volume output = post.classicalBlend() == 0 ? unblended : blend(unblended, source, post);
+        Supplier<Volume> rawOrOutput = post.outputSmoothingMm() == 0 && post.classicalBlend() == 0 ? () -> output : raw;
+        Supplier<Volume> unblendedOrOutput = post.classicalBlend() == 0 ? () -> output : smoothed;
+        return new DenoiseResult(output, used, est, from, r, rawOrOutput, unblendedOrOutput);
+    }
+
+    /** The classical blend on the source grid, in HU: the Gaussian's sigma in mm becomes voxels per axis of that grid. */
+    private static Volume blend(Volume own, Volume source, DenoisePostProcessing post) {
+        double[] sp = CtPreprocessing.spacingZyx(source.geometry());
+        double[] sigma = new double[3];
+        for (int a = 0; a < 3; a++) {
+            sigma[a] = post.classicalBlendSigmaMm() / sp[a];
         }
-        Volume output = pre.toSourceGrid(GaussianFilter.applyInPlane(r.output(), outputSmoothingMm / CtPreprocessing.MM), p, source);
-        return new DenoiseResult(output, used, est, from, r, () -> pre.toSourceGrid(r.output(), p, source));
+        FloatVolume mixed = ClassicalBlend.apply(CtPreprocessing.asFloatVolume(own), CtPreprocessing.asFloatVolume(source),
+                post.classicalBlend(), sigma);
+        return new Volume(own.geometry(), mixed.data());
     }
 
     /**

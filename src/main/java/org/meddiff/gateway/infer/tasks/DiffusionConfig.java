@@ -55,6 +55,16 @@ public interface DiffusionConfig {
          * texture that costs SSIM; 0.5 mm raised PSNR and SSIM on the training volume (docs/EVALUATION.md). 0 = off.
          */
         @WithDefault("0.0") @DecimalMin("0.0") @DecimalMax("3.0") double outputSmoothingMm();
+
+        /**
+         * Share of a classical estimate (the input under a 3-D Gaussian of {@link #classicalBlendSigmaMm()}) in the HU
+         * output: output = (1 - w) * DiffPIR + w * Gaussian. The two err differently, so the mix beat both on the
+         * training volume (docs/EVALUATION.md); 0 = the diffusion estimate alone.
+         */
+        @WithDefault("0.0") @DecimalMin("0.0") @DecimalMax("0.9") double classicalBlend();
+
+        /** Sigma (mm, per axis of the source grid) of that Gaussian; the Gaussian baseline's sigma on the training volume. */
+        @WithDefault("0.75") @DecimalMin("0.05") @DecimalMax("10.0") double classicalBlendSigmaMm();
     }
 
     interface SuperResolution {

@@ -1,5 +1,6 @@
 package org.meddiff.gateway.infer.pipeline;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +12,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import org.meddiff.gateway.infer.diffusion.GaussianFilter;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.model.OnnxModel;
@@ -44,7 +46,8 @@ class DiffusionPipelineTest {
             DiffusionPipeline pipe = new DiffusionPipeline(reg, 4, 16, 8);
             Volume src = noisyBody(28, 24, 10, 0.8, 2.0, 1);
             List<Integer> steps = new ArrayList<>();
-            DiffusionPipeline.DenoiseResult d = pipe.denoise(src, Region.ABDOMEN, null, 1.0, 10, 0.3, 2, 0.0, new SeededGaussianNoise(2),
+            DiffusionPipeline.DenoiseResult d = pipe.denoise(src, Region.ABDOMEN, null, 1.0, 10, 0.3, 2, DiffusionPipeline.DenoisePostProcessing.NONE,
+                    new SeededGaussianNoise(2),
                     (i, n, t, pps) -> steps.add(i));
             assertEquals(src.geometry(), d.output().geometry());
             assertEquals(List.of(1, 2), steps);
@@ -57,11 +60,14 @@ class DiffusionPipelineTest {
             // air outside the body is below the abdomen window: it keeps its HU instead of the window edge (-120)
             assertEquals(-1000f, d.output().at(0, 0, 0), 0f);
             assertSame(d.output(), d.unsmoothed(), "no output smoothing configured");
-            DiffusionPipeline.DenoiseResult fixed = pipe.denoise(src, Region.ABDOMEN, 0.15, 1.5, 10, 0, 1, 0.0, new SeededGaussianNoise(2), null);
+            assertSame(d.output(), d.unblended(), "no classical blend configured");
+            DiffusionPipeline.DenoiseResult fixed = pipe.denoise(src, Region.ABDOMEN, 0.15, 1.5, 10, 0, 1,
+                    DiffusionPipeline.DenoisePostProcessing.NONE, new SeededGaussianNoise(2), null);
             assertEquals(0.15, fixed.sigmaNUsed());
             assertEquals("configured", fixed.sigmaNSource());
             assertEquals(87, fixed.sampler().timesteps()[0]); // the scale applies to estimates only
-            DiffusionPipeline.DenoiseResult scaled = pipe.denoise(src, Region.ABDOMEN, null, 1.5, 10, 0, 1, 1.0, new SeededGaussianNoise(2), null);
+            DiffusionPipeline.DenoiseResult scaled = pipe.denoise(src, Region.ABDOMEN, null, 1.5, 10, 0, 1,
+                    DiffusionPipeline.DenoisePostProcessing.smoothingOnly(1.0), new SeededGaussianNoise(2), null);
             assertEquals(1.5 * scaled.sigmaNEstimate(), scaled.sigmaNUsed(), 1e-12);
             assertTrue(scaled.sigmaNSource().startsWith("estimated"), scaled.sigmaNSource());
             // the in-plane output smoothing lowers the voxel-to-voxel differences along x inside the body and leaves
@@ -69,6 +75,19 @@ class DiffusionPipelineTest {
             assertTrue(roughnessX(scaled.output()) < 0.8 * roughnessX(scaled.unsmoothed()),
                     roughnessX(scaled.output()) + " vs " + roughnessX(scaled.unsmoothed()));
             assertEquals(-1000f, scaled.output().at(0, 0, 0), 0f);
+            assertSame(scaled.output(), scaled.unblended());
+
+            // the classical blend mixes, in HU on the source grid, 60 % of the smoothed DiffPIR output with 40 % of the
+            // source under a Gaussian of 0.75 mm: 0.75 / 0.8 voxel in-plane, 0.75 / 2.0 voxel along z on this grid
+            DiffusionPipeline.DenoiseResult blended = pipe.denoise(src, Region.ABDOMEN, null, 1.5, 10, 0, 1,
+                    new DiffusionPipeline.DenoisePostProcessing(1.0, 0.4, 0.75), new SeededGaussianNoise(2), null);
+            float[] own = blended.unblended().voxels();
+            assertArrayEquals(scaled.output().voxels(), own, 0f, "same seed, same sampler: the stage before the blend is the smoothed output");
+            float[] g = GaussianFilter.apply(CtPreprocessing.asFloatVolume(src), new double[] {0.75 / 2.0, 0.75 / 0.8, 0.75 / 0.8}).data();
+            float[] out = blended.output().voxels();
+            for (int i = 0; i < out.length; i++) {
+                assertEquals(0.6 * own[i] + 0.4 * g[i], out[i], 1e-3, "voxel " + i);
+            }
 
             Volume thick = noisyBody(20, 20, 6, 1.0, 5.0, 3);
             DiffusionPipeline.SuperResolutionResult s = pipe.superResolve(thick, Region.ABDOMEN, 1.0, 1.0, 1.0, 0.3, 2, true,
