@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.meddiff.gateway.infer.baseline.CubicSliceInterpolator;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import org.meddiff.gateway.infer.diffusion.ClassicalBlend;
 import org.meddiff.gateway.infer.diffusion.GaussianFilter;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.model.ExecutionProvider;
@@ -185,7 +186,7 @@ public final class Evaluation {
         System.out.println();
         System.out.println("| Gaussian / NLM mix, share of NLM | PSNR |");
         System.out.println("| --- | --- |");
-        for (double w : new double[] {0.1, 0.2, 0.3, 0.4, 0.5}) {
+        for (double w : new double[] {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}) {
             double p = Metrics.psnr(Metrics.mix(trG, trNlm, w), trFd);
             System.out.printf(Locale.ROOT, "| %.1f | %.2f |%n", w, p);
             if (p > best) {
@@ -421,13 +422,7 @@ public final class Evaluation {
 
         /** (1 - w) * a + w * b, voxel by voxel. */
         public static FloatVolume mix(FloatVolume a, FloatVolume b, double w) {
-            float[] x = a.data();
-            float[] y = b.data();
-            float[] out = new float[x.length];
-            for (int i = 0; i < x.length; i++) {
-                out[i] = (float) ((1 - w) * x[i] + w * y[i]);
-            }
-            return new FloatVolume(a.depth(), a.height(), a.width(), out);
+            return ClassicalBlend.mix(a, b, w);
         }
 
         /** Separable 3-D Gaussian filter, sigma in voxels, truncated at 4 sigma, mirror edges (as scipy.ndimage 'reflect'). */

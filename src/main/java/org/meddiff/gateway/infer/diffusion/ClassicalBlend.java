@@ -24,18 +24,22 @@ public final class ClassicalBlend {
         if (!(weight >= 0 && weight <= MAX_WEIGHT)) {
             throw new IllegalArgumentException("classical blend weight must be in [0, " + MAX_WEIGHT + "]: " + weight);
         }
-        if (own.depth() != reference.depth() || own.height() != reference.height() || own.width() != reference.width()) {
-            throw new IllegalArgumentException("blend of " + own.shapeString() + " with a reference of " + reference.shapeString());
-        }
+        own.requireSameShape(reference, "classical blend reference");
         if (weight == 0) {
             return own;
         }
-        float[] g = GaussianFilter.apply(reference, sigmaZyx).data();
-        float[] o = own.data();
-        float[] out = new float[o.length];
-        for (int i = 0; i < o.length; i++) {
-            out[i] = (float) ((1 - weight) * o[i] + weight * g[i]);
+        return mix(own, GaussianFilter.apply(reference, sigmaZyx), weight);
+    }
+
+    /** (1 - w) * a + w * b, voxel by voxel (same shapes). */
+    public static FloatVolume mix(FloatVolume a, FloatVolume b, double w) {
+        a.requireSameShape(b, "mixed volume");
+        float[] x = a.data();
+        float[] y = b.data();
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = (float) ((1 - w) * x[i] + w * y[i]);
         }
-        return new FloatVolume(own.depth(), own.height(), own.width(), out);
+        return new FloatVolume(a.depth(), a.height(), a.width(), out);
     }
 }
