@@ -120,12 +120,13 @@ def slab_HT(y, n, sf):
 
 
 def denoise(eps_fn, y0, anat, region, sigma_n, lam=10.0, zeta=0.0, steps=10, P=32, stride=16, L=4,
-            noise=None, alpha_bar=None, log=None, trace=None):
-    """DiffPIR denoising (H = identity), t_start from sigma_n."""
+            noise=None, alpha_bar=None, log=None, trace=None, t_end=0):
+    """DiffPIR denoising (H = identity), t_start from sigma_n. t_end > 0 (a variant tried in meddiff.tune, not a
+    gateway setting): drop the steps below t_end and return the data-step estimate of the last one kept."""
     ab = cosine_alpha_bar() if alpha_bar is None else alpha_bar
     noise = noise or NoiseSource(0)
     t0 = t_from_sigma(ab, sigma_n)
-    ts = skip_sequence(t0, steps)
+    ts = [t for t in skip_sequence(t0, steps) if t >= t_end]
     x = (f32(math.sqrt(ab[t0])) * y0).astype(np.float32)
     for i, t in enumerate(ts):
         a = float(ab[t])

@@ -25,6 +25,9 @@ public final class ClassicalBlend {
             throw new IllegalArgumentException("classical blend weight must be in [0, " + MAX_WEIGHT + "]: " + weight);
         }
         own.requireSameShape(reference, "classical blend reference");
+        if (sigmaZyx.length != 3) {
+            throw new IllegalArgumentException("classical blend sigma needs z, y, x: " + sigmaZyx.length + " values");
+        }
         if (weight == 0) {
             return own;
         }

@@ -58,16 +58,22 @@ public final class DiffusionPipeline {
      */
     public record DenoisePostProcessing(double outputSmoothingMm, double classicalBlend, double classicalBlendSigmaMm) {
         public static final DenoisePostProcessing NONE = new DenoisePostProcessing(0, 0, 0);
+        /** Bounds, the same as the configuration's (DiffusionConfig.Denoise). */
+        public static final double MAX_SMOOTHING_MM = 3.0;
+        public static final double MIN_BLEND_SIGMA_MM = 0.05;
+        public static final double MAX_BLEND_SIGMA_MM = 10.0;
 
         public DenoisePostProcessing {
-            if (!(outputSmoothingMm >= 0) || Double.isInfinite(outputSmoothingMm)) {
-                throw new IllegalArgumentException("output smoothing must be >= 0 mm: " + outputSmoothingMm);
+            if (!(outputSmoothingMm >= 0 && outputSmoothingMm <= MAX_SMOOTHING_MM)) {
+                throw new IllegalArgumentException("output smoothing must be in [0, " + MAX_SMOOTHING_MM + "] mm: " + outputSmoothingMm);
             }
             if (!(classicalBlend >= 0 && classicalBlend <= ClassicalBlend.MAX_WEIGHT)) {
                 throw new IllegalArgumentException("classical blend must be in [0, " + ClassicalBlend.MAX_WEIGHT + "]: " + classicalBlend);
             }
-            if (classicalBlend > 0 && !(classicalBlendSigmaMm > 0 && classicalBlendSigmaMm < 20)) {
-                throw new IllegalArgumentException("classical blend sigma must be in (0, 20) mm: " + classicalBlendSigmaMm);
+            // the sigma only matters with a blend: NONE and smoothingOnly leave it 0
+            if (classicalBlend > 0 && !(classicalBlendSigmaMm >= MIN_BLEND_SIGMA_MM && classicalBlendSigmaMm <= MAX_BLEND_SIGMA_MM)) {
+                throw new IllegalArgumentException("classical blend sigma must be in [" + MIN_BLEND_SIGMA_MM + ", " + MAX_BLEND_SIGMA_MM
+                        + "] mm: " + classicalBlendSigmaMm);
             }
         }
 
@@ -80,7 +86,8 @@ public final class DiffusionPipeline {
      * Denoising result: HU on the source grid ({@code output}, after the post-processing) plus what was used. The
      * evaluation shows each stage, a job needs one: {@link #unsmoothed()} (the DiffPIR result alone) and
      * {@link #unblended()} (with the output smoothing, without the classical blend) are brought back to the source
-     * grid only when asked, from the sampler's 1 mm result; each is {@code output} itself where its stage is off.
+     * grid again only when asked, from the sampler's 1 mm result, so that a job does not hold a second source-sized
+     * volume; each is {@code output} itself when no later stage is on.
      */
     public record DenoiseResult(Volume output, double sigmaNUsed, double sigmaNEstimate, String sigmaNSource, SamplerResult sampler,
                                 Supplier<Volume> withoutSmoothing, Supplier<Volume> withoutBlend) {

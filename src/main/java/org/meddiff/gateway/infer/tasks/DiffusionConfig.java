@@ -63,7 +63,10 @@ public interface DiffusionConfig {
          */
         @WithDefault("0.0") @DecimalMin("0.0") @DecimalMax("0.9") double classicalBlend();
 
-        /** Sigma (mm, per axis of the source grid) of that Gaussian; the Gaussian baseline's sigma on the training volume. */
+        /**
+         * Sigma (mm, per axis of the source grid) of that Gaussian; the Gaussian baseline's sigma on the training volume.
+         * The bounds here and of the two keys above are DiffusionPipeline.DenoisePostProcessing's.
+         */
         @WithDefault("0.75") @DecimalMin("0.05") @DecimalMax("10.0") double classicalBlendSigmaMm();
     }
 

@@ -3,6 +3,7 @@ package org.meddiff.gateway.infer.pipeline;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -27,8 +28,12 @@ class DiffusionPipelineTest {
     Path dir;
 
     private static Volume noisyBody(int cols, int rows, int slices, double sxy, double sz, long seed) {
+        return noisyBody(cols, rows, slices, sxy, sxy, sz, seed);
+    }
+
+    private static Volume noisyBody(int cols, int rows, int slices, double sx, double sy, double sz, long seed) {
         VolumeGeometry g = new VolumeGeometry(cols, rows, slices, new double[] {0, 0, 0}, new double[] {1, 0, 0},
-                new double[] {0, 1, 0}, new double[] {0, 0, 1}, sxy, sxy, sz, sz);
+                new double[] {0, 1, 0}, new double[] {0, 0, 1}, sx, sy, sz, sz);
         float[] n = new SeededGaussianNoise(seed).next(cols * rows * slices);
         float[] v = new float[n.length];
         for (int z = 0; z < slices; z++) for (int y = 0; y < rows; y++) for (int x = 0; x < cols; x++) {
@@ -37,6 +42,41 @@ class DiffusionPipelineTest {
             v[i] = r <= 1 ? (float) (50 + 15 * n[i]) : -1000f;
         }
         return new Volume(g, v);
+    }
+
+    @Test
+    void classicalBlendMixesTheSmoothedOutputWithTheFilteredSourceInHu() {
+        TinyModels.install(dir, ModelRegistry.BASE, ModelRegistry.SR_CONTROLNET);
+        try (ModelRegistry reg = new ModelRegistry(dir, OnnxModel.Settings.cpu(1))) {
+            DiffusionPipeline pipe = new DiffusionPipeline(reg, 4, 16, 8);
+            // columns 0.8 mm apart, rows 0.6 mm, slices 2 mm: a swapped axis changes the result
+            Volume src = noisyBody(28, 24, 10, 0.8, 0.6, 2.0, 1);
+            DiffusionPipeline.DenoiseResult smoothed = pipe.denoise(src, Region.ABDOMEN, null, 1.5, 10, 0, 1,
+                    DiffusionPipeline.DenoisePostProcessing.smoothingOnly(1.0), new SeededGaussianNoise(2), null);
+            DiffusionPipeline.DenoiseResult blended = pipe.denoise(src, Region.ABDOMEN, null, 1.5, 10, 0, 1,
+                    new DiffusionPipeline.DenoisePostProcessing(1.0, 0.4, 0.75), new SeededGaussianNoise(2), null);
+            float[] own = blended.unblended().voxels();
+            assertArrayEquals(smoothed.output().voxels(), own, 0f, "same seed, same sampler: the stage before the blend is the smoothed output");
+            // 60 % of that with 40 % of the source under a Gaussian of 0.75 mm: 0.75 / 2.0 voxel along z, 0.75 / 0.6 along
+            // y, 0.75 / 0.8 along x
+            float[] g = GaussianFilter.apply(CtPreprocessing.asFloatVolume(src), new double[] {0.75 / 2.0, 0.75 / 0.6, 0.75 / 0.8}).data();
+            float[] out = blended.output().voxels();
+            for (int i = 0; i < out.length; i++) {
+                assertEquals(0.6 * own[i] + 0.4 * g[i], out[i], 1e-3, "voxel " + i);
+            }
+            assertEquals(src.geometry(), blended.output().geometry());
+        }
+    }
+
+    @Test
+    void postProcessingSettingsOutsideTheirBoundsAreRefused() {
+        assertThrows(IllegalArgumentException.class, () -> new DiffusionPipeline.DenoisePostProcessing(-0.1, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> new DiffusionPipeline.DenoisePostProcessing(3.5, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> new DiffusionPipeline.DenoisePostProcessing(0.5, 0.95, 0.75));
+        assertThrows(IllegalArgumentException.class, () -> new DiffusionPipeline.DenoisePostProcessing(0.5, 0.3, 0), "a blend needs its sigma");
+        assertThrows(IllegalArgumentException.class, () -> new DiffusionPipeline.DenoisePostProcessing(0.5, 0.3, 12));
+        assertEquals(0.3, new DiffusionPipeline.DenoisePostProcessing(0.5, 0.3, 0.75).classicalBlend());
+        assertEquals(0.5, DiffusionPipeline.DenoisePostProcessing.smoothingOnly(0.5).outputSmoothingMm(), "no blend: sigma 0 is fine");
     }
 
     @Test
@@ -76,18 +116,6 @@ class DiffusionPipelineTest {
                     roughnessX(scaled.output()) + " vs " + roughnessX(scaled.unsmoothed()));
             assertEquals(-1000f, scaled.output().at(0, 0, 0), 0f);
             assertSame(scaled.output(), scaled.unblended());
-
-            // the classical blend mixes, in HU on the source grid, 60 % of the smoothed DiffPIR output with 40 % of the
-            // source under a Gaussian of 0.75 mm: 0.75 / 0.8 voxel in-plane, 0.75 / 2.0 voxel along z on this grid
-            DiffusionPipeline.DenoiseResult blended = pipe.denoise(src, Region.ABDOMEN, null, 1.5, 10, 0, 1,
-                    new DiffusionPipeline.DenoisePostProcessing(1.0, 0.4, 0.75), new SeededGaussianNoise(2), null);
-            float[] own = blended.unblended().voxels();
-            assertArrayEquals(scaled.output().voxels(), own, 0f, "same seed, same sampler: the stage before the blend is the smoothed output");
-            float[] g = GaussianFilter.apply(CtPreprocessing.asFloatVolume(src), new double[] {0.75 / 2.0, 0.75 / 0.8, 0.75 / 0.8}).data();
-            float[] out = blended.output().voxels();
-            for (int i = 0; i < out.length; i++) {
-                assertEquals(0.6 * own[i] + 0.4 * g[i], out[i], 1e-3, "voxel " + i);
-            }
 
             Volume thick = noisyBody(20, 20, 6, 1.0, 5.0, 3);
             DiffusionPipeline.SuperResolutionResult s = pipe.superResolve(thick, Region.ABDOMEN, 1.0, 1.0, 1.0, 0.3, 2, true,
