@@ -10,13 +10,20 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets;
 import org.meddiff.gateway.infer.model.ModelRegistry;
+import org.meddiff.gateway.infer.model.OnnxModel;
 import org.meddiff.gateway.infer.model.TinyModels;
+import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
+import org.meddiff.gateway.infer.pipeline.Region;
+import org.meddiff.gateway.volume.Volume;
 
 /** The calibration command on DICOM folders the test writes, with the tiny analytic networks as models. */
 class TriageCalibrationTest {
@@ -48,7 +55,7 @@ class TriageCalibrationTest {
         Path models = TinyModels.install(dir.resolve("models"), ModelRegistry.BASE, ModelRegistry.SR_CONTROLNET);
         String out = run("--models", models.toString(), "--threads", "1", "--false-positive-rate", "0",
                 "--lesion-free", series("a", 1).toString(), "--lesion-free", series("b", 2).toString(), "--finding", series("c", 3).toString());
-        Pattern row = Pattern.compile("\\| \\S+/(a|b|c) \\| (lesion-free|finding) \\| abdomen \\| 6 \\| ([0-9.]+) \\|");
+        Pattern row = Pattern.compile("\\| .+?/(a|b|c) \\| (lesion-free|finding) \\| abdomen \\| 6 \\| ([0-9.]+) \\|");
         Matcher m = row.matcher(out);
         double maxFree = Double.NEGATIVE_INFINITY;
         int rows = 0;
@@ -64,10 +71,34 @@ class TriageCalibrationTest {
         Matcher s = Pattern.compile("gateway\\.diffusion\\.anomaly\\.stat-score=([0-9.]+)").matcher(out);
         assertTrue(u.find() && s.find(), out);
         double urgent = Double.parseDouble(u.group(1));
-        // false-positive rate 0: no lesion-free series reaches URGENT (printed to 4 decimals)
+        double stat = Double.parseDouble(s.group(1));
+        // false-positive rate 0: as the gateway compares (score >= threshold), no lesion-free series reaches URGENT (the
+        // count is made on the exact scores; printed, both have 6 decimals, the threshold rounded up)
         assertTrue(urgent >= maxFree, urgent + " vs " + maxFree);
-        assertTrue(Double.parseDouble(s.group(1)) >= urgent);
+        assertTrue(stat >= urgent, stat + " vs " + urgent);
         assertTrue(out.contains("0 of 2 lesion-free series reach it"), out);
+    }
+
+    @Test
+    void theScoreIsTheAnomalyTasksPipelineCallOnTheSeries() throws Exception {
+        Path models = TinyModels.install(dir.resolve("models"), ModelRegistry.BASE, ModelRegistry.SR_CONTROLNET);
+        Path a = series("a", 1);
+        String out = run("--models", models.toString(), "--threads", "1", "--lesion-free", a.toString());
+        Matcher m = Pattern.compile("\\| .+?/a \\| lesion-free \\| abdomen \\| 6 \\| ([0-9.]+) \\|").matcher(out);
+        assertTrue(m.find(), out);
+        List<Path> files;
+        try (Stream<Path> l = Files.list(a)) {
+            files = l.sorted().toList();
+        }
+        PixelMedDatasets dicom = new PixelMedDatasets();
+        Volume v = dicom.readVolume(files);
+        ShippedSettings shipped = ShippedSettings.load();
+        try (ModelRegistry reg = new ModelRegistry(models, OnnxModel.Settings.cpu(1))) {
+            // what AnomalyTask.sample calls: no ROI (the soft-tissue class), the configured t / smoothing / draws
+            double direct = new DiffusionPipeline(reg, 4, 0, 0).anomaly(v, Region.ABDOMEN, null, shipped.anomalyT(),
+                    shipped.anomalySmoothingMm(), shipped.anomalyDraws(), TriageCalibration.seed(a, dicom.readHeader(files.get(0)))).score();
+            assertEquals(direct, Double.parseDouble(m.group(1)), 1e-6);
+        }
     }
 
     @Test
@@ -82,5 +113,10 @@ class TriageCalibrationTest {
         assertTrue(e2.getMessage().contains(notDicom.toString()), e2.getMessage());
         IllegalArgumentException e3 = assertThrows(IllegalArgumentException.class, () -> run("--models", models.toString()));
         assertTrue(e3.getMessage().contains("--lesion-free"), e3.getMessage());
+        // the rate is checked before any series is scored
+        IllegalArgumentException e4 = assertThrows(IllegalArgumentException.class, () -> run("--models", models.toString(),
+                "--lesion-free", series("r", 4).toString(), "--false-positive-rate", "10"));
+        assertTrue(e4.getMessage().contains("false-positive rate"), e4.getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> run("--threads", "2.5")).getMessage().contains("whole number"));
     }
 }

@@ -48,9 +48,27 @@ class TriageThresholdsTest {
     }
 
     @Test
+    void tiedScoresNeverLetMoreThanTheAskedShareThrough() {
+        // a quarter of four may pass, but the two highest tie: URGENT goes above both (half the spread above the top)
+        TriageThresholds t = TriageThresholds.suggest(new double[] {0.05, 0.06, 0.07, 0.07}, new double[0], 0.25);
+        assertEquals(0.08, t.urgent(), 1e-12);
+        assertEquals(0, t.lesionFreeUrgent());
+    }
+
+    @Test
+    void thresholdsAreRoundedUpToTheSixDecimalsThatArePrinted() {
+        TriageThresholds t = TriageThresholds.suggest(new double[] {0.0412345678, 0.0412345679}, new double[0], 0.0);
+        assertEquals(t.urgent(), Math.round(t.urgent() * 1e6) / 1e6, 0.0, "six decimals");
+        assertTrue(t.urgent() > 0.0412345679 && t.stat() >= t.urgent(), t.toString());
+        // 0.0735 comes out of the arithmetic as 0.07350000000000001: still 0.073500
+        assertEquals(0.0735, TriageThresholds.suggest(LESION_FREE, new double[0], 0.1).stat(), 0.0);
+    }
+
+    @Test
     void identicalScoresStillGiveThresholdsAboveThem() {
         TriageThresholds t = TriageThresholds.suggest(new double[] {0.07, 0.07}, new double[0], 0.0);
-        assertTrue(t.urgent() > 0.07 && t.stat() >= t.urgent(), t.toString());
+        assertEquals(0.070001, t.urgent(), 1e-12);
+        assertTrue(t.stat() >= t.urgent(), t.toString());
         assertEquals(0, t.lesionFreeUrgent());
     }
 
