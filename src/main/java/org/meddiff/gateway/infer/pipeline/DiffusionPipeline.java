@@ -161,9 +161,9 @@ public final class DiffusionPipeline {
                 : () -> pre.toSourceGrid(GaussianFilter.applyInPlane(r.output(), post.outputSmoothingMm() / CtPreprocessing.MM), p, source);
         Volume unblended = smoothed.get();
         Volume output = post.classicalBlend() == 0 ? unblended : blend(unblended, source, post);
-        Supplier<Volume> rawOrOutput = post.outputSmoothingMm() == 0 && post.classicalBlend() == 0 ? () -> output : raw;
-        Supplier<Volume> unblendedOrOutput = post.classicalBlend() == 0 ? () -> output : smoothed;
-        return new DenoiseResult(output, used, est, from, r, rawOrOutput, unblendedOrOutput);
+        Supplier<Volume> withoutBlend = post.classicalBlend() == 0 ? () -> output : smoothed;
+        Supplier<Volume> withoutSmoothing = post.outputSmoothingMm() == 0 ? withoutBlend : raw;
+        return new DenoiseResult(output, used, est, from, r, withoutSmoothing, withoutBlend);
     }
 
     /** The classical blend on the source grid, in HU: the Gaussian's sigma in mm becomes voxels per axis of that grid. */
