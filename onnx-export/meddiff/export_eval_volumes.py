@@ -20,7 +20,15 @@ minutes on 2 CPU cores:
              on the tumour, the ROI = soft tissue (eroded 1 voxel) plus the tumour. These volumes are in the
              TRAINING split of the shipped model (the only real lesion masks in the shared data), so this is a
              sanity check that a real lesion scores as anomalous, not a held-out figure.
-All grids are 1 mm isotropic (load_case resamples), except the thick SR input (5 mm along z).
+  ldct/      REAL quarter-dose / full-dose pairs (Mayo 2016 Grand Challenge patient L506, 3 mm slices, never trained
+             on; ../shared/data/ldct, internal testing only): the central 256x256 pixels of each slice in HU on the
+             native grid (pixel ~0.74 mm, not stored in the files). Pair L506_18 is ONLY for tuning the baselines
+             on real noise; the other four are scored.
+  lesion/    (--lesion-case IMAGE MASK, repeatable) a site's own CT with a lesion mask, e.g. a held-out case:
+             written like real/ with split "held_out" and scored under its own heading.
+All grids are 1 mm isotropic (load_case resamples), except the thick SR input (5 mm along z) and ldct/.
+
+--add ldct / --add lesions writes only that part into an existing index.json (bin/evaluate does so on demand).
 """
 import argparse
 import json
@@ -59,8 +67,14 @@ def main(argv=None):
     ap.add_argument("--anomaly-block", default="32,96,96")
     ap.add_argument("--anomaly-volumes", type=int, default=6)
     ap.add_argument("--anomaly-train-volumes", type=int, default=4)
-    ap.add_argument("--real-block", default="32,160,160", help="z,y,x of the real-lesion blocks (centred on the tumour)")
+    ap.add_argument("--real-block", default="32,160,160", help="z,y,x of the real-lesion blocks (centred on the lesion)")
+    ap.add_argument("--ldct-crop", type=int, default=256, help="side in pixels of the central crop of the real LDCT pairs")
+    ap.add_argument("--lesion-case", nargs=2, action="append", metavar=("IMAGE", "MASK"), default=[],
+                    help="a CT (NIfTI, NRRD or a DICOM folder) and its lesion mask on the same grid; repeatable")
+    ap.add_argument("--add", choices=["ldct", "lesions"], help="write only this part into the existing index.json of --out")
     a = ap.parse_args(argv)
+    if a.add:
+        return add_part(a)
     if not os.path.isdir(SHARED_DIR):
         print(f"export_eval_volumes: shared data folder {SHARED_DIR} is absent (set MEDDIFF_SHARED_DIR); nothing exported.")
         return 0
@@ -128,32 +142,102 @@ def main(argv=None):
     anomaly_set(VALIDATION, "anomaly", a.anomaly_volumes, 0, "anomaly_cases")
     anomaly_set(TRAINING, "anomaly_train", a.anomaly_train_volumes, 100, "anomaly_train_cases")
 
-    real = []
-    for case, folder in [("ibsi_STS_004", "STS_004"), ("ibsi_STS_014", "STS_014"), ("ibsi_STS_031", "STS_031")]:
-        img, sp = D.read_volume(os.path.join(SHARED_DIR, "data", "ct", "ibsi_sts", folder, "CT_image.nii.gz"))
-        msk, msp = D.read_volume(os.path.join(SHARED_DIR, "data", "ct", "ibsi_sts", folder, "CT_mask.nii.gz"))
-        hu = D.resample(img, sp)
-        tumour = D.resample(msk.astype(np.float32), msp) > 0.5
-        dz, hy, wx = blk(a.real_block)
-        hy, wx = min(hy, hu.shape[1] // 8 * 8), min(wx, hu.shape[2] // 8 * 8)
-        cz, cy, cx = [int(np.mean(i)) for i in np.nonzero(tumour)]
-        z0 = int(np.clip(cz - dz // 2, 0, hu.shape[0] - dz))
-        y0 = int(np.clip(cy - hy // 2, 0, hu.shape[1] - hy))
-        x0 = int(np.clip(cx - wx // 2, 0, hu.shape[2] - wx))
-        sl = (slice(z0, z0 + dz), slice(y0, y0 + hy), slice(x0, x0 + wx))
-        v, m = hu[sl], tumour[sl]
-        roi = ndimage.binary_erosion(D.anatomy_map(v) == 3, iterations=1) | m
-        _write(out, f"real/{folder}_volume.f32", v, index, case=case, block_zyx=[z0, y0, x0], split="train")
-        _write(out, f"real/{folder}_mask.f32", m, index, note="tumour (IBSI GTV_Mass), resampled to 1 mm")
-        _write(out, f"real/{folder}_roi.f32", roi, index, note="soft tissue eroded 1 voxel, plus the tumour")
-        real.append({"case": case, "volume": f"real/{folder}_volume", "mask": f"real/{folder}_mask", "roi": f"real/{folder}_roi",
-                     "split": "train", "tumour_voxels_in_block": int(m.sum())})
-        print(f"real lesion: {case} block {[z0, y0, x0]} {v.shape}, tumour {int(m.sum())} voxels", flush=True)
+    real = [lesion_case(out, index, case, os.path.join(SHARED_DIR, "data", "ct", "ibsi_sts", folder, "CT_image.nii.gz"),
+                        os.path.join(SHARED_DIR, "data", "ct", "ibsi_sts", folder, "CT_mask.nii.gz"), folder, "train", blk(a.real_block))
+            for case, folder in [("ibsi_STS_004", "STS_004"), ("ibsi_STS_014", "STS_014"), ("ibsi_STS_031", "STS_031")]]
     index["real_lesion_cases"] = real
+    ldct_pairs(out, index, a.ldct_crop)
+    if a.lesion_case:
+        lesion_cases(out, index, a)
     index["seconds"] = time.time() - t0
     with open(os.path.join(out, "index.json"), "w") as f:
         json.dump(index, f, indent=1)
     print(f"wrote {out}/index.json in {index['seconds']:.0f} s")
+    return 0
+
+
+def lesion_case(out, index, case, image, mask, folder, split, block_zyx):
+    """A block centred on the lesion at 1 mm, its mask and the ROI (soft tissue eroded 1 voxel, plus the lesion)."""
+    img, sp = D.read_volume(image)
+    msk, msp = D.read_volume(mask)
+    if img.shape != msk.shape:
+        raise SystemExit(f"export_eval_volumes: {mask}: mask grid {msk.shape} differs from the image's {img.shape} ({image})")
+    hu = D.resample(img, sp)
+    lesion = D.resample((msk > 0).astype(np.float32), msp) > 0.5
+    if not lesion.any():
+        raise SystemExit(f"export_eval_volumes: {mask}: the lesion mask is empty")
+    dz, hy, wx = block_zyx
+    dz = min(dz, hu.shape[0])
+    hy, wx = min(hy, hu.shape[1] // 8 * 8), min(wx, hu.shape[2] // 8 * 8)
+    cz, cy, cx = [int(np.mean(i)) for i in np.nonzero(lesion)]
+    z0 = int(np.clip(cz - dz // 2, 0, hu.shape[0] - dz))
+    y0 = int(np.clip(cy - hy // 2, 0, hu.shape[1] - hy))
+    x0 = int(np.clip(cx - wx // 2, 0, hu.shape[2] - wx))
+    sl = (slice(z0, z0 + dz), slice(y0, y0 + hy), slice(x0, x0 + wx))
+    v, m = hu[sl], lesion[sl]
+    roi = ndimage.binary_erosion(D.anatomy_map(v) == 3, iterations=1) | m
+    _write(out, f"{split_folder(split)}/{folder}_volume.f32", v, index, case=case, block_zyx=[z0, y0, x0], split=split, source=image)
+    _write(out, f"{split_folder(split)}/{folder}_mask.f32", m, index, note="lesion mask, resampled to 1 mm", source=mask)
+    _write(out, f"{split_folder(split)}/{folder}_roi.f32", roi, index, note="soft tissue eroded 1 voxel, plus the lesion")
+    print(f"real lesion ({split}): {case} block {[z0, y0, x0]} {v.shape}, lesion {int(m.sum())} voxels", flush=True)
+    return {"case": case, "volume": f"{split_folder(split)}/{folder}_volume", "mask": f"{split_folder(split)}/{folder}_mask",
+            "roi": f"{split_folder(split)}/{folder}_roi", "split": split, "tumour_voxels_in_block": int(m.sum())}
+
+
+def split_folder(split):
+    return "real" if split == "train" else "lesion"
+
+
+def lesion_cases(out, index, a):
+    """--lesion-case pairs: held-out real lesions (the case name is the image's file or folder name)."""
+    cases = []
+    for k, (image, mask) in enumerate(a.lesion_case):
+        name = os.path.basename(os.path.normpath(image)).replace(".nii.gz", "").replace(".nii", "").replace(".nrrd", "")
+        cases.append(lesion_case(out, index, name, image, mask, f"case{k}", "held_out", [int(v) for v in a.real_block.split(",")]))
+    index["lesion_cases_held_out"] = cases
+
+
+LDCT_DIR = os.path.join(SHARED_DIR, "data", "ldct", "ctformer_L506")
+LDCT_TUNE = "L506_18"
+
+
+def ldct_pairs(out, index, crop):
+    """The real Mayo L506 quarter/full-dose slices (values v in [0, 1]; HU = 4096 v - 1024), central crop."""
+    names = sorted({os.path.basename(f)[:-len("_input.npy")] for f in os.listdir(LDCT_DIR) if f.endswith("_input.npy")}) \
+        if os.path.isdir(LDCT_DIR) else []
+    if LDCT_TUNE not in names:
+        print(f"ldct: no real pairs in {LDCT_DIR}; skipped", flush=True)
+        return
+    pairs = []
+    for n in names:
+        qd, fd = (np.load(os.path.join(LDCT_DIR, f"{n}_{k}.npy")) * 4096.0 - 1024.0 for k in ("input", "target"))
+        y0, x0 = (qd.shape[0] - crop) // 2, (qd.shape[1] - crop) // 2
+        qd, fd = (v[None, y0:y0 + crop, x0:x0 + crop] for v in (qd, fd))
+        _write(out, f"ldct/{n}_quarter.f32", qd, index, case=n, crop_yx=[y0, x0], dose="quarter")
+        _write(out, f"ldct/{n}_full.f32", fd, index, case=n, crop_yx=[y0, x0], dose="full")
+        pairs.append(n)
+        print(f"ldct: {n} crop {[y0, x0]} {qd.shape}, std(QD - FD) {np.std(qd - fd):.1f} HU", flush=True)
+    index["ldct_real_pairs"] = {"tune": LDCT_TUNE, "evaluate": [n for n in pairs if n != LDCT_TUNE], "pixel_mm": 0.74,
+                                "slice_mm": 3.0, "source": "Mayo 2016 Grand Challenge L506 (../shared/data/ldct/SOURCES.md), "
+                                "3 mm B30 slices; pixel spacing assumed 0.74 mm (not stored)"}
+
+
+def add_part(a):
+    out = os.path.abspath(a.out)
+    path = os.path.join(out, "index.json")
+    if not os.path.isfile(path):
+        raise SystemExit(f"export_eval_volumes: --add needs an existing {path} (run without --add first)")
+    with open(path) as f:
+        index = json.load(f)
+    if a.add == "ldct":
+        ldct_pairs(out, index, a.ldct_crop)
+    else:
+        if not a.lesion_case:
+            raise SystemExit("export_eval_volumes: --add lesions needs at least one --lesion-case IMAGE MASK")
+        lesion_cases(out, index, a)
+    with open(path, "w") as f:
+        json.dump(index, f, indent=1)
+    print(f"updated {path}")
     return 0
 
 

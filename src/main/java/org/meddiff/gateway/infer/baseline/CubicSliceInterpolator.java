@@ -2,6 +2,7 @@ package org.meddiff.gateway.infer.baseline;
 
 import java.util.stream.IntStream;
 
+import org.meddiff.gateway.infer.pipeline.Resampling;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
 
@@ -98,13 +99,7 @@ public final class CubicSliceInterpolator {
      * below a position {@code t} in [0, 1). They sum to 1.
      */
     public static double[] weights(double t) {
-        double t2 = t * t;
-        double t3 = t2 * t;
-        return new double[] {
-            0.5 * (-t3 + 2 * t2 - t),
-            0.5 * (3 * t3 - 5 * t2 + 2),
-            0.5 * (-3 * t3 + 4 * t2 + t),
-            0.5 * (t3 - t2) };
+        return Resampling.keysWeights(t);
     }
 
     private static int clamp(int i, int last) {

@@ -13,12 +13,14 @@ import org.slf4j.LoggerFactory;
 /**
  * CT series volume (HU, source grid) &lt;-&gt; what the diffusion samplers work on.
  *
- * <p>Forward ({@link #prepare}): trilinear resampling to 1.0 mm isotropic (first voxel centre fixed,
+ * <p>Forward ({@link #prepare}): cubic resampling ({@link Resampling#resampleCubic}) to 1.0 mm isotropic (first voxel centre fixed,
  * size round(n * spacing)), anatomy classes from the 1 mm HU ({@link AnatomyClasses}), the region's window
  * to [-1, 1], then padding at the far end of each axis with edge values to a multiple of
  * {@code multiple} (8: the U-Net's down-samplings) and at least the patch size.
- * Back ({@link #toSourceGrid}): crop the padding, inverse window to HU, trilinear resampling onto the
- * source grid; the result has the source geometry.
+ * Back ({@link #toSourceGrid}): crop the padding, inverse window to HU, cubic resampling onto the
+ * source grid; the result has the source geometry. Cubic both ways so that a sub-millimetre series keeps its
+ * in-plane resolution through the 1 mm working grid; the anatomy map comes from the 1 mm HU, and other fields
+ * ({@link #mapToSourceGrid}) go back trilinearly.
  *
  * <p>Super-resolution ({@link #prepareThick}): only the in-plane axes go to 1 mm; z keeps the thick
  * slices, sf = round(spacingZ / thin spacing). The thin grid has sf slices per thick slice; thin slice z
@@ -85,7 +87,7 @@ public final class CtPreprocessing {
 
     public Prepared prepare(Volume source, Region region) {
         VolumeGeometry g = source.geometry();
-        FloatVolume hu = Resampling.resample(asFloatVolume(source), spacingZyx(g), new double[] {MM, MM, MM});
+        FloatVolume hu = Resampling.resampleCubic(asFloatVolume(source), spacingZyx(g), new double[] {MM, MM, MM});
         int d = hu.depth(), h = hu.height(), w = hu.width();
         FloatVolume anat = AnatomyClasses.map(hu);
         FloatVolume norm = normalize(hu, region);
@@ -106,7 +108,7 @@ public final class CtPreprocessing {
         if (!source.geometry().equals(p.source())) {
             throw new IllegalArgumentException("source volume does not match the prepared geometry");
         }
-        FloatVolume onSource = onSourceGrid(p.crop(normalizedPadded), p.source());
+        FloatVolume onSource = imageOnSourceGrid(p.crop(normalizedPadded), p.source());
         FloatVolume ref = asFloatVolume(source);
         LOG.info(String.format(Locale.ROOT, "%.1f %% of voxels are outside the %s window: they keep their source HU",
                 100 * WindowPassthrough.passthroughFraction(onSource, p.region(), ref, SOURCE_MARGIN), p.region().cardName()));
@@ -123,6 +125,11 @@ public final class CtPreprocessing {
     private static FloatVolume onSourceGrid(FloatVolume f1mm, VolumeGeometry g) {
         double[] sp = spacingZyx(g);
         return Resampling.resample(f1mm, g.slices(), g.rows(), g.columns(), new double[] {MM, MM, MM}, sp);
+    }
+
+    private static FloatVolume imageOnSourceGrid(FloatVolume f1mm, VolumeGeometry g) {
+        double[] sp = spacingZyx(g);
+        return Resampling.resampleCubic(f1mm, g.slices(), g.rows(), g.columns(), new double[] {MM, MM, MM}, sp);
     }
 
     public static FloatVolume normalize(FloatVolume hu, Region region) {
@@ -160,7 +167,7 @@ public final class CtPreprocessing {
         VolumeGeometry g = thick.geometry();
         int sf = slabFactor(g.spacingZ(), thinSpacingMm);
         double thinSpacing = g.spacingZ() / sf;
-        FloatVolume hu = Resampling.resample(asFloatVolume(thick),
+        FloatVolume hu = Resampling.resampleCubic(asFloatVolume(thick),
                 new double[] {1, g.spacingY(), g.spacingX()}, new double[] {1, MM, MM});
         int dt = hu.depth(), h = hu.height(), w = hu.width();
         int thin = dt * sf;
@@ -201,7 +208,7 @@ public final class CtPreprocessing {
             hu = SlabProjection.project(hu, thickHu, p.sf());
         }
         VolumeGeometry g = p.source();
-        FloatVolume back = Resampling.resample(hu, p.thinSlices(), g.rows(), g.columns(), new double[] {1, MM, MM},
+        FloatVolume back = Resampling.resampleCubic(hu, p.thinSlices(), g.rows(), g.columns(), new double[] {1, MM, MM},
                 new double[] {1, g.spacingY(), g.spacingX()});
         return new Volume(thinGeometry(g, p.sf(), p.thinSlices(), p.thinSpacing()), back.data());
     }

@@ -5,10 +5,16 @@ import java.util.stream.IntStream;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
 
 /**
- * Separable linear (trilinear) resampling on regular grids, the arithmetic of meddiff.data.resample:
+ * Separable resampling on regular grids. Linear ({@link #resample}), the arithmetic of meddiff.data.resample:
  * output voxel i of an axis samples the input at fractional index c_i (clipped to [0, n-1]),
  * {@code out = a[i0] * (1 - w) + a[i1] * w} in float32 with {@code w = (float) (c - floor(c))}, axes
  * z, then y, then x. The first voxel centres of input and output coincide.
+ *
+ * <p>Cubic ({@link #resampleCubic}): the same grids and coordinates with Keys cubic convolution (a = -0.5, the
+ * Catmull-Rom spline; edge clamp), for images. A linear 0.74 mm -&gt; 1 mm -&gt; 0.74 mm round trip alone
+ * blurs a full-dose abdomen slice to about 31 dB PSNR in the [-160, 240] HU window; cubic both ways keeps
+ * 38-41 dB (docs/EVALUATION.md), so the 1 mm working grid no longer costs a sub-millimetre series its
+ * resolution. Fields that must stay in their range (masks, anomaly magnitudes) keep the linear kind.
  */
 public final class Resampling {
 
@@ -47,17 +53,102 @@ public final class Resampling {
         return out;
     }
 
+    /** {@link #resample(FloatVolume, double[], double[])} with Keys cubic convolution. */
+    public static FloatVolume resampleCubic(FloatVolume v, double[] spacingZyx, double[] targetZyx) {
+        int d = size(v.depth(), spacingZyx[0], targetZyx[0]);
+        int h = size(v.height(), spacingZyx[1], targetZyx[1]);
+        int w = size(v.width(), spacingZyx[2], targetZyx[2]);
+        return resampleCubic(v, d, h, w, spacingZyx, targetZyx);
+    }
+
+    /** {@link #resample(FloatVolume, int, int, int, double[], double[])} with Keys cubic convolution. */
+    public static FloatVolume resampleCubic(FloatVolume v, int d, int h, int w, double[] spacingZyx, double[] targetZyx) {
+        FloatVolume out = v;
+        out = axisCubic(out, 0, coords(d, targetZyx[0], spacingZyx[0], v.depth()));
+        out = axisCubic(out, 1, coords(h, targetZyx[1], spacingZyx[1], v.height()));
+        out = axisCubic(out, 2, coords(w, targetZyx[2], spacingZyx[2], v.width()));
+        return out;
+    }
+
+    /**
+     * Keys cubic convolution weights (a = -0.5) for the taps at offsets -1, 0, +1, +2 from the sample below a
+     * position {@code t} in [0, 1). They sum to 1; at t = 0 they are (0, 1, 0, 0), so sample positions are kept.
+     */
+    public static double[] keysWeights(double t) {
+        double t2 = t * t;
+        double t3 = t2 * t;
+        return new double[] {
+            0.5 * (-t3 + 2 * t2 - t),
+            0.5 * (3 * t3 - 5 * t2 + 2),
+            0.5 * (-3 * t3 + 4 * t2 + t),
+            0.5 * (t3 - t2) };
+    }
+
+    /** Keys cubic convolution along one axis (0 = z, 1 = y, 2 = x) at fractional indices c; taps beyond the ends clamp. */
+    public static FloatVolume axisCubic(FloatVolume a, int ax, double[] c) {
+        int n = ax == 0 ? a.depth() : ax == 1 ? a.height() : a.width();
+        if (isIdentity(c, n)) {
+            return a;
+        }
+        int m = c.length;
+        int[][] tap = new int[m][4];
+        float[][] wt = new float[m][4];
+        for (int i = 0; i < m; i++) {
+            int i0 = (int) Math.floor(c[i]);
+            double[] k = keysWeights(c[i] - i0);
+            for (int j = 0; j < 4; j++) {
+                tap[i][j] = Math.min(Math.max(i0 - 1 + j, 0), n - 1);
+                wt[i][j] = (float) k[j];
+            }
+        }
+        int d = ax == 0 ? m : a.depth();
+        int h = ax == 1 ? m : a.height();
+        int w = ax == 2 ? m : a.width();
+        float[] src = a.data();
+        float[] dst = new float[Math.multiplyExact(Math.multiplyExact(d, h), w)];
+        int sh = a.height(), sw = a.width();
+        IntStream.range(0, d).parallel().forEach(z -> {
+            for (int y = 0; y < h; y++) {
+                int o = (z * h + y) * w;
+                if (ax == 2) {
+                    int s = (z * sh + y) * sw;
+                    for (int x = 0; x < w; x++) {
+                        int[] t = tap[x];
+                        float[] k = wt[x];
+                        dst[o + x] = src[s + t[0]] * k[0] + src[s + t[1]] * k[1] + src[s + t[2]] * k[2] + src[s + t[3]] * k[3];
+                    }
+                } else {
+                    int[] rows = new int[4];
+                    float[] k = ax == 0 ? wt[z] : wt[y];
+                    for (int j = 0; j < 4; j++) {
+                        rows[j] = ax == 0 ? (tap[z][j] * sh + y) * sw : (z * sh + tap[y][j]) * sw;
+                    }
+                    for (int x = 0; x < w; x++) {
+                        dst[o + x] = src[rows[0] + x] * k[0] + src[rows[1] + x] * k[1] + src[rows[2] + x] * k[2] + src[rows[3] + x] * k[3];
+                    }
+                }
+            }
+        });
+        return new FloatVolume(d, h, w, dst);
+    }
+
+    private static boolean isIdentity(double[] c, int n) {
+        if (c.length != n) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (c[i] != i) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Linear interpolation along one axis (0 = z, 1 = y, 2 = x) at fractional indices c. */
     public static FloatVolume axis(FloatVolume a, int ax, double[] c) {
         int n = ax == 0 ? a.depth() : ax == 1 ? a.height() : a.width();
-        if (c.length == n) {
-            boolean identity = true;
-            for (int i = 0; i < n && identity; i++) {
-                identity = c[i] == i;
-            }
-            if (identity) {
-                return a;
-            }
+        if (isIdentity(c, n)) {
+            return a;
         }
         int m = c.length;
         int[] i0 = new int[m];
