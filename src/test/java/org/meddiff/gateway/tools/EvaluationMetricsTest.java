@@ -95,5 +95,35 @@ class EvaluationMetricsTest {
         assertEquals(Set.of("denoise", "anomaly"), Evaluation.tasks("denoise,anomaly"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Evaluation.tasks("denoise,superes"));
         assertTrue(e.getMessage().contains("superes"), e.getMessage());
+        assertEquals(Set.of("ldct", "lesions"), Evaluation.tasks("ldct,lesions"));
+    }
+
+    @Test
+    void baselinesAreTunedByPsnrOnTheTrainingPairAndThenApplied() {
+        // an edge (tissue / fat) under strong noise: the tuned filters must beat the input and sit inside their grids
+        float[] clean = new float[4 * 24 * 24];
+        for (int i = 0; i < clean.length; i++) {
+            clean[i] = (i % 24) < 12 ? 50 : -100;
+        }
+        FloatVolume full = new FloatVolume(4, 24, 24, clean);
+        FloatVolume noise = flat(4, 24, 24, 0, 40, 7);
+        float[] noisy = new float[clean.length];
+        for (int i = 0; i < noisy.length; i++) {
+            noisy[i] = clean[i] + noise.data()[i];
+        }
+        FloatVolume low = new FloatVolume(4, 24, 24, noisy);
+        Evaluation.ClassicalBaselines b = Evaluation.ClassicalBaselines.tune(low, full);
+        assertTrue(java.util.Arrays.stream(Evaluation.ClassicalBaselines.SIGMAS).anyMatch(x -> x == b.sigma()), "sigma " + b.sigma());
+        assertTrue(java.util.Arrays.stream(Evaluation.ClassicalBaselines.HS).anyMatch(x -> x == b.h()), "h " + b.h());
+        double input = Metrics.psnr(low, full);
+        FloatVolume g = b.gaussian(low);
+        FloatVolume nlm = b.nlm(low);
+        assertTrue(Metrics.psnr(g, full) > input + 3, "Gaussian " + Metrics.psnr(g, full) + " vs input " + input);
+        assertTrue(Metrics.psnr(nlm, full) > input + 3, "NLM " + Metrics.psnr(nlm, full) + " vs input " + input);
+        // the chosen sigma is the best of the grid on this pair
+        for (double s : Evaluation.ClassicalBaselines.SIGMAS) {
+            assertTrue(Metrics.psnr(Metrics.gaussian3d(low, s), full) <= Metrics.psnr(g, full) + 1e-9, "sigma " + s);
+        }
+        assertTrue(Metrics.psnr(b.mix(g, nlm), full) >= Math.min(Metrics.psnr(g, full), Metrics.psnr(nlm, full)));
     }
 }

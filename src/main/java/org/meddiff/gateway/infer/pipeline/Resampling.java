@@ -13,7 +13,7 @@ import org.meddiff.gateway.infer.diffusion.FloatVolume;
  * <p>Cubic ({@link #resampleCubic}): the same grids and coordinates with Keys cubic convolution (a = -0.5, the
  * Catmull-Rom spline; edge clamp), for images. A linear 0.74 mm -&gt; 1 mm -&gt; 0.74 mm round trip alone
  * blurs a full-dose abdomen slice to about 31 dB PSNR in the [-160, 240] HU window; cubic both ways keeps
- * 38-41 dB (docs/EVALUATION.md), so the 1 mm working grid no longer costs a sub-millimetre series its
+ * 35-38 dB (real Mayo slices, docs/EVALUATION.md), so the 1 mm working grid costs a sub-millimetre series less of its
  * resolution. Fields that must stay in their range (masks, anomaly magnitudes) keep the linear kind.
  */
 public final class Resampling {
