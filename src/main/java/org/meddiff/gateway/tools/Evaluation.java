@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.DoubleFunction;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -299,51 +300,35 @@ public final class Evaluation {
         }
 
         static ClassicalBaselines tune(FloatVolume lowDose, FloatVolume fullDose) {
-            System.out.println("| Gaussian sigma (voxels) | PSNR |");
-            System.out.println("| --- | --- |");
-            double bestSigma = Double.NaN;
-            FloatVolume bestG = null;
-            double best = Double.NEGATIVE_INFINITY;
-            for (double s : SIGMAS) {
-                FloatVolume filtered = Metrics.gaussian3d(lowDose, s);
-                double p = Metrics.psnr(filtered, fullDose);
-                System.out.printf(Locale.ROOT, "| %.2f | %.2f |%n", s, p);
-                if (p > best) {
-                    best = p;
-                    bestSigma = s;
-                    bestG = filtered;
-                }
-            }
+            Best g = best("Gaussian sigma (voxels)", "%.2f", SIGMAS, s -> Metrics.gaussian3d(lowDose, s), fullDose);
             System.out.println();
-            System.out.println("| NLM h (HU; patch 3x3x3, search 5x7x7) | PSNR |");
-            System.out.println("| --- | --- |");
-            double bestH = Double.NaN;
-            FloatVolume bestNlm = null;
-            best = Double.NEGATIVE_INFINITY;
-            for (double h : HS) {
-                FloatVolume filtered = Metrics.nlm3d(lowDose, h, 1, 2, 3);
-                double p = Metrics.psnr(filtered, fullDose);
-                System.out.printf(Locale.ROOT, "| %.0f | %.2f |%n", h, p);
-                if (p > best) {
-                    best = p;
-                    bestH = h;
-                    bestNlm = filtered;
-                }
-            }
+            Best nlm = best("NLM h (HU; patch 3x3x3, search 5x7x7)", "%.0f", HS, h -> Metrics.nlm3d(lowDose, h, 1, 2, 3), fullDose);
             System.out.println();
-            System.out.println("| Gaussian / NLM mix, share of NLM | PSNR |");
+            Best mix = best("Gaussian / NLM mix, share of NLM", "%.1f", SHARES, w -> Metrics.mix(g.output(), nlm.output(), w), fullDose);
+            return new ClassicalBaselines(g.parameter(), nlm.parameter(), mix.parameter());
+        }
+
+        /** A tuned parameter and the filtered volume it gave. */
+        private record Best(double parameter, FloatVolume output) {
+        }
+
+        /** Prints one tuning table (parameter, PSNR) and returns the highest-PSNR entry (the first on a tie). */
+        private static Best best(String what, String format, double[] grid, DoubleFunction<FloatVolume> filter,
+                                 FloatVolume reference) {
+            System.out.println("| " + what + " | PSNR |");
             System.out.println("| --- | --- |");
-            double bestW = Double.NaN;
-            best = Double.NEGATIVE_INFINITY;
-            for (double w : SHARES) {
-                double p = Metrics.psnr(Metrics.mix(bestG, bestNlm, w), fullDose);
-                System.out.printf(Locale.ROOT, "| %.1f | %.2f |%n", w, p);
-                if (p > best) {
-                    best = p;
-                    bestW = w;
+            Best best = null;
+            double bestPsnr = Double.NEGATIVE_INFINITY;
+            for (double x : grid) {
+                FloatVolume filtered = filter.apply(x);
+                double p = Metrics.psnr(filtered, reference);
+                System.out.printf(Locale.ROOT, "| " + format + " | %.2f |%n", x, p);
+                if (p > bestPsnr) {
+                    bestPsnr = p;
+                    best = new Best(x, filtered);
                 }
             }
-            return new ClassicalBaselines(bestSigma, bestH, bestW);
+            return best;
         }
     }
 

@@ -36,37 +36,43 @@ public final class Resampling {
         return c;
     }
 
+    /** One axis of a separable resampling: the volume sampled along axis {@code ax} at fractional indices c. */
+    private interface AxisKernel {
+        FloatVolume apply(FloatVolume a, int ax, double[] c);
+    }
+
     /** Resamples from spacing (sz, sy, sx) to (tz, ty, tx), sizes by {@link #size}. */
     public static FloatVolume resample(FloatVolume v, double[] spacingZyx, double[] targetZyx) {
-        int d = size(v.depth(), spacingZyx[0], targetZyx[0]);
-        int h = size(v.height(), spacingZyx[1], targetZyx[1]);
-        int w = size(v.width(), spacingZyx[2], targetZyx[2]);
-        return resample(v, d, h, w, spacingZyx, targetZyx);
+        return resample(v, spacingZyx, targetZyx, Resampling::axis);
     }
 
     /** Resamples onto an output grid of the given size and spacing (both grids start at the same voxel centre). */
     public static FloatVolume resample(FloatVolume v, int d, int h, int w, double[] spacingZyx, double[] targetZyx) {
-        FloatVolume out = v;
-        out = axis(out, 0, coords(d, targetZyx[0], spacingZyx[0], v.depth()));
-        out = axis(out, 1, coords(h, targetZyx[1], spacingZyx[1], v.height()));
-        out = axis(out, 2, coords(w, targetZyx[2], spacingZyx[2], v.width()));
-        return out;
+        return resample(v, new int[] {d, h, w}, spacingZyx, targetZyx, Resampling::axis);
     }
 
     /** {@link #resample(FloatVolume, double[], double[])} with Keys cubic convolution. */
     public static FloatVolume resampleCubic(FloatVolume v, double[] spacingZyx, double[] targetZyx) {
-        int d = size(v.depth(), spacingZyx[0], targetZyx[0]);
-        int h = size(v.height(), spacingZyx[1], targetZyx[1]);
-        int w = size(v.width(), spacingZyx[2], targetZyx[2]);
-        return resampleCubic(v, d, h, w, spacingZyx, targetZyx);
+        return resample(v, spacingZyx, targetZyx, Resampling::axisCubic);
     }
 
     /** {@link #resample(FloatVolume, int, int, int, double[], double[])} with Keys cubic convolution. */
     public static FloatVolume resampleCubic(FloatVolume v, int d, int h, int w, double[] spacingZyx, double[] targetZyx) {
+        return resample(v, new int[] {d, h, w}, spacingZyx, targetZyx, Resampling::axisCubic);
+    }
+
+    private static FloatVolume resample(FloatVolume v, double[] spacingZyx, double[] targetZyx, AxisKernel kernel) {
+        int[] sizes = {size(v.depth(), spacingZyx[0], targetZyx[0]), size(v.height(), spacingZyx[1], targetZyx[1]),
+            size(v.width(), spacingZyx[2], targetZyx[2])};
+        return resample(v, sizes, spacingZyx, targetZyx, kernel);
+    }
+
+    private static FloatVolume resample(FloatVolume v, int[] sizesZyx, double[] spacingZyx, double[] targetZyx, AxisKernel kernel) {
+        int[] n = {v.depth(), v.height(), v.width()};
         FloatVolume out = v;
-        out = axisCubic(out, 0, coords(d, targetZyx[0], spacingZyx[0], v.depth()));
-        out = axisCubic(out, 1, coords(h, targetZyx[1], spacingZyx[1], v.height()));
-        out = axisCubic(out, 2, coords(w, targetZyx[2], spacingZyx[2], v.width()));
+        for (int ax = 0; ax < 3; ax++) {
+            out = kernel.apply(out, ax, coords(sizesZyx[ax], targetZyx[ax], spacingZyx[ax], n[ax]));
+        }
         return out;
     }
 
