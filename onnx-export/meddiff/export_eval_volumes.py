@@ -158,10 +158,11 @@ def main(argv=None):
 
 def lesion_case(out, index, case, image, mask, folder, split, block_zyx):
     """A block centred on the lesion at 1 mm, its mask and the ROI (soft tissue eroded 1 voxel, plus the lesion)."""
-    img, sp = D.read_volume(image)
-    msk, msp = D.read_volume(mask)
-    if img.shape != msk.shape:
-        raise SystemExit(f"export_eval_volumes: {mask}: mask grid {msk.shape} differs from the image's {img.shape} ({image})")
+    img, sp = _read(image, "image")
+    msk, msp = _read(mask, "mask")
+    if img.shape != msk.shape or not np.allclose(sp, msp, rtol=1e-3):
+        raise SystemExit(f"export_eval_volumes: {mask}: mask grid {msk.shape} at {tuple(round(x, 3) for x in msp)} mm differs from "
+                         f"the image's {img.shape} at {tuple(round(x, 3) for x in sp)} mm ({image})")
     hu = D.resample(img, sp)
     lesion = D.resample((msk > 0).astype(np.float32), msp) > 0.5
     if not lesion.any():
@@ -184,14 +185,28 @@ def lesion_case(out, index, case, image, mask, folder, split, block_zyx):
             "roi": f"{split_folder(split)}/{folder}_roi", "split": split, "tumour_voxels_in_block": int(m.sum())}
 
 
+def _read(path, what):
+    try:
+        return D.read_volume(path)
+    except Exception as e:  # a reader's own error (IndexError for an empty folder, ...) without the file's name
+        raise SystemExit(f"export_eval_volumes: {path}: cannot read the {what}: {type(e).__name__}: {e}")
+
+
 def split_folder(split):
     return "real" if split == "train" else "lesion"
 
 
 def lesion_cases(out, index, a):
     """--lesion-case pairs: held-out real lesions (the case name is the image's file or folder name)."""
-    cases = []
-    for k, (image, mask) in enumerate(a.lesion_case):
+    # earlier cases stay (a second call adds to them); the same image again replaces its own entry
+    cases = [c for c in index.get("lesion_cases_held_out", [])
+             if index["volumes"].get(c["volume"], {}).get("source") not in {im for im, _ in a.lesion_case}]
+    used = {c["volume"] for c in index.get("lesion_cases_held_out", [])}
+    k = 0
+    for image, mask in a.lesion_case:
+        while f"lesion/case{k}_volume" in used:
+            k += 1
+        used.add(f"lesion/case{k}_volume")
         name = os.path.basename(os.path.normpath(image)).replace(".nii.gz", "").replace(".nii", "").replace(".nrrd", "")
         cases.append(lesion_case(out, index, name, image, mask, f"case{k}", "held_out", [int(v) for v in a.real_block.split(",")]))
     index["lesion_cases_held_out"] = cases
@@ -207,10 +222,13 @@ def ldct_pairs(out, index, crop):
         if os.path.isdir(LDCT_DIR) else []
     if LDCT_TUNE not in names:
         print(f"ldct: no real pairs in {LDCT_DIR}; skipped", flush=True)
+        index["ldct_real_pairs"] = None  # recorded as absent, so bin/evaluate does not look again on every run
         return
     pairs = []
     for n in names:
         qd, fd = (np.load(os.path.join(LDCT_DIR, f"{n}_{k}.npy")) * 4096.0 - 1024.0 for k in ("input", "target"))
+        if crop > min(qd.shape):
+            raise SystemExit(f"export_eval_volumes: --ldct-crop {crop} is larger than the {qd.shape} slices of {n}")
         y0, x0 = (qd.shape[0] - crop) // 2, (qd.shape[1] - crop) // 2
         qd, fd = (v[None, y0:y0 + crop, x0:x0 + crop] for v in (qd, fd))
         _write(out, f"ldct/{n}_quarter.f32", qd, index, case=n, crop_yx=[y0, x0], dose="quarter")

@@ -62,6 +62,13 @@ def test_a_sites_lesion_case_is_written_as_held_out(tmp_path):
     assert v.shape == (32, 48, 48)  # 30 slices of 2 mm -> 60 at 1 mm, block of 32 centred on the lesion
     assert m.sum() == c["tumour_voxels_in_block"] > 100 and (m.astype(bool) & ~r.astype(bool)).sum() == 0
     assert abs(float(v[m > 0.5].mean()) + 20) < 15 and (r.astype(bool) & ~m.astype(bool)).sum() > 0
+    # a second call adds its case and keeps the first
+    _nifti(tmp_path / "ct2.nii.gz", img, (1.0, 1.0, 2.0))
+    assert E.main(["--out", str(out), "--add", "lesions", "--real-block", "32,48,48",
+                   "--lesion-case", str(tmp_path / "ct2.nii.gz"), str(tmp_path / "mask.nii.gz")]) == 0
+    index = json.load(open(out / "index.json"))
+    assert [c["case"] for c in index["lesion_cases_held_out"]] == ["ct", "ct2"]
+    assert len({c["volume"] for c in index["lesion_cases_held_out"]}) == 2
 
 
 def test_a_lesion_case_with_a_bad_mask_is_refused_with_the_file_named(tmp_path):
@@ -74,7 +81,9 @@ def test_a_lesion_case_with_a_bad_mask_is_refused_with_the_file_named(tmp_path):
     out = tmp_path / "eval"
     out.mkdir()
     json.dump({"volumes": {}}, open(out / "index.json", "w"))
-    for mask, why in (("small.nii.gz", "differs from the image"), ("empty.nii.gz", "is empty")):
+    _nifti(tmp_path / "coarse.nii.gz", np.ones((40, 40, 20), np.uint8), (1.0, 1.0, 2.0))
+    for mask, why in (("small.nii.gz", "differs from the image"), ("coarse.nii.gz", "differs from the image"),
+                      ("empty.nii.gz", "is empty")):
         with pytest.raises(SystemExit) as e:
             E.main(["--out", str(out), "--add", "lesions", "--lesion-case", str(tmp_path / "ct.nii.gz"), str(tmp_path / mask)])
         assert mask in str(e.value) and why in str(e.value)

@@ -172,14 +172,12 @@ final class AnomalyEvaluation {
 
     /** Both tables; figures in the "real_lesions" section of the results (the model card's gateway_evaluation). */
     private void realLesions(Path data, JsonNode index, List<Setting> settings) throws IOException {
-        ObjectNode out = Evaluation.figures("real_lesions");
         realLesions(data, index, "real_lesion_cases", "Real lesions: IBSI soft-tissue sarcoma CT with the tumour mask (TRAINING "
-                + "volumes of the shipped model: the only real lesion masks in the shared data)", settings,
-                out.putObject("real_lesions_training_volumes"));
+                + "volumes of the shipped model: the only real lesion masks in the shared data)", settings, "real_lesions_training_volumes");
         realLesions(data, index, "lesion_cases_held_out", "Real lesions, HELD OUT: the --lesion-case volumes with their lesion masks",
-                settings, out.putObject("real_lesions_held_out"));
-        if (out.path("real_lesions_held_out").isEmpty()) {
-            out.remove("real_lesions_held_out");
+                settings, "real_lesions_held_out");
+        if (index.path("real_lesion_cases").isEmpty() && index.path("lesion_cases_held_out").isEmpty()) {
+            System.out.println("\nNo real-lesion cases in the evaluation set (the shared data is absent and no --lesion-case was given).");
         }
     }
 
@@ -189,11 +187,12 @@ final class AnomalyEvaluation {
      */
     static final double INSERTED_BAR = 0.90;
 
-    private void realLesions(Path data, JsonNode index, String key, String heading, List<Setting> settings, ObjectNode real)
+    private void realLesions(Path data, JsonNode index, String key, String heading, List<Setting> settings, String section)
             throws IOException {
         if (index.path(key).isEmpty()) {
-            return;
+            return;  // no section either: an empty one would replace the card's figures
         }
+        ObjectNode real = Evaluation.figures("real_lesions").putObject(section);
         System.out.printf(Locale.ROOT, "%n### %s%n%n", heading);
         System.out.printf(Locale.ROOT, "Pixel AUROC of lesion voxels against the other soft-tissue voxels of the block (ROI: soft tissue "
                 + "eroded 1 voxel, plus the lesion); lesion / rest: mean map value inside the lesion over the mean in the rest of the ROI; "

@@ -116,7 +116,7 @@ public final class Evaluation {
                 denoising(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoiseSteps());
             }
             if (only.contains("ldct")) {
-                if (index.has("ldct_real_pairs")) {
+                if (index.path("ldct_real_pairs").path("evaluate").size() > 0) {
                     realLowDose(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoiseSteps());
                 } else {
                     System.out.println("\nNo real low-dose pairs in the evaluation set (the shared LDCT data is absent): skipped.");
