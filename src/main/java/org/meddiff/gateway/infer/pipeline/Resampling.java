@@ -96,10 +96,9 @@ public final class Resampling {
         if (isIdentity(c, n)) {
             return a;
         }
-        int m = c.length;
-        int[][] tap = new int[m][4];
-        float[][] wt = new float[m][4];
-        for (int i = 0; i < m; i++) {
+        int[][] tap = new int[c.length][4];
+        float[][] wt = new float[c.length][4];
+        for (int i = 0; i < c.length; i++) {
             int i0 = (int) Math.floor(c[i]);
             double[] k = keysWeights(c[i] - i0);
             for (int j = 0; j < 4; j++) {
@@ -107,6 +106,16 @@ public final class Resampling {
                 wt[i][j] = (float) k[j];
             }
         }
+        return weightedTaps(a, ax, tap, wt);
+    }
+
+    /**
+     * Output voxel i along axis {@code ax} = sum over j of input[tap[i][j]] * wt[i][j] (float32, taps in order), the
+     * other axes unchanged: the one loop behind both kernels.
+     */
+    private static FloatVolume weightedTaps(FloatVolume a, int ax, int[][] tap, float[][] wt) {
+        int m = tap.length;
+        int taps = tap[0].length;
         int d = ax == 0 ? m : a.depth();
         int h = ax == 1 ? m : a.height();
         int w = ax == 2 ? m : a.width();
@@ -114,6 +123,7 @@ public final class Resampling {
         float[] dst = new float[Math.multiplyExact(Math.multiplyExact(d, h), w)];
         int sh = a.height(), sw = a.width();
         IntStream.range(0, d).parallel().forEach(z -> {
+            int[] rows = new int[taps];
             for (int y = 0; y < h; y++) {
                 int o = (z * h + y) * w;
                 if (ax == 2) {
@@ -121,16 +131,24 @@ public final class Resampling {
                     for (int x = 0; x < w; x++) {
                         int[] t = tap[x];
                         float[] k = wt[x];
-                        dst[o + x] = src[s + t[0]] * k[0] + src[s + t[1]] * k[1] + src[s + t[2]] * k[2] + src[s + t[3]] * k[3];
+                        float v = src[s + t[0]] * k[0];
+                        for (int j = 1; j < taps; j++) {
+                            v += src[s + t[j]] * k[j];
+                        }
+                        dst[o + x] = v;
                     }
                 } else {
-                    int[] rows = new int[4];
+                    int[] t = ax == 0 ? tap[z] : tap[y];
                     float[] k = ax == 0 ? wt[z] : wt[y];
-                    for (int j = 0; j < 4; j++) {
-                        rows[j] = ax == 0 ? (tap[z][j] * sh + y) * sw : (z * sh + tap[y][j]) * sw;
+                    for (int j = 0; j < taps; j++) {
+                        rows[j] = ax == 0 ? (t[j] * sh + y) * sw : (z * sh + t[j]) * sw;
                     }
                     for (int x = 0; x < w; x++) {
-                        dst[o + x] = src[rows[0] + x] * k[0] + src[rows[1] + x] * k[1] + src[rows[2] + x] * k[2] + src[rows[3] + x] * k[3];
+                        float v = src[rows[0] + x] * k[0];
+                        for (int j = 1; j < taps; j++) {
+                            v += src[rows[j] + x] * k[j];
+                        }
+                        dst[o + x] = v;
                     }
                 }
             }
@@ -156,50 +174,17 @@ public final class Resampling {
         if (isIdentity(c, n)) {
             return a;
         }
-        int m = c.length;
-        int[] i0 = new int[m];
-        int[] i1 = new int[m];
-        float[] wt = new float[m];
-        for (int i = 0; i < m; i++) {
-            i0[i] = (int) Math.floor(c[i]);
-            i1[i] = Math.min(i0[i] + 1, n - 1);
-            wt[i] = (float) (c[i] - i0[i]);
+        int[][] tap = new int[c.length][2];
+        float[][] wt = new float[c.length][2];
+        for (int i = 0; i < c.length; i++) {
+            int i0 = (int) Math.floor(c[i]);
+            float w = (float) (c[i] - i0);
+            tap[i][0] = i0;
+            tap[i][1] = Math.min(i0 + 1, n - 1);
+            wt[i][0] = 1 - w;  // float, as meddiff.data.resample: a[i0] * (1 - w) + a[i1] * w
+            wt[i][1] = w;
         }
-        int d = ax == 0 ? m : a.depth();
-        int h = ax == 1 ? m : a.height();
-        int w = ax == 2 ? m : a.width();
-        float[] src = a.data();
-        float[] dst = new float[Math.multiplyExact(Math.multiplyExact(d, h), w)];
-        int sh = a.height(), sw = a.width();
-        IntStream.range(0, d).parallel().forEach(z -> {
-            for (int y = 0; y < h; y++) {
-                int o = (z * h + y) * w;
-                if (ax == 2) {
-                    int s = (z * sh + y) * sw;
-                    for (int x = 0; x < w; x++) {
-                        float wx = wt[x];
-                        dst[o + x] = src[s + i0[x]] * (1 - wx) + src[s + i1[x]] * wx;
-                    }
-                } else {
-                    int s0, s1;
-                    float ww;
-                    if (ax == 0) {
-                        s0 = (i0[z] * sh + y) * sw;
-                        s1 = (i1[z] * sh + y) * sw;
-                        ww = wt[z];
-                    } else {
-                        s0 = (z * sh + i0[y]) * sw;
-                        s1 = (z * sh + i1[y]) * sw;
-                        ww = wt[y];
-                    }
-                    float w1 = 1 - ww;
-                    for (int x = 0; x < w; x++) {
-                        dst[o + x] = src[s0 + x] * w1 + src[s1 + x] * ww;
-                    }
-                }
-            }
-        });
-        return new FloatVolume(d, h, w, dst);
+        return weightedTaps(a, ax, tap, wt);
     }
 
     /** Pads at the far end of each axis with edge values to (d, h, w) (each &gt;= the current size). */
