@@ -2,24 +2,28 @@ package org.meddiff.gateway.tools;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 
 import org.meddiff.gateway.infer.diffusion.EpsilonModel;
+import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.model.ExecutionProvider;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.model.OnnxModel;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
+import org.meddiff.gateway.infer.pipeline.Resampling;
 import org.meddiff.gateway.volume.Volume;
 
 /**
  * The diffusion workers' cost on this machine, printed as Markdown for docs/BENCHMARKS.md:
  * milliseconds per network evaluation by patch size and batch, and a whole denoising job with the shipped settings
  * ({@code application.properties}) on a reference volume with the share of its time spent outside ONNX Runtime
- * (pre/post-processing, patch assembly, averaging, the DiffPIR updates).
+ * (pre/post-processing, patch assembly, averaging, the DiffPIR updates), and the cost of resampling a clinical
+ * grid to the 1 mm working grid and back with both kernels.
  *
  * <pre>bin/benchmark-inference [--provider cpu|cuda[:id]] [--threads 2] [--models models] [--repeats 5]</pre>
  */
@@ -79,6 +83,48 @@ public final class InferenceBenchmark {
                 Files.deleteIfExists(f);
             }
             Files.deleteIfExists(dir);
+            resampling(repeats);
+        }
+    }
+
+    /**
+     * The images of a clinical series go to the 1 mm working grid and back (CtPreprocessing); on the 1 mm reference
+     * volume that is the identity, so it is timed here on a typical abdomen grid, both kernels, median of the repeats.
+     */
+    private static void resampling(int repeats) {
+        int slices = 64, side = 512;
+        double[] source = {1.0, 0.7, 0.7};
+        double[] mm = {1, 1, 1};
+        Random random = new Random(5);
+        float[] v = new float[slices * side * side];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (40 + 30 * random.nextGaussian());
+        }
+        FloatVolume series = new FloatVolume(slices, side, side, v);
+        System.out.printf(Locale.ROOT, "%n### Resampling a %dx%dx%d series (%.1f mm pixels, %.0f mm slices) to 1 mm and back%n%n", side, side,
+                slices, source[1], source[0]);
+        System.out.println("| kernel | to 1 mm s | back s |");
+        System.out.println("| --- | --- | --- |");
+        for (boolean cubic : new boolean[] {false, true}) {
+            double[] there = new double[repeats];
+            double[] back = new double[repeats];
+            for (int k = 0; k < repeats; k++) {
+                long t0 = System.nanoTime();
+                FloatVolume at1mm = cubic ? Resampling.resampleCubic(series, source, mm) : Resampling.resample(series, source, mm);
+                long t1 = System.nanoTime();
+                if (cubic) {
+                    Resampling.resampleCubic(at1mm, slices, side, side, mm, source);
+                } else {
+                    Resampling.resample(at1mm, slices, side, side, mm, source);
+                }
+                long t2 = System.nanoTime();
+                there[k] = (t1 - t0) / 1e9;
+                back[k] = (t2 - t1) / 1e9;
+            }
+            Arrays.sort(there);
+            Arrays.sort(back);
+            System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f |%n", cubic ? "cubic (Keys, images: the shipped path)" : "linear",
+                    there[repeats / 2], back[repeats / 2]);
         }
     }
 
