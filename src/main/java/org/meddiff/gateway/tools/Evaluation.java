@@ -213,10 +213,10 @@ public final class Evaluation {
         String tune = pairs.path("tune").asText();
         double pixel = pairs.path("pixel_mm").asDouble();
         double thickness = pairs.path("slice_mm").asDouble();
+        FloatVolume tuneFull = read(data, index, "ldct/" + tune + "_full");
         System.out.printf(Locale.ROOT, "%n### Baseline tuning on the real pair %s (quarter / full dose, %s), PSNR dB%n%n", tune,
-                read(data, index, "ldct/" + tune + "_full").shapeString());
-        ClassicalBaselines baselines = ClassicalBaselines.tune(read(data, index, "ldct/" + tune + "_quarter"),
-                read(data, index, "ldct/" + tune + "_full"));
+                tuneFull.shapeString());
+        ClassicalBaselines baselines = ClassicalBaselines.tune(read(data, index, "ldct/" + tune + "_quarter"), tuneFull);
         String[] methods = {"low-dose input (real quarter dose)",
                 String.format(Locale.ROOT, "Gaussian, sigma %.2f pixel (tuned on %s)", baselines.sigma(), tune),
                 String.format(Locale.ROOT, "non-local means, h %.0f HU (tuned on %s)", baselines.h(), tune),
@@ -228,11 +228,13 @@ public final class Evaluation {
         double[][] psnr = new double[methods.length][n];
         double[][] ssim = new double[methods.length][n];
         String[] names = new String[n];
+        String shape = null;
         double seconds = 0;
         for (int k = 0; k < n; k++) {
             names[k] = pairs.path("evaluate").get(k).asText();
             FloatVolume qd = read(data, index, "ldct/" + names[k] + "_quarter");
             FloatVolume fd = read(data, index, "ldct/" + names[k] + "_full");
+            shape = fd.shapeString();
             long t0 = System.nanoTime();
             DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(qd, 0, thickness, pixel), Region.ABDOMEN, null,
                     SHIPPED.denoiseSigmaScale(), SHIPPED.denoiseLambda(), SHIPPED.denoiseZeta(), steps, SHIPPED.denoisePost(),
@@ -250,7 +252,7 @@ public final class Evaluation {
                     (System.nanoTime() - t0) / 1e9);
         }
         System.out.printf(Locale.ROOT, "%n### Denoising, REAL quarter dose: Mayo 2016 patient L506, %d slices of 3 mm, central %s "
-                + "(never trained on; pixel %.2f mm assumed)%n%n", n, read(data, index, "ldct/" + names[0] + "_full").shapeString(), pixel);
+                + "(never trained on; pixel %.2f mm assumed)%n%n", n, shape, pixel);
         StringBuilder head = new StringBuilder("| method | mean PSNR dB | mean SSIM |");
         StringBuilder rule = new StringBuilder("| --- | --- | --- |");
         for (String name : names) {
