@@ -53,7 +53,7 @@ class EventSchemasTest {
     static final String EXPLICIT_VR_LE = "1.2.840.10008.1.2.1";
     static final String CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2";
 
-    /** Topic -> record class, for every topic that has a record today (triage.finding is forward-declared). */
+    /** Topic -> record class: every topic has one. */
     static final Map<String, Class<? extends GatewayEvent>> RECORDS = Map.of(
             Topics.INSTANCE_RECEIVED, InstanceReceived.class,
             Topics.SERIES_READY, SeriesReady.class,
@@ -62,7 +62,8 @@ class EventSchemasTest {
             Topics.JOB_COMPLETED, JobCompleted.class,
             Topics.JOB_FAILED, JobFailed.class,
             Topics.STORE_COMPLETED, StoreCompleted.class,
-            Topics.STORE_DLQ, StoreDeadLettered.class);
+            Topics.STORE_DLQ, StoreDeadLettered.class,
+            Topics.TRIAGE_FINDING, TriageFinding.class);
 
     // ------------------------------------------------------------------ realistic events
 
@@ -102,8 +103,15 @@ class EventSchemasTest {
         StoreCompleted stored = StoreCompleted.of(completed, "ORTHANC@pacs.example.org:4242", 596, 1);
         StoreDeadLettered dead = StoreDeadLettered.of(completed, "ORTHANC@pacs.example.org:4242", 8,
                 "ORTHANC@pacs.example.org:4242 rejected the association (result 1, source 1, reason 3)");
+        JobRequested anomaly = JobRequested.of(jobId(SERIES, 1, 120, "anomaly"), "anomaly", "ct-abdomen-triage", ready,
+                Map.of());
+        // as AnomalyTask publishes it: region = the card's class name, modelVersion = model@sha12/sampler
+        TriageFinding urgent = TriageFinding.of(anomaly, DERIVED_SERIES, 0.0812, "abdomen", "URGENT", 0.0775,
+                "meddiff-fm-base@3f2a9c81d0e4/anomaly-t400-s2.0-k16");
+        TriageFinding routine = TriageFinding.of(anomaly, DERIVED_SERIES, 0.0641, "HaN", "ROUTINE", 0.0775,
+                "meddiff-fm-base@3f2a9c81d0e4/anomaly-t950-s0.0-k1");
         return List.of(received, receivedSparse, ready, reopened, requested, withParams, progress, measured, completed,
-                failed, stored, dead);
+                failed, stored, dead, urgent, routine);
     }
 
     static Stream<Arguments> events() throws Exception {
@@ -285,29 +293,14 @@ class EventSchemasTest {
                 "series attributes are closed: no patient identifiers");
     }
 
-    // ------------------------------------------------------------------ triage.finding (forward-declared)
+    // ------------------------------------------------------------------ triage.finding
 
     static ObjectNode finding() throws Exception {
-        ObjectNode f = Events.JSON.createObjectNode();
-        f.put("eventId", Events.newId());
-        f.put("type", Topics.TRIAGE_FINDING);
-        f.put("schemaVersion", 1);
-        f.put("time", Events.now());
-        f.put("correlationId", STUDY);
-        f.put("jobId", jobId(SERIES, 1, 120, "anomaly"));
-        f.put("studyInstanceUid", STUDY);
-        f.put("seriesInstanceUid", SERIES);
-        f.put("derivedSeriesInstanceUid", DERIVED_SERIES);
-        f.put("score", 0.93);
-        f.put("region", "liver");
-        f.put("priority", "URGENT");
-        f.put("threshold", 0.8);
-        f.put("modelVersion", "meddiff-anomaly-0.3.1");
-        return f;
+        return tree(realisticEvents().stream().filter(e -> e instanceof TriageFinding).findFirst().orElseThrow());
     }
 
     @Test
-    void triageFindingSchemaIsUsableAndReserved() throws Exception {
+    void malformedTriageFindingsAreRejected() throws Exception {
         assertTrue(validate(Topics.TRIAGE_FINDING, finding().toString()).isEmpty());
         ObjectNode high = finding();
         high.put("priority", "HIGH");
@@ -318,8 +311,9 @@ class EventSchemasTest {
         ObjectNode noThreshold = finding();
         noThreshold.remove("threshold");
         assertFalse(validate(Topics.TRIAGE_FINDING, noThreshold.toString()).isEmpty(), "threshold is required");
-        assertTrue(schemaJson(Topics.TRIAGE_FINDING).path("description").asText().toLowerCase()
-                .contains("status: reserved for the anomaly task"));
+        ObjectNode noRegion = finding();
+        noRegion.put("region", "");
+        assertFalse(validate(Topics.TRIAGE_FINDING, noRegion.toString()).isEmpty(), "region is not empty");
     }
 
     // ------------------------------------------------------------------ topics.json <-> schemas <-> records
@@ -351,7 +345,7 @@ class EventSchemasTest {
         }
         Set<String> withoutRecord = new TreeSet<>(topics);
         withoutRecord.removeAll(RECORDS.keySet());
-        assertEquals(Set.of(Topics.TRIAGE_FINDING), withoutRecord, "topics without an event record");
+        assertEquals(Set.of(), withoutRecord, "topics without an event record");
     }
 
     @Test
