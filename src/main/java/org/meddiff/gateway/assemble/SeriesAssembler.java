@@ -80,6 +80,11 @@ public class SeriesAssembler {
     }
 
     void start(@Observes StartupEvent event) {
+        if (!config.stages().assemble()) {
+            // the series state in the spool belongs to the one process that assembles: never recover or announce it here
+            LOG.info("assemble stage off in this process (gateway.stages.assemble=false)");
+            return;
+        }
         recoverFromSpool();
         long interval = config.assemble().checkInterval().toMillis();
         timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("assemble-timer").daemon(true).unstarted(r));

@@ -24,6 +24,8 @@ public interface GatewayConfig {
     String AE_TITLE = "^(?=.*\\S)[\\x20-\\x5b\\x5d-\\x7e]{1,16}$";
     String DESTINATION = "^[\\x20-\\x5b\\x5d-\\x7e]{1,16}@[^@:\\s]+:\\d{1,5}$";
 
+    @Valid Stages stages();
+
     @Valid Dicom dicom();
 
     @Valid Spool spool();
@@ -37,6 +39,27 @@ public interface GatewayConfig {
     @Valid Dispatch dispatch();
 
     @Valid Kafka kafka();
+
+    /**
+     * Which stages run in this process. All of them in the all-in-one default; a cluster (deploy/) runs ingest,
+     * assemble, route and dispatch on the gateway node and only infer on GPU nodes. track (status API, health,
+     * metrics) and the outbox relay run in every process. Processes that share a spool need one outbox each
+     * (gateway.spool.outbox), and only one process may run assemble: its series state lives in the spool.
+     */
+    interface Stages {
+        /** The DICOM listener (C-ECHO, C-STORE SCP). */
+        @WithDefault("true") boolean ingest();
+
+        /** Series readiness: consumes dicom.instance.received, recovers open series from the spool at start. */
+        @WithDefault("true") boolean assemble();
+
+        @WithDefault("true") boolean route();
+
+        /** The inference workers (consumer group meddiff-infer). */
+        @WithDefault("true") boolean infer();
+
+        @WithDefault("true") boolean dispatch();
+    }
 
     interface Kafka {
         /** Create the topics of kafka/topics.json that are missing, at start-up. */
@@ -64,9 +87,6 @@ public interface GatewayConfig {
         @WithDefault("32") @Min(1) @Max(1024) int maxAssociations();
 
         @WithDefault("60s") Duration idleTimeout();
-
-        /** Start the listener in this process (off on GPU-only worker nodes). */
-        @WithDefault("true") boolean enabled();
     }
 
     interface Spool {
@@ -74,6 +94,15 @@ public interface GatewayConfig {
 
         /** Below this much free space, C-STORE is refused with 0xA700 (out of resources). */
         @WithDefault("256") @Min(0) long minFreeMegabytes();
+
+        /**
+         * This process's event outbox: a directory name under the spool root. Every process sharing one spool needs
+         * its own (deploy/ uses outbox-POD_NAME with stable StatefulSet pod names, so a restarted pod finds its entries).
+         */
+        @WithDefault("outbox")
+        @Pattern(regexp = "^(?!(incoming|instances|derived)$)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                message = "must be a directory name under the spool root (letters, digits, . _ -; not incoming, instances or derived)")
+        String outbox();
     }
 
     interface Assemble {

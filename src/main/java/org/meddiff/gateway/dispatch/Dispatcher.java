@@ -49,7 +49,9 @@ public class Dispatcher {
         this.destinations = config.dispatch().destinations().orElse(List.of()).stream().map(StoreScu.Destination::parse).toList();
         this.scu = new StoreScu(config.dicom().aeTitle(), (int) config.dispatch().connectTimeout().toMillis(),
                 (int) config.dispatch().responseTimeout().toMillis());
-        if (destinations.isEmpty()) {
+        if (!config.stages().dispatch()) {
+            LOG.debug("dispatch stage off in this process");
+        } else if (destinations.isEmpty()) {
             LOG.warn("no dispatch destinations configured (gateway.dispatch.destinations): derived series stay in the spool");
         } else {
             LOG.infof("dispatch destinations: %s", destinations);

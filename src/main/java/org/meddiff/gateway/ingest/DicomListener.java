@@ -36,8 +36,8 @@ public class DicomListener implements HealthCheck {
 
     void start(@Observes StartupEvent event) {
         GatewayConfig.Dicom dicom = config.dicom();
-        if (!dicom.enabled()) {
-            LOG.info("DICOM listener disabled (gateway.dicom.enabled=false)");
+        if (!config.stages().ingest()) {
+            LOG.info("DICOM listener not started: the ingest stage is off in this process (gateway.stages.ingest=false)");
             return;
         }
         try {
@@ -63,7 +63,7 @@ public class DicomListener implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        boolean up = !config.dicom().enabled() || server != null;
+        boolean up = !config.stages().ingest() || server != null;
         return HealthCheckResponse.named("dicom-listener").status(up).build();
     }
 }

@@ -22,25 +22,36 @@ import org.meddiff.gateway.config.GatewayConfig;
 /**
  * The blob store (local file system today): received instances, derived series, the event outbox.
  * Layout: {@code incoming/} (files being received), {@code instances/<study>/<series>/<sop>.dcm},
- * {@code derived/<job>/}, {@code outbox/}. Events carry paths relative to the root (claim checks).
+ * {@code derived/<job>/}, {@code outbox/} (or the name gateway.spool.outbox gives this process). Events carry
+ * paths relative to the root (claim checks).
  */
 @ApplicationScoped
 public class Spool {
     private static final Logger LOG = Logger.getLogger(Spool.class);
 
+    /** The outbox directory of the all-in-one default. */
+    public static final String DEFAULT_OUTBOX = "outbox";
+
     private final Path root;
     private final long minFreeBytes;
+    private final String outbox;
 
     @Inject
     public Spool(GatewayConfig config) {
-        this(config.spool().dir(), config.spool().minFreeMegabytes() * 1024 * 1024);
+        this(config.spool().dir(), config.spool().minFreeMegabytes() * 1024 * 1024, config.spool().outbox());
     }
 
     public Spool(Path root, long minFreeBytes) {
+        this(root, minFreeBytes, DEFAULT_OUTBOX);
+    }
+
+    /** {@code outbox}: this process's outbox directory under the root (one per process sharing the spool). */
+    public Spool(Path root, long minFreeBytes, String outbox) {
         this.root = root.toAbsolutePath().normalize();
         this.minFreeBytes = minFreeBytes;
+        this.outbox = outbox;
         try {
-            for (String dir : List.of("incoming", "instances", "derived", "outbox")) {
+            for (String dir : List.of("incoming", "instances", "derived", outbox)) {
                 Files.createDirectories(this.root.resolve(dir));
             }
         } catch (IOException e) {
@@ -57,7 +68,7 @@ public class Spool {
     }
 
     public Path outbox() {
-        return root.resolve("outbox");
+        return root.resolve(outbox);
     }
 
     public Path seriesDir(String studyUid, String seriesUid) {

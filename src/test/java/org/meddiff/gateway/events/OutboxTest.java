@@ -188,4 +188,20 @@ class OutboxTest {
         assertEquals(100, names.size());
         assertEquals(expected(1, 100), values(restart(dir).take(1000, 0)));
     }
+
+    /**
+     * Two processes sharing one spool (the cluster split of deploy/) each name their own outbox: neither picks up
+     * the other's entries at start, so no relay publishes or deletes what another process owns.
+     */
+    @Test
+    void processesSharingASpoolKeepTheirOutboxesApart() throws Exception {
+        Outbox gatewayNode = new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0));
+        Outbox workerNode = new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0, "outbox-worker-0"));
+        appendN(gatewayNode, 1, 3);
+        appendN(workerNode, 101, 2);
+        assertTrue(Files.isDirectory(dir.resolve("outbox")) && Files.isDirectory(dir.resolve("outbox-worker-0")));
+        assertEquals(expected(1, 3), values(new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0)).take(100, 0)));
+        assertEquals(expected(101, 102),
+                values(new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0, "outbox-worker-0")).take(100, 0)));
+    }
 }
