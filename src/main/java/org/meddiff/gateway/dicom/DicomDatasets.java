@@ -3,6 +3,7 @@ package org.meddiff.gateway.dicom;
 import java.nio.file.Path;
 import java.util.List;
 
+import org.meddiff.gateway.volume.ColourVolume;
 import org.meddiff.gateway.volume.Volume;
 
 /**
@@ -28,4 +29,12 @@ public interface DicomDatasets {
      */
     DerivedSeriesResult writeDerivedSeries(List<Path> sourceFiles, Volume volume, DerivedSeriesSpec spec, Path outputDir)
             throws DicomDataException;
+
+    /**
+     * Writes an RGB image stack for reading (not HU) as a derived series of secondary captures beside its source, with
+     * the same identity, references and geometry attributes as {@link #writeDerivedSeries}; files are named
+     * {@code fileNamePrefix-NNNN.dcm} so that they can share a directory with another derived series.
+     */
+    DerivedSeriesResult writeColourSeries(List<Path> sourceFiles, ColourVolume image, DerivedSeriesSpec spec, String fileNamePrefix,
+                                          Path outputDir) throws DicomDataException;
 }

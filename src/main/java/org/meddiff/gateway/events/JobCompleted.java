@@ -1,14 +1,20 @@
 package org.meddiff.gateway.events;
 
-/** inference.job.completed: the derived series is in the spool ({@code derivedRef}). */
+import java.util.List;
+
+/**
+ * inference.job.completed: the derived series is in the spool ({@code derivedRef}), with any companion series written
+ * beside it (the anomaly task's colour-fused series); {@code instanceCount} counts every file there.
+ */
 public record JobCompleted(String eventId, String type, int schemaVersion, String time, String correlationId,
                            String jobId, String task, String method, String studyInstanceUid, String seriesInstanceUid,
-                           String derivedSeriesInstanceUid, int instanceCount, String derivedRef, long durationMillis)
+                           String derivedSeriesInstanceUid, List<String> companionSeriesInstanceUids, int instanceCount,
+                           String derivedRef, long durationMillis)
         implements GatewayEvent {
-    public static JobCompleted of(JobRequested job, String method, String derivedSeriesUid, int instanceCount,
-                                  String derivedRef, long durationMillis) {
+    public static JobCompleted of(JobRequested job, String method, String derivedSeriesUid, List<String> companionSeriesUids,
+                                  int instanceCount, String derivedRef, long durationMillis) {
         return new JobCompleted(Events.newId(), Topics.JOB_COMPLETED, 1, Events.now(), job.studyInstanceUid(), job.jobId(),
-                job.task(), method, job.studyInstanceUid(), job.seriesInstanceUid(), derivedSeriesUid, instanceCount,
-                derivedRef, durationMillis);
+                job.task(), method, job.studyInstanceUid(), job.seriesInstanceUid(), derivedSeriesUid,
+                List.copyOf(companionSeriesUids), instanceCount, derivedRef, durationMillis);
     }
 }

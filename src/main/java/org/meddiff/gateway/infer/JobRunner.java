@@ -99,7 +99,8 @@ public class JobRunner {
             DerivedSeriesResult result = task.run(job, sources, outputDir,
                     (step, steps, message, rate) -> publish(JobProgress.of(job, step, steps, message, rate)));
             long millis = (System.nanoTime() - start) / 1_000_000;
-            JobCompleted completed = JobCompleted.of(job, task.method(), result.seriesInstanceUid(), result.files().size(),
+            JobCompleted completed = JobCompleted.of(job, task.method(), result.seriesInstanceUid(),
+                    result.companionSeriesUids(), result.files().size(),
                     spool.relative(outputDir), millis);
             Files.writeString(outputDir.resolve(COMPLETE_MARKER), Events.toJson(completed));
             publish(completed);

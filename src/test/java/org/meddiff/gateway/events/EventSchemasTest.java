@@ -97,7 +97,7 @@ class EventSchemasTest {
                 Map.of("targetSpacingMm", "1.0"));
         JobProgress progress = JobProgress.of(requested, 1, 3, "reading 120 slices", null);
         JobProgress measured = JobProgress.of(requested, 3, 3, "writing 596 slices", 412.5);
-        JobCompleted completed = JobCompleted.of(requested, "cubic-interpolation/1", DERIVED_SERIES, 596,
+        JobCompleted completed = JobCompleted.of(requested, "cubic-interpolation/1", DERIVED_SERIES, List.of(), 596,
                 "derived/" + jobId, 8_431L);
         JobFailed failed = JobFailed.of(requested, "series is not a single axial stack (gantry tilt 12 degrees)");
         StoreCompleted stored = StoreCompleted.of(completed, "ORTHANC@pacs.example.org:4242", 596, 1);

@@ -100,6 +100,24 @@ class DiffusionTasksIT {
         JsonNode tracked = awaitJob(p.resolvedStudyUid(), j -> j.hasNonNull("triagePriority"));
         assertEquals(f.path("priority").asText(), tracked.path("triagePriority").asText(), "the status API shows the finding");
         assertDciodvfyClean(job, tmp);
+
+        // Beside the map: the colour-fused series, RGB secondary captures on the same slices, in the same study.
+        JsonNode completed = EventLog.await(kafka.bootstrapServers(), "inference.job.completed",
+                EventLog.field("jobId", job.path("jobId").asText()), 1, Duration.ofSeconds(20)).get(0);
+        assertEquals(1, completed.path("companionSeriesInstanceUids").size(), completed.toString());
+        assertEquals(48, completed.path("instanceCount").asInt(), "24 map slices + 24 fused slices");
+        String fusedId = orthanc.seriesIdOfUid(completed.path("companionSeriesInstanceUids").path(0).asText());
+        List<JsonNode> fused = orthanc.instancesOfSeries(fusedId);
+        assertEquals(24, fused.size());
+        for (JsonNode t : fused) {
+            assertEquals("1.2.840.10008.5.1.4.1.1.7", t.path("SOPClassUID").asText(), "secondary capture");
+            assertEquals("RGB", t.path("PhotometricInterpretation").asText());
+            assertEquals(p.resolvedStudyUid(), t.path("StudyInstanceUID").asText());
+            assertTrue(t.path("SeriesDescription").asText().endsWith("[MedDiff-FM anomaly fused]"));
+            assertTrue(t.path("DerivationDescription").asText().contains("[meddiff-gateway]"), "never routed again: " + t);
+        }
+        List<Path> fusedFiles = orthanc.filesOfSeries(fusedId, tmp.resolve("fused"));
+        assertEquals(List.of(), Dciodvfy.errors(fusedFiles.get(fusedFiles.size() / 2)));
     }
 
     @Test

@@ -1,19 +1,27 @@
 package org.meddiff.gateway.infer.tasks;
 
 import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
+import io.quarkus.runtime.StartupEvent;
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.dicom.DerivedMarker;
 import org.meddiff.gateway.dicom.DerivedSeriesResult;
+import org.meddiff.gateway.dicom.DerivedSeriesSpec;
+import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.TriageFinding;
 import org.meddiff.gateway.infer.TaskFailedException;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.infer.model.ModelRegistry;
+import org.meddiff.gateway.infer.pipeline.AnomalyFusion;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.route.TaskNames;
@@ -23,12 +31,16 @@ import org.meddiff.gateway.volume.Volume;
  * Anomaly triage: noise to t = 950, one-step reconstruction, |x0 - x0'| inside the soft-tissue region.
  * The map goes back to the PACS as a monochrome derived series on the source grid (pixel value =
  * 1000 x the magnitude in window units, so 1000 means a full window width), and the series score goes
- * to Kafka as a triage.finding with a priority from the configured thresholds.
+ * to Kafka as a triage.finding with a priority from the configured thresholds. Beside the map goes a colour-fused
+ * series (RGB secondary captures: the CT in grey, the map in colour from the URGENT to the STAT level) unless
+ * {@code gateway.diffusion.anomaly.fusion.enabled=false}.
  */
 @ApplicationScoped
 public class AnomalyTask extends DiffusionTask {
     private static final Logger LOG = Logger.getLogger(AnomalyTask.class);
     static final float MAP_SCALE = 1000f;
+    static final String FUSED_SUFFIX = "[MedDiff-FM anomaly fused]";
+    static final String FUSED_FILE_PREFIX = "fused";
 
     @Inject
     Outbox outbox;
@@ -62,8 +74,45 @@ public class AnomalyTask extends DiffusionTask {
                 250, 500, r.score());
     }
 
+    /** Bad fusion settings stop start-up with the keys named, not the first anomaly job. */
+    void checkFusionSettings(@Observes StartupEvent event) {
+        if (config.anomaly().fusion().enabled()) {
+            fusionSettings();
+        }
+    }
+
+    /** The display settings in the units of the written map (x {@link #MAP_SCALE}). */
+    AnomalyFusion.Settings fusionSettings() {
+        DiffusionConfig.Fusion f = config.anomaly().fusion();
+        try {
+            new AnomalyFusion.Settings(f.windowCenter(), f.windowWidth(), f.lower(), f.upper(), f.opacity()); // as configured
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("gateway.diffusion.anomaly.fusion: " + e.getMessage() + " (keys .lower, .upper, "
+                    + ".window-width, .opacity)", e);
+        }
+        return new AnomalyFusion.Settings(f.windowCenter(), f.windowWidth(), f.lower() * MAP_SCALE, f.upper() * MAP_SCALE,
+                f.opacity());
+    }
+
     @Override
-    void afterWrite(JobRequested job, Region region, Output output, DerivedSeriesResult written) throws TaskFailedException {
+    DerivedSeriesResult afterWrite(JobRequested job, List<Path> sourceFiles, Volume source, Region region, Output output,
+                                   DerivedSeriesSpec spec, DerivedSeriesResult written, Path outputDir) throws TaskFailedException {
+        DerivedSeriesResult all = written;
+        DiffusionConfig.Fusion f = config.anomaly().fusion();
+        if (f.enabled()) {
+            DerivedSeriesSpec fusedSpec = new DerivedSeriesSpec(spec.uidSeed() + "/fused", FUSED_SUFFIX, spec.seriesNumberOffset() + 1,
+                    // under 256 characters: Orthanc's REST API drops longer values
+                    String.format(Locale.ROOT, "%s anomaly map fused on the CT (W%.0f L%.0f): red at %.4f (URGENT) to yellow "
+                            + "at %.4f (STAT), opacity %.2f-1; RGB, not HU; %s, region %s", DerivedMarker.PREFIX,
+                            f.windowWidth(), f.windowCenter(), f.lower(), f.upper(), f.opacity(), method(), region.cardName()),
+                    f.windowCenter(), f.windowWidth());
+            try {
+                all = written.with(datasets.writeColourSeries(sourceFiles,
+                        AnomalyFusion.fuse(source, output.volume(), fusionSettings()), fusedSpec, FUSED_FILE_PREFIX, outputDir));
+            } catch (DicomDataException e) {
+                throw new TaskFailedException("cannot write the colour-fused anomaly series: " + e.getMessage(), e);
+            }
+        }
         double s = output.score();
         DiffusionConfig.Anomaly thresholds = config.anomaly();
         String priority = s >= thresholds.statScore() ? "STAT" : s >= thresholds.urgentScore() ? "URGENT" : "ROUTINE";
@@ -74,6 +123,7 @@ public class AnomalyTask extends DiffusionTask {
             throw new TaskFailedException("cannot record the triage finding: " + e.getMessage(), e);
         }
         LOG.infof("job %s: anomaly score %.4f -> %s (series %s)", job.jobId(), s, priority, job.seriesInstanceUid());
+        return all;
     }
 
     static Volume scaledMap(Volume source, FloatVolume map) {

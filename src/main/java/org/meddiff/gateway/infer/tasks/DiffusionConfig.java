@@ -107,5 +107,26 @@ public interface DiffusionConfig {
 
         /** Series score at or above which a finding is STAT. */
         @WithDefault("1.35") double statScore();
+
+        @Valid Fusion fusion();
+    }
+
+    /**
+     * The colour-fused series written beside the monochrome map: the CT in grey under a window, the map in colour
+     * from red at {@code lower} to yellow at {@code upper} (map levels in window units, as the series score; by
+     * default the URGENT and STAT thresholds), blended with {@code opacity} at lower rising to opaque at upper.
+     */
+    interface Fusion {
+        @WithDefault("true") boolean enabled();
+
+        @WithDefault("40") double windowCenter();
+
+        @WithDefault("400") @DecimalMin("1.0") double windowWidth();
+
+        @WithDefault("${gateway.diffusion.anomaly.urgent-score}") double lower();
+
+        @WithDefault("${gateway.diffusion.anomaly.stat-score}") double upper();
+
+        @WithDefault("0.5") @DecimalMin("0.05") @DecimalMax("1.0") double opacity();
     }
 }

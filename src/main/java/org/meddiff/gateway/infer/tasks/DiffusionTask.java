@@ -57,8 +57,13 @@ abstract class DiffusionTask implements InferenceTask {
     abstract Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, ProgressListener progress)
             throws TaskFailedException;
 
-    /** Called once the derived series is written (the anomaly task publishes its finding here). */
-    void afterWrite(JobRequested job, Region region, Output output, DerivedSeriesResult written) throws TaskFailedException {
+    /**
+     * Called once the derived series is written; returns what the job wrote in all (the anomaly task writes its
+     * colour-fused series beside the map here and publishes its finding).
+     */
+    DerivedSeriesResult afterWrite(JobRequested job, List<Path> sourceFiles, Volume source, Region region, Output output,
+                                   DerivedSeriesSpec spec, DerivedSeriesResult written, Path outputDir) throws TaskFailedException {
+        return written;
     }
 
     @Override
@@ -85,7 +90,6 @@ abstract class DiffusionTask implements InferenceTask {
         } catch (DicomDataException e) {
             throw new TaskFailedException(e.getMessage(), e);
         }
-        afterWrite(job, region, out, written);
-        return written;
+        return afterWrite(job, sourceFiles, source, region, out, spec, written, outputDir);
     }
 }

@@ -2,6 +2,8 @@ package org.meddiff.gateway.dicom.pixelmed;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -189,7 +191,7 @@ class PixelMedDatasetsWriteTest {
         voxels[1] = 40_000;
         voxels[2] = 12_345.4f;
         Volume wide = new Volume(g, voxels);
-        PixelMedDatasets.Rescale rescale = PixelMedDatasets.Rescale.fitting(voxels);
+        DerivedSeriesWriter.Rescale rescale = DerivedSeriesWriter.Rescale.fitting(voxels);
         assertNotEquals(-1024.0, rescale.intercept());
         DerivedSeriesResult r = datasets.writeDerivedSeries(sources, wide, spec("wide"), tmp.resolve("out"));
         assertClose(wide, datasets.readVolume(r.files()), 0.5);
@@ -198,13 +200,13 @@ class PixelMedDatasetsWriteTest {
 
     @Test
     void rescaleChoice() {
-        assertEquals(new PixelMedDatasets.Rescale(-1024, 1), PixelMedDatasets.Rescale.fitting(new float[] {-1024, 3071, 0}));
-        assertEquals(new PixelMedDatasets.Rescale(-1024, 1), PixelMedDatasets.Rescale.fitting(new float[] {-33792, 31743}));
-        PixelMedDatasets.Rescale shifted = PixelMedDatasets.Rescale.fitting(new float[] {0, 60000});
+        assertEquals(new DerivedSeriesWriter.Rescale(-1024, 1), DerivedSeriesWriter.Rescale.fitting(new float[] {-1024, 3071, 0}));
+        assertEquals(new DerivedSeriesWriter.Rescale(-1024, 1), DerivedSeriesWriter.Rescale.fitting(new float[] {-33792, 31743}));
+        DerivedSeriesWriter.Rescale shifted = DerivedSeriesWriter.Rescale.fitting(new float[] {0, 60000});
         assertEquals(32768, shifted.intercept());
         assertEquals(Short.MIN_VALUE, shifted.stored(0));
         assertEquals(60000 - 32768, shifted.stored(60000));
-        PixelMedDatasets.Rescale clamped = PixelMedDatasets.Rescale.fitting(new float[] {-40000, 40000});
+        DerivedSeriesWriter.Rescale clamped = DerivedSeriesWriter.Rescale.fitting(new float[] {-40000, 40000});
         assertEquals(Short.MIN_VALUE, clamped.stored(-40000));
         assertEquals(Short.MAX_VALUE, clamped.stored(40000));
     }
@@ -234,6 +236,54 @@ class PixelMedDatasetsWriteTest {
         Volume back = datasets.readVolume(r.files());
         assertGeometryEquals(v.geometry(), back.geometry());
         assertClose(v, back, 0.5);
+    }
+
+    /** The colour-fused anomaly series: RGB secondary captures on the CT's grid, beside the map in one directory. */
+    @Test
+    void colourSeriesIsRgbSecondaryCaptureOnTheSourceGridBesideAMap() throws Exception {
+        VolumeGeometry g = source.geometry();
+        byte[] rgb = new byte[3 * source.voxels().length];
+        for (int i = 0; i < rgb.length; i++) {
+            rgb[i] = (byte) (i * 7 % 251);
+        }
+        Path out = tmp.resolve("anomaly");
+        DerivedSeriesResult map = datasets.writeDerivedSeries(sources, source, spec("anomaly"), out);
+        DerivedSeriesResult fused = datasets.writeColourSeries(sources, new org.meddiff.gateway.volume.ColourVolume(g, rgb),
+                new DerivedSeriesSpec("anomaly/fused", "[MedDiff-FM anomaly fused]", 1001, DERIVATION, 40, 400), "fused", out);
+        assertEquals(g.slices(), fused.files().size());
+        assertEquals(2 * g.slices(), Files.list(out).filter(f -> f.toString().endsWith(".dcm")).count(), "both series in one dir");
+        assertTrue(fused.files().get(0).getFileName().toString().equals("fused-0001.dcm"), fused.files().get(0).toString());
+        assertFalse(map.seriesInstanceUid().equals(fused.seriesInstanceUid()));
+        int plane = 3 * g.rows() * g.columns();
+        for (int z = 0; z < g.slices(); z++) {
+            AttributeList c = read(fused.files().get(z));
+            AttributeList m = read(map.files().get(z));
+            assertEquals("1.2.840.10008.5.1.4.1.1.7", Attribute.getSingleStringValueOrNull(c, TagFromName.SOPClassUID));
+            assertEquals("RGB", Attribute.getSingleStringValueOrNull(c, TagFromName.PhotometricInterpretation));
+            assertEquals(3, Attribute.getSingleIntegerValueOrDefault(c, TagFromName.SamplesPerPixel, 0));
+            assertEquals(0, Attribute.getSingleIntegerValueOrDefault(c, TagFromName.PlanarConfiguration, -1));
+            assertEquals("WSD", Attribute.getSingleStringValueOrNull(c, TagFromName.ConversionType));
+            assertEquals("L\\P", Attribute.getDelimitedStringValuesOrEmptyString(c, TagFromName.PatientOrientation));
+            assertTrue(Attribute.getSingleStringValueOrNull(c, TagFromName.SeriesDescription).endsWith("[MedDiff-FM anomaly fused]"));
+            for (var tag : List.of(TagFromName.StudyInstanceUID, TagFromName.PatientID, TagFromName.FrameOfReferenceUID,
+                    TagFromName.ImagePositionPatient, TagFromName.ImageOrientationPatient, TagFromName.PixelSpacing)) {
+                assertEquals(Attribute.getDelimitedStringValuesOrEmptyString(m, tag), Attribute.getDelimitedStringValuesOrEmptyString(c, tag),
+                        "the fused image lies where the map's does: " + tag);
+            }
+            byte[] pixels = c.get(TagFromName.PixelData).getByteValues();
+            assertArrayEquals(java.util.Arrays.copyOfRange(rgb, z * plane, (z + 1) * plane), pixels, "slice " + z);
+        }
+        Collection<String> warnings = Dciodvfy.assertNoErrors(fused.files());
+        System.out.println("dciodvfy warnings on the colour series: " + (warnings.isEmpty() ? "none" : warnings));
+    }
+
+    @Test
+    void colourSeriesRefusesAFileNamePrefixThatCouldCollide() {
+        var image = new org.meddiff.gateway.volume.ColourVolume(source.geometry(), new byte[3 * source.voxels().length]);
+        for (String bad : new String[] {"", "../x", "Fused", "0001"}) {
+            assertThrows(org.meddiff.gateway.dicom.DicomDataException.class,
+                    () -> datasets.writeColourSeries(sources, image, spec("bad"), bad, tmp.resolve("bad")), bad);
+        }
     }
 
     // ------------------------------------------------------------------ helpers
