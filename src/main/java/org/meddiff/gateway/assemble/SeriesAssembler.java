@@ -80,9 +80,12 @@ public class SeriesAssembler {
     }
 
     void start(@Observes StartupEvent event) {
-        if (!config.stages().assemble()) {
+        boolean consuming = org.eclipse.microprofile.config.ConfigProvider.getConfig()
+                .getOptionalValue("mp.messaging.incoming.assemble-instances.enabled", Boolean.class).orElse(true);
+        if (!config.stages().assemble() || !consuming) {
             // the series state in the spool belongs to the one process that assembles: never recover or announce it here
-            LOG.info("assemble stage off in this process (gateway.stages.assemble=false)");
+            LOG.infof("assemble stage off in this process (%s)", consuming ? "gateway.stages.assemble=false"
+                    : "its channel assemble-instances is disabled");
             return;
         }
         recoverFromSpool();

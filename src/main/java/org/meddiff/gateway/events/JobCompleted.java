@@ -11,6 +11,11 @@ public record JobCompleted(String eventId, String type, int schemaVersion, Strin
                            String derivedSeriesInstanceUid, List<String> companionSeriesInstanceUids, int instanceCount,
                            String derivedRef, long durationMillis)
         implements GatewayEvent {
+    public JobCompleted {
+        // a completion marker written before companion series existed reads back without the list
+        companionSeriesInstanceUids = companionSeriesInstanceUids == null ? List.of() : List.copyOf(companionSeriesInstanceUids);
+    }
+
     public static JobCompleted of(JobRequested job, String method, String derivedSeriesUid, List<String> companionSeriesUids,
                                   int instanceCount, String derivedRef, long durationMillis) {
         return new JobCompleted(Events.newId(), Topics.JOB_COMPLETED, 1, Events.now(), job.studyInstanceUid(), job.jobId(),

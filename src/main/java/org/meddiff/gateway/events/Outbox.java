@@ -51,6 +51,7 @@ public class Outbox {
         this.dir = dir;
         try {
             Files.createDirectories(dir);
+            claim(dir);
             for (Path p : existingEntries()) {
                 pending.add(read(p));
                 long seq = Long.parseLong(p.getFileName().toString().replace(".evt", ""));
@@ -112,6 +113,30 @@ public class Outbox {
     public int size() {
         return pending.size();
     }
+
+    /**
+     * Holds a lock on {@code .lock} in the outbox for the life of the process: a second process started on the same
+     * outbox (two processes sharing a spool, both on the default name) would replay and delete the other's entries,
+     * so it stops at start-up instead. The lock goes with the process, however it ends.
+     */
+    private static void claim(Path dir) throws IOException {
+        FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        java.nio.channels.FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            channel.close();
+            return; // this process holds it already (an Outbox re-opened on the same directory)
+        }
+        if (lock == null) {
+            channel.close();
+            throw new IllegalStateException("the outbox " + dir + " is in use by another process: every process sharing a "
+                    + "spool needs its own outbox (gateway.spool.outbox)");
+        }
+        HELD.add(channel); // released when the process ends
+    }
+
+    private static final List<FileChannel> HELD = java.util.Collections.synchronizedList(new ArrayList<>());
 
     private List<Path> existingEntries() throws IOException {
         List<Path> files = new ArrayList<>();

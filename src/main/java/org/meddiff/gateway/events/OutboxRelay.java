@@ -47,6 +47,8 @@ public class OutboxRelay {
     private KafkaProducer<String, String> producer;
 
     void start(@Observes StartupEvent event) {
+        // open the outbox now, not lazily in the relay thread: an outbox another process holds must stop start-up
+        outbox.size();
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.ACKS_CONFIG, "all");

@@ -1,7 +1,10 @@
 package org.meddiff.gateway.infer;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
@@ -65,7 +68,36 @@ public class JobRunner {
         run(job);
     }
 
+    /**
+     * Workers sharing a spool could both get one job (a redelivery after a rebalance while the first still runs): a
+     * file lock beside its directory lets only one run it at a time; the other waits, then finds the completed
+     * marker and re-announces, or runs the job itself if the first died.
+     */
     void run(JobRequested job) {
+        Path lockFile;
+        try {
+            lockFile = spool.derivedDir(job.jobId()).resolveSibling(job.jobId() + ".lock");
+        } catch (IllegalArgumentException e) {
+            fail(job, "cannot prepare job: " + e.getMessage());
+            return;
+        }
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            FileLock lock = channel.tryLock();
+            if (lock == null) {
+                LOG.infof("job %s is running in another worker sharing the spool: waiting for it", job.jobId());
+                lock = channel.lock();
+            }
+            try {
+                runLocked(job);
+            } finally {
+                lock.release();
+            }
+        } catch (IOException | java.nio.channels.OverlappingFileLockException e) {
+            fail(job, "cannot lock the job's directory: " + e);
+        }
+    }
+
+    private void runLocked(JobRequested job) {
         long start = System.nanoTime();
         InferenceTask task = tasks.get(job.task());
         if (task == null) {

@@ -11,9 +11,13 @@ public record StudyStatus(String studyInstanceUid, List<SeriesStatus> series) {
                                boolean derivedByGateway, List<JobStatus> jobs) {
     }
 
+    /**
+     * One job; {@code derivedInstances} counts every instance it wrote, its derived series and the companion series
+     * beside it (the anomaly task's colour-fused series).
+     */
     public record JobStatus(String jobId, String task, String rule, String state, Integer step, Integer steps,
                             String message, Double itemsPerSecond, String derivedSeriesInstanceUid, Integer derivedInstances,
-                            String error, Double triageScore, String triagePriority, Map<String, DispatchStatus> dispatch) {
+                            List<String> companionSeriesInstanceUids, String error, Double triageScore, String triagePriority, Map<String, DispatchStatus> dispatch) {
     }
 
     public record DispatchStatus(String state, Integer instancesStored, Integer attempts, String lastError) {

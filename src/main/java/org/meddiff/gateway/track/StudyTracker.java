@@ -66,6 +66,7 @@ public class StudyTracker {
         Double rate;
         String derivedSeriesUid;
         Integer derivedInstances;
+        List<String> companionSeriesUids = List.of();
         String error;
         Double triageScore;
         String triagePriority;
@@ -116,6 +117,9 @@ public class StudyTracker {
                 job.advance("COMPLETED");
                 job.derivedSeriesUid = text(e, "derivedSeriesInstanceUid");
                 job.derivedInstances = e.path("instanceCount").asInt();
+                List<String> companions = new ArrayList<>();
+                e.path("companionSeriesInstanceUids").forEach(u -> companions.add(u.asText()));
+                job.companionSeriesUids = List.copyOf(companions);
             }
             case Topics.JOB_FAILED -> {
                 Job job = job(study, e);
@@ -173,7 +177,7 @@ public class StudyTracker {
         study.series.forEach((uid, s) -> {
             List<StudyStatus.JobStatus> jobs = new ArrayList<>();
             s.jobs.forEach((id, j) -> jobs.add(new StudyStatus.JobStatus(id, j.task, j.rule, j.state, j.step, j.steps, j.message,
-                    j.rate, j.derivedSeriesUid, j.derivedInstances, j.error, j.triageScore, j.triagePriority, Map.copyOf(j.dispatch))));
+                    j.rate, j.derivedSeriesUid, j.derivedInstances, j.companionSeriesUids, j.error, j.triageScore, j.triagePriority, Map.copyOf(j.dispatch))));
             series.add(new StudyStatus.SeriesStatus(uid, s.modality, s.description, s.thickness, s.instances.size(),
                     s.readyGeneration, s.readyCount, s.derived, jobs));
         });

@@ -246,6 +246,27 @@ class DeployManifestsTest {
     }
 
     @Test
+    void podsRunAsTheImagesUserUnderAHeadlessServiceAndKafkaKeepsItsData() throws IOException {
+        List<JsonNode> all = kubernetes();
+        for (String name : List.of("meddiff-gateway", "meddiff-worker")) {
+            JsonNode set = resource(all, "StatefulSet", name);
+            JsonNode governing = resource(all, "Service", set.at("/spec/serviceName").asText());
+            assertEquals("None", governing.at("/spec/clusterIP").asText(), name + ": a StatefulSet's service is headless");
+            assertEquals(set.at("/spec/selector/matchLabels"), governing.at("/spec/selector"), name);
+            String role = name.substring("meddiff-".length());
+            Matcher uid = Pattern.compile("--uid (\\d+)").matcher(Files.readString(DEPLOY.resolve("container/Containerfile." + role)));
+            assertTrue(uid.find(), role + " image creates its user");
+            assertEquals(uid.group(1), set.at("/spec/template/spec/securityContext/runAsUser").asText(), name);
+            assertEquals(uid.group(1), set.at("/spec/template/spec/securityContext/fsGroup").asText(),
+                    name + ": the spool volume must be writable for the image's user");
+        }
+        JsonNode compose = documents(DEPLOY.resolve("compose.yaml")).get(0);
+        String logDirs = compose.at("/services/kafka/environment/KAFKA_LOG_DIRS").asText();
+        assertTrue(compose.at("/services/kafka/volumes/0").asText().endsWith(":" + logDirs),
+                "the broker's log dirs are on its volume: " + logDirs);
+    }
+
+    @Test
     void containerImagesCopyWhatTheBuildProduces() throws IOException {
         for (String role : List.of("gateway", "worker")) {
             String file = Files.readString(DEPLOY.resolve("container/Containerfile." + role));

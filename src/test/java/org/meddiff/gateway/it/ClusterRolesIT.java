@@ -122,6 +122,20 @@ class ClusterRolesIT {
         Path spool = gatewayNode.spoolDir();
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> pendingEntries(spool.resolve("outbox")) == 0
                 && pendingEntries(spool.resolve(WORKER_OUTBOX)) == 0);
+
+        // A third process on the worker's outbox (a copy-paste slip in a deployment) stops at start-up.
+        try (GatewayProcess intruder = new GatewayProcess("roles-intruder", Map.of(
+                "kafka.bootstrap.servers", kafka.bootstrapServers(),
+                "gateway.spool.dir", spool.toString(),
+                "gateway.spool.outbox", WORKER_OUTBOX,
+                "gateway.stages.ingest", "false",
+                "gateway.stages.assemble", "false",
+                "gateway.stages.route", "false",
+                "gateway.stages.dispatch", "false"))) {
+            IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> intruder.start().awaitReady());
+            assertTrue(refused.getMessage().contains("is in use by another process"), refused.getMessage());
+        }
     }
 
     static long pendingEntries(Path outbox) throws Exception {

@@ -106,6 +106,8 @@ class DiffusionTasksIT {
                 EventLog.field("jobId", job.path("jobId").asText()), 1, Duration.ofSeconds(20)).get(0);
         assertEquals(1, completed.path("companionSeriesInstanceUids").size(), completed.toString());
         assertEquals(48, completed.path("instanceCount").asInt(), "24 map slices + 24 fused slices");
+        assertEquals(completed.path("companionSeriesInstanceUids"), awaitJob(p.resolvedStudyUid(),
+                j -> j.path("companionSeriesInstanceUids").size() == 1).path("companionSeriesInstanceUids"), "the status API names it");
         String fusedId = orthanc.seriesIdOfUid(completed.path("companionSeriesInstanceUids").path(0).asText());
         List<JsonNode> fused = orthanc.instancesOfSeries(fusedId);
         assertEquals(24, fused.size());

@@ -226,7 +226,7 @@ final class DerivedSeriesWriter {
         @Override
         public void describe(AttributeList l, AttributeList src) throws DicomException {
             put(l, TagFromName.SOPClassUID, SOPClass.SecondaryCaptureImageStorage);
-            // SC Equipment: made by a workstation from the CT (Modality here overrides the general series' one)
+            // SC Equipment: made by a workstation from the CT (the general series says Modality CT)
             put(l, TagFromName.ConversionType, "WSD");
             put(l, TagFromName.SecondaryCaptureDeviceManufacturer, "MedDiff-FM gateway");
             put(l, TagFromName.SecondaryCaptureDeviceSoftwareVersions, PixelMedDatasets.SOFTWARE_VERSION);
@@ -356,8 +356,10 @@ final class DerivedSeriesWriter {
                 put(l, tag);
             }
         }
-        if (l.get(TagFromName.FrameOfReferenceUID) == null) { // mandatory for CT: derive one that stays stable
-            put(l, TagFromName.FrameOfReferenceUID, DerivedUids.fromName(spec.uidSeed() + "/frame-of-reference"));
+        if (l.get(TagFromName.FrameOfReferenceUID) == null) {
+            // mandatory for CT: derive a stable one from the source series, so every series derived from it shares it
+            put(l, TagFromName.FrameOfReferenceUID,
+                    DerivedUids.fromName(string(src, TagFromName.SeriesInstanceUID) + "/frame-of-reference"));
         }
 
         // SOP common

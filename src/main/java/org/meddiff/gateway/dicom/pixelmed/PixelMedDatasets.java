@@ -4,37 +4,20 @@ import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.decimal;
 import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.decimals;
 import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.integer;
 import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.intOr;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.put;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.putDs;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.putUs;
 import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.string;
 import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.strings;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.truncate;
 import static org.meddiff.gateway.dicom.pixelmed.Vectors.cross;
 import static org.meddiff.gateway.dicom.pixelmed.Vectors.dot;
 import static org.meddiff.gateway.dicom.pixelmed.Vectors.norm;
 import static org.meddiff.gateway.dicom.pixelmed.Vectors.normalize;
 import static org.meddiff.gateway.dicom.pixelmed.Vectors.sub;
 
-import java.io.BufferedOutputStream;
-import java.io.FilterOutputStream;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -50,16 +33,10 @@ import org.meddiff.gateway.volume.VolumeGeometry;
 
 import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;
-import com.pixelmed.dicom.AttributeTag;
-import com.pixelmed.dicom.CodedSequenceItem;
 import com.pixelmed.dicom.DicomException;
-import com.pixelmed.dicom.FileMetaInformation;
 import com.pixelmed.dicom.OtherByteAttribute;
 import com.pixelmed.dicom.OtherWordAttribute;
-import com.pixelmed.dicom.SOPClass;
-import com.pixelmed.dicom.SequenceAttribute;
 import com.pixelmed.dicom.TagFromName;
-import com.pixelmed.dicom.TransferSyntax;
 
 /**
  * The {@link DicomDatasets} port on PixelMed. Stateless and thread-safe.

@@ -7,8 +7,9 @@ import org.meddiff.gateway.volume.Volume;
  * The colour-fused anomaly series a radiologist reads beside the monochrome map: the CT in grey under a fixed
  * window, and where the map reaches {@code lower} a colour from red (at {@code lower}) to yellow (at
  * {@code upper} and above), blended over the grey with {@code opacity} at {@code lower} rising to full opacity at
- * {@code upper}. With the shipped defaults lower and upper are the URGENT and STAT series thresholds, so colour
- * marks exactly the voxels whose level decides a series' priority.
+ * {@code upper} (lower = upper: opaque yellow from there). With the shipped defaults lower and upper are the URGENT
+ * and STAT series thresholds: colour marks the voxels at the levels the series score (a high quantile of the map
+ * in the region of interest) is compared with, so a ROUTINE series shows little or none.
  */
 public final class AnomalyFusion {
 
@@ -18,9 +19,9 @@ public final class AnomalyFusion {
             if (!(windowWidth > 0)) {
                 throw new IllegalArgumentException("window width must be positive, got " + windowWidth);
             }
-            if (!(upper > lower)) {
-                throw new IllegalArgumentException("the colour scale's upper level (" + upper + ") must lie above its lower level ("
-                        + lower + ")");
+            if (!(upper >= lower)) {
+                throw new IllegalArgumentException("the colour scale's upper level (" + upper + ") must not lie below its lower "
+                        + "level (" + lower + ")");
             }
             if (!(opacity > 0 && opacity <= 1)) {
                 throw new IllegalArgumentException("opacity must lie in (0, 1], got " + opacity);
@@ -39,6 +40,9 @@ public final class AnomalyFusion {
         }
         float[] hu = ct.voxels();
         float[] m = map.voxels();
+        if (3L * hu.length > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("the series is too large for one RGB array (" + hu.length + " voxels)");
+        }
         byte[] rgb = new byte[3 * hu.length];
         double low = s.windowCenter() - s.windowWidth() / 2;
         double span = s.upper() - s.lower();
@@ -47,7 +51,7 @@ public final class AnomalyFusion {
             double r = grey, g = grey, b = grey;
             float level = m[i];
             if (level >= s.lower()) { // NaN compares false: no colour
-                double t = clamp((level - s.lower()) / span);
+                double t = span > 0 ? clamp((level - s.lower()) / span) : 1;
                 double alpha = s.opacity() + (1 - s.opacity()) * t;
                 r = (1 - alpha) * grey + alpha * 255;
                 g = (1 - alpha) * grey + alpha * 255 * t;

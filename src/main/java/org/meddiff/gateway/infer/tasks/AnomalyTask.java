@@ -45,6 +45,9 @@ public class AnomalyTask extends DiffusionTask {
     @Inject
     Outbox outbox;
 
+    @Inject
+    org.meddiff.gateway.config.GatewayConfig gatewayConfig;
+
     @Override
     public String name() {
         return TaskNames.ANOMALY;
@@ -74,9 +77,9 @@ public class AnomalyTask extends DiffusionTask {
                 250, 500, r.score());
     }
 
-    /** Bad fusion settings stop start-up with the keys named, not the first anomaly job. */
+    /** Bad fusion settings stop start-up of a process that runs infer with the keys named, not its first anomaly job. */
     void checkFusionSettings(@Observes StartupEvent event) {
-        if (config.anomaly().fusion().enabled()) {
+        if (gatewayConfig.stages().infer() && config.anomaly().fusion().enabled()) {
             fusionSettings();
         }
     }
@@ -88,42 +91,52 @@ public class AnomalyTask extends DiffusionTask {
             new AnomalyFusion.Settings(f.windowCenter(), f.windowWidth(), f.lower(), f.upper(), f.opacity()); // as configured
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("gateway.diffusion.anomaly.fusion: " + e.getMessage() + " (keys .lower, .upper, "
-                    + ".window-width, .opacity)", e);
+                    + ".window-width, .opacity; .lower and .upper default to gateway.diffusion.anomaly.urgent-score and "
+                    + ".stat-score)", e);
         }
         return new AnomalyFusion.Settings(f.windowCenter(), f.windowWidth(), f.lower() * MAP_SCALE, f.upper() * MAP_SCALE,
                 f.opacity());
     }
 
+    /**
+     * The finding goes out first: the fused series is for reading only, so a failure to write it is logged and the
+     * job still delivers the map and its finding.
+     */
     @Override
     DerivedSeriesResult afterWrite(JobRequested job, List<Path> sourceFiles, Volume source, Region region, Output output,
                                    DerivedSeriesSpec spec, DerivedSeriesResult written, Path outputDir) throws TaskFailedException {
-        DerivedSeriesResult all = written;
+        publishFinding(job, region, output.score(), written);
         DiffusionConfig.Fusion f = config.anomaly().fusion();
-        if (f.enabled()) {
-            DerivedSeriesSpec fusedSpec = new DerivedSeriesSpec(spec.uidSeed() + "/fused", FUSED_SUFFIX, spec.seriesNumberOffset() + 1,
-                    // under 256 characters: Orthanc's REST API drops longer values
-                    String.format(Locale.ROOT, "%s anomaly map fused on the CT (W%.0f L%.0f): red at %.4f (URGENT) to yellow "
-                            + "at %.4f (STAT), opacity %.2f-1; RGB, not HU; %s, region %s", DerivedMarker.PREFIX,
-                            f.windowWidth(), f.windowCenter(), f.lower(), f.upper(), f.opacity(), method(), region.cardName()),
-                    f.windowCenter(), f.windowWidth());
-            try {
-                all = written.with(datasets.writeColourSeries(sourceFiles,
-                        AnomalyFusion.fuse(source, output.volume(), fusionSettings()), fusedSpec, FUSED_FILE_PREFIX, outputDir));
-            } catch (DicomDataException e) {
-                throw new TaskFailedException("cannot write the colour-fused anomaly series: " + e.getMessage(), e);
-            }
+        if (!f.enabled()) {
+            return written;
         }
-        double s = output.score();
+        DerivedSeriesSpec fusedSpec = new DerivedSeriesSpec(spec.uidSeed() + "/fused", FUSED_SUFFIX, spec.seriesNumberOffset() + 1,
+                // under 256 characters: Orthanc's REST API drops longer values
+                String.format(Locale.ROOT, "%s anomaly map fused on the CT (W%.0f L%.0f): red at %.4f%s to yellow at %.4f%s, "
+                        + "opacity %.2f-1; RGB, not HU; %s, region %s", DerivedMarker.PREFIX, f.windowWidth(), f.windowCenter(),
+                        f.lower(), f.lower() == config.anomaly().urgentScore() ? " (URGENT)" : "", f.upper(),
+                        f.upper() == config.anomaly().statScore() ? " (STAT)" : "", f.opacity(), method(), region.cardName()),
+                f.windowCenter(), f.windowWidth());
+        try {
+            return written.with(datasets.writeColourSeries(sourceFiles,
+                    AnomalyFusion.fuse(source, output.volume(), fusionSettings()), fusedSpec, FUSED_FILE_PREFIX, outputDir));
+        } catch (DicomDataException | IllegalArgumentException e) {
+            LOG.errorf("job %s: colour-fused anomaly series not written (the map and its finding are): %s", job.jobId(),
+                    e.getMessage());
+            return written;
+        }
+    }
+
+    private void publishFinding(JobRequested job, Region region, double s, DerivedSeriesResult map) throws TaskFailedException {
         DiffusionConfig.Anomaly thresholds = config.anomaly();
         String priority = s >= thresholds.statScore() ? "STAT" : s >= thresholds.urgentScore() ? "URGENT" : "ROUTINE";
         double threshold = "STAT".equals(priority) ? thresholds.statScore() : thresholds.urgentScore();
         try {
-            outbox.append(TriageFinding.of(job, written.seriesInstanceUid(), s, region.cardName(), priority, threshold, method()));
+            outbox.append(TriageFinding.of(job, map.seriesInstanceUid(), s, region.cardName(), priority, threshold, method()));
         } catch (IOException e) {
             throw new TaskFailedException("cannot record the triage finding: " + e.getMessage(), e);
         }
         LOG.infof("job %s: anomaly score %.4f -> %s (series %s)", job.jobId(), s, priority, job.seriesInstanceUid());
-        return all;
     }
 
     static Volume scaledMap(Volume source, FloatVolume map) {

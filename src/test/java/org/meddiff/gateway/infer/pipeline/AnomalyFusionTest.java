@@ -52,6 +52,10 @@ class AnomalyFusionTest {
     @Test
     void settingsAndGridsAreChecked() {
         assertThrows(IllegalArgumentException.class, () -> new AnomalyFusion.Settings(40, 400, 90, 77.5, 0.5), "upper below lower");
+        ColourVolume step = AnomalyFusion.fuse(new Volume(row(2), new float[] {40, 40}), new Volume(row(2), new float[] {79, 80}),
+                new AnomalyFusion.Settings(40, 400, 80, 80, 0.5));
+        assertArrayEquals(new int[] {128, 128, 128}, pixel(step, 0), "lower = upper (URGENT = STAT): grey below");
+        assertArrayEquals(new int[] {255, 255, 0}, pixel(step, 1), "and opaque yellow from there");
         assertThrows(IllegalArgumentException.class, () -> new AnomalyFusion.Settings(40, 0, 1, 2, 0.5), "no window");
         assertThrows(IllegalArgumentException.class, () -> new AnomalyFusion.Settings(40, 400, 1, 2, 0), "invisible colour");
         assertThrows(IllegalArgumentException.class, () -> AnomalyFusion.fuse(new Volume(row(2), new float[2]),
