@@ -87,6 +87,36 @@ public interface GatewayConfig {
         @WithDefault("32") @Min(1) @Max(1024) int maxAssociations();
 
         @WithDefault("60s") Duration idleTimeout();
+
+        @Valid Tls tls();
+    }
+
+    /**
+     * A second listener for DICOM over TLS (PS3.15 Annex B secure transport, BCP 195 protocols) beside the plain one,
+     * with the same AE titles, policy and spool. The server certificate and key come from a PKCS #12 key store;
+     * with a trust store, calling peers can be asked for (want) or required to present (need) a certificate it trusts.
+     */
+    interface Tls {
+        @WithDefault("false") boolean enabled();
+
+        /** 2762 is the IANA port for DICOM over TLS. */
+        @WithDefault("2762") @Min(1) @Max(65535) int port();
+
+        /** PKCS #12 file with the gateway's private key and certificate chain (required when TLS is enabled). */
+        Optional<Path> keyStore();
+
+        Optional<String> keyStorePassword();
+
+        /** PKCS #12 file with the certificates of trusted peers (their CA), for client authentication. */
+        Optional<Path> trustStore();
+
+        Optional<String> trustStorePassword();
+
+        /** none, want or need: whether calling peers must authenticate with a certificate of the trust store. */
+        @WithDefault("none") @Pattern(regexp = "none|want|need", message = "must be none, want or need") String clientAuth();
+
+        /** Protocol versions offered (BCP 195: TLS 1.2 and later). */
+        @WithDefault("TLSv1.3,TLSv1.2") List<@Pattern(regexp = "TLSv1\\.[23]", message = "must be TLSv1.2 or TLSv1.3") String> protocols();
     }
 
     interface Spool {

@@ -15,6 +15,7 @@ import org.eclipse.microprofile.health.Readiness;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.net.StoreScpServer;
+import org.meddiff.gateway.dicom.net.TlsServerSettings;
 import org.meddiff.gateway.spool.Spool;
 
 /** Starts the DICOM listener with the configured AE titles and limits; ready once it accepts connections. */
@@ -33,6 +34,7 @@ public class DicomListener implements HealthCheck {
     DurableIngest ingest;
 
     private StoreScpServer server;
+    private StoreScpServer tlsServer;
 
     void start(@Observes StartupEvent event) {
         GatewayConfig.Dicom dicom = config.dicom();
@@ -42,28 +44,50 @@ public class DicomListener implements HealthCheck {
         }
         try {
             spool.sweepIncoming();
-            var calledAes = IngestPolicy.calledAes(dicom.aeTitle(), dicom.additionalAeTitles());
-            server = new StoreScpServer(new StoreScpServer.Settings(dicom.bindAddress(), dicom.port(), dicom.maxPduLength(),
-                    dicom.maxAssociations(), (int) dicom.idleTimeout().toMillis(), spool.incoming()),
-                    new IngestPolicy(calledAes, dicom.allowedCallingAes()), ingest);
-            server.start();
-            LOG.infof("DICOM listener on %s:%d, AE titles %s, calling AEs %s, spool %s", dicom.bindAddress(),
-                    server.localPort(), calledAes, dicom.allowedCallingAes().map(Object::toString).orElse("any"),
-                    spool.root());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot start the DICOM listener on port " + dicom.port() + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot sweep the spool's incoming files: " + e.getMessage(), e);
         }
+        var calledAes = IngestPolicy.calledAes(dicom.aeTitle(), dicom.additionalAeTitles());
+        IngestPolicy policy = new IngestPolicy(calledAes, dicom.allowedCallingAes());
+        GatewayConfig.Tls tls = dicom.tls();
+        // read the key material before any port opens: a bad TLS setting stops start-up with the file or key named
+        TlsServerSettings tlsSettings = !tls.enabled() ? null : TlsServerSettings.load(tls.keyStore().orElseThrow(
+                        () -> new IllegalArgumentException("gateway.dicom.tls.key-store is required when gateway.dicom.tls.enabled=true")),
+                tls.keyStorePassword(), tls.trustStore(), tls.trustStorePassword(), tls.clientAuth(), tls.protocols());
+        server = listen(dicom, dicom.port(), null, policy);
+        LOG.infof("DICOM listener on %s:%d, AE titles %s, calling AEs %s, spool %s", dicom.bindAddress(),
+                server.localPort(), calledAes, dicom.allowedCallingAes().map(Object::toString).orElse("any"), spool.root());
+        if (tlsSettings != null) {
+            tlsServer = listen(dicom, tls.port(), tlsSettings, policy);
+            LOG.infof("DICOM TLS listener on %s:%d (%s; client certificates: %s)", dicom.bindAddress(), tlsServer.localPort(),
+                    String.join(", ", tls.protocols()), tls.clientAuth());
+        }
+    }
+
+    private StoreScpServer listen(GatewayConfig.Dicom dicom, int port, TlsServerSettings tls, IngestPolicy policy) {
+        StoreScpServer s = new StoreScpServer(new StoreScpServer.Settings(dicom.bindAddress(), port, dicom.maxPduLength(),
+                dicom.maxAssociations(), (int) dicom.idleTimeout().toMillis(), spool.incoming(), tls), policy, ingest);
+        try {
+            s.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start the DICOM " + (tls == null ? "" : "TLS ") + "listener on port " + port
+                    + ": " + e.getMessage(), e);
+        }
+        return s;
     }
 
     void stop(@Observes ShutdownEvent event) {
         if (server != null) {
             server.close();
         }
+        if (tlsServer != null) {
+            tlsServer.close();
+        }
     }
 
     @Override
     public HealthCheckResponse call() {
-        boolean up = !config.stages().ingest() || server != null;
+        boolean up = !config.stages().ingest() || (server != null && (!config.dicom().tls().enabled() || tlsServer != null));
         return HealthCheckResponse.named("dicom-listener").status(up).build();
     }
 }

@@ -28,8 +28,13 @@ import org.jboss.logging.Logger;
 public final class StoreScpServer implements Closeable {
     private static final Logger LOG = Logger.getLogger(StoreScpServer.class);
 
+    /** {@code tls}: null for plain TCP, else the listener speaks DICOM over TLS. */
     public record Settings(String bindAddress, int port, int maxPduLength, int maxAssociations, int idleTimeoutMillis,
-                           Path incomingDir) {
+                           Path incomingDir, TlsServerSettings tls) {
+        public Settings(String bindAddress, int port, int maxPduLength, int maxAssociations, int idleTimeoutMillis,
+                        Path incomingDir) {
+            this(bindAddress, port, maxPduLength, maxAssociations, idleTimeoutMillis, incomingDir, null);
+        }
     }
 
     private final Settings settings;
@@ -49,7 +54,7 @@ public final class StoreScpServer implements Closeable {
 
     public synchronized void start() throws IOException {
         Files.createDirectories(settings.incomingDir());
-        ServerSocket socket = new ServerSocket();
+        ServerSocket socket = settings.tls() == null ? new ServerSocket() : settings.tls().newServerSocket();
         socket.setReuseAddress(true);
         socket.setReceiveBufferSize(4 * 1024 * 1024); // inherited by accepted sockets; lets the window open wide
         socket.bind(new InetSocketAddress(InetAddress.getByName(settings.bindAddress()), settings.port()), 128);
@@ -88,6 +93,9 @@ public final class StoreScpServer implements Closeable {
         try (socket) {
             new ScpAssociation(socket, settings, policy, handler, slot ? null
                     : AssociationRejection.tooManyAssociations(settings.maxAssociations())).run();
+        } catch (javax.net.ssl.SSLException e) {
+            // a peer without TLS, an untrusted certificate, no common protocol: say so, it is a configuration problem
+            LOG.warnf("DICOM TLS connection from %s refused: %s", socket.getRemoteSocketAddress(), e.getMessage());
         } catch (IOException e) {
             LOG.debugf("association from %s ended: %s", socket.getRemoteSocketAddress(), e.getMessage());
         } finally {
