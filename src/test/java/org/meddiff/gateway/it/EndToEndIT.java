@@ -137,6 +137,13 @@ class EndToEndIT {
         JsonNode studyInOrthanc = orthanc.studyOfSeries(seriesId);
         assertEquals(1, studyInOrthanc.path("Series").size(), "the redelivered job must not add a series");
         assertEquals(expectedSlices, orthanc.instanceIdsOfSeries(seriesId).size());
+
+        // The status page a user opens in a browser is served beside the API it reads.
+        GatewayProcess.HttpResult page = gateway.http("/");
+        assertEquals(200, page.status());
+        assertTrue(page.body().contains("<title>MedDiff-FM gateway") && page.body().contains("fetch(\"api/studies\")"),
+                "the status page reads the status API");
+        assertTrue(gateway.http("/api/studies").body().contains(study), "the page's source lists the study");
     }
 
     /** Waits until the study's job is completed and delivered to {@code destination}; returns its status. */
