@@ -22,7 +22,7 @@ public interface GatewayConfig {
 
     /** AE titles: 1-16 characters of the default repertoire, no backslash, not all spaces. */
     String AE_TITLE = "^(?=.*\\S)[\\x20-\\x5b\\x5d-\\x7e]{1,16}$";
-    String DESTINATION = "^[\\x20-\\x5b\\x5d-\\x7e]{1,16}@[^@:\\s]+:\\d{1,5}$";
+    String DESTINATION = "^[\\x20-\\x5b\\x5d-\\x7e]{1,16}@[^@:\\s/]+:\\d{1,5}(/tls)?$";
 
     @Valid Stages stages();
 
@@ -185,8 +185,8 @@ public interface GatewayConfig {
     }
 
     interface Dispatch {
-        /** Destinations as AET@host:port; derived series go to each of them. */
-        Optional<List<@Pattern(regexp = DESTINATION, message = "must be AET@host:port") String>> destinations();
+        /** Destinations as AET@host:port (AET@host:port/tls: DICOM over TLS); derived series go to each of them. */
+        Optional<List<@Pattern(regexp = DESTINATION, message = "must be AET@host:port or AET@host:port/tls") String>> destinations();
 
         @WithDefault("8") @Min(1) @Max(100) int maxAttempts();
 
@@ -197,5 +197,25 @@ public interface GatewayConfig {
         @WithDefault("10s") Duration connectTimeout();
 
         @WithDefault("120s") Duration responseTimeout();
+
+        @Valid DispatchTls tls();
+    }
+
+    /** DICOM over TLS to destinations marked /tls. */
+    interface DispatchTls {
+        /** PKCS #12 file with the gateway's key and certificate, for a PACS that requires client certificates. */
+        Optional<Path> keyStore();
+
+        Optional<String> keyStorePassword();
+
+        /** PKCS #12 file with the PACS certificates (or their CA) to trust; absent = the JVM's default trust store. */
+        Optional<Path> trustStore();
+
+        Optional<String> trustStorePassword();
+
+        @WithDefault("TLSv1.3,TLSv1.2") List<@Pattern(regexp = "TLSv1\\.[23]", message = "must be TLSv1.2 or TLSv1.3") String> protocols();
+
+        /** The PACS certificate must name the host dialled (subject alternative name). */
+        @WithDefault("true") boolean verifyHostname();
     }
 }

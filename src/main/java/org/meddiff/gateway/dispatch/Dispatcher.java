@@ -16,6 +16,7 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.net.StoreScu;
+import org.meddiff.gateway.dicom.net.TlsClientSettings;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.JobCompleted;
 import org.meddiff.gateway.events.Outbox;
@@ -47,8 +48,12 @@ public class Dispatcher {
         this.outbox = outbox;
         this.metrics = metrics;
         this.destinations = config.dispatch().destinations().orElse(List.of()).stream().map(StoreScu.Destination::parse).toList();
+        GatewayConfig.DispatchTls tls = config.dispatch().tls();
+        TlsClientSettings tlsSettings = destinations.stream().noneMatch(StoreScu.Destination::tls) ? null
+                : TlsClientSettings.load(tls.keyStore(), tls.keyStorePassword(), tls.trustStore(), tls.trustStorePassword(),
+                        tls.protocols(), tls.verifyHostname());
         this.scu = new StoreScu(config.dicom().aeTitle(), (int) config.dispatch().connectTimeout().toMillis(),
-                (int) config.dispatch().responseTimeout().toMillis());
+                (int) config.dispatch().responseTimeout().toMillis(), tlsSettings);
         if (!config.stages().dispatch()) {
             LOG.debug("dispatch stage off in this process");
         } else if (destinations.isEmpty()) {

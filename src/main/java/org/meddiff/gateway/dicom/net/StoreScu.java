@@ -22,9 +22,18 @@ import java.util.Map;
 public final class StoreScu {
     private static final int OUR_MAX_PDU = 1024 * 1024;
 
-    public record Destination(String aeTitle, String host, int port) {
-        /** Parses {@code AET@host:port}. */
+    /** {@code tls}: speak DICOM over TLS to it (written {@code AET@host:port/tls}). */
+    public record Destination(String aeTitle, String host, int port, boolean tls) {
+        public Destination(String aeTitle, String host, int port) {
+            this(aeTitle, host, port, false);
+        }
+
+        /** Parses {@code AET@host:port}, or {@code AET@host:port/tls} for DICOM over TLS. */
         public static Destination parse(String text) {
+            boolean tls = text.endsWith("/tls");
+            if (tls) {
+                text = text.substring(0, text.length() - "/tls".length());
+            }
             int at = text.indexOf('@');
             int colon = text.lastIndexOf(':');
             if (at <= 0 || colon < at + 2 || colon == text.length() - 1) {
@@ -40,12 +49,12 @@ public final class StoreScu {
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("destination '" + text + "' has no numeric port");
             }
-            return new Destination(ae, text.substring(at + 1, colon).trim(), port);
+            return new Destination(ae, text.substring(at + 1, colon).trim(), port, tls);
         }
 
         @Override
         public String toString() {
-            return aeTitle + "@" + host + ":" + port;
+            return aeTitle + "@" + host + ":" + port + (tls ? "/tls" : "");
         }
     }
 
@@ -59,11 +68,41 @@ public final class StoreScu {
     private final String callingAe;
     private final int connectTimeoutMillis;
     private final int readTimeoutMillis;
+    private final TlsClientSettings tls;
 
     public StoreScu(String callingAe, int connectTimeoutMillis, int readTimeoutMillis) {
+        this(callingAe, connectTimeoutMillis, readTimeoutMillis, null);
+    }
+
+    /** {@code tls}: how to reach destinations marked /tls; null when none is configured. */
+    public StoreScu(String callingAe, int connectTimeoutMillis, int readTimeoutMillis, TlsClientSettings tls) {
         this.callingAe = callingAe;
         this.connectTimeoutMillis = connectTimeoutMillis;
         this.readTimeoutMillis = readTimeoutMillis;
+        this.tls = tls;
+    }
+
+    /** A connected socket to the destination (TCP_NODELAY, read timeout), over TLS when it is marked so. */
+    private Socket connect(Destination destination) throws IOException {
+        Socket socket = new Socket();
+        try {
+            socket.setTcpNoDelay(true);
+            socket.connect(new InetSocketAddress(destination.host(), destination.port()), connectTimeoutMillis);
+            socket.setSoTimeout(readTimeoutMillis);
+            if (!destination.tls()) {
+                return socket;
+            }
+            if (tls == null) {
+                throw new IOException(destination + " needs TLS, and no dispatch TLS is configured");
+            }
+            return tls.wrap(socket, destination.host(), destination.port());
+        } catch (javax.net.ssl.SSLException e) {
+            socket.close();
+            throw new IOException(destination + ": TLS handshake failed: " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
     }
 
     /**
@@ -90,10 +129,7 @@ public final class StoreScu {
                 proposed.add(new PresentationContext(id, m.sopClassUid(), List.of(m.transferSyntaxUid())));
             }
         }
-        try (Socket socket = new Socket()) {
-            socket.setTcpNoDelay(true);
-            socket.connect(new InetSocketAddress(destination.host(), destination.port()), connectTimeoutMillis);
-            socket.setSoTimeout(readTimeoutMillis);
+        try (Socket socket = connect(destination)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
             OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 256 * 1024);
             new AssociationRequest(destination.aeTitle(), callingAe, Pdu.APPLICATION_CONTEXT, proposed, 0)
@@ -130,10 +166,7 @@ public final class StoreScu {
     /** C-ECHO: true if the peer accepted an association for Verification and answered Success. */
     public boolean echo(Destination destination) throws IOException {
         List<PresentationContext> proposed = List.of(new PresentationContext(1, "1.2.840.10008.1.1", List.of("1.2.840.10008.1.2")));
-        try (Socket socket = new Socket()) {
-            socket.setTcpNoDelay(true);
-            socket.connect(new InetSocketAddress(destination.host(), destination.port()), connectTimeoutMillis);
-            socket.setSoTimeout(readTimeoutMillis);
+        try (Socket socket = connect(destination)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             OutputStream out = new BufferedOutputStream(socket.getOutputStream());
             new AssociationRequest(destination.aeTitle(), callingAe, Pdu.APPLICATION_CONTEXT, proposed, 0).write(out, OUR_MAX_PDU);

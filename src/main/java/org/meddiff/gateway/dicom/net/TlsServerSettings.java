@@ -55,7 +55,7 @@ public record TlsServerSettings(SSLContext context, ClientAuth clientAuth, List<
         }
     }
 
-    private static KeyStore read(Path file, char[] password) {
+    static KeyStore read(Path file, char[] password) {
         if (!Files.isReadable(file)) {
             throw new IllegalArgumentException(file + ": no readable PKCS #12 file there");
         }

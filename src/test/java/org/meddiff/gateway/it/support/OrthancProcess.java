@@ -45,6 +45,7 @@ public final class OrthancProcess implements AutoCloseable {
     private final int dicomPort;
     private final Path log;
     private final Map<String, List<Object>> modalities = new LinkedHashMap<>();
+    private final Map<String, Object> extraSettings = new LinkedHashMap<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private Process process;
 
@@ -63,6 +64,12 @@ public final class OrthancProcess implements AutoCloseable {
     }
 
     /** Declares a DICOM peer Orthanc may send to (config key DicomModalities); before {@link #start()}. */
+    /** A further setting of orthanc.json for the next start (e.g. "DicomTlsEnabled", true). */
+    public OrthancProcess setting(String key, Object value) {
+        extraSettings.put(key, value);
+        return this;
+    }
+
     public OrthancProcess modality(String symbolicName, String aet, String host, int port) {
         modalities.put(symbolicName, List.of(aet, host, port));
         return this;
@@ -92,6 +99,7 @@ public final class OrthancProcess implements AutoCloseable {
             c.putArray("Plugins");
             ObjectNode m = c.putObject("DicomModalities");
             modalities.forEach((k, v) -> m.set(k, JSON.valueToTree(v)));
+            extraSettings.forEach((k, v) -> c.set(k, JSON.valueToTree(v)));
             Files.writeString(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(c));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -114,7 +122,7 @@ public final class OrthancProcess implements AutoCloseable {
             }
             try {
                 if (send(HttpRequest.newBuilder(uri("/system")).GET()).statusCode() == 200
-                        && Ports.accepting(dicomPort)) {
+                        && Ports.accepting(dicomPort)) { // a TCP connect: answered by a TLS listener too
                     return this;
                 }
             } catch (RuntimeException e) {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,20 +18,26 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.meddiff.gateway.it.support.Dcmtk;
 import org.meddiff.gateway.it.support.GatewayProcess;
+import org.meddiff.gateway.it.support.KafkaBrokerProcess;
+import org.meddiff.gateway.it.support.OrthancProcess;
+import org.meddiff.gateway.it.support.StudyStatus;
 import org.meddiff.gateway.it.support.Ports;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.tools.SyntheticCtSeries;
 
 /**
- * DICOM over TLS with client authentication, against DCMTK's storescu +tls: a trusted scanner certificate stores,
- * a peer without TLS or with an untrusted certificate gets nothing stored (and the gateway says why), and the
- * plain listener keeps working beside it. Certificates are made here with openssl and keytool.
+ * DICOM over TLS both ways, with client certificates. In: DCMTK's storescu +tls; a trusted scanner certificate
+ * stores, a peer without TLS or with an untrusted certificate gets nothing stored (and the gateway says why), and
+ * the plain listener keeps working beside it. Out: the derived series goes by C-STORE over TLS to an Orthanc that
+ * only speaks TLS and requires the gateway's certificate. Certificates are made here with openssl and keytool.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class TlsIngestIT {
+class TlsIT {
     static final String PASSWORD = "changeit";
     Path pki;
     int tlsPort;
+    KafkaBrokerProcess kafka;
+    OrthancProcess orthanc;
     GatewayProcess gateway;
 
     @BeforeAll
@@ -43,9 +50,29 @@ class TlsIngestIT {
                 "-passout", "pass:" + PASSWORD);
         run("keytool", "-importcert", "-noprompt", "-storetype", "PKCS12", "-keystore", "peers.p12", "-storepass", PASSWORD,
                 "-alias", "scanner", "-file", "scanner.crt");
+        selfSigned("pacs", "localhost");
+        run("keytool", "-importcert", "-noprompt", "-storetype", "PKCS12", "-keystore", "pacs-trust.p12", "-storepass", PASSWORD,
+                "-alias", "pacs", "-file", "pacs.crt");
+        // Orthanc on TLS only, trusting (and requiring) the gateway's certificate
+        orthanc = new OrthancProcess("tls")
+                .setting("DicomTlsEnabled", true)
+                .setting("DicomTlsCertificate", pki.resolve("pacs.crt").toString())
+                .setting("DicomTlsPrivateKey", pki.resolve("pacs.key").toString())
+                .setting("DicomTlsTrustedCertificates", pki.resolve("server.crt").toString())
+                .setting("DicomTlsRemoteCertificateRequired", true)
+                .start();
+        kafka = KafkaBrokerProcess.start("tls");
         tlsPort = Ports.free(1)[0];
-        gateway = new GatewayProcess("tls", Map.of(
-                "kafka.bootstrap.servers", "127.0.0.1:1", // ingest does not need the broker: the outbox holds the events
+        Map<String, String> p = new java.util.HashMap<>(Map.of(
+                "kafka.bootstrap.servers", kafka.bootstrapServers(),
+                "gateway.assemble.series-quiet-period", "2s",
+                "gateway.route.rules[1].enabled", "false", // the cubic baseline: transport is what is tested here
+                "gateway.dispatch.destinations", orthanc.aeTitle() + "@localhost:" + orthanc.dicomPort() + "/tls",
+                "gateway.dispatch.tls.key-store", pki.resolve("server.p12").toString(),
+                "gateway.dispatch.tls.key-store-password", PASSWORD,
+                "gateway.dispatch.tls.trust-store", pki.resolve("pacs-trust.p12").toString(),
+                "gateway.dispatch.tls.trust-store-password", PASSWORD));
+        p.putAll(Map.of(
                 "gateway.dicom.tls.enabled", "true",
                 "gateway.dicom.tls.port", String.valueOf(tlsPort),
                 "gateway.dicom.tls.key-store", pki.resolve("server.p12").toString(),
@@ -53,14 +80,13 @@ class TlsIngestIT {
                 "gateway.dicom.tls.trust-store", pki.resolve("peers.p12").toString(),
                 "gateway.dicom.tls.trust-store-password", PASSWORD,
                 "gateway.dicom.tls.client-auth", "need"));
+        gateway = new GatewayProcess("tls", p);
         gateway.start().awaitReady();
     }
 
     @AfterAll
     void stop() {
-        if (gateway != null) {
-            gateway.close();
-        }
+        StudyStatus.closeAll(gateway, orthanc, kafka);
     }
 
     void selfSigned(String name, String cn) {
@@ -110,5 +136,14 @@ class TlsIngestIT {
 
         Processes.Result onThePlainPort = Dcmtk.store("CT_SCANNER", gateway.aeTitle(), "localhost", gateway.dicomPort(), otherFiles);
         assertEquals(2, Dcmtk.storeSuccesses(onThePlainPort), "the plain listener still serves: " + onThePlainPort.output());
+
+        // Out over TLS: the derived 1 mm series reaches the TLS-only Orthanc.
+        JsonNode job = StudyStatus.awaitJob(gateway, p.resolvedStudyUid(),
+                j -> "COMPLETED".equals(j.path("state").asText()) && StudyStatus.deliveredTo(j, orthanc.aeTitle() + "@localhost:"
+                        + orthanc.dicomPort() + "/tls"), Duration.ofSeconds(90));
+        String seriesId = orthanc.seriesIdOfUid(job.path("derivedSeriesInstanceUid").asText());
+        assertEquals(job.path("derivedInstances").asInt(), orthanc.instanceIdsOfSeries(seriesId).size());
+        assertEquals(0, Dcmtk.storeSuccesses(Dcmtk.store("CT_SCANNER", orthanc.aeTitle(), "localhost", orthanc.dicomPort(), otherFiles)),
+                "that Orthanc takes nothing without TLS: the series came over TLS");
     }
 }
