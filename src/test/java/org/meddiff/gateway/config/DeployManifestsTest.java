@@ -235,6 +235,7 @@ class DeployManifestsTest {
         Map<String, Integer> ports = new TreeMap<>();
         gateway.path("ports").forEach(p -> ports.put(p.path("name").asText(), p.path("containerPort").asInt()));
         assertEquals(Map.of("dicom", Integer.parseInt(app.getProperty("gateway.dicom.port")),
+                "dicom-tls", Integer.parseInt(app.getProperty("gateway.dicom.tls.port")),
                 "http", Integer.parseInt(app.getProperty("quarkus.http.port"))), ports);
         JsonNode dicomService = resource(all, "Service", "meddiff-dicom");
         assertEquals("dicom", dicomService.at("/spec/ports/0/targetPort").asText());
