@@ -101,6 +101,7 @@ class EventSchemasTest {
                 "derived/" + jobId, 8_431L);
         JobFailed failed = JobFailed.of(requested, "series is not a single axial stack (gantry tilt 12 degrees)");
         StoreCompleted stored = StoreCompleted.of(completed, "ORTHANC@pacs.example.org:4242", 596, 1);
+        StoreCompleted storedOverTls = StoreCompleted.of(completed, "PACS@pacs.example.org:2762/tls", 596, 2);
         StoreDeadLettered dead = StoreDeadLettered.of(completed, "ORTHANC@pacs.example.org:4242", 8,
                 "ORTHANC@pacs.example.org:4242 rejected the association (result 1, source 1, reason 3)");
         JobRequested anomaly = JobRequested.of(jobId(SERIES, 1, 120, "anomaly"), "anomaly", "ct-abdomen-triage", ready,
@@ -111,7 +112,7 @@ class EventSchemasTest {
         TriageFinding routine = TriageFinding.of(anomaly, DERIVED_SERIES, 0.0641, "HaN", "ROUTINE", 0.0775,
                 "meddiff-fm-base@3f2a9c81d0e4/anomaly-t950-s0.0-k1");
         return List.of(received, receivedSparse, ready, reopened, requested, withParams, progress, measured, completed,
-                failed, stored, dead, urgent, routine);
+                failed, stored, storedOverTls, dead, urgent, routine);
     }
 
     static Stream<Arguments> events() throws Exception {
