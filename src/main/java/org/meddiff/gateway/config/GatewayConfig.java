@@ -88,12 +88,19 @@ public interface GatewayConfig {
 
         @WithDefault("60s") Duration idleTimeout();
 
+        /**
+         * The plain (non-TLS) listener on {@link #port()}. Switch it off for TLS only: while it runs, client-auth=need
+         * on the TLS port protects nothing by itself (the calling-AE allow-list is all that guards the plain port).
+         */
+        @WithDefault("true") boolean plainListener();
+
         @Valid Tls tls();
     }
 
     /**
-     * A second listener for DICOM over TLS (PS3.15 Annex B secure transport, BCP 195 protocols) beside the plain one,
-     * with the same AE titles, policy and spool. The server certificate and key come from a PKCS #12 key store;
+     * A listener for DICOM over TLS (PS3.15 Annex B secure transport, BCP 195 protocols) beside the plain one (or
+     * instead of it: {@code gateway.dicom.plain-listener=false}), with the same AE titles, policy, spool and
+     * max-associations (one limit for both). The server certificate and key come from a PKCS #12 key store;
      * with a trust store, calling peers can be asked for (want) or required to present (need) a certificate it trusts.
      */
     interface Tls {

@@ -49,7 +49,7 @@ public class Dispatcher {
         this.metrics = metrics;
         this.destinations = config.dispatch().destinations().orElse(List.of()).stream().map(StoreScu.Destination::parse).toList();
         GatewayConfig.DispatchTls tls = config.dispatch().tls();
-        TlsClientSettings tlsSettings = destinations.stream().noneMatch(StoreScu.Destination::tls) ? null
+        TlsClientSettings tlsSettings = !config.stages().dispatch() || destinations.stream().noneMatch(StoreScu.Destination::tls) ? null
                 : TlsClientSettings.load(tls.keyStore(), tls.keyStorePassword(), tls.trustStore(), tls.trustStorePassword(),
                         tls.protocols(), tls.verifyHostname());
         this.scu = new StoreScu(config.dicom().aeTitle(), (int) config.dispatch().connectTimeout().toMillis(),

@@ -2,6 +2,7 @@ package org.meddiff.gateway.ingest;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.concurrent.Semaphore;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -54,19 +55,32 @@ public class DicomListener implements HealthCheck {
         TlsServerSettings tlsSettings = !tls.enabled() ? null : TlsServerSettings.load(tls.keyStore().orElseThrow(
                         () -> new IllegalArgumentException("gateway.dicom.tls.key-store is required when gateway.dicom.tls.enabled=true")),
                 tls.keyStorePassword(), tls.trustStore(), tls.trustStorePassword(), tls.clientAuth(), tls.protocols());
-        server = listen(dicom, dicom.port(), null, policy);
-        LOG.infof("DICOM listener on %s:%d, AE titles %s, calling AEs %s, spool %s", dicom.bindAddress(),
-                server.localPort(), calledAes, dicom.allowedCallingAes().map(Object::toString).orElse("any"), spool.root());
+        if (!dicom.plainListener() && tlsSettings == null) {
+            throw new IllegalArgumentException("gateway.dicom.plain-listener=false needs gateway.dicom.tls.enabled=true: "
+                    + "the gateway would have no DICOM listener");
+        }
+        if (dicom.plainListener() && tlsSettings != null && tls.port() == dicom.port()) {
+            throw new IllegalArgumentException("gateway.dicom.tls.port and gateway.dicom.port are both " + dicom.port());
+        }
+        // one limit for both listeners: max-associations is what the host can serve
+        Semaphore slots = new Semaphore(dicom.maxAssociations());
+        String limits = String.format("AE titles %s, calling AEs %s, at most %d associations, spool %s", calledAes,
+                dicom.allowedCallingAes().map(Object::toString).orElse("any"), dicom.maxAssociations(), spool.root());
+        if (dicom.plainListener()) {
+            server = listen(dicom, dicom.port(), null, policy, slots);
+            LOG.infof("DICOM listener on %s:%d, %s", dicom.bindAddress(), server.localPort(), limits);
+        }
         if (tlsSettings != null) {
-            tlsServer = listen(dicom, tls.port(), tlsSettings, policy);
-            LOG.infof("DICOM TLS listener on %s:%d (%s; client certificates: %s)", dicom.bindAddress(), tlsServer.localPort(),
-                    String.join(", ", tls.protocols()), tls.clientAuth());
+            tlsServer = listen(dicom, tls.port(), tlsSettings, policy, slots);
+            LOG.infof("DICOM TLS listener on %s:%d (%s; client certificates: %s), %s", dicom.bindAddress(), tlsServer.localPort(),
+                    String.join(", ", tls.protocols()), tls.clientAuth(), limits);
         }
     }
 
-    private StoreScpServer listen(GatewayConfig.Dicom dicom, int port, TlsServerSettings tls, IngestPolicy policy) {
+    private StoreScpServer listen(GatewayConfig.Dicom dicom, int port, TlsServerSettings tls, IngestPolicy policy,
+                                  Semaphore slots) {
         StoreScpServer s = new StoreScpServer(new StoreScpServer.Settings(dicom.bindAddress(), port, dicom.maxPduLength(),
-                dicom.maxAssociations(), (int) dicom.idleTimeout().toMillis(), spool.incoming(), tls), policy, ingest);
+                dicom.maxAssociations(), (int) dicom.idleTimeout().toMillis(), spool.incoming(), tls), policy, ingest, slots);
         try {
             s.start();
         } catch (IOException e) {
@@ -87,7 +101,9 @@ public class DicomListener implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        boolean up = !config.stages().ingest() || (server != null && (!config.dicom().tls().enabled() || tlsServer != null));
+        GatewayConfig.Dicom dicom = config.dicom();
+        boolean up = !config.stages().ingest() || ((!dicom.plainListener() || server != null)
+                && (!dicom.tls().enabled() || tlsServer != null));
         return HealthCheckResponse.named("dicom-listener").status(up).build();
     }
 }

@@ -24,7 +24,8 @@ import org.meddiff.gateway.events.Topics;
 public class StudyTracker {
     private static final Logger LOG = Logger.getLogger(StudyTracker.class);
 
-    private final Map<String, Study> studies = new ConcurrentHashMap<>();
+    /** In the order the studies were first seen (the status page lists the newest last); guarded by this. */
+    private final Map<String, Study> studies = new LinkedHashMap<>();
 
     static final class Study {
         final Map<String, Series> series = new LinkedHashMap<>();

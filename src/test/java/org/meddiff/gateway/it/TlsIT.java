@@ -146,4 +146,24 @@ class TlsIT {
         assertEquals(0, Dcmtk.storeSuccesses(Dcmtk.store("CT_SCANNER", orthanc.aeTitle(), "localhost", orthanc.dicomPort(), otherFiles)),
                 "that Orthanc takes nothing without TLS: the series came over TLS");
     }
+
+    /** TLS only: the plain port does not listen, and C-ECHO over TLS works. */
+    @Test
+    void withThePlainListenerOffOnlyTlsIsServed() throws Exception {
+        int port = Ports.free(1)[0];
+        try (GatewayProcess tlsOnly = new GatewayProcess("tls-only", Map.of(
+                "kafka.bootstrap.servers", "127.0.0.1:1", // ingest does not wait for the broker
+                "gateway.dicom.plain-listener", "false",
+                "gateway.dicom.tls.enabled", "true",
+                "gateway.dicom.tls.port", String.valueOf(port),
+                "gateway.dicom.tls.key-store", pki.resolve("server.p12").toString(),
+                "gateway.dicom.tls.key-store-password", PASSWORD))) {
+            tlsOnly.start().awaitReady();
+            assertTrue(!Ports.accepting(tlsOnly.dicomPort()), "nothing listens on the plain port");
+            List<String> echo = new java.util.ArrayList<>(List.of("echoscu", "-v", "-aec", tlsOnly.aeTitle(), "+tla", "+cf",
+                    pki.resolve("server.crt").toString(), "localhost", String.valueOf(port)));
+            Processes.Result r = Processes.run(echo, null, Map.of(), Duration.ofSeconds(30));
+            assertTrue(r.ok() && r.output().contains("Received Echo Response (Success)"), r.output());
+        }
+    }
 }

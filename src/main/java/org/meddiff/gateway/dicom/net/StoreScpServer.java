@@ -45,11 +45,19 @@ public final class StoreScpServer implements Closeable {
     private volatile ServerSocket serverSocket;
     private volatile boolean running;
 
+    /** TLS handshakes must finish within this (or the idle timeout, if shorter): a silent peer must not hold a slot. */
+    static final int HANDSHAKE_TIMEOUT_MILLIS = 30_000;
+
     public StoreScpServer(Settings settings, AssociationPolicy policy, StoreHandler handler) {
+        this(settings, policy, handler, new Semaphore(settings.maxAssociations()));
+    }
+
+    /** {@code associationSlots}: shared with the other listener of the gateway, so max-associations bounds both together. */
+    public StoreScpServer(Settings settings, AssociationPolicy policy, StoreHandler handler, Semaphore associationSlots) {
         this.settings = settings;
         this.policy = policy;
         this.handler = handler;
-        this.associationSlots = new Semaphore(settings.maxAssociations());
+        this.associationSlots = associationSlots;
     }
 
     public synchronized void start() throws IOException {
@@ -91,11 +99,25 @@ public final class StoreScpServer implements Closeable {
     private void serve(Socket socket) {
         boolean slot = associationSlots.tryAcquire();
         try (socket) {
+            if (socket instanceof javax.net.ssl.SSLSocket tls) {
+                // handshake under its own deadline, before any DICOM is read: a silent or plain-TCP peer ends here
+                tls.setSoTimeout(Math.min(HANDSHAKE_TIMEOUT_MILLIS, settings.idleTimeoutMillis()));
+                tls.startHandshake();
+                tls.setSoTimeout(settings.idleTimeoutMillis());
+            }
             new ScpAssociation(socket, settings, policy, handler, slot ? null
                     : AssociationRejection.tooManyAssociations(settings.maxAssociations())).run();
         } catch (javax.net.ssl.SSLException e) {
-            // a peer without TLS, an untrusted certificate, no common protocol: say so, it is a configuration problem
-            LOG.warnf("DICOM TLS connection from %s refused: %s", socket.getRemoteSocketAddress(), e.getMessage());
+            if (e.getCause() instanceof java.io.EOFException) {
+                // connected and closed without a word: a TCP probe or port scan
+                LOG.debugf("TLS connection from %s closed before its handshake", socket.getRemoteSocketAddress());
+            } else {
+                // a peer without TLS, an untrusted certificate, no common protocol: say so, it is a configuration problem
+                LOG.warnf("DICOM TLS connection from %s failed: %s", socket.getRemoteSocketAddress(), e.getMessage());
+            }
+        } catch (java.net.SocketTimeoutException e) {
+            LOG.warnf("DICOM connection from %s: no TLS handshake within %d ms: closed", socket.getRemoteSocketAddress(),
+                    Math.min(HANDSHAKE_TIMEOUT_MILLIS, settings.idleTimeoutMillis()));
         } catch (IOException e) {
             LOG.debugf("association from %s ended: %s", socket.getRemoteSocketAddress(), e.getMessage());
         } finally {

@@ -26,8 +26,13 @@ public record TlsClientSettings(SSLContext context, List<String> protocols, bool
             KeyManagerFactory kmf = null;
             if (keyStore.isPresent()) {
                 char[] password = keyStorePassword.orElse("").toCharArray();
+                java.security.KeyStore keys = TlsServerSettings.read(keyStore.get(), password);
+                if (!TlsServerSettings.hasKey(keys)) {
+                    throw new IllegalArgumentException(keyStore.get() + ": the key store holds no private key (the gateway's "
+                            + "certificate for a PACS that asks for one)");
+                }
                 kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-                kmf.init(TlsServerSettings.read(keyStore.get(), password), password);
+                kmf.init(keys, password);
             }
             TrustManagerFactory tmf = null;
             if (trustStore.isPresent()) {
@@ -42,7 +47,10 @@ public record TlsClientSettings(SSLContext context, List<String> protocols, bool
         }
     }
 
-    /** Wraps a connected socket and completes the handshake, so a refused certificate fails here with its reason. */
+    /**
+     * Wraps a connected socket and completes the handshake, so an untrusted PACS certificate or host name fails here
+     * with its reason. (Under TLS 1.3 a PACS refusing the gateway's own certificate says so at the first read.)
+     */
     Socket wrap(Socket connected, String host, int port) throws IOException {
         SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(connected, host, port, true);
         SSLParameters parameters = socket.getSSLParameters();

@@ -64,11 +64,12 @@ public record TlsServerSettings(SSLContext context, ClientAuth clientAuth, List<
             store.load(in, password);
             return store;
         } catch (IOException | GeneralSecurityException e) {
-            throw new IllegalArgumentException(file + ": cannot read it as PKCS #12 (wrong password?): " + e.getMessage(), e);
+            throw new IllegalArgumentException(file + ": cannot read it as PKCS #12 (" + (password.length == 0
+                    ? "no password is configured for it: set its -password key" : "wrong password?") + "): " + e.getMessage(), e);
         }
     }
 
-    private static boolean hasKey(KeyStore store) throws GeneralSecurityException {
+    static boolean hasKey(KeyStore store) throws GeneralSecurityException {
         for (String alias : java.util.Collections.list(store.aliases())) {
             if (store.isKeyEntry(alias)) {
                 return true;

@@ -63,13 +63,13 @@ public final class OrthancProcess implements AutoCloseable {
         this.log = Processes.logDir().resolve("orthanc-" + name + ".log");
     }
 
-    /** Declares a DICOM peer Orthanc may send to (config key DicomModalities); before {@link #start()}. */
     /** A further setting of orthanc.json for the next start (e.g. "DicomTlsEnabled", true). */
     public OrthancProcess setting(String key, Object value) {
         extraSettings.put(key, value);
         return this;
     }
 
+    /** Declares a DICOM peer Orthanc may send to (config key DicomModalities); before {@link #start()}. */
     public OrthancProcess modality(String symbolicName, String aet, String host, int port) {
         modalities.put(symbolicName, List.of(aet, host, port));
         return this;
