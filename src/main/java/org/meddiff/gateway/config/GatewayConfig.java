@@ -136,6 +136,14 @@ public interface GatewayConfig {
          * This process's event outbox: a directory name under the spool root. Every process sharing one spool needs
          * its own (deploy/ uses outbox-POD_NAME with stable StatefulSet pod names, so a restarted pod finds its entries).
          */
+        /**
+         * Received and derived series whose newest file is older than this are removed (0 = never); 7 days = the
+         * retention of the topics whose events point at them.
+         */
+        @WithDefault("7d") Duration retention();
+
+        @WithDefault("1h") Duration retentionCheckInterval();
+
         @WithDefault("outbox")
         @Pattern(regexp = "^(?!(incoming|instances|derived)$)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
                 message = "must be a directory name under the spool root (letters, digits, . _ -; not incoming, instances or derived)")

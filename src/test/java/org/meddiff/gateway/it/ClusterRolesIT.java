@@ -110,6 +110,8 @@ class ClusterRolesIT {
         assertTrue(java.util.regex.Pattern.compile("job " + jobId + ": \\d+ instance\\(s\\) of series \\S+ stored at")
                 .matcher(gatewayLog).find(), "the gateway node dispatched job " + jobId);
         assertFalse(workerLog.contains("stored at"), "the worker node must not dispatch");
+        assertTrue(gatewayLog.contains("spool retention 7d") && !workerLog.contains("spool retention 7d"),
+                "only the assembling process sweeps the shared spool");
 
         // Assembled once: the worker's process never recovered or announced the series from the shared spool.
         Duration settle = Duration.ofSeconds(6);
