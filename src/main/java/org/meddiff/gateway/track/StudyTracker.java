@@ -18,14 +18,23 @@ import org.meddiff.gateway.events.Topics;
 
 /**
  * Folds every topic into a per-study view. Each gateway process reads all topics from the beginning
- * with its own consumer group, so the view is rebuilt after a restart; Kafka retention bounds history.
+ * with its own consumer group, so the view is rebuilt after a restart; Kafka retention bounds history, and the
+ * view holds the {@link #MAX_STUDIES} most recently first-seen studies.
  */
 @ApplicationScoped
 public class StudyTracker {
     private static final Logger LOG = Logger.getLogger(StudyTracker.class);
 
+    /** The view keeps at most this many studies, dropping the oldest first: a long-running process stays bounded. */
+    static final int MAX_STUDIES = 10_000;
+
     /** In the order the studies were first seen (the status page lists the newest last); guarded by this. */
-    private final Map<String, Study> studies = new LinkedHashMap<>();
+    private final Map<String, Study> studies = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Study> eldest) {
+            return size() > MAX_STUDIES;
+        }
+    };
 
     static final class Study {
         final Map<String, Series> series = new LinkedHashMap<>();
