@@ -58,16 +58,22 @@ class ClusterRolesIT {
                 "gateway.assemble.series-quiet-period", QUIET));
         gatewayNode.start().awaitReady();
         // started in the test, while a series is still open in the shared spool
-        workerNode = new GatewayProcess("roles-worker", Map.of(
+        Map<String, String> worker = new java.util.HashMap<>(inferOnly(spool));
+        worker.put("gateway.dispatch.destinations", orthanc.destination()); // set, and still unused: dispatch is off here
+        worker.put("gateway.assemble.series-quiet-period", QUIET);
+        workerNode = new GatewayProcess("roles-worker", worker);
+    }
+
+    /** A worker node's settings: infer only, on the shared spool, with the worker's outbox. */
+    Map<String, String> inferOnly(Path spool) {
+        return Map.of(
                 "kafka.bootstrap.servers", kafka.bootstrapServers(),
                 "gateway.spool.dir", spool.toString(),
                 "gateway.spool.outbox", WORKER_OUTBOX,
                 "gateway.stages.ingest", "false",
                 "gateway.stages.assemble", "false",
                 "gateway.stages.route", "false",
-                "gateway.stages.dispatch", "false",
-                "gateway.dispatch.destinations", orthanc.destination(), // set, and still unused: dispatch is off here
-                "gateway.assemble.series-quiet-period", QUIET));
+                "gateway.stages.dispatch", "false");
     }
 
     @AfterAll
@@ -126,14 +132,7 @@ class ClusterRolesIT {
                 && pendingEntries(spool.resolve(WORKER_OUTBOX)) == 0);
 
         // A third process on the worker's outbox (a copy-paste slip in a deployment) stops at start-up.
-        try (GatewayProcess intruder = new GatewayProcess("roles-intruder", Map.of(
-                "kafka.bootstrap.servers", kafka.bootstrapServers(),
-                "gateway.spool.dir", spool.toString(),
-                "gateway.spool.outbox", WORKER_OUTBOX,
-                "gateway.stages.ingest", "false",
-                "gateway.stages.assemble", "false",
-                "gateway.stages.route", "false",
-                "gateway.stages.dispatch", "false"))) {
+        try (GatewayProcess intruder = new GatewayProcess("roles-intruder", inferOnly(spool))) {
             IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
                     () -> intruder.start().awaitReady());
             assertTrue(refused.getMessage().contains("is in use by another process"), refused.getMessage());
