@@ -40,7 +40,7 @@ import org.meddiff.gateway.spool.Spool;
 @ApplicationScoped
 public class JobRunner {
     private static final Logger LOG = Logger.getLogger(JobRunner.class);
-    static final String COMPLETE_MARKER = ".complete.json";
+    static final String COMPLETE_MARKER = Spool.COMPLETE_MARKER;
 
     private final Map<String, InferenceTask> tasks;
     private final Spool spool;

@@ -82,6 +82,9 @@ public class Spool {
         return seriesDir(studyUid, seriesUid).resolve(sopInstanceUid + ".dcm");
     }
 
+    /** The file in a job's directory that says it completed: its inference.job.completed event. */
+    public static final String COMPLETE_MARKER = ".complete.json";
+
     /** Directory of a job's derived series; job ids are hex digests. */
     public Path derivedDir(String jobId) {
         if (!jobId.matches("[0-9a-f]{8,64}")) {

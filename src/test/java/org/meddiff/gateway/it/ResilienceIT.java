@@ -163,6 +163,20 @@ class ResilienceIT {
         assertEquals(MAX_ATTEMPTS, dead.get(0).path("attempts").asInt());
         awaitJob(params.resolvedStudyUid(),
                 j -> "DEAD_LETTERED".equals(j.path("dispatch").path(deadDestination).path("state").asText()), 30);
+
+        // An operator asks for the delivery again (say, once the dead PACS is back): the series is sent anew.
+        GatewayProcess.HttpResult again = gateway.http("POST", "/api/jobs/" + jobId + "/redeliver", null);
+        assertEquals(202, again.status(), again.body());
+        assertEquals(job.path("derivedSeriesInstanceUid").asText(), again.json().path("derivedSeriesInstanceUid").asText());
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> EventLog.await(kafka.bootstrapServers(),
+                "pacs.store.completed", EventLog.field("jobId", jobId), 2, Duration.ofSeconds(2)).stream()
+                .filter(e -> orthanc.destination().equals(e.path("destination").asText())).count() >= 2);
+        assertEquals(job.path("derivedInstances").asInt(), orthanc.instanceIdsOfSeries(seriesId).size(),
+                "the same UIDs: the PACS still holds one copy");
+        GatewayProcess.HttpResult unknown = gateway.http("POST", "/api/jobs/0123456789abcdef0123456789abcdef/redeliver", null);
+        assertEquals(404, unknown.status());
+        assertTrue(unknown.body().contains("No completed job"), unknown.body());
+        assertEquals(400, gateway.http("POST", "/api/jobs/NOT-A-JOB/redeliver", null).status());
     }
 
     /** SOP instances storescu -v reported as stored: each success line answers the file sent just before. */
