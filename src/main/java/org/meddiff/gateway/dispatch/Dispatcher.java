@@ -85,20 +85,36 @@ public class Dispatcher {
         }
     }
 
+    /**
+     * Sends the files, retrying those not stored with backoff. Files whose SOP class the destination refuses at
+     * negotiation are not retried (it will refuse them again): the delivery dead-letters at once when only they are
+     * left, naming the SOP class and how many instances were stored.
+     */
     void deliver(JobCompleted job, List<Path> files, StoreScu.Destination destination) {
         List<Path> remaining = new ArrayList<>(files);
+        List<StoreScu.FileResult> refused = new ArrayList<>();
         long backoff = config.dispatch().initialBackoff().toMillis();
         String lastError = null;
         int maxAttempts = config.dispatch().maxAttempts();
-        for (int attempt = 1; attempt <= maxAttempts; attempt++) {
+        int attempt = 1;
+        for (; attempt <= maxAttempts; attempt++) {
             try {
                 List<StoreScu.FileResult> results = scu.send(destination, remaining);
                 List<Path> failed = new ArrayList<>();
                 for (StoreScu.FileResult r : results) {
-                    if (!r.stored()) {
+                    if (r.sopClassRefused()) {
+                        refused.add(r);
+                    } else if (!r.stored()) {
                         failed.add(r.file());
                         lastError = r.error();
                     }
+                }
+                if (failed.isEmpty() && !refused.isEmpty()) {
+                    lastError = refusalMessage(destination, refused) + "; the other " + (files.size() - refused.size())
+                            + " of " + files.size() + " were stored";
+                    LOG.errorf("job %s: %s; dead-lettered without retrying", job.jobId(), lastError);
+                    deadLetter(job, destination, attempt, lastError);
+                    return;
                 }
                 if (failed.isEmpty()) {
                     outbox.append(StoreCompleted.of(job, destination.toString(), files.size(), attempt));
@@ -121,14 +137,30 @@ public class Dispatcher {
                 backoff = Math.min(backoff * 2, config.dispatch().maxBackoff().toMillis());
             }
         }
+        if (!refused.isEmpty()) {
+            lastError = lastError + "; and " + refusalMessage(destination, refused);
+        }
         LOG.errorf("job %s: giving up on %s after %d attempts; dead-lettered: %s", job.jobId(), destination, maxAttempts,
                 lastError);
+        deadLetter(job, destination, maxAttempts, lastError);
+    }
+
+    private void deadLetter(JobCompleted job, StoreScu.Destination destination, int attempts, String reason) {
         metrics.counter("gateway_dispatch_dead_lettered_total", "destination", destination.toString()).increment();
         try {
-            outbox.append(StoreDeadLettered.of(job, destination.toString(), maxAttempts, lastError));
+            outbox.append(StoreDeadLettered.of(job, destination.toString(), attempts, reason));
         } catch (IOException e) {
             LOG.errorf("cannot record the dead letter for job %s: %s", job.jobId(), e.getMessage());
         }
+    }
+
+    /** "PACS@h:104 refused SOP class 1.2.840.10008.5.1.4.1.1.7 for 24 instance(s)". */
+    private static String refusalMessage(StoreScu.Destination destination, List<StoreScu.FileResult> refused) {
+        java.util.Set<String> classes = new java.util.TreeSet<>();
+        for (StoreScu.FileResult r : refused) {
+            classes.add(r.error().replaceFirst("^peer refused SOP class (\\S+).*$", "$1"));
+        }
+        return destination + " refused SOP class " + String.join(", ", classes) + " for " + refused.size() + " instance(s)";
     }
 
     private static List<Path> derivedFiles(Path dir) throws IOException {

@@ -60,8 +60,15 @@ public final class StoreScu {
 
     /** Per-file outcome: the status the peer answered, or -1 if nothing was answered. */
     public record FileResult(Path file, String sopInstanceUid, int status, String error) {
+        /** The peer accepted no presentation context for the file's SOP class: sending it again cannot help. */
+        public static final int SOP_CLASS_REFUSED = -2;
+
         public boolean stored() {
             return DicomStatus.isStored(status);
+        }
+
+        public boolean sopClassRefused() {
+            return status == SOP_CLASS_REFUSED;
         }
     }
 
@@ -143,7 +150,7 @@ public final class StoreScu {
                 int contextId = contextIds.get(meta.sopClassUid() + "|" + meta.transferSyntaxUid());
                 boolean contextAccepted = accept.results().stream().anyMatch(r -> r.id() == contextId && r.accepted());
                 if (!contextAccepted) {
-                    results.add(new FileResult(e.getKey(), meta.sopInstanceUid(), -1,
+                    results.add(new FileResult(e.getKey(), meta.sopInstanceUid(), FileResult.SOP_CLASS_REFUSED,
                             "peer refused SOP class " + meta.sopClassUid() + " in " + meta.transferSyntaxUid()));
                     continue;
                 }
