@@ -154,13 +154,13 @@ public class Dispatcher {
         }
     }
 
-    /** "PACS@h:104 refused SOP class 1.2.840.10008.5.1.4.1.1.7 for 24 instance(s)". */
+    /** "PACS@h:104 refused SOP class 1.2.840.10008.5.1.4.1.1.7 in 1.2.840.10008.1.2.1 for 24 instance(s)". */
     private static String refusalMessage(StoreScu.Destination destination, List<StoreScu.FileResult> refused) {
         java.util.Set<String> classes = new java.util.TreeSet<>();
         for (StoreScu.FileResult r : refused) {
-            classes.add(r.error().replaceFirst("^peer refused SOP class (\\S+).*$", "$1"));
+            classes.add(r.error().replaceFirst("^peer refused (SOP class \\S+ in \\S+).*$", "$1"));
         }
-        return destination + " refused SOP class " + String.join(", ", classes) + " for " + refused.size() + " instance(s)";
+        return destination + " refused " + String.join(", ", classes) + " for " + refused.size() + " instance(s)";
     }
 
     private static List<Path> derivedFiles(Path dir) throws IOException {

@@ -84,7 +84,7 @@ class DispatchRefusalIT {
             assertEquals(1, dead.size());
             assertEquals(1, dead.get(0).path("attempts").asInt(), "a refused SOP class is not retried");
             String reason = dead.get(0).path("lastError").asText();
-            assertTrue(reason.contains("refused SOP class 1.2.840.10008.5.1.4.1.1.7 for 2 instance(s)")
+            assertTrue(reason.contains("refused SOP class 1.2.840.10008.5.1.4.1.1.7 in 1.2.840.10008.1.2.1 for 2 instance(s)")
                     && reason.contains("the other 2 of 4 were stored"), reason);
             try (Stream<Path> files = Files.list(received)) {
                 assertEquals(2, files.count(), "the CT map reached the PACS");

@@ -251,9 +251,11 @@ class DicomNetTest {
 
         List<StoreScu.FileResult> results = scu(ALLOWED).send(destination(), List.of(ct.get(0), mr, jpeg, ct.get(1)));
 
-        assertEquals(List.of(DicomStatus.SUCCESS, -1, -1, DicomStatus.SUCCESS),
+        int refused = StoreScu.FileResult.SOP_CLASS_REFUSED;
+        assertEquals(List.of(DicomStatus.SUCCESS, refused, refused, DicomStatus.SUCCESS),
                 results.stream().map(StoreScu.FileResult::status).toList(),
-                "refused contexts: nothing answered (-1); the accepted ones still go through");
+                "refused contexts: marked as such (never sent, never worth a retry); the accepted ones still go through");
+        assertEquals(List.of(false, true, true, false), results.stream().map(StoreScu.FileResult::sopClassRefused).toList());
         assertTrue(results.get(1).error().contains("refused") && results.get(1).error().contains(MR_IMAGE_STORAGE),
                 results.get(1).error());
         assertTrue(results.get(2).error().contains("refused") && results.get(2).error().contains(JPEG_LOSSLESS),
