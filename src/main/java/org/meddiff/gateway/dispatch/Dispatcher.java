@@ -96,8 +96,7 @@ public class Dispatcher {
         long backoff = config.dispatch().initialBackoff().toMillis();
         String lastError = null;
         int maxAttempts = config.dispatch().maxAttempts();
-        int attempt = 1;
-        for (; attempt <= maxAttempts; attempt++) {
+        for (int attempt = 1; attempt <= maxAttempts; attempt++) {
             try {
                 List<StoreScu.FileResult> results = scu.send(destination, remaining);
                 List<Path> failed = new ArrayList<>();

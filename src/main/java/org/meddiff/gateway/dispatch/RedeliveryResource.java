@@ -1,5 +1,7 @@
 package org.meddiff.gateway.dispatch;
 
+import static org.meddiff.gateway.track.StudyResource.problem;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,10 +57,7 @@ public class RedeliveryResource {
         } catch (IOException | IllegalArgumentException e) {
             return problem(500, "Unreadable job record", marker + ": " + e.getMessage());
         }
-        JobCompleted again = new JobCompleted(Events.newId(), previous.type(), previous.schemaVersion(), Events.now(),
-                previous.correlationId(), previous.jobId(), previous.task(), previous.method(), previous.studyInstanceUid(),
-                previous.seriesInstanceUid(), previous.derivedSeriesInstanceUid(), previous.companionSeriesInstanceUids(),
-                previous.instanceCount(), previous.derivedRef(), previous.durationMillis());
+        JobCompleted again = previous.announcedAgain();
         try {
             outbox.append(again);
         } catch (IOException e) {
@@ -71,10 +70,5 @@ public class RedeliveryResource {
         body.put("instanceCount", previous.instanceCount());
         body.put("eventId", again.eventId());
         return Response.accepted(body).build();
-    }
-
-    static Response problem(int status, String title, String detail) {
-        return Response.status(status).type("application/problem+json")
-                .entity(Map.of("type", "about:blank", "title", title, "status", status, "detail", detail)).build();
     }
 }

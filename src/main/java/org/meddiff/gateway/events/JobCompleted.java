@@ -16,6 +16,13 @@ public record JobCompleted(String eventId, String type, int schemaVersion, Strin
         companionSeriesInstanceUids = companionSeriesInstanceUids == null ? List.of() : List.copyOf(companionSeriesInstanceUids);
     }
 
+    /** The same completion announced again (new eventId and time), e.g. to have dispatch deliver it once more. */
+    public JobCompleted announcedAgain() {
+        return new JobCompleted(Events.newId(), type, schemaVersion, Events.now(), correlationId, jobId, task, method,
+                studyInstanceUid, seriesInstanceUid, derivedSeriesInstanceUid, companionSeriesInstanceUids, instanceCount,
+                derivedRef, durationMillis);
+    }
+
     public static JobCompleted of(JobRequested job, String method, String derivedSeriesUid, List<String> companionSeriesUids,
                                   int instanceCount, String derivedRef, long durationMillis) {
         return new JobCompleted(Events.newId(), Topics.JOB_COMPLETED, 1, Events.now(), job.studyInstanceUid(), job.jobId(),

@@ -76,7 +76,7 @@ public class JobRunner {
     void run(JobRequested job) {
         Path lockFile;
         try {
-            lockFile = spool.derivedDir(job.jobId()).resolveSibling(job.jobId() + ".lock");
+            lockFile = spool.jobLockFile(job.jobId());
         } catch (IllegalArgumentException e) {
             fail(job, "cannot prepare job: " + e.getMessage());
             return;

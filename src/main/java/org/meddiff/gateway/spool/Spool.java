@@ -93,6 +93,11 @@ public class Spool {
         return root.resolve("derived").resolve(jobId);
     }
 
+    /** The file a worker locks while it runs a job (beside the job's directory, which a run clears). */
+    public Path jobLockFile(String jobId) {
+        return derivedDir(jobId).resolveSibling(jobId + ".lock");
+    }
+
     public String relative(Path path) {
         return root.relativize(path.toAbsolutePath().normalize()).toString();
     }

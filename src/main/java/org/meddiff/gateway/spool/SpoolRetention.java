@@ -112,7 +112,7 @@ public class SpoolRetention {
                     if (size >= 0) {
                         derived++;
                         bytes += size;
-                        Files.deleteIfExists(dir.resolveSibling(dir.getFileName() + ".lock"));
+                        Files.deleteIfExists(spool.jobLockFile(dir.getFileName().toString()));
                     }
                 }
             }

@@ -37,7 +37,8 @@ public class StudyResource {
                 .orElseGet(() -> problem(404, "Study not known", "no event for study " + studyUid + " has been seen"));
     }
 
-    static Response problem(int status, String title, String detail) {
+    /** An RFC 9457 problem response; every REST endpoint of the gateway answers errors with it. */
+    public static Response problem(int status, String title, String detail) {
         return Response.status(status).type("application/problem+json")
                 .entity(Map.of("type", "about:blank", "title", title, "status", status, "detail", detail)).build();
     }

@@ -27,6 +27,11 @@ public final class AnomalyFusion {
                 throw new IllegalArgumentException("opacity must lie in (0, 1], got " + opacity);
             }
         }
+
+        /** The same display with the map levels in units {@code factor} times larger (the written map's). */
+        public Settings scaled(double factor) {
+            return new Settings(windowCenter, windowWidth, lower * factor, upper * factor, opacity);
+        }
     }
 
     private AnomalyFusion() {

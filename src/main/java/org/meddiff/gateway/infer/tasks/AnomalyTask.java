@@ -11,6 +11,7 @@ import jakarta.inject.Inject;
 
 import io.quarkus.runtime.StartupEvent;
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.DerivedMarker;
 import org.meddiff.gateway.dicom.DerivedSeriesResult;
 import org.meddiff.gateway.dicom.DerivedSeriesSpec;
@@ -46,7 +47,7 @@ public class AnomalyTask extends DiffusionTask {
     Outbox outbox;
 
     @Inject
-    org.meddiff.gateway.config.GatewayConfig gatewayConfig;
+    GatewayConfig gatewayConfig;
 
     @Override
     public String name() {
@@ -87,15 +88,15 @@ public class AnomalyTask extends DiffusionTask {
     /** The display settings in the units of the written map (x {@link #MAP_SCALE}). */
     AnomalyFusion.Settings fusionSettings() {
         DiffusionConfig.Fusion f = config.anomaly().fusion();
-        try {
-            new AnomalyFusion.Settings(f.windowCenter(), f.windowWidth(), f.lower(), f.upper(), f.opacity()); // as configured
+        AnomalyFusion.Settings configured;
+        try { // checked as configured, so the message shows the keys' own values
+            configured = new AnomalyFusion.Settings(f.windowCenter(), f.windowWidth(), f.lower(), f.upper(), f.opacity());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("gateway.diffusion.anomaly.fusion: " + e.getMessage() + " (keys .lower, .upper, "
                     + ".window-width, .opacity; .lower and .upper default to gateway.diffusion.anomaly.urgent-score and "
                     + ".stat-score)", e);
         }
-        return new AnomalyFusion.Settings(f.windowCenter(), f.windowWidth(), f.lower() * MAP_SCALE, f.upper() * MAP_SCALE,
-                f.opacity());
+        return configured.scaled(MAP_SCALE);
     }
 
     /**
