@@ -1,10 +1,12 @@
 package org.meddiff.gateway.assemble;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,12 +24,19 @@ import io.smallrye.common.annotation.Blocking;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
+import org.meddiff.gateway.dicom.DerivedMarker;
+import org.meddiff.gateway.dicom.DicomDataException;
+import org.meddiff.gateway.dicom.DicomDatasets;
+import org.meddiff.gateway.dicom.InstanceHeader;
+import org.meddiff.gateway.events.DurableRetry;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.InstanceReceived;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.SeriesAttributes;
 import org.meddiff.gateway.events.SeriesReady;
+import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
+import org.meddiff.gateway.track.StageProgress;
 
 /**
  * Decides when a series is complete: no new instance for the quiet period (wall clock, checked by a
@@ -36,12 +45,15 @@ import org.meddiff.gateway.spool.Spool;
  *
  * <p>State is in memory, with two small files per series in the spool so a restart loses nothing:
  * {@code .series.json} (the attributes, written when the series is first seen) and {@code .ready}
- * (generation and instance count of the last announcement). At start-up, every series whose instance
- * count differs from its {@code .ready} is re-armed.
+ * (generation and instance count of the last announcement), both written atomically. At start-up, every series whose
+ * instance count differs from its {@code .ready} is re-armed with a fresh quiet period, so a sender that retries after
+ * the restart completes it before it is announced; its announcement says it was recovered. An unreadable state file is
+ * reported and rebuilt. A record whose state cannot be written is retried, uncommitted, until it can.
  */
 @ApplicationScoped
 public class SeriesAssembler {
     private static final Logger LOG = Logger.getLogger(SeriesAssembler.class);
+    private static final String STAGE = "assemble";
     static final String ATTRIBUTES_FILE = ".series.json";
     static final String READY_FILE = ".ready";
 
@@ -53,6 +65,15 @@ public class SeriesAssembler {
 
     @Inject
     Outbox outbox;
+
+    @Inject
+    DurableRetry retry;
+
+    @Inject
+    StageProgress progress;
+
+    @Inject
+    DicomDatasets datasets;
 
     private final Map<String, SeriesState> open = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
@@ -68,6 +89,10 @@ public class SeriesAssembler {
         int generation;
         int announcedCount;
         boolean closed;
+        /** Re-armed from the spool at start-up: it was receiving when the process stopped. */
+        boolean recovered;
+        /** The last announcement failed (logged once, until one succeeds). */
+        boolean announceFailing;
 
         SeriesState(String studyUid, String seriesUid, Path dir, SeriesAttributes attributes, int generation, int announcedCount) {
             this.studyUid = studyUid;
@@ -110,44 +135,53 @@ public class SeriesAssembler {
             LOG.errorf("skipping unreadable dicom.instance.received record: %s", e.getMessage());
             return;
         }
+        Path dir;
         try {
-            Path dir = spool.seriesDir(event.studyInstanceUid(), event.seriesInstanceUid());
-            while (true) {
-                SeriesState state = open.computeIfAbsent(event.seriesInstanceUid(), uid -> reopen(event, dir));
-                synchronized (state) {
-                    if (state.closed) {
-                        continue; // announced and removed meanwhile: this instance reopens the series
-                    }
-                    state.instances.add(event.sopInstanceUid());
-                    state.lastArrivalNanos = System.nanoTime();
-                    return;
+            dir = spool.seriesDir(event.studyInstanceUid(), event.seriesInstanceUid());
+        } catch (IllegalArgumentException e) {
+            // ingest refuses invalid UIDs, so only a foreign producer writes this: it can never be assembled
+            LOG.errorf("skipping dicom.instance.received %s with an invalid UID: %s", event.eventId(), e.getMessage());
+            return;
+        }
+        while (true) {
+            SeriesState state = open.get(event.seriesInstanceUid());
+            if (state == null) {
+                // the series' files are written outside the map's lock, retried until they are: the record stays uncommitted
+                SeriesState fresh = retry.call(STAGE, "open series " + event.seriesInstanceUid() + " in " + dir,
+                        () -> reopen(event, dir));
+                state = open.putIfAbsent(event.seriesInstanceUid(), fresh);
+                if (state == null) {
+                    state = fresh;
                 }
             }
-        } catch (RuntimeException e) {
-            LOG.errorf(e, "cannot track series %s", event.seriesInstanceUid());
+            synchronized (state) {
+                if (state.closed) {
+                    open.remove(event.seriesInstanceUid(), state);
+                    continue; // announced and removed meanwhile: this instance reopens the series
+                }
+                state.instances.add(event.sopInstanceUid());
+                state.lastArrivalNanos = System.nanoTime();
+                return;
+            }
         }
     }
 
-    private SeriesState reopen(InstanceReceived event, Path dir) {
-        try {
-            Path attributes = dir.resolve(ATTRIBUTES_FILE);
-            if (!Files.exists(attributes)) {
-                Files.writeString(attributes, Events.toJson(event.series()));
-            }
-            int[] ready = readReady(dir);
-            SeriesState state = new SeriesState(event.studyInstanceUid(), event.seriesInstanceUid(), dir, event.series(),
-                    ready[0], ready[1]);
-            if (ready[0] > 0) {
-                // Reopened after an announcement: the instances already announced count towards the total.
-                for (Path f : spool.seriesFiles(dir)) {
-                    state.instances.add(stripExtension(f));
-                }
-                LOG.infof("series %s reopened by a late instance (was ready with %d instances)", state.seriesUid, ready[1]);
-            }
-            return state;
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+    private SeriesState reopen(InstanceReceived event, Path dir) throws IOException {
+        Path attributes = dir.resolve(ATTRIBUTES_FILE);
+        if (readAttributes(attributes) == null) {
+            AtomicFiles.writeString(attributes, Events.toJson(event.series()));
         }
+        int[] ready = readReady(dir);
+        SeriesState state = new SeriesState(event.studyInstanceUid(), event.seriesInstanceUid(), dir, event.series(),
+                ready[0], ready[1]);
+        if (ready[0] > 0) {
+            // Reopened after an announcement: the instances already announced count towards the total.
+            for (Path f : spool.seriesFiles(dir)) {
+                state.instances.add(stripExtension(f));
+            }
+            LOG.infof("series %s reopened by a late instance (was ready with %d instances)", state.seriesUid, ready[1]);
+        }
+        return state;
     }
 
     void announceQuietSeries() {
@@ -160,57 +194,128 @@ public class SeriesAssembler {
                 }
                 int generation = state.generation + 1;
                 int count = state.instances.size();
+                String what = "announce series " + state.seriesUid;
                 try {
                     outbox.append(SeriesReady.of(state.studyUid, state.seriesUid, generation, count, spool.relative(state.dir),
-                            state.attributes));
-                    Files.writeString(state.dir.resolve(READY_FILE), generation + " " + count, StandardCharsets.US_ASCII);
-                    state.generation = generation;
-                    state.announcedCount = count;
-                    LOG.infof("series %s ready: %d instance(s), generation %d", state.seriesUid, count, generation);
+                            state.attributes, state.recovered));
                 } catch (IOException e) {
-                    LOG.errorf("cannot announce series %s (will retry): %s", state.seriesUid, e.getMessage());
+                    // the timer tries again on its next tick; logged once, not on every tick
+                    if (!state.announceFailing) {
+                        LOG.errorf("cannot %s (%s); retrying on every check", what, DurableRetry.reason(e));
+                        state.announceFailing = true;
+                    }
+                    progress.stalled(STAGE, what, DurableRetry.reason(e));
                     continue;
                 }
+                if (state.announceFailing) {
+                    LOG.infof("series %s announced after the outbox recovered", state.seriesUid);
+                    state.announceFailing = false;
+                    progress.progressing(STAGE, what);
+                }
+                // the event is out: record it, or a restart would announce the same readiness again (deduplicated downstream)
+                retry.run(STAGE, "record the readiness of series " + state.seriesUid, () -> AtomicFiles.writeString(
+                        state.dir.resolve(READY_FILE), generation + " " + count));
+                state.generation = generation;
+                state.announcedCount = count;
+                LOG.infof("series %s ready: %d instance(s), generation %d%s", state.seriesUid, count, generation,
+                        state.recovered ? " (recovered after a restart)" : "");
                 state.closed = true;
                 open.remove(state.seriesUid, state);
             }
         }
     }
 
-    /** Re-arms series that were receiving or reopened when the process stopped. */
+    /** Re-arms series that were receiving or reopened when the process stopped, each with a fresh quiet period. */
     void recoverFromSpool() {
+        List<Path> dirs;
         try {
-            for (Path dir : spool.allSeriesDirs()) {
-                Path attributesFile = dir.resolve(ATTRIBUTES_FILE);
-                if (!Files.exists(attributesFile)) {
-                    continue; // never seen by assemble: its events are still in Kafka and will come
-                }
-                var files = spool.seriesFiles(dir);
-                int[] ready = readReady(dir);
-                if (files.size() == ready[1]) {
-                    continue;
-                }
-                SeriesAttributes attributes = Events.fromJson(Files.readString(attributesFile), SeriesAttributes.class);
-                String seriesUid = dir.getFileName().toString();
-                SeriesState state = new SeriesState(dir.getParent().getFileName().toString(), seriesUid, dir, attributes,
-                        ready[0], ready[1]);
-                files.forEach(f -> state.instances.add(stripExtension(f)));
-                state.lastArrivalNanos = System.nanoTime();
-                open.put(seriesUid, state);
-                LOG.infof("recovered series %s with %d instance(s) from the spool", seriesUid, files.size());
+            dirs = spool.allSeriesDirs();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot scan the spool " + spool.root() + " for open series: " + e.getMessage(), e);
+        }
+        for (Path dir : dirs) {
+            try {
+                recover(dir);
+            } catch (IOException | RuntimeException e) {
+                LOG.errorf(e, "cannot recover series %s from the spool", dir);
             }
-        } catch (IOException | RuntimeException e) {
-            LOG.errorf(e, "spool recovery scan failed");
         }
     }
 
+    private void recover(Path dir) throws IOException {
+        Path attributesFile = dir.resolve(ATTRIBUTES_FILE);
+        if (!Files.exists(attributesFile)) {
+            return; // never seen by assemble: its events are still in Kafka and will come
+        }
+        List<Path> files = spool.seriesFiles(dir);
+        int[] ready = readReady(dir);
+        if (files.size() == ready[1] || files.isEmpty()) {
+            return;
+        }
+        SeriesAttributes attributes = readAttributes(attributesFile);
+        if (attributes == null) {
+            attributes = rebuildAttributes(attributesFile, files.get(0));
+        }
+        String seriesUid = dir.getFileName().toString();
+        SeriesState state = new SeriesState(dir.getParent().getFileName().toString(), seriesUid, dir, attributes,
+                ready[0], ready[1]);
+        files.forEach(f -> state.instances.add(stripExtension(f)));
+        state.lastArrivalNanos = System.nanoTime();
+        state.recovered = true;
+        open.put(seriesUid, state);
+        LOG.infof("recovered series %s with %d instance(s) from the spool: ready after a fresh quiet period", seriesUid,
+                files.size());
+    }
+
+    /** The series' attributes, or null when the file is missing or unreadable (reported). */
+    private static SeriesAttributes readAttributes(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            return null;
+        }
+        try {
+            return Events.fromJson(Files.readString(file), SeriesAttributes.class);
+        } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+            LOG.errorf("series attributes %s are unreadable (%s): rebuilt", file, e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * Attributes from an instance's header when the file holding them is unreadable. The AE titles the series came
+     * with are not in the instances: rules that need them will not match it, and the log says so.
+     */
+    private SeriesAttributes rebuildAttributes(Path attributesFile, Path instance) throws IOException {
+        InstanceHeader h;
+        try {
+            h = datasets.readHeader(instance);
+        } catch (DicomDataException e) {
+            throw new IOException("cannot rebuild " + attributesFile + " from " + instance + ": " + e.getMessage(), e);
+        }
+        SeriesAttributes rebuilt = new SeriesAttributes(h.modality(), h.seriesNumber(), h.sliceThicknessMm(),
+                h.seriesDescription(), h.bodyPartExamined(), h.imageType(), h.sopClassUid(), null, null,
+                DerivedMarker.isOurs(h.derivationDescription()));
+        AtomicFiles.writeString(attributesFile, Events.toJson(rebuilt));
+        LOG.warnf("series attributes %s rebuilt from %s without the calling and called AE titles: routing rules on AE titles "
+                + "will not match this series", attributesFile, instance.getFileName());
+        return rebuilt;
+    }
+
+    /** Generation and instance count of the last announcement; 0 0 when none, or when the file is unreadable (reported). */
     private static int[] readReady(Path dir) throws IOException {
         Path ready = dir.resolve(READY_FILE);
         if (!Files.exists(ready)) {
             return new int[] {0, 0};
         }
-        String[] parts = Files.readString(ready, StandardCharsets.US_ASCII).trim().split(" ");
-        return new int[] {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
+        String text = Files.readString(ready, StandardCharsets.ISO_8859_1).trim();
+        try {
+            String[] parts = text.split(" ");
+            return new int[] {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
+        } catch (RuntimeException e) {
+            // a repeated announcement is the safe side: its job ids and derived UIDs are deterministic, dispatch dedupes
+            LOG.errorf("series state %s is unreadable ('%s'): taken as never announced", ready,
+                    text.replaceAll("[^\\x20-\\x7e]", "?"));
+            return new int[] {0, 0};
+        }
     }
 
     private static String stripExtension(Path f) {

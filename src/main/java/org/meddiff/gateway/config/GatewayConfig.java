@@ -22,7 +22,7 @@ public interface GatewayConfig {
 
     /** AE titles: 1-16 characters of the default repertoire, no backslash, not all spaces. */
     String AE_TITLE = "^(?=.*\\S)[\\x20-\\x5b\\x5d-\\x7e]{1,16}$";
-    String DESTINATION = "^[\\x20-\\x5b\\x5d-\\x7e]{1,16}@[^@:\\s/]+:\\d{1,5}(/tls)?$";
+    String DESTINATION = "^[\\x20-\\x5b\\x5d-\\x7e]{1,16}@[^@:\\s/*]+:\\d{1,5}(/tls)?(\\*\\d{1,2})?$";
 
     @Valid Stages stages();
 
@@ -39,6 +39,18 @@ public interface GatewayConfig {
     @Valid Dispatch dispatch();
 
     @Valid Kafka kafka();
+
+    @Valid Retry retry();
+
+    /**
+     * How a stage retries a durable write it cannot skip (its result into the outbox, its state into the spool): for as
+     * long as it takes, its Kafka record uncommitted meanwhile, waiting from initial-backoff doubling up to max-backoff.
+     */
+    interface Retry {
+        @WithDefault("200ms") Duration initialBackoff();
+
+        @WithDefault("30s") Duration maxBackoff();
+    }
 
     /**
      * Which stages run in this process. All of them in the all-in-one default; a cluster (deploy/) runs ingest,
@@ -145,8 +157,8 @@ public interface GatewayConfig {
         @WithDefault("1h") Duration retentionCheckInterval();
 
         @WithDefault("outbox")
-        @Pattern(regexp = "^(?!(incoming|instances|derived)$)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-                message = "must be a directory name under the spool root (letters, digits, . _ -; not incoming, instances or derived)")
+        @Pattern(regexp = "^(?!(incoming|instances|derived|dispatch|processed)$)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                message = "must be a directory name under the spool root (letters, digits, . _ -; not incoming, instances, derived, dispatch or processed)")
         String outbox();
     }
 
@@ -197,13 +209,38 @@ public interface GatewayConfig {
 
         /** Version string recorded in derived series and used in their UID seed. */
         @WithDefault("cubic-1") String baselineVersion();
+
+        /**
+         * Attempts of a job that fails for a reason of the machine (ONNX Runtime error, out of memory, I/O error, over
+         * its time limit), on this or another worker; failures of the input (not CT, missing slices) fail at once.
+         */
+        @WithDefault("3") @Min(1) @Max(20) int maxAttempts();
+
+        /** Wait before a failed attempt is requested again; doubles with each attempt. */
+        @WithDefault("10s") Duration retryBackoff();
+
+        /** A job running longer than this is stopped and counts as a failed attempt: a worker never hangs on one job. */
+        @WithDefault("4h") Duration jobTimeout();
     }
 
     interface Dispatch {
-        /** Destinations as AET@host:port (AET@host:port/tls: DICOM over TLS); derived series go to each of them. */
-        Optional<List<@Pattern(regexp = DESTINATION, message = "must be AET@host:port or AET@host:port/tls") String>> destinations();
+        /**
+         * Destinations as AET@host:port (AET@host:port/tls: DICOM over TLS); derived series go to each of them. A
+         * suffix *N allows N concurrent associations to that destination (default 1: many PACS serve one at a time).
+         */
+        Optional<List<@Pattern(regexp = DESTINATION, message = "must be AET@host:port or AET@host:port/tls, optionally followed by *N (associations)") String>> destinations();
 
+        /**
+         * Attempts of a delivery that the destination answered and did not store (failure statuses, a rejected
+         * association, a failed TLS handshake); a destination that is down or busy is waited for instead (give-up-after).
+         */
         @WithDefault("8") @Min(1) @Max(100) int maxAttempts();
+
+        /** A delivery whose destination stays down (connection refused) or busy (no answer) this long is dead-lettered. */
+        @WithDefault("1h") Duration giveUpAfter();
+
+        /** How long to wait for the answer to an association request: a single-association PACS busy with another sender stays silent. */
+        @WithDefault("30s") Duration associationTimeout();
 
         @WithDefault("1s") Duration initialBackoff();
 

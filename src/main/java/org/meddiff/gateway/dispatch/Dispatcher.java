@@ -2,22 +2,28 @@ package org.meddiff.gateway.dispatch;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.stream.Stream;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.reactive.messaging.annotations.Blocking;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
+import org.meddiff.gateway.dicom.net.AssociationFailure;
 import org.meddiff.gateway.dicom.net.StoreScu;
 import org.meddiff.gateway.dicom.net.TlsClientSettings;
+import org.meddiff.gateway.events.DurableRetry;
 import org.meddiff.gateway.events.Events;
+import org.meddiff.gateway.events.GatewayEvent;
 import org.meddiff.gateway.events.JobCompleted;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.StoreCompleted;
@@ -25,41 +31,62 @@ import org.meddiff.gateway.events.StoreDeadLettered;
 import org.meddiff.gateway.spool.Spool;
 
 /**
- * Sends each derived series to every configured destination by C-STORE. Failed attempts are retried
- * with exponential backoff (only the instances not yet stored); after the last attempt the delivery
- * goes to pacs.store.dlq. Derived UIDs are deterministic, so a repeated delivery overwrites rather
- * than duplicates.
+ * Sends each derived series to every configured destination by C-STORE, the destinations in parallel, each through its
+ * own queue ({@link DestinationLanes}: at most N associations open to it, default 1). Instances the destination did not
+ * store are retried with exponential backoff. A destination that is down (connection refused) or busy (no answer in
+ * time) is waited for up to {@code gateway.dispatch.give-up-after}; one that answers and does not store gets
+ * {@code max-attempts}; refused SOP classes are not retried. Then the delivery goes to pacs.store.dlq.
+ *
+ * <p>Idempotent ({@link DeliveryLog}): a repeated completion event, or a completion of a series the destination already
+ * has, is not sent again (its outcome is announced again instead), unless it is an operator's redelivery. The record's
+ * offset is committed only after the outcome is recorded and in the outbox.
  */
 @ApplicationScoped
 public class Dispatcher {
     private static final Logger LOG = Logger.getLogger(Dispatcher.class);
+    private static final String STAGE = "dispatch";
 
     private final GatewayConfig config;
     private final Spool spool;
     private final Outbox outbox;
     private final MeterRegistry metrics;
+    private final DeliveryLog deliveries;
+    private final DurableRetry retry;
     private final List<StoreScu.Destination> destinations;
     private final StoreScu scu;
+    private final DestinationLanes lanes = new DestinationLanes();
+    /** Deliveries running now, by job and destination: a second copy of one completion waits for the first, then skips. */
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.CompletableFuture<Void>> running =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     @Inject
-    public Dispatcher(GatewayConfig config, Spool spool, Outbox outbox, MeterRegistry metrics) {
+    public Dispatcher(GatewayConfig config, Spool spool, Outbox outbox, MeterRegistry metrics, DeliveryLog deliveries,
+                      DurableRetry retry) {
         this.config = config;
         this.spool = spool;
         this.outbox = outbox;
         this.metrics = metrics;
+        this.deliveries = deliveries;
+        this.retry = retry;
         this.destinations = config.dispatch().destinations().orElse(List.of()).stream().map(StoreScu.Destination::parse).toList();
         GatewayConfig.DispatchTls tls = config.dispatch().tls();
         TlsClientSettings tlsSettings = !config.stages().dispatch() || destinations.stream().noneMatch(StoreScu.Destination::tls) ? null
                 : TlsClientSettings.load(tls.keyStore(), tls.keyStorePassword(), tls.trustStore(), tls.trustStorePassword(),
                         tls.protocols(), tls.verifyHostname());
         this.scu = new StoreScu(config.dicom().aeTitle(), (int) config.dispatch().connectTimeout().toMillis(),
-                (int) config.dispatch().responseTimeout().toMillis(), tlsSettings);
+                (int) config.dispatch().associationTimeout().toMillis(), (int) config.dispatch().responseTimeout().toMillis(),
+                tlsSettings);
         if (!config.stages().dispatch()) {
             LOG.debug("dispatch stage off in this process");
         } else if (destinations.isEmpty()) {
             LOG.warn("no dispatch destinations configured (gateway.dispatch.destinations): derived series stay in the spool");
         } else {
-            LOG.infof("dispatch destinations: %s", destinations);
+            LOG.infof("dispatch destinations: %s", destinations.stream()
+                    .map(d -> d + " (" + d.maxAssociations() + " association" + (d.maxAssociations() == 1 ? "" : "s") + ")").toList());
+            for (StoreScu.Destination d : destinations) {
+                Gauge.builder("gateway_dispatch_waiting", lanes, l -> l.waiting(d)).tag("destination", d.toString())
+                        .description("deliveries waiting for an association to the destination").register(metrics);
+            }
         }
     }
 
@@ -71,86 +98,212 @@ public class Dispatcher {
             job = Events.fromJson(json, JobCompleted.class);
         } catch (IllegalArgumentException e) {
             LOG.errorf("skipping unreadable inference.job.completed record: %s", e.getMessage());
+            metrics.counter("gateway_events_unreadable_total", "topic", "inference.job.completed").increment();
             return;
         }
-        List<Path> files;
-        try {
-            files = derivedFiles(spool.resolve(job.derivedRef()));
-        } catch (IOException | IllegalArgumentException e) {
-            LOG.errorf("job %s: derived series at %s unreadable: %s", job.jobId(), job.derivedRef(), e.getMessage());
+        if (destinations.isEmpty()) {
             return;
         }
+        List<Path> files = derivedFiles(job);
+        List<Thread> running = new ArrayList<>();
         for (StoreScu.Destination destination : destinations) {
-            deliver(job, files, destination);
+            running.add(Thread.ofVirtual().name("dispatch-" + job.jobId() + "-" + destination).start(() -> dispatch(job, files, destination)));
+        }
+        boolean interrupted = false;
+        for (Thread t : running) {
+            while (true) {
+                try {
+                    t.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    running.forEach(Thread::interrupt); // shutdown: the record stays uncommitted
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+            throw new DurableRetry.Interrupted("dispatch job " + job.jobId());
         }
     }
 
-    /**
-     * Sends the files, retrying those not stored with backoff. Files whose SOP class the destination refuses at
-     * negotiation are not retried (it will refuse them again): the delivery dead-letters at once when only they are
-     * left, naming the SOP class and how many instances were stored.
-     */
-    void deliver(JobCompleted job, List<Path> files, StoreScu.Destination destination) {
+    /** The derived files, or null when the series is not in the spool (removed by the retention, or never written). */
+    private List<Path> derivedFiles(JobCompleted job) {
+        return retry.call(STAGE, "read the derived series of job " + job.jobId(), () -> {
+            Path dir;
+            try {
+                dir = spool.resolve(job.derivedRef());
+            } catch (IllegalArgumentException e) {
+                return null;
+            }
+            try (Stream<Path> list = Files.list(dir)) {
+                List<Path> files = list.filter(p -> p.getFileName().toString().endsWith(".dcm")).sorted().toList();
+                return files.isEmpty() ? null : files;
+            } catch (NoSuchFileException e) {
+                return null;
+            }
+        });
+    }
+
+    /** One destination's part of a completion: skipped if already handled, else delivered, then recorded and announced. */
+    void dispatch(JobCompleted job, List<Path> files, StoreScu.Destination destination) {
+        String runningKey = job.jobId() + " " + destination;
+        while (true) {
+            java.util.concurrent.CompletableFuture<Void> mine = new java.util.concurrent.CompletableFuture<>();
+            java.util.concurrent.CompletableFuture<Void> other = running.putIfAbsent(runningKey, mine);
+            if (other == null) {
+                try {
+                    dispatchOnce(job, files, destination);
+                } finally {
+                    running.remove(runningKey);
+                    mine.complete(null);
+                }
+                return;
+            }
+            try {
+                other.get(); // then look at what it recorded
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DurableRetry.Interrupted("dispatch job " + job.jobId() + " to " + destination);
+            } catch (java.util.concurrent.ExecutionException e) {
+                // it ended without an outcome: this copy delivers
+            }
+        }
+    }
+
+    private void dispatchOnce(JobCompleted job, List<Path> files, StoreScu.Destination destination) {
+        String key = destination.toString();
+        DeliveryLog.Delivery previous = deliveries.get(job.jobId(), key).orElse(null);
+        if (previous != null && (previous.eventIds().contains(job.eventId()) || (!job.redelivery() && previous.delivered()
+                && previous.derivedSeriesInstanceUid().equals(job.derivedSeriesInstanceUid())
+                && previous.instances() == job.instanceCount()))) {
+            LOG.infof("job %s: %s already %s the derived series %s (completion event %s): not sent again", job.jobId(),
+                    key, previous.delivered() ? "has" : "dead-lettered", job.derivedSeriesInstanceUid(), job.eventId());
+            metrics.counter("gateway_dispatch_duplicates_skipped_total", "destination", key).increment();
+            DeliveryLog.Delivery handled = previous.handled(job.eventId());
+            retry.run(STAGE, "record the dispatch state of job " + job.jobId(), () -> deliveries.record(job.jobId(), key, handled));
+            // announced again (same event id, consumers deduplicate): it may not have reached the outbox before a crash
+            retry.run(STAGE, "announce the delivery of job " + job.jobId(), () -> outbox.append(previous.outcomeTopic(),
+                    job.key(), previous.outcomeEvent()));
+            return;
+        }
+        GatewayEvent outcome = files == null
+                ? deadLetter(job, destination, 0, "the derived series " + job.derivedSeriesInstanceUid() + " is not in the spool at "
+                        + job.derivedRef() + " (removed by the spool retention, or never written)")
+                : deliver(job, files, destination);
+        String state = outcome instanceof StoreCompleted ? DeliveryLog.Delivery.DELIVERED : DeliveryLog.Delivery.DEAD_LETTERED;
+        List<String> handled = new ArrayList<>(previous == null ? List.of() : previous.eventIds());
+        handled.add(job.eventId());
+        DeliveryLog.Delivery done = new DeliveryLog.Delivery(state, job.derivedSeriesInstanceUid(), job.instanceCount(),
+                handled, outcome.type(), Events.toJson(outcome));
+        // recorded before announced: after a crash in between, the repeat above announces it
+        retry.run(STAGE, "record the dispatch state of job " + job.jobId(), () -> deliveries.record(job.jobId(), key, done));
+        retry.run(STAGE, "announce the delivery of job " + job.jobId(), () -> outbox.append(outcome));
+    }
+
+    /** The attempts of one delivery; returns its outcome event (pacs.store.completed or pacs.store.dlq). */
+    GatewayEvent deliver(JobCompleted job, List<Path> files, StoreScu.Destination destination) {
+        GatewayConfig.Dispatch settings = config.dispatch();
         List<Path> remaining = new ArrayList<>(files);
         List<StoreScu.FileResult> refused = new ArrayList<>();
-        long backoff = config.dispatch().initialBackoff().toMillis();
+        long backoff = settings.initialBackoff().toMillis();
+        long giveUpAt = System.nanoTime() + settings.giveUpAfter().toNanos();
+        int countedAttempts = 0; // attempts the destination answered without storing: max-attempts of them
+        int attempts = 0;
         String lastError = null;
-        int maxAttempts = config.dispatch().maxAttempts();
-        for (int attempt = 1; attempt <= maxAttempts; attempt++) {
-            try {
+        String loggedError = null;
+        while (true) {
+            attempts++;
+            AssociationFailure.Kind waitFor = null;
+            try (DestinationLanes.Slot slot = lanes.acquire(destination)) {
                 List<StoreScu.FileResult> results = scu.send(destination, remaining);
                 List<Path> failed = new ArrayList<>();
+                boolean countedFailure = false;
                 for (StoreScu.FileResult r : results) {
                     if (r.sopClassRefused()) {
                         refused.add(r);
                     } else if (!r.stored()) {
                         failed.add(r.file());
                         lastError = r.error();
+                        if (r.lost() == null || r.lost() == AssociationFailure.Kind.REJECTED) {
+                            countedFailure = true;
+                        } else {
+                            waitFor = r.lost();
+                        }
                     }
                 }
                 if (failed.isEmpty() && !refused.isEmpty()) {
-                    lastError = refusalMessage(destination, refused) + "; the other " + (files.size() - refused.size())
+                    String reason = refusalMessage(destination, refused) + "; the other " + (files.size() - refused.size())
                             + " of " + files.size() + " were stored";
-                    LOG.errorf("job %s: %s; dead-lettered without retrying", job.jobId(), lastError);
-                    deadLetter(job, destination, attempt, lastError);
-                    return;
+                    LOG.errorf("job %s: %s; dead-lettered without retrying", job.jobId(), reason);
+                    return deadLetter(job, destination, attempts, reason);
                 }
                 if (failed.isEmpty()) {
-                    outbox.append(StoreCompleted.of(job, destination.toString(), files.size(), attempt));
-                    metrics.counter("gateway_dispatch_instances_total", "destination", destination.toString())
-                            .increment(files.size());
+                    metrics.counter("gateway_dispatch_instances_total", "destination", destination.toString()).increment(files.size());
                     LOG.infof("job %s: %d instance(s) of series %s stored at %s (attempt %d)", job.jobId(), files.size(),
-                            job.derivedSeriesInstanceUid(), destination, attempt);
-                    return;
+                            job.derivedSeriesInstanceUid(), destination, attempts);
+                    return StoreCompleted.of(job, destination.toString(), files.size(), attempts);
                 }
                 remaining = failed;
-                LOG.warnf("job %s: %d instance(s) refused by %s (attempt %d/%d): %s", job.jobId(), failed.size(),
-                        destination, attempt, maxAttempts, lastError);
-            } catch (IOException e) {
+                if (countedFailure) {
+                    countedAttempts++;
+                    waitFor = null;
+                }
+                lastError = failed.size() + " of " + files.size() + " instance(s) not stored: " + lastError;
+            } catch (AssociationFailure e) {
                 lastError = e.getMessage();
-                LOG.warnf("job %s: %s unreachable (attempt %d/%d): %s", job.jobId(), destination, attempt, maxAttempts,
-                        e.getMessage());
+                if (e.kind() == AssociationFailure.Kind.REJECTED) {
+                    countedAttempts++;
+                } else {
+                    waitFor = e.kind();
+                }
+            } catch (IOException e) {
+                // our side: a derived file could not be read; counted, so a lasting read error ends in the dead letter
+                lastError = "cannot read the derived series: " + AssociationFailure.describe(e);
+                countedAttempts++;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DurableRetry.Interrupted("deliver job " + job.jobId() + " to " + destination);
             }
-            if (attempt < maxAttempts) {
-                sleep(backoff);
-                backoff = Math.min(backoff * 2, config.dispatch().maxBackoff().toMillis());
+            metrics.counter("gateway_dispatch_failed_attempts_total", "destination", destination.toString(),
+                    "kind", waitFor == null ? "failed" : waitFor.name().toLowerCase(java.util.Locale.ROOT)).increment();
+            if (waitFor == null && countedAttempts >= settings.maxAttempts()) {
+                LOG.errorf("job %s: giving up on %s after %d failed attempts; dead-lettered: %s", job.jobId(), destination,
+                        countedAttempts, lastError);
+                return deadLetter(job, destination, attempts, withRefusals(lastError, destination, refused));
             }
+            if (waitFor != null && System.nanoTime() - giveUpAt >= 0) {
+                String reason = lastError + " (" + (waitFor == AssociationFailure.Kind.DOWN ? "down" : "busy") + " for "
+                        + settings.giveUpAfter() + ", gateway.dispatch.give-up-after)";
+                LOG.errorf("job %s: giving up on %s after %d attempts; dead-lettered: %s", job.jobId(), destination, attempts, reason);
+                return deadLetter(job, destination, attempts, withRefusals(reason, destination, refused));
+            }
+            if (!lastError.equals(loggedError)) {
+                // once per change of reason, not once per attempt: a PACS down for an hour is one line, not sixty
+                LOG.warnf("job %s: %s (attempt %d%s); retrying with backoff", job.jobId(), lastError, attempts,
+                        waitFor == null ? ", " + countedAttempts + "/" + settings.maxAttempts() + " failed" : ", waiting for it");
+                loggedError = lastError;
+            }
+            try {
+                Thread.sleep(backoff);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DurableRetry.Interrupted("deliver job " + job.jobId() + " to " + destination);
+            }
+            backoff = Math.min(backoff * 2, settings.maxBackoff().toMillis());
         }
-        if (!refused.isEmpty()) {
-            lastError = lastError + "; and " + refusalMessage(destination, refused);
-        }
-        LOG.errorf("job %s: giving up on %s after %d attempts; dead-lettered: %s", job.jobId(), destination, maxAttempts,
-                lastError);
-        deadLetter(job, destination, maxAttempts, lastError);
     }
 
-    private void deadLetter(JobCompleted job, StoreScu.Destination destination, int attempts, String reason) {
+    private StoreDeadLettered deadLetter(JobCompleted job, StoreScu.Destination destination, int attempts, String reason) {
         metrics.counter("gateway_dispatch_dead_lettered_total", "destination", destination.toString()).increment();
-        try {
-            outbox.append(StoreDeadLettered.of(job, destination.toString(), attempts, reason));
-        } catch (IOException e) {
-            LOG.errorf("cannot record the dead letter for job %s: %s", job.jobId(), e.getMessage());
+        if (attempts == 0) {
+            LOG.errorf("job %s: %s; dead-lettered", job.jobId(), reason);
         }
+        return StoreDeadLettered.of(job, destination.toString(), attempts, reason);
+    }
+
+    private static String withRefusals(String reason, StoreScu.Destination destination, List<StoreScu.FileResult> refused) {
+        return refused.isEmpty() ? reason : reason + "; and " + refusalMessage(destination, refused);
     }
 
     /** "PACS@h:104 refused SOP class 1.2.840.10008.5.1.4.1.1.7 in 1.2.840.10008.1.2.1 for 24 instance(s)". */
@@ -160,19 +313,5 @@ public class Dispatcher {
             classes.add(r.error().replaceFirst("^peer refused (SOP class \\S+ in \\S+).*$", "$1"));
         }
         return destination + " refused " + String.join(", ", classes) + " for " + refused.size() + " instance(s)";
-    }
-
-    private static List<Path> derivedFiles(Path dir) throws IOException {
-        try (Stream<Path> list = Files.list(dir)) {
-            return list.filter(p -> p.getFileName().toString().endsWith(".dcm")).sorted().toList();
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

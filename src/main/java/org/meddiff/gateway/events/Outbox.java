@@ -2,7 +2,6 @@ package org.meddiff.gateway.events;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -19,6 +18,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
+import org.jboss.logging.Logger;
+import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
 
 /**
@@ -28,6 +29,7 @@ import org.meddiff.gateway.spool.Spool;
  */
 @ApplicationScoped
 public class Outbox {
+    private static final Logger LOG = Logger.getLogger(Outbox.class);
     /** One pending record. {@code file} is its outbox entry. */
     public record Entry(Path file, String topic, String key, String value) {
     }
@@ -53,9 +55,13 @@ public class Outbox {
             Files.createDirectories(dir);
             claim(dir);
             for (Path p : existingEntries()) {
-                pending.add(read(p));
                 long seq = Long.parseLong(p.getFileName().toString().replace(".evt", ""));
                 sequence.accumulateAndGet(seq, Math::max);
+                try {
+                    pending.add(read(p));
+                } catch (IOException e) {
+                    quarantine(p, e);
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the outbox " + dir, e);
@@ -68,18 +74,9 @@ public class Outbox {
 
     public void append(String topic, String key, String value) throws IOException {
         String name = String.format("%020d", sequence.incrementAndGet());
-        Path tmp = dir.resolve(name + ".tmp");
         Path file = dir.resolve(name + ".evt");
         byte[] bytes = (topic + "\n" + (key == null ? "" : key) + "\n" + value).getBytes(StandardCharsets.UTF_8);
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer buffer = ByteBuffer.wrap(bytes);
-            while (buffer.hasRemaining()) {
-                ch.write(buffer);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-        Spool.fsyncDirectory(dir);
+        AtomicFiles.write(file, bytes);
         synchronized (queueLock) {
             pending.add(new Entry(file, topic, key, value));
         }
@@ -152,6 +149,18 @@ public class Outbox {
         }
         files.sort(null);
         return files;
+    }
+
+    /**
+     * An entry that cannot be parsed (appends are atomic, so only a damaged disk makes one) must neither stop start-up
+     * nor be deleted unseen: it moves to {@code corrupt/} in the outbox for an operator, and the log names it.
+     */
+    private void quarantine(Path entry, IOException why) throws IOException {
+        Path corrupt = Files.createDirectories(dir.resolve("corrupt"));
+        Path target = corrupt.resolve(entry.getFileName());
+        Files.move(entry, target, StandardCopyOption.REPLACE_EXISTING);
+        Spool.fsyncDirectory(dir);
+        LOG.errorf("outbox entry %s is unreadable (%s): moved to %s, not published", entry, why.getMessage(), target);
     }
 
     private static Entry read(Path file) throws IOException {

@@ -4,11 +4,14 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -21,7 +24,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.common.annotation.Blocking;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.DerivedSeriesResult;
+import org.meddiff.gateway.events.DurableRetry;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.GatewayEvent;
 import org.meddiff.gateway.events.JobCompleted;
@@ -29,30 +34,60 @@ import org.meddiff.gateway.events.JobFailed;
 import org.meddiff.gateway.events.JobProgress;
 import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
+import org.meddiff.gateway.events.ProcessedEvents;
+import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
 
 /**
- * The worker side of the job contract: consumes inference.job.requested (one consumer group, so jobs
- * spread over workers by partition), runs the task, reports progress, and announces the derived series
- * or the failure. A job that already completed (redelivery after a crash) is announced again from its
- * marker without being recomputed.
+ * The worker side of the job contract: consumes inference.job.requested (one consumer group, so jobs spread over
+ * workers by partition), runs the task under a time limit, reports progress, and announces the derived series or the
+ * failure. A job whose input cannot be processed fails at once; one that fails for a reason of the machine is requested
+ * again after a backoff (on this or another worker) up to {@code gateway.infer.max-attempts}, then fails with every
+ * attempt's reason. A job that already completed (redelivery after a crash) is announced again from its marker,
+ * without being recomputed; a request already handled is skipped. The record is committed only once the outcome is in
+ * the outbox.
  */
 @ApplicationScoped
 public class JobRunner {
     private static final Logger LOG = Logger.getLogger(JobRunner.class);
     static final String COMPLETE_MARKER = Spool.COMPLETE_MARKER;
+    static final String STAGE = "infer";
+
+    /** How often and how long a job is tried. */
+    public record Attempts(int max, Duration backoff, Duration timeLimit) {
+        static Attempts of(GatewayConfig.Infer infer) {
+            return new Attempts(infer.maxAttempts(), infer.retryBackoff(), infer.jobTimeout());
+        }
+
+        /** The wait before attempt {@code next}: the backoff, doubled for each attempt after the second. */
+        Duration before(int next) {
+            return backoff.multipliedBy(1L << Math.min(10, Math.max(0, next - 2)));
+        }
+    }
 
     private final Map<String, InferenceTask> tasks;
     private final Spool spool;
     private final Outbox outbox;
     private final MeterRegistry metrics;
+    private final Attempts attempts;
+    private final DurableRetry retry;
+    private final ProcessedEvents processed;
 
     @Inject
-    public JobRunner(Instance<InferenceTask> tasks, Spool spool, Outbox outbox, MeterRegistry metrics) {
+    public JobRunner(Instance<InferenceTask> tasks, Spool spool, Outbox outbox, MeterRegistry metrics, GatewayConfig config,
+                     DurableRetry retry, ProcessedEvents processed) {
+        this(tasks.stream().toList(), spool, outbox, metrics, Attempts.of(config.infer()), retry, processed);
+    }
+
+    public JobRunner(Collection<InferenceTask> tasks, Spool spool, Outbox outbox, MeterRegistry metrics, Attempts attempts,
+                     DurableRetry retry, ProcessedEvents processed) {
         this.tasks = tasks.stream().collect(Collectors.toMap(InferenceTask::name, Function.identity()));
         this.spool = spool;
         this.outbox = outbox;
         this.metrics = metrics;
+        this.attempts = attempts;
+        this.retry = retry;
+        this.processed = processed;
     }
 
     @Incoming("infer-jobs")
@@ -63,9 +98,27 @@ public class JobRunner {
             job = Events.fromJson(json, JobRequested.class);
         } catch (IllegalArgumentException e) {
             LOG.errorf("skipping unreadable inference.job.requested record: %s", e.getMessage());
+            metrics.counter("gateway_events_unreadable_total", "topic", "inference.job.requested").increment();
             return;
         }
         run(job);
+    }
+
+    /** Runs one request unless this or another worker sharing the spool has handled it (the same eventId) already. */
+    void run(JobRequested job) {
+        if (!processed.begin(STAGE, job.eventId())) {
+            LOG.infof("job %s: request %s (attempt %d) already handled: skipped", job.jobId(), job.eventId(), job.attempt());
+            return;
+        }
+        boolean done = false;
+        try {
+            runLocked(job);
+            done = true;
+        } finally {
+            boolean record = done;
+            retry.run(STAGE, "record request " + job.eventId() + " of job " + job.jobId() + " as handled",
+                    () -> processed.end(STAGE, job.eventId(), record));
+        }
     }
 
     /**
@@ -73,92 +126,149 @@ public class JobRunner {
      * file lock beside its directory lets only one run it at a time; the other waits, then finds the completed
      * marker and re-announces, or runs the job itself if the first died.
      */
-    void run(JobRequested job) {
+    private void runLocked(JobRequested job) {
         Path lockFile;
         try {
             lockFile = spool.jobLockFile(job.jobId());
         } catch (IllegalArgumentException e) {
-            fail(job, "cannot prepare job: " + e.getMessage());
+            publish(failed(job, JobFailure.input("invalid job: " + e.getMessage())));
             return;
         }
-        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            FileLock lock = channel.tryLock();
-            if (lock == null) {
-                LOG.infof("job %s is running in another worker sharing the spool: waiting for it", job.jobId());
-                lock = channel.lock();
-            }
+        FileChannel channel = retry.call(STAGE, "open the lock file " + lockFile + " of job " + job.jobId(),
+                () -> FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE));
+        try (channel) {
+            FileLock lock = retry.call(STAGE, "lock job " + job.jobId(), () -> {
+                FileLock held = channel.tryLock();
+                if (held == null) {
+                    LOG.infof("job %s is running in another worker sharing the spool: waiting for it", job.jobId());
+                    held = channel.lock();
+                }
+                return held;
+            });
             try {
-                runLocked(job);
+                publish(attempt(job));
             } finally {
                 lock.release();
             }
-        } catch (IOException | java.nio.channels.OverlappingFileLockException e) {
-            fail(job, "cannot lock the job's directory: " + e);
+        } catch (IOException e) {
+            // releasing or closing the lock failed: the outcome is in the outbox, and the lock goes with the channel
+            LOG.warnf("job %s: releasing its lock %s: %s", job.jobId(), lockFile, JobFailure.describe(e));
         }
     }
 
-    private void runLocked(JobRequested job) {
+    /** One attempt; returns what to announce: the completion, the failure, or the request of the next attempt. */
+    private GatewayEvent attempt(JobRequested job) {
         long start = System.nanoTime();
         InferenceTask task = tasks.get(job.task());
         if (task == null) {
-            fail(job, "no worker here implements task '" + job.task() + "'");
-            return;
+            return failed(job, JobFailure.input("no worker here implements task '" + job.task() + "'"));
         }
         Path outputDir;
         List<Path> sources;
         try {
             outputDir = spool.derivedDir(job.jobId());
-            Path marker = outputDir.resolve(COMPLETE_MARKER);
-            if (Files.exists(marker)) {
-                JobCompleted previous = Events.fromJson(Files.readString(marker), JobCompleted.class);
-                LOG.infof("job %s already completed: announcing its derived series %s again", job.jobId(),
-                        previous.derivedSeriesInstanceUid());
-                publish(previous);
-                return;
+            JobCompleted previous = completedBefore(job, outputDir.resolve(COMPLETE_MARKER));
+            if (previous != null) {
+                return previous;
             }
             sources = spool.seriesFiles(spool.resolve(job.seriesRef()));
             if (sources.isEmpty()) {
-                fail(job, "source series " + job.seriesInstanceUid() + " has no instances in the spool");
-                return;
+                return failed(job, JobFailure.input("source series " + job.seriesInstanceUid() + " has no instances in the spool"));
             }
             clear(outputDir);
-        } catch (IOException | IllegalArgumentException e) {
-            fail(job, "cannot prepare job: " + e.getMessage());
-            return;
+        } catch (IllegalArgumentException e) {
+            return failed(job, JobFailure.input("cannot prepare job: " + e.getMessage()));
+        } catch (IOException e) {
+            return failedAttempt(job, JobFailure.machine("cannot prepare job: " + JobFailure.describe(e)));
         }
-        LOG.infof("job %s: %s on series %s (%d instances)", job.jobId(), job.task(), job.seriesInstanceUid(), sources.size());
+        LOG.infof("job %s: %s on series %s (%d instances, attempt %d of %d)", job.jobId(), job.task(), job.seriesInstanceUid(),
+                sources.size(), job.attempt(), attempts.max());
+        DerivedSeriesResult result;
         try {
-            DerivedSeriesResult result = task.run(job, sources, outputDir,
-                    (step, steps, message, rate) -> publish(JobProgress.of(job, step, steps, message, rate)));
-            long millis = (System.nanoTime() - start) / 1_000_000;
-            JobCompleted completed = JobCompleted.of(job, task.method(), result.seriesInstanceUid(),
-                    result.companionSeriesUids(), result.files().size(),
-                    spool.relative(outputDir), millis);
-            Files.writeString(outputDir.resolve(COMPLETE_MARKER), Events.toJson(completed));
-            publish(completed);
-            metrics.timer("gateway_job_duration", "task", job.task()).record(java.time.Duration.ofMillis(millis));
-            LOG.infof("job %s completed in %d ms: derived series %s, %d instances", job.jobId(), millis,
-                    result.seriesInstanceUid(), result.files().size());
-        } catch (TaskFailedException e) {
-            fail(job, e.getMessage());
-        } catch (IOException | RuntimeException e) {
-            LOG.errorf(e, "job %s crashed", job.jobId());
-            fail(job, "internal error: " + e);
+            result = TimeLimit.run("job-" + job.jobId(), attempts.timeLimit(),
+                    () -> task.run(job, sources, outputDir, (step, steps, message, rate) -> progress(job, step, steps, message, rate)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DurableRetry.Interrupted("run job " + job.jobId());
+        } catch (Throwable t) {
+            JobFailure failure = JobFailure.of(t);
+            if (failure.reason().startsWith("internal error")) {
+                LOG.errorf(t, "job %s crashed", job.jobId());
+            }
+            return failure.retryable() ? failedAttempt(job, failure) : failed(job, failure);
+        }
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        JobCompleted completed = JobCompleted.of(job, task.method(), result.seriesInstanceUid(), result.companionSeriesUids(),
+                result.files().size(), spool.relative(outputDir), millis);
+        retry.run(STAGE, "write the completion marker of job " + job.jobId(),
+                () -> AtomicFiles.writeString(outputDir.resolve(COMPLETE_MARKER), Events.toJson(completed)));
+        metrics.timer("gateway_job_duration", "task", job.task()).record(Duration.ofMillis(millis));
+        LOG.infof("job %s completed in %d ms: derived series %s, %d instances", job.jobId(), millis,
+                result.seriesInstanceUid(), result.files().size());
+        return completed;
+    }
+
+    /** The completion recorded by an earlier run, or null; a torn or corrupt marker is reported and the job recomputed. */
+    private JobCompleted completedBefore(JobRequested job, Path marker) throws IOException {
+        if (!Files.exists(marker)) {
+            return null;
+        }
+        try {
+            JobCompleted previous = Events.fromJson(Files.readString(marker), JobCompleted.class);
+            if (previous.derivedSeriesInstanceUid() == null || previous.derivedRef() == null) {
+                throw new IllegalArgumentException("it names no derived series");
+            }
+            LOG.infof("job %s already completed: announcing its derived series %s again", job.jobId(),
+                    previous.derivedSeriesInstanceUid());
+            return previous;
+        } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+            LOG.warnf("job %s: its completion marker %s is unreadable (%s): computing the job again", job.jobId(), marker,
+                    e.getMessage());
+            Files.delete(marker);
+            return null;
         }
     }
 
-    private void fail(JobRequested job, String reason) {
-        LOG.errorf("job %s (%s on series %s) failed: %s", job.jobId(), job.task(), job.seriesInstanceUid(), reason);
+    /** Progress goes through the outbox like every event; a job stopped for its time limit ends here. */
+    private void progress(JobRequested job, int step, int steps, String message, Double rate) {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new CancellationException("job " + job.jobId() + " stopped");
+        }
+        retry.run(STAGE, "report the progress of job " + job.jobId(), () -> outbox.append(JobProgress.of(job, step, steps, message, rate)));
+    }
+
+    /** A failure of the machine: the next attempt is requested after the backoff, unless this was the last one. */
+    private GatewayEvent failedAttempt(JobRequested job, JobFailure failure) {
+        if (job.attempt() >= attempts.max()) {
+            StringBuilder all = new StringBuilder("failed " + job.attempt() + " time(s): ");
+            for (int i = 0; i < job.previousFailures().size(); i++) {
+                all.append("attempt ").append(i + 1).append(": ").append(job.previousFailures().get(i)).append("; ");
+            }
+            all.append("attempt ").append(job.attempt()).append(": ").append(failure.reason());
+            return failed(job, JobFailure.machine(all.toString()));
+        }
+        Duration wait = attempts.before(job.attempt() + 1);
+        LOG.warnf("job %s (%s on series %s): attempt %d of %d failed: %s; requesting attempt %d in %s", job.jobId(), job.task(),
+                job.seriesInstanceUid(), job.attempt(), attempts.max(), failure.reason(), job.attempt() + 1, wait);
+        metrics.counter("gateway_job_attempts_failed_total", "task", String.valueOf(job.task())).increment();
+        try {
+            Thread.sleep(wait.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DurableRetry.Interrupted("wait before retrying job " + job.jobId());
+        }
+        return job.retry(failure.reason());
+    }
+
+    private JobFailed failed(JobRequested job, JobFailure failure) {
+        LOG.errorf("job %s (%s on series %s) failed (%s): %s", job.jobId(), job.task(), job.seriesInstanceUid(), failure.cause(),
+                failure.reason());
         metrics.counter("gateway_jobs_failed_total", "task", String.valueOf(job.task())).increment();
-        publish(JobFailed.of(job, reason));
+        return JobFailed.of(job, failure.reason(), failure.cause());
     }
 
     private void publish(GatewayEvent event) {
-        try {
-            outbox.append(event);
-        } catch (IOException e) {
-            LOG.errorf("cannot record %s for job: %s", event.type(), e.getMessage());
-        }
+        retry.run(STAGE, "record " + event.type() + " " + event.eventId(), () -> outbox.append(event));
     }
 
     private static void clear(Path dir) throws IOException {

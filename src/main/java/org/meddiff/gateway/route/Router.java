@@ -14,23 +14,38 @@ import io.smallrye.common.annotation.Blocking;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
+import org.meddiff.gateway.events.DurableRetry;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
+import org.meddiff.gateway.events.ProcessedEvents;
 import org.meddiff.gateway.events.SeriesReady;
 
-/** Turns each dicom.series.ready into one inference.job.requested per matching rule. */
+/**
+ * Turns each dicom.series.ready into one inference.job.requested per matching rule. The record is committed only once
+ * every request is in the outbox (retried until it is); a readiness already routed (the same eventId) is skipped.
+ */
 @ApplicationScoped
 public class Router {
     private static final Logger LOG = Logger.getLogger(Router.class);
 
+    static final String STAGE = "route";
+
     private final RoutingRules rules;
     private final Outbox outbox;
+    private final DurableRetry retry;
+    private final ProcessedEvents processed;
 
     @Inject
-    public Router(GatewayConfig config, Outbox outbox) {
-        this.rules = fromConfig(config.route().rules());
+    public Router(GatewayConfig config, Outbox outbox, DurableRetry retry, ProcessedEvents processed) {
+        this(fromConfig(config.route().rules()), outbox, retry, processed);
+    }
+
+    Router(RoutingRules rules, Outbox outbox, DurableRetry retry, ProcessedEvents processed) {
+        this.rules = rules;
         this.outbox = outbox;
+        this.retry = retry;
+        this.processed = processed;
         LOG.infof("routing rules: %s", rules.rules().stream().map(r -> r.name() + " -> " + r.task()).toList());
     }
 
@@ -56,10 +71,29 @@ public class Router {
             LOG.errorf("skipping unreadable dicom.series.ready record: %s", e.getMessage());
             return;
         }
+        if (ready.series() == null || ready.seriesInstanceUid() == null) {
+            LOG.errorf("skipping dicom.series.ready %s without its series: it cannot be routed", ready.eventId());
+            return;
+        }
         if (ready.series().derivedByGateway()) {
             LOG.infof("series %s is the gateway's own output: not routed", ready.seriesInstanceUid());
             return;
         }
+        if (!processed.begin(STAGE, ready.eventId())) {
+            LOG.infof("series %s: readiness %s already routed: skipped", ready.seriesInstanceUid(), ready.eventId());
+            return;
+        }
+        boolean done = false;
+        try {
+            route(ready);
+            done = true;
+        } finally {
+            boolean record = done;
+            retry.run(STAGE, "record readiness " + ready.eventId() + " as routed", () -> processed.end(STAGE, ready.eventId(), record));
+        }
+    }
+
+    private void route(SeriesReady ready) {
         List<RoutingRules.Decision> decisions = rules.decide(ready.series());
         if (decisions.isEmpty()) {
             LOG.infof("series %s (%s, %s mm, '%s'): no rule matched", ready.seriesInstanceUid(), ready.series().modality(),
@@ -67,12 +101,10 @@ public class Router {
         }
         for (RoutingRules.Decision d : decisions) {
             String jobId = jobId(ready.seriesInstanceUid(), ready.generation(), ready.instanceCount(), d.task());
-            try {
-                outbox.append(JobRequested.of(jobId, d.task(), d.rule(), ready, Map.of()));
-                LOG.infof("series %s -> job %s (%s, rule %s)", ready.seriesInstanceUid(), jobId, d.task(), d.rule());
-            } catch (java.io.IOException e) {
-                LOG.errorf("cannot request job %s for series %s: %s", d.task(), ready.seriesInstanceUid(), e.getMessage());
-            }
+            JobRequested request = JobRequested.of(jobId, d.task(), d.rule(), ready, Map.of());
+            retry.run(STAGE, "request job " + jobId + " (" + d.task() + ") for series " + ready.seriesInstanceUid(),
+                    () -> outbox.append(request));
+            LOG.infof("series %s -> job %s (%s, rule %s)", ready.seriesInstanceUid(), jobId, d.task(), d.rule());
         }
     }
 

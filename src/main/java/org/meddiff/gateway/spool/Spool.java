@@ -22,7 +22,8 @@ import org.meddiff.gateway.config.GatewayConfig;
 /**
  * The blob store (local file system today): received instances, derived series, the event outbox.
  * Layout: {@code incoming/} (files being received), {@code instances/<study>/<series>/<sop>.dcm},
- * {@code derived/<job>/}, {@code outbox/} (or the name gateway.spool.outbox gives this process). Events carry
+ * {@code derived/<job>/}, {@code dispatch/<job>.json} (what was delivered where), {@code processed/<consumer>/<eventId>}
+ * (events a consumer has handled), {@code outbox/} (or the name gateway.spool.outbox gives this process). Events carry
  * paths relative to the root (claim checks).
  */
 @ApplicationScoped
@@ -51,7 +52,7 @@ public class Spool {
         this.minFreeBytes = minFreeBytes;
         this.outbox = outbox;
         try {
-            for (String dir : List.of("incoming", "instances", "derived", outbox)) {
+            for (String dir : List.of("incoming", "instances", "derived", "dispatch", "processed", outbox)) {
                 Files.createDirectories(this.root.resolve(dir));
             }
         } catch (IOException e) {
@@ -69,6 +70,21 @@ public class Spool {
 
     public Path outbox() {
         return root.resolve(outbox);
+    }
+
+    /** Markers of the events each consumer has handled (events.ProcessedEvents). */
+    public Path processed() {
+        return root.resolve("processed");
+    }
+
+    /** Dispatch state, one file per job: which destinations have its derived series (dispatch.DeliveryLog). */
+    public Path dispatchStates() {
+        return root.resolve("dispatch");
+    }
+
+    public Path dispatchStateFile(String jobId) {
+        derivedDir(jobId); // validates the id
+        return dispatchStates().resolve(jobId + ".json");
     }
 
     public Path seriesDir(String studyUid, String seriesUid) {

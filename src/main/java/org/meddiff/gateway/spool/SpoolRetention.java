@@ -37,8 +37,11 @@ public class SpoolRetention {
     /** Shorter retention could remove a series while it is still being received, assembled or processed. */
     public static final Duration MINIMUM = Duration.ofHours(1);
 
-    /** What one sweep removed. */
-    public record Summary(int series, int derivedSeries, long bytes) {
+    /** What one sweep removed; {@code records}: dispatch state and handled-event markers. */
+    public record Summary(int series, int derivedSeries, int records, long bytes) {
+        public Summary(int series, int derivedSeries, long bytes) {
+            this(series, derivedSeries, 0, bytes);
+        }
     }
 
     @Inject
@@ -94,7 +97,7 @@ public class SpoolRetention {
 
     /** Removes every received series and derived series whose newest file was modified before {@code cutoff}. */
     public Summary purge(Instant cutoff) {
-        int series = 0, derived = 0;
+        int series = 0, derived = 0, removedRecords = 0;
         long bytes = 0;
         try {
             for (Path dir : spool.allSeriesDirs()) {
@@ -116,10 +119,21 @@ public class SpoolRetention {
                     }
                 }
             }
+            // what dispatch and the consumers remember about those jobs and events goes with them
+            List<Path> records = new java.util.ArrayList<>(list(spool.dispatchStates()));
+            for (Path consumer : list(spool.processed())) {
+                records.addAll(list(consumer));
+            }
+            for (Path record : records) {
+                if (Files.isRegularFile(record) && Files.getLastModifiedTime(record).toMillis() < cutoff.toEpochMilli()) {
+                    Files.deleteIfExists(record);
+                    removedRecords++;
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot sweep the spool " + spool.root() + ": " + e.getMessage(), e);
         }
-        return new Summary(series, derived, bytes);
+        return new Summary(series, derived, removedRecords, bytes);
     }
 
     /** Deletes {@code dir} when its newest file is older than the cutoff; returns the bytes freed, or -1 if kept. */

@@ -48,6 +48,7 @@ public class StudyTracker {
         final Set<String> instances = ConcurrentHashMap.newKeySet();
         Integer readyGeneration;
         Integer readyCount;
+        boolean recovered;
         final Map<String, Job> jobs = new LinkedHashMap<>();
     }
 
@@ -78,6 +79,9 @@ public class StudyTracker {
         Integer derivedInstances;
         List<String> companionSeriesUids = List.of();
         String error;
+        String failureCause;
+        int attempt = 1;
+        List<String> previousFailures = List.of();
         Double triageScore;
         String triagePriority;
         final Map<String, StudyStatus.DispatchStatus> dispatch = new LinkedHashMap<>();
@@ -106,13 +110,24 @@ public class StudyTracker {
             }
             case Topics.SERIES_READY -> {
                 Series s = series(study, text(e, "seriesInstanceUid"), e.get("series"));
-                s.readyGeneration = e.path("generation").asInt();
-                s.readyCount = e.path("instanceCount").asInt();
+                int generation = e.path("generation").asInt();
+                if (s.readyGeneration == null || generation >= s.readyGeneration) {
+                    s.readyGeneration = generation;
+                    s.readyCount = e.path("instanceCount").asInt();
+                    s.recovered = e.path("recovered").asBoolean(false);
+                }
             }
             case Topics.JOB_REQUESTED -> {
                 Job job = job(study, e);
                 job.task = text(e, "task");
                 job.rule = text(e, "rule");
+                int attempt = e.path("attempt").asInt(1);
+                if (attempt >= job.attempt) {
+                    job.attempt = attempt;
+                    List<String> failures = new ArrayList<>();
+                    e.path("previousFailures").forEach(f -> failures.add(f.asText()));
+                    job.previousFailures = List.copyOf(failures);
+                }
             }
             case Topics.JOB_PROGRESS -> {
                 Job job = job(study, e);
@@ -135,6 +150,7 @@ public class StudyTracker {
                 Job job = job(study, e);
                 job.advance("FAILED");
                 job.error = text(e, "reason");
+                job.failureCause = text(e, "cause");
             }
             case Topics.TRIAGE_FINDING -> {
                 Job job = job(study, e);
@@ -187,9 +203,10 @@ public class StudyTracker {
         study.series.forEach((uid, s) -> {
             List<StudyStatus.JobStatus> jobs = new ArrayList<>();
             s.jobs.forEach((id, j) -> jobs.add(new StudyStatus.JobStatus(id, j.task, j.rule, j.state, j.step, j.steps, j.message,
-                    j.rate, j.derivedSeriesUid, j.derivedInstances, j.companionSeriesUids, j.error, j.triageScore, j.triagePriority, Map.copyOf(j.dispatch))));
+                    j.rate, j.derivedSeriesUid, j.derivedInstances, j.companionSeriesUids, j.error, j.triageScore, j.triagePriority,
+                    Map.copyOf(j.dispatch), j.attempt, j.previousFailures, j.failureCause)));
             series.add(new StudyStatus.SeriesStatus(uid, s.modality, s.description, s.thickness, s.instances.size(),
-                    s.readyGeneration, s.readyCount, s.derived, jobs));
+                    s.readyGeneration, s.readyCount, s.recovered, s.derived, jobs));
         });
         return Optional.of(new StudyStatus(studyUid, series));
     }

@@ -99,7 +99,13 @@ class EventSchemasTest {
         JobProgress measured = JobProgress.of(requested, 3, 3, "writing 596 slices", 412.5);
         JobCompleted completed = JobCompleted.of(requested, "cubic-interpolation/1", DERIVED_SERIES, List.of(), 596,
                 "derived/" + jobId, 8_431L);
-        JobFailed failed = JobFailed.of(requested, "series is not a single axial stack (gantry tilt 12 degrees)");
+        JobFailed failed = JobFailed.of(requested, "series is not a single axial stack (gantry tilt 12 degrees)", JobFailed.INPUT);
+        JobRequested secondAttempt = requested.retry("ONNX Runtime error: ONNX Runtime failed on model meddiff-fm-base (4 patches of 32^3): CUDA out of memory");
+        JobFailed machine = JobFailed.of(secondAttempt.retry("out of memory (Java heap space)"),
+                "failed 3 time(s): attempt 1: I/O error: No space left on device; attempt 2: out of memory (Java heap space); "
+                        + "attempt 3: over its time limit of PT4H (gateway.infer.job-timeout)", JobFailed.MACHINE);
+        JobCompleted redelivery = completed.announcedAgain();
+        SeriesReady recovered = SeriesReady.of(STUDY, SERIES, 1, 120, seriesRef, ctAbdomen(), true);
         StoreCompleted stored = StoreCompleted.of(completed, "ORTHANC@pacs.example.org:4242", 596, 1);
         StoreCompleted storedOverTls = StoreCompleted.of(completed, "PACS@pacs.example.org:2762/tls", 596, 2);
         StoreDeadLettered dead = StoreDeadLettered.of(completed, "ORTHANC@pacs.example.org:4242", 8,
@@ -111,8 +117,8 @@ class EventSchemasTest {
                 "meddiff-fm-base@3f2a9c81d0e4/anomaly-t400-s2.0-k16");
         TriageFinding routine = TriageFinding.of(anomaly, DERIVED_SERIES, 0.0641, "HaN", "ROUTINE", 0.0775,
                 "meddiff-fm-base@3f2a9c81d0e4/anomaly-t950-s0.0-k1");
-        return List.of(received, receivedSparse, ready, reopened, requested, withParams, progress, measured, completed,
-                failed, stored, storedOverTls, dead, urgent, routine);
+        return List.of(received, receivedSparse, ready, reopened, recovered, requested, withParams, secondAttempt, progress,
+                measured, completed, redelivery, failed, machine, stored, storedOverTls, dead, urgent, routine);
     }
 
     static Stream<Arguments> events() throws Exception {

@@ -5,19 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
-import java.lang.annotation.Annotation;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import jakarta.enterprise.inject.Instance;
-import jakarta.enterprise.util.TypeLiteral;
-
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.meddiff.gateway.dicom.DerivedSeriesResult;
@@ -39,22 +33,6 @@ class JobRunnerLockTest {
     @TempDir
     Path root;
 
-    /** The runner's view of its task beans: just the one stand-in. */
-    static Instance<InferenceTask> only(InferenceTask task) {
-        return new Instance<>() {
-            @Override public Iterator<InferenceTask> iterator() { return List.of(task).iterator(); }
-            @Override public InferenceTask get() { return task; }
-            @Override public Instance<InferenceTask> select(Annotation... q) { throw new UnsupportedOperationException(); }
-            @Override public <U extends InferenceTask> Instance<U> select(Class<U> c, Annotation... q) { throw new UnsupportedOperationException(); }
-            @Override public <U extends InferenceTask> Instance<U> select(TypeLiteral<U> t, Annotation... q) { throw new UnsupportedOperationException(); }
-            @Override public boolean isUnsatisfied() { return false; }
-            @Override public boolean isAmbiguous() { return false; }
-            @Override public void destroy(InferenceTask instance) { }
-            @Override public Handle<InferenceTask> getHandle() { throw new UnsupportedOperationException(); }
-            @Override public Iterable<? extends Handle<InferenceTask>> handles() { throw new UnsupportedOperationException(); }
-        };
-    }
-
     @Test
     void aJobLockedByAnotherProcessWaitsForItThenRunsOnce() throws Exception {
         Spool spool = new Spool(root, 0);
@@ -75,7 +53,7 @@ class JobRunnerLockTest {
                 }
             }
         };
-        JobRunner runner = new JobRunner(only(task), spool, new Outbox(spool), new SimpleMeterRegistry());
+        JobRunner runner = JobRunnerTest.runner(task, spool, new Outbox(spool), JobRunnerTest.QUICK);
         JobRequested job = JobRequested.of(JOB, "stand-in", "test", SeriesReady.of(STUDY, SERIES, 1, 1,
                 spool.relative(seriesDir), null), Map.of());
 

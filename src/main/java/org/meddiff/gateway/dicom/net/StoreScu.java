@@ -22,14 +22,38 @@ import java.util.Map;
 public final class StoreScu {
     private static final int OUR_MAX_PDU = 1024 * 1024;
 
-    /** {@code tls}: speak DICOM over TLS to it (written {@code AET@host:port/tls}). */
-    public record Destination(String aeTitle, String host, int port, boolean tls) {
+    /**
+     * {@code tls}: speak DICOM over TLS to it (written {@code AET@host:port/tls}); {@code maxAssociations}: how many
+     * associations may be open to it at once (written {@code *N} at the end, default 1). The string form without the
+     * limit names the destination in events and the status view.
+     */
+    public record Destination(String aeTitle, String host, int port, boolean tls, int maxAssociations) {
         public Destination(String aeTitle, String host, int port) {
-            this(aeTitle, host, port, false);
+            this(aeTitle, host, port, false, 1);
         }
 
-        /** Parses {@code AET@host:port}, or {@code AET@host:port/tls} for DICOM over TLS. */
+        public Destination(String aeTitle, String host, int port, boolean tls) {
+            this(aeTitle, host, port, tls, 1);
+        }
+
+        public Destination {
+            if (maxAssociations < 1) {
+                throw new IllegalArgumentException("a destination needs at least one association, got " + maxAssociations);
+            }
+        }
+
+        /** Parses {@code AET@host:port}, {@code AET@host:port/tls} for DICOM over TLS, either with {@code *N}. */
         public static Destination parse(String text) {
+            int limit = 1;
+            int star = text.lastIndexOf('*');
+            if (star >= 0) {
+                try {
+                    limit = Integer.parseInt(text.substring(star + 1).trim());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("destination '" + text + "': *N must give a number of associations");
+                }
+                text = text.substring(0, star);
+            }
             boolean tls = text.endsWith("/tls");
             if (tls) {
                 text = text.substring(0, text.length() - "/tls".length());
@@ -49,7 +73,7 @@ public final class StoreScu {
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("destination '" + text + "' has no numeric port");
             }
-            return new Destination(ae, text.substring(at + 1, colon).trim(), port, tls);
+            return new Destination(ae, text.substring(at + 1, colon).trim(), port, tls, limit);
         }
 
         @Override
@@ -58,10 +82,19 @@ public final class StoreScu {
         }
     }
 
-    /** Per-file outcome: the status the peer answered, or -1 if nothing was answered. */
-    public record FileResult(Path file, String sopInstanceUid, int status, String error) {
+    /**
+     * Per-file outcome: the status the peer answered, or {@link #NOT_ANSWERED} with {@code lost} saying how the
+     * association ended before the answer (the file may or may not be stored there).
+     */
+    public record FileResult(Path file, String sopInstanceUid, int status, String error, AssociationFailure.Kind lost) {
         /** The peer accepted no presentation context for the file's SOP class: sending it again cannot help. */
         public static final int SOP_CLASS_REFUSED = -2;
+        /** The association ended before the peer answered for this file. */
+        public static final int NOT_ANSWERED = -1;
+
+        public FileResult(Path file, String sopInstanceUid, int status, String error) {
+            this(file, sopInstanceUid, status, error, null);
+        }
 
         public boolean stored() {
             return DicomStatus.isStored(status);
@@ -74,38 +107,56 @@ public final class StoreScu {
 
     private final String callingAe;
     private final int connectTimeoutMillis;
+    private final int associationTimeoutMillis;
     private final int readTimeoutMillis;
     private final TlsClientSettings tls;
 
     public StoreScu(String callingAe, int connectTimeoutMillis, int readTimeoutMillis) {
-        this(callingAe, connectTimeoutMillis, readTimeoutMillis, null);
+        this(callingAe, connectTimeoutMillis, readTimeoutMillis, readTimeoutMillis, null);
     }
 
-    /** {@code tls}: how to reach destinations marked /tls; null when none is configured. */
-    public StoreScu(String callingAe, int connectTimeoutMillis, int readTimeoutMillis, TlsClientSettings tls) {
+    /**
+     * {@code associationTimeoutMillis}: how long to wait for the answer to the association request (a PACS that
+     * serves one association at a time leaves the next caller waiting); {@code readTimeoutMillis}: for each C-STORE
+     * response; {@code tls}: how to reach destinations marked /tls, null when none is configured.
+     */
+    public StoreScu(String callingAe, int connectTimeoutMillis, int associationTimeoutMillis, int readTimeoutMillis,
+                    TlsClientSettings tls) {
         this.callingAe = callingAe;
         this.connectTimeoutMillis = connectTimeoutMillis;
+        this.associationTimeoutMillis = associationTimeoutMillis;
         this.readTimeoutMillis = readTimeoutMillis;
         this.tls = tls;
     }
 
-    /** A connected socket to the destination (TCP_NODELAY, read timeout), over TLS when it is marked so. */
+    /**
+     * A connected socket to the destination (TCP_NODELAY, read timeout), over TLS when it is marked so. Nothing
+     * listening, no route or no TCP answer in time: {@link AssociationFailure.Kind#DOWN}.
+     */
     private Socket connect(Destination destination) throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
-            socket.connect(new InetSocketAddress(destination.host(), destination.port()), connectTimeoutMillis);
-            socket.setSoTimeout(readTimeoutMillis);
+            try {
+                socket.connect(new InetSocketAddress(destination.host(), destination.port()), connectTimeoutMillis);
+            } catch (java.net.ConnectException | java.net.NoRouteToHostException | java.net.UnknownHostException
+                     | java.net.SocketTimeoutException e) {
+                throw new AssociationFailure(AssociationFailure.Kind.DOWN, destination + " is down: "
+                        + AssociationFailure.describe(e), e);
+            }
+            socket.setSoTimeout(associationTimeoutMillis);
             if (!destination.tls()) {
                 return socket;
             }
             if (tls == null) {
-                throw new IOException(destination + " needs TLS, and no dispatch TLS is configured");
+                throw new AssociationFailure(AssociationFailure.Kind.REJECTED, destination
+                        + " needs TLS, and no dispatch TLS is configured");
             }
             return tls.wrap(socket, destination.host(), destination.port());
         } catch (javax.net.ssl.SSLException e) {
             socket.close();
-            throw new IOException(destination + ": TLS handshake failed: " + e.getMessage(), e);
+            throw new AssociationFailure(AssociationFailure.Kind.REJECTED, destination + ": TLS handshake failed: "
+                    + AssociationFailure.describe(e), e);
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw e;
@@ -113,8 +164,10 @@ public final class StoreScu {
     }
 
     /**
-     * Sends every file; throws IOException if no association could be made (peer down, rejected),
-     * otherwise reports each file's status.
+     * Sends every file over one association. Throws {@link AssociationFailure} if no association could be made;
+     * otherwise reports each file's outcome. If the association is lost part-way (a timeout, the peer closing or
+     * aborting), the files answered so far keep their status and the rest are {@link FileResult#NOT_ANSWERED}: a retry
+     * sends only those.
      */
     public List<FileResult> send(Destination destination, List<Path> files) throws IOException {
         Map<Path, Part10.Meta> metas = new LinkedHashMap<>();
@@ -139,9 +192,8 @@ public final class StoreScu {
         try (Socket socket = connect(destination)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
             OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 256 * 1024);
-            new AssociationRequest(destination.aeTitle(), callingAe, Pdu.APPLICATION_CONTEXT, proposed, 0)
-                    .write(out, OUR_MAX_PDU);
-            AssociationAccept accept = readAccept(in, proposed, destination);
+            AssociationAccept accept = associate(socket, in, out, proposed, destination);
+            socket.setSoTimeout(readTimeoutMillis);
             int maxPdv = (accept.maxPduLength() <= 0 ? 64 * 1024 : Math.min(accept.maxPduLength(), OUR_MAX_PDU)) - 6;
             List<FileResult> results = new ArrayList<>();
             int messageId = 1;
@@ -154,19 +206,70 @@ public final class StoreScu {
                             "peer refused SOP class " + meta.sopClassUid() + " in " + meta.transferSyntaxUid()));
                     continue;
                 }
-                writeCommand(out, contextId, DimseCommand.storeRequest(messageId++, meta.sopClassUid(), meta.sopInstanceUid()));
-                writeDataSet(out, contextId, e.getKey(), meta.dataSetOffset(), maxPdv);
-                DimseCommand rsp = readCommand(in);
+                DimseCommand rsp;
+                try {
+                    writeCommand(out, contextId, DimseCommand.storeRequest(messageId++, meta.sopClassUid(), meta.sopInstanceUid()));
+                    writeDataSet(out, contextId, e.getKey(), meta.dataSetOffset(), maxPdv);
+                    rsp = readCommand(in);
+                } catch (IOException lost) {
+                    AssociationFailure why = lost(destination, lost);
+                    for (Map.Entry<Path, Part10.Meta> rest : metas.entrySet()) {
+                        if (results.stream().noneMatch(r -> r.file().equals(rest.getKey()))) {
+                            results.add(new FileResult(rest.getKey(), rest.getValue().sopInstanceUid(), FileResult.NOT_ANSWERED,
+                                    why.getMessage(), why.kind()));
+                        }
+                    }
+                    return results;
+                }
                 int status = rsp.getUnsignedShort(DimseCommand.STATUS, -1);
                 results.add(new FileResult(e.getKey(), meta.sopInstanceUid(), status, DicomStatus.isStored(status) ? null
                         : "status " + DicomStatus.hex(status) + " " + String.valueOf(rsp.getString(DimseCommand.ERROR_COMMENT))));
             }
-            Pdu.writeReleaseRq(out);
-            Pdu.Header header = Pdu.readHeader(in);
-            if (header != null && header.length() > 0) {
-                Pdu.readBody(in, header, null);
+            try {
+                Pdu.writeReleaseRq(out);
+                Pdu.Header header = Pdu.readHeader(in);
+                if (header != null && header.length() > 0) {
+                    Pdu.readBody(in, header, null);
+                }
+            } catch (IOException e) {
+                // every file was answered: a peer that drops the connection instead of A-RELEASE-RP costs nothing
             }
             return results;
+        }
+    }
+
+    /** A lost association in words: a timeout means the peer is busy; a closed or reset connection that it went down. */
+    private AssociationFailure lost(Destination destination, IOException e) {
+        if (e instanceof java.net.SocketTimeoutException) {
+            return new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: no C-STORE response within "
+                    + readTimeoutMillis / 1000 + " s", e);
+        }
+        if (e instanceof AssociationFailure f) {
+            return f;
+        }
+        if (e instanceof DicomProtocolException) {
+            return new AssociationFailure(AssociationFailure.Kind.REJECTED, destination + ": " + AssociationFailure.describe(e), e);
+        }
+        return new AssociationFailure(AssociationFailure.Kind.DOWN, destination + ": association lost ("
+                + AssociationFailure.describe(e) + ")", e);
+    }
+
+    /** Sends the A-ASSOCIATE-RQ and reads the answer within the association timeout. */
+    private AssociationAccept associate(Socket socket, DataInputStream in, OutputStream out, List<PresentationContext> proposed,
+                                        Destination destination) throws IOException {
+        try {
+            new AssociationRequest(destination.aeTitle(), callingAe, Pdu.APPLICATION_CONTEXT, proposed, 0).write(out, OUR_MAX_PDU);
+            return readAccept(in, proposed, destination);
+        } catch (java.net.SocketTimeoutException e) {
+            throw new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: no answer to the association "
+                    + "request within " + associationTimeoutMillis / 1000 + " s", e);
+        } catch (AssociationFailure e) {
+            throw e;
+        } catch (DicomProtocolException e) {
+            throw new AssociationFailure(AssociationFailure.Kind.REJECTED, AssociationFailure.describe(e), e);
+        } catch (IOException e) {
+            throw new AssociationFailure(AssociationFailure.Kind.DOWN, destination + " closed the connection during "
+                    + "association (" + AssociationFailure.describe(e) + ")", e);
         }
     }
 
@@ -176,8 +279,8 @@ public final class StoreScu {
         try (Socket socket = connect(destination)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             OutputStream out = new BufferedOutputStream(socket.getOutputStream());
-            new AssociationRequest(destination.aeTitle(), callingAe, Pdu.APPLICATION_CONTEXT, proposed, 0).write(out, OUR_MAX_PDU);
-            readAccept(in, proposed, destination);
+            associate(socket, in, out, proposed, destination);
+            socket.setSoTimeout(readTimeoutMillis);
             writeCommand(out, 1, new DimseCommand().putString(DimseCommand.AFFECTED_SOP_CLASS_UID, "1.2.840.10008.1.1", true)
                     .putUnsignedShort(DimseCommand.COMMAND_FIELD, DimseCommand.C_ECHO_RQ)
                     .putUnsignedShort(DimseCommand.MESSAGE_ID, 1)
@@ -192,12 +295,18 @@ public final class StoreScu {
             throws IOException {
         Pdu.Header header = Pdu.readHeader(in);
         if (header == null) {
-            throw new IOException(d + " closed the connection during association");
+            throw new AssociationFailure(AssociationFailure.Kind.DOWN, d + " closed the connection during association");
         }
         byte[] body = Pdu.readBody(in, header, null);
         if (header.type() == Pdu.ASSOCIATE_RJ) {
-            throw new IOException(d + " rejected the association (result " + (body[1] & 0xff) + ", source "
-                    + (body[2] & 0xff) + ", reason " + (body[3] & 0xff) + ")");
+            int result = body[1] & 0xff;
+            // PS3.8 9.3.4: result 2 is rejected-transient (e.g. the peer's association limit), worth waiting for
+            throw new AssociationFailure(result == 2 ? AssociationFailure.Kind.BUSY : AssociationFailure.Kind.REJECTED,
+                    d + " rejected the association (result " + result + ", source " + (body[2] & 0xff) + ", reason "
+                            + (body[3] & 0xff) + ")");
+        }
+        if (header.type() == Pdu.ABORT) {
+            throw new AssociationFailure(AssociationFailure.Kind.REJECTED, d + " aborted the association request");
         }
         if (header.type() != Pdu.ASSOCIATE_AC) {
             throw new DicomProtocolException(d + " answered PDU type 0x" + Integer.toHexString(header.type()));

@@ -1,0 +1,67 @@
+package org.meddiff.gateway.track;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
+import org.eclipse.microprofile.health.Readiness;
+
+/**
+ * Which stages of this process cannot make progress right now, and why: a stage that cannot write its state or
+ * publish its result keeps its Kafka record uncommitted and retries (see events.DurableRetry); while it does, it is
+ * stalled here and the readiness check {@code stages} is DOWN, naming the stage, what it waits for and since when.
+ */
+@ApplicationScoped
+@Readiness
+public class StageProgress implements HealthCheck {
+    /** Why a stage is stalled. */
+    public record Stall(String stage, String what, String reason, Instant since) {
+    }
+
+    /** Keyed by stage and what it waits for: concurrent records of one stage stall and recover on their own. */
+    private final Map<String, Stall> stalled = new ConcurrentHashMap<>();
+    private final Clock clock;
+
+    @Inject
+    public StageProgress() {
+        this(Clock.systemUTC());
+    }
+
+    public StageProgress(Clock clock) {
+        this.clock = clock;
+    }
+
+    /** The stage cannot do {@code what} ({@code reason}); keeps the first time it was reported. */
+    public void stalled(String stage, String what, String reason) {
+        stalled.compute(stage + "\n" + what, (k, old) -> new Stall(stage, what, reason, old == null ? clock.instant() : old.since()));
+    }
+
+    /** What the stage waited for went through. */
+    public void progressing(String stage, String what) {
+        stalled.remove(stage + "\n" + what);
+    }
+
+    public List<Stall> stalls() {
+        return List.copyOf(stalled.values());
+    }
+
+    @Override
+    public HealthCheckResponse call() {
+        HealthCheckResponseBuilder b = HealthCheckResponse.named("stages").status(stalled.isEmpty());
+        Map<String, String> byStage = new TreeMap<>();
+        for (Stall s : stalled.values()) {
+            byStage.merge(s.stage(), "cannot " + s.what() + " since " + s.since() + " (" + s.reason() + ")", (a, c) -> a + "; " + c);
+        }
+        byStage.forEach(b::withData);
+        return b.build();
+    }
+}
