@@ -146,6 +146,19 @@ class OutboxTest {
     }
 
     @Test
+    void anUnreadableEntryIsSetAsideForAnOperator_andStartUpGoesOn() throws Exception {
+        Outbox outbox = new Outbox(dir);
+        appendN(outbox, 1, 2);
+        List<Path> entries = filesIn(dir);
+        Files.writeString(entries.get(0), "no newline at all: not an entry"); // a damaged disk block
+        Outbox after = restart(dir);
+        assertEquals(expected(2, 2), values(after.take(10, 0)), "the readable entry is still published");
+        Path quarantined = dir.resolve("corrupt").resolve(entries.get(0).getFileName());
+        assertTrue(Files.exists(quarantined), "the damaged one is kept, not deleted unseen");
+        assertFalse(Files.exists(entries.get(0)));
+    }
+
+    @Test
     void requeueAfterAFailedSendKeepsOrder() throws Exception {
         Outbox outbox = new Outbox(dir);
         appendN(outbox, 1, 5);

@@ -38,6 +38,7 @@ import org.meddiff.gateway.tools.SyntheticCtSeries;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ResilienceIT {
     static final int MAX_ATTEMPTS = 6;
+    static final int GIVE_UP_AFTER_SECONDS = 10;
 
     KafkaBrokerProcess kafka;
     OrthancProcess orthanc;
@@ -56,6 +57,8 @@ class ResilienceIT {
                 "gateway.dispatch.max-attempts", String.valueOf(MAX_ATTEMPTS),
                 "gateway.dispatch.initial-backoff", "500ms",
                 "gateway.dispatch.max-backoff", "2s",
+                // the dead destination refuses connections: it is waited for this long, then dead-lettered
+                "gateway.dispatch.give-up-after", GIVE_UP_AFTER_SECONDS + "s",
                 "gateway.assemble.series-quiet-period", "4s"));
         gateway.start().awaitReady();
     }
@@ -138,12 +141,12 @@ class ResilienceIT {
         SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(64, 12).withSeed(23);
         List<Path> files = SyntheticCtSeries.write(tmp, params);
         orthanc.stop();
-        int failuresBefore = countOccurrences(gateway.log(), orthanc.destination() + " unreachable");
+        int failuresBefore = countOccurrences(gateway.log(), orthanc.destination() + " is down");
         try {
             Processes.Result sent = Dcmtk.store("SCANNER", gateway.aeTitle(), "localhost", gateway.dicomPort(), files);
             assertEquals(12, Dcmtk.storeSuccesses(sent), sent.output());
             Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
-                    .until(() -> countOccurrences(gateway.log(), orthanc.destination() + " unreachable") > failuresBefore);
+                    .until(() -> countOccurrences(gateway.log(), orthanc.destination() + " is down") > failuresBefore);
         } finally {
             orthanc.start();
         }
@@ -160,7 +163,10 @@ class ResilienceIT {
                 Duration.ofSeconds(60));
         assertEquals(1, dead.size());
         assertEquals(deadDestination, dead.get(0).path("destination").asText());
-        assertEquals(MAX_ATTEMPTS, dead.get(0).path("attempts").asInt());
+        // nothing listens there: waited for (not counted against max-attempts) until give-up-after, then dead-lettered
+        assertTrue(dead.get(0).path("attempts").asInt() > MAX_ATTEMPTS, dead.get(0).toString());
+        String reason = dead.get(0).path("lastError").asText();
+        assertTrue(reason.contains(deadDestination + " is down") && reason.contains("gateway.dispatch.give-up-after"), reason);
         awaitJob(params.resolvedStudyUid(),
                 j -> "DEAD_LETTERED".equals(j.path("dispatch").path(deadDestination).path("state").asText()), 30);
 

@@ -254,6 +254,10 @@ public final class StoreScu {
                 + AssociationFailure.describe(e) + ")", e);
     }
 
+    private static String seconds(int millis) {
+        return millis % 1000 == 0 ? millis / 1000 + " s" : String.format(java.util.Locale.ROOT, "%.1f s", millis / 1000.0);
+    }
+
     /** Sends the A-ASSOCIATE-RQ and reads the answer within the association timeout. */
     private AssociationAccept associate(Socket socket, DataInputStream in, OutputStream out, List<PresentationContext> proposed,
                                         Destination destination) throws IOException {
@@ -262,7 +266,7 @@ public final class StoreScu {
             return readAccept(in, proposed, destination);
         } catch (java.net.SocketTimeoutException e) {
             throw new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: no answer to the association "
-                    + "request within " + associationTimeoutMillis / 1000 + " s", e);
+                    + "request within " + seconds(associationTimeoutMillis), e);
         } catch (AssociationFailure e) {
             throw e;
         } catch (DicomProtocolException e) {

@@ -1,0 +1,118 @@
+package org.meddiff.gateway.assemble;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.meddiff.gateway.config.TestSettings;
+import org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets;
+import org.meddiff.gateway.events.Events;
+import org.meddiff.gateway.events.InstanceReceived;
+import org.meddiff.gateway.events.Outbox;
+import org.meddiff.gateway.events.OutboxFiles;
+import org.meddiff.gateway.events.SeriesAttributes;
+import org.meddiff.gateway.events.Topics;
+import org.meddiff.gateway.spool.Spool;
+import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.track.StageProgress;
+
+/**
+ * Assemble on a real spool and outbox (quiet period 0: every check announces what is quiet): an instance whose series
+ * state cannot be written is held and retried, not skipped; unreadable state files found at recovery are reported and
+ * rebuilt; a series re-armed after a restart says so in its announcement.
+ */
+class SeriesAssemblerTest {
+    @TempDir
+    Path root;
+    Spool spool;
+    SeriesAssembler assembler;
+    final StageProgress progress = new StageProgress();
+    SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(16, 3).withSeed(5);
+    List<Path> files;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        spool = new Spool(root.resolve("spool"), 0);
+        assembler = new SeriesAssembler();
+        assembler.config = TestSettings.gateway(Map.of("gateway.assemble.series-quiet-period", "0s"));
+        assembler.spool = spool;
+        assembler.outbox = new Outbox(spool.outbox());
+        assembler.retry = OutboxFiles.quickRetry(progress);
+        assembler.progress = progress;
+        assembler.datasets = new PixelMedDatasets();
+        files = SyntheticCtSeries.write(spool.seriesDir(params.resolvedStudyUid(), params.resolvedSeriesUid()), params);
+    }
+
+    String received(int instance) {
+        SeriesAttributes series = new SeriesAttributes("CT", 1, 5.0, "thick", "ABDOMEN", List.of("ORIGINAL", "PRIMARY", "AXIAL"),
+                SyntheticCtSeries.CT_IMAGE_STORAGE, "SCANNER", "MEDDIFF", false);
+        Path file = files.get(instance - 1);
+        return Events.toJson(InstanceReceived.of(params.resolvedStudyUid(), params.resolvedSeriesUid(), params.sopInstanceUid(instance),
+                "1.2.840.10008.1.2.1", 1, spool.relative(file), series));
+    }
+
+    List<JsonNode> ready() {
+        return OutboxFiles.events(spool.outbox(), Topics.SERIES_READY);
+    }
+
+    @Test
+    void anInstanceWhoseSeriesStateCannotBeWritten_isHeldAndRetried_notSkipped() throws Exception {
+        Path seriesDir = spool.seriesDir(params.resolvedStudyUid(), params.resolvedSeriesUid());
+        // a directory where the series' attributes file goes: reading and replacing it fail, as on a broken disk
+        Path blocker = Files.createDirectories(seriesDir.resolve(SeriesAssembler.ATTRIBUTES_FILE));
+        Files.writeString(blocker.resolve("x"), "x");
+        Thread consumer = Thread.ofPlatform().start(() -> assembler.onInstance(received(1)));
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (progress.stalls().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(consumer.isAlive(), "the record is held while the state cannot be written");
+        assertEquals("assemble", progress.stalls().get(0).stage());
+        Files.delete(blocker.resolve("x"));
+        Files.delete(blocker); // the disk is fine again
+        consumer.join(Duration.ofSeconds(10));
+        assertFalse(consumer.isAlive());
+        assembler.onInstance(received(2));
+        assembler.onInstance(received(3));
+        assembler.announceQuietSeries();
+        assertEquals(1, ready().size());
+        assertEquals(3, ready().get(0).path("instanceCount").asInt(), "the held instance counts");
+        assertTrue(progress.stalls().isEmpty());
+    }
+
+    @Test
+    void unreadableStateFilesAtRecovery_areRebuilt_andTheSeriesIsAnnouncedAsRecovered() throws Exception {
+        Path seriesDir = spool.seriesDir(params.resolvedStudyUid(), params.resolvedSeriesUid());
+        Files.writeString(seriesDir.resolve(SeriesAssembler.ATTRIBUTES_FILE), "{\"modality\":\"C"); // torn
+        Files.writeString(seriesDir.resolve(SeriesAssembler.READY_FILE), "\u0000\u0000"); // garbage
+        assembler.recoverFromSpool();
+        assertEquals(1, assembler.openSeriesCount());
+        assembler.announceQuietSeries();
+        List<JsonNode> ready = ready();
+        assertEquals(1, ready.size());
+        assertTrue(ready.get(0).path("recovered").asBoolean(), ready.get(0).toString());
+        assertEquals(3, ready.get(0).path("instanceCount").asInt());
+        assertEquals("CT", ready.get(0).path("series").path("modality").asText(), "attributes rebuilt from an instance");
+        assertEquals("1 3", Files.readString(seriesDir.resolve(SeriesAssembler.READY_FILE)), "and the state written anew");
+    }
+
+    @Test
+    void aSeriesAssembledWithoutARestart_isNotMarkedRecovered() {
+        for (int i = 1; i <= 3; i++) {
+            assembler.onInstance(received(i));
+        }
+        assembler.announceQuietSeries();
+        assertFalse(ready().get(0).path("recovered").asBoolean());
+    }
+}

@@ -1,0 +1,67 @@
+package org.meddiff.gateway.route;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.meddiff.gateway.config.TestSettings;
+import org.meddiff.gateway.events.Events;
+import org.meddiff.gateway.events.OutboxFiles;
+import org.meddiff.gateway.events.ProcessedEvents;
+import org.meddiff.gateway.events.SeriesReady;
+import org.meddiff.gateway.events.Topics;
+import org.meddiff.gateway.spool.Spool;
+import org.meddiff.gateway.track.StageProgress;
+
+/** Route with the shipped rules and a real outbox: a request the outbox refuses is not dropped, a repeat is not routed twice. */
+class RouterTest {
+    static final String STUDY = "1.2.826.0.1.3680043.8.498.21";
+
+    @TempDir
+    Path root;
+
+    /** A thick CT series sent to MEDDIFF: the shipped rules request cubic-thick-to-thin and superres. */
+    static SeriesReady thickCt() {
+        return SeriesReady.of(STUDY, STUDY + ".1", 1, 40, "instances/" + STUDY + "/" + STUDY + ".1",
+                RoutingRulesTest.series("CT", 5.0));
+    }
+
+    Router router(Spool spool, org.meddiff.gateway.events.Outbox outbox, StageProgress progress) {
+        return new Router(Router.fromConfig(TestSettings.gateway(Map.of()).route().rules()), outbox,
+                OutboxFiles.quickRetry(progress), new ProcessedEvents(spool.processed()));
+    }
+
+    @Test
+    void jobRequestsTheOutboxRefuses_areRetriedWithTheRecordHeld_notDropped() throws Exception {
+        Spool spool = new Spool(root, 0);
+        OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), 4, Topics.JOB_REQUESTED::equals);
+        StageProgress progress = new StageProgress();
+        Router router = router(spool, outbox, progress);
+        Thread consumer = Thread.ofPlatform().start(() -> router.onSeriesReady(Events.toJson(thickCt())));
+        consumer.join(Duration.ofSeconds(30));
+        assertFalse(consumer.isAlive());
+        assertEquals(4, outbox.refused());
+        List<String> tasks = OutboxFiles.events(spool.outbox(), Topics.JOB_REQUESTED).stream().map(e -> e.path("task").asText()).toList();
+        assertEquals(List.of("cubic-thick-to-thin", "superres"), tasks, "every matching rule's job was requested");
+        assertTrue(progress.stalls().isEmpty());
+    }
+
+    @Test
+    void theSameReadinessTwice_isRoutedOnce() {
+        Spool spool = new Spool(root, 0);
+        Router router = router(spool, new org.meddiff.gateway.events.Outbox(spool.outbox()), new StageProgress());
+        String json = Events.toJson(thickCt());
+        router.onSeriesReady(json);
+        router.onSeriesReady(json);
+        List<JsonNode> requested = OutboxFiles.events(spool.outbox(), Topics.JOB_REQUESTED);
+        assertEquals(2, requested.size(), "two rules, each once: " + requested);
+    }
+}
