@@ -105,25 +105,38 @@ public class Dispatcher {
             return;
         }
         List<Path> files = derivedFiles(job);
-        List<Thread> running = new ArrayList<>();
+        List<Thread> deliveries = new ArrayList<>();
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
         for (StoreScu.Destination destination : destinations) {
-            running.add(Thread.ofVirtual().name("dispatch-" + job.jobId() + "-" + destination).start(() -> dispatch(job, files, destination)));
+            deliveries.add(Thread.ofVirtual().name("dispatch-" + job.jobId() + "-" + destination).start(() -> {
+                try {
+                    dispatch(job, files, destination);
+                } catch (Throwable t) {
+                    failures.add(t);
+                }
+            }));
         }
         boolean interrupted = false;
-        for (Thread t : running) {
+        for (Thread t : deliveries) {
             while (true) {
                 try {
                     t.join();
                     break;
                 } catch (InterruptedException e) {
                     interrupted = true;
-                    running.forEach(Thread::interrupt); // shutdown: the record stays uncommitted
+                    deliveries.forEach(Thread::interrupt); // shutdown: the record stays uncommitted
                 }
             }
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
             throw new DurableRetry.Interrupted("dispatch job " + job.jobId());
+        }
+        if (!failures.isEmpty()) {
+            // a delivery ended without an outcome: the record must not be committed as if it had one
+            IllegalStateException e = new IllegalStateException("dispatch of job " + job.jobId() + " ended without an outcome");
+            failures.forEach(e::addSuppressed);
+            throw e;
         }
     }
 

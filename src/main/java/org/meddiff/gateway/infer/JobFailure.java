@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 
+import org.meddiff.gateway.events.DurableRetry;
 import org.meddiff.gateway.events.JobFailed;
 
 /**
@@ -43,14 +44,14 @@ public record JobFailure(String cause, String reason) {
             return machine(t.getMessage());
         }
         if (t instanceof OutOfMemoryError) {
-            return machine("out of memory (" + describe(t) + ")");
+            return machine("out of memory (" + DurableRetry.reason(t) + ")");
         }
         Throwable ort = find(t, "ai.onnxruntime.OrtException");
         if (ort != null) {
-            return machine("ONNX Runtime error: " + describe(t));
+            return machine("ONNX Runtime error: " + DurableRetry.reason(t));
         }
         if (t instanceof IOException || t instanceof UncheckedIOException) {
-            return machine("I/O error: " + describe(t));
+            return machine("I/O error: " + DurableRetry.reason(t));
         }
         // a bug or an unexpected state of the machine: retried, bounded by max-attempts
         return machine("internal error: " + t);
@@ -76,9 +77,4 @@ public record JobFailure(String cause, String reason) {
         return null;
     }
 
-    /** Never empty: the message, else the class name. */
-    static String describe(Throwable t) {
-        String m = t.getMessage();
-        return m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
-    }
 }

@@ -152,7 +152,7 @@ public class JobRunner {
             }
         } catch (IOException e) {
             // releasing or closing the lock failed: the outcome is in the outbox, and the lock goes with the channel
-            LOG.warnf("job %s: releasing its lock %s: %s", job.jobId(), lockFile, JobFailure.describe(e));
+            LOG.warnf("job %s: releasing its lock %s: %s", job.jobId(), lockFile, DurableRetry.reason(e));
         }
     }
 
@@ -179,7 +179,7 @@ public class JobRunner {
         } catch (IllegalArgumentException e) {
             return failed(job, JobFailure.input("cannot prepare job: " + e.getMessage()));
         } catch (IOException e) {
-            return failedAttempt(job, JobFailure.machine("cannot prepare job: " + JobFailure.describe(e)));
+            return failedAttempt(job, JobFailure.machine("cannot prepare job: " + DurableRetry.reason(e)));
         }
         LOG.infof("job %s: %s on series %s (%d instances, attempt %d of %d)", job.jobId(), job.task(), job.seriesInstanceUid(),
                 sources.size(), job.attempt(), attempts.max());

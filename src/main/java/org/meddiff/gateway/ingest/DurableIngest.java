@@ -61,6 +61,13 @@ public class DurableIngest implements StoreHandler {
         return outcome;
     }
 
+    @Override
+    public void refusedBeforeHandling(String callingAe, String sopInstanceUid, int status, String reason) {
+        LOG.warnf("C-STORE from %s of SOP instance %s refused with %s: %s", callingAe, sopInstanceUid, DicomStatus.hex(status),
+                reason);
+        metrics.counter("gateway_instances_refused_total", "status", DicomStatus.hex(status)).increment();
+    }
+
     private StoreOutcome storeOrRefuse(ReceivedInstance in) {
         if (!spool.hasRoomForMore()) {
             return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "spool is full");
@@ -85,6 +92,7 @@ public class DurableIngest implements StoreHandler {
         }
         Path target = spool.instancePath(header.studyInstanceUid(), header.seriesInstanceUid(), header.sopInstanceUid());
         long size;
+        boolean replacing = Files.exists(target); // a resent instance: the copy already there was acknowledged before
         try {
             size = Files.size(in.file());
             spool.moveDurably(in.file(), target);
@@ -99,8 +107,12 @@ public class DurableIngest implements StoreHandler {
             outbox.append(InstanceReceived.of(header.studyInstanceUid(), header.seriesInstanceUid(), header.sopInstanceUid(),
                     in.transferSyntaxUid(), size, spool.relative(target), series));
         } catch (IOException e) {
-            // The instance is in the spool but not announced: refuse, so the sender retries and the retry announces it.
+            // Not announced: refuse, so the sender retries and the retry announces it. A refused instance leaves
+            // nothing behind, unless it replaced a copy acknowledged before (that one was announced then).
             LOG.errorf("cannot record the event for %s: %s", target, e.getMessage());
+            if (!replacing) {
+                deleteQuietly(target);
+            }
             return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "event outbox write failed");
         }
         return StoreOutcome.success();

@@ -10,19 +10,17 @@ import java.util.concurrent.ConcurrentHashMap;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
-import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
-import org.eclipse.microprofile.health.Readiness;
 
 /**
  * Which stages of this process cannot make progress right now, and why: a stage that cannot write its state or
  * publish its result keeps its Kafka record uncommitted and retries (see events.DurableRetry); while it does, it is
- * stalled here and the readiness check {@code stages} is DOWN, naming the stage, what it waits for and since when.
+ * stalled here, and the readiness check {@code stages} ({@link StagesHealthCheck}) is DOWN, naming the stage, what it
+ * waits for and since when.
  */
 @ApplicationScoped
-@Readiness
-public class StageProgress implements HealthCheck {
+public class StageProgress {
     /** Why a stage is stalled. */
     public record Stall(String stage, String what, String reason, Instant since) {
     }
@@ -54,8 +52,8 @@ public class StageProgress implements HealthCheck {
         return List.copyOf(stalled.values());
     }
 
-    @Override
-    public HealthCheckResponse call() {
+    /** The readiness answer: UP when no stage is stalled, else DOWN with each stalled stage and why. */
+    public HealthCheckResponse health() {
         HealthCheckResponseBuilder b = HealthCheckResponse.named("stages").status(stalled.isEmpty());
         Map<String, String> byStage = new TreeMap<>();
         for (Stall s : stalled.values()) {

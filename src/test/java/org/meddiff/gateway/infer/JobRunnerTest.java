@@ -142,7 +142,7 @@ class JobRunnerTest {
         assertTrue(worker.isAlive());
         assertEquals("infer", progress.stalls().get(0).stage());
         assertTrue(progress.stalls().get(0).reason().contains("No space left"), progress.stalls().toString());
-        assertEquals(org.eclipse.microprofile.health.HealthCheckResponse.Status.DOWN, progress.call().getStatus());
+        assertEquals(org.eclipse.microprofile.health.HealthCheckResponse.Status.DOWN, progress.health().getStatus());
         worker.interrupt(); // a shutdown ends the wait; the record stays uncommitted
         worker.join(10_000);
         assertFalse(worker.isAlive());

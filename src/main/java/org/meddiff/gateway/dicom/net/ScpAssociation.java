@@ -205,6 +205,7 @@ final class ScpAssociation {
             current = null;
             sendCommand(contextId, DimseCommand.storeResponse(command, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set"));
             store.discard();
+            handler.refusedBeforeHandling(request.callingAe(), sopInstance, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set");
             return;
         }
         if (sopClass == null || !sopClass.equals(context.abstractSyntax())) {
@@ -302,16 +303,18 @@ final class ScpAssociation {
         }
 
         StoreOutcome finish(AssociationRequest request, StoreHandler handler) {
-            if (failedStatus >= 0) {
-                return StoreOutcome.failure(failedStatus, failure);
+            if (failedStatus < 0) {
+                try {
+                    channel.force(true);
+                    channel.close();
+                    channel = null;
+                } catch (IOException e) {
+                    LOG.errorf("fsync of %s failed: %s", file, e.getMessage());
+                    fail(DicomStatus.OUT_OF_RESOURCES, "spool fsync failed");
+                }
             }
-            try {
-                channel.force(true);
-                channel.close();
-                channel = null;
-            } catch (IOException e) {
-                LOG.errorf("fsync of %s failed: %s", file, e.getMessage());
-                fail(DicomStatus.OUT_OF_RESOURCES, "spool fsync failed");
+            if (failedStatus >= 0) {
+                handler.refusedBeforeHandling(request.callingAe(), sopInstance, failedStatus, failure);
                 return StoreOutcome.failure(failedStatus, failure);
             }
             try {

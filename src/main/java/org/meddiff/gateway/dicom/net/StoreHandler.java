@@ -7,4 +7,12 @@ package org.meddiff.gateway.dicom.net;
 @FunctionalInterface
 public interface StoreHandler {
     StoreOutcome store(ReceivedInstance instance);
+
+    /**
+     * The network layer answered a C-STORE with a failure itself, before a complete data set reached {@link #store}
+     * (the spool file could not be written or fsync-ed, a SOP class the context does not carry, no data set): told so
+     * the refusal is counted and logged like the handler's own.
+     */
+    default void refusedBeforeHandling(String callingAe, String sopInstanceUid, int status, String reason) {
+    }
 }

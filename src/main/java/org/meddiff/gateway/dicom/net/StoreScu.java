@@ -222,8 +222,9 @@ public final class StoreScu {
                     return results;
                 }
                 int status = rsp.getUnsignedShort(DimseCommand.STATUS, -1);
+                String comment = rsp.getString(DimseCommand.ERROR_COMMENT);
                 results.add(new FileResult(e.getKey(), meta.sopInstanceUid(), status, DicomStatus.isStored(status) ? null
-                        : "status " + DicomStatus.hex(status) + " " + String.valueOf(rsp.getString(DimseCommand.ERROR_COMMENT))));
+                        : "status " + DicomStatus.hex(status) + (comment == null || comment.isBlank() ? "" : " " + comment.trim())));
             }
             try {
                 Pdu.writeReleaseRq(out);

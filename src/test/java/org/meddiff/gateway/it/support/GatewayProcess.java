@@ -147,6 +147,16 @@ public final class GatewayProcess implements AutoCloseable {
                 + "; last lines of " + log + ":\n" + Processes.tail(log, 60));
     }
 
+    /** Waits for the JVM to exit on its own (e.g. a start-up refused); its exit code, or -1 if it still runs after the timeout. */
+    public int awaitExit(Duration timeout) {
+        try {
+            return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** SIGKILL (a crash); waits until the JVM is gone. */
     public synchronized void kill() {
         if (process != null) {
