@@ -22,7 +22,7 @@ import org.meddiff.gateway.spool.Spool;
  * event under {@code processed/<consumer>/} in the spool, shared by every process on it (a redelivered job may land
  * on another worker); the spool retention removes them with the data they are about.
  *
- * <p>{@link #begin} also keeps two copies of one event from running at once in this process.
+ * <p>{@link #once} also keeps two copies of one event from running at once in this process.
  */
 @ApplicationScoped
 public class ProcessedEvents {
@@ -42,7 +42,7 @@ public class ProcessedEvents {
      * True if {@code consumer} may handle {@code eventId} now: it has not handled it before and no other thread of this
      * process is handling it. Every true must be followed by {@link #end}.
      */
-    public boolean begin(String consumer, String eventId) {
+    private boolean begin(String consumer, String eventId) {
         if (eventId == null || eventId.isBlank()) {
             return true; // an event from before event ids: nothing to deduplicate on
         }
@@ -57,7 +57,7 @@ public class ProcessedEvents {
     }
 
     /** Ends a {@link #begin}; {@code done}: the event's work is finished and durable, record it. */
-    public void end(String consumer, String eventId, boolean done) throws IOException {
+    private void end(String consumer, String eventId, boolean done) throws IOException {
         if (eventId == null || eventId.isBlank()) {
             return;
         }
@@ -68,6 +68,25 @@ public class ProcessedEvents {
         } finally {
             inFlight.remove(consumer + "/" + eventId);
         }
+    }
+
+    /**
+     * Runs {@code work} unless {@code consumer} handled the event before (or handles it right now); once the work
+     * returns, records the event as handled, retrying that write until it lands. False when skipped.
+     */
+    public boolean once(String consumer, String eventId, DurableRetry retry, Runnable work) {
+        if (!begin(consumer, eventId)) {
+            return false;
+        }
+        boolean done = false;
+        try {
+            work.run();
+            done = true;
+        } finally {
+            boolean record = done;
+            retry.run(consumer, "record event " + eventId + " as handled", () -> end(consumer, eventId, record));
+        }
+        return true;
     }
 
     public boolean handled(String consumer, String eventId) {

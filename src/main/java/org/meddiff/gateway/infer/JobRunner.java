@@ -106,18 +106,8 @@ public class JobRunner {
 
     /** Runs one request unless this or another worker sharing the spool has handled it (the same eventId) already. */
     void run(JobRequested job) {
-        if (!processed.begin(STAGE, job.eventId())) {
+        if (!processed.once(STAGE, job.eventId(), retry, () -> runLocked(job))) {
             LOG.infof("job %s: request %s (attempt %d) already handled: skipped", job.jobId(), job.eventId(), job.attempt());
-            return;
-        }
-        boolean done = false;
-        try {
-            runLocked(job);
-            done = true;
-        } finally {
-            boolean record = done;
-            retry.run(STAGE, "record request " + job.eventId() + " of job " + job.jobId() + " as handled",
-                    () -> processed.end(STAGE, job.eventId(), record));
         }
     }
 

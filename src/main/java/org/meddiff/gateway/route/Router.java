@@ -79,17 +79,8 @@ public class Router {
             LOG.infof("series %s is the gateway's own output: not routed", ready.seriesInstanceUid());
             return;
         }
-        if (!processed.begin(STAGE, ready.eventId())) {
+        if (!processed.once(STAGE, ready.eventId(), retry, () -> route(ready))) {
             LOG.infof("series %s: readiness %s already routed: skipped", ready.seriesInstanceUid(), ready.eventId());
-            return;
-        }
-        boolean done = false;
-        try {
-            route(ready);
-            done = true;
-        } finally {
-            boolean record = done;
-            retry.run(STAGE, "record readiness " + ready.eventId() + " as routed", () -> processed.end(STAGE, ready.eventId(), record));
         }
     }
 
