@@ -220,7 +220,7 @@ public class Dispatcher {
         List<Path> remaining = new ArrayList<>(files);
         List<StoreScu.FileResult> refused = new ArrayList<>();
         long backoff = settings.initialBackoff().toMillis();
-        long giveUpAt = System.nanoTime() + settings.giveUpAfter().toNanos();
+        Long unavailableSince = null; // since when it has been down or busy (the time waiting in our own queue does not count)
         int countedAttempts = 0; // attempts the destination answered without storing: max-attempts of them
         int attempts = 0;
         String lastError = null;
@@ -285,7 +285,12 @@ public class Dispatcher {
                         countedAttempts, lastError);
                 return deadLetter(job, destination, attempts, withRefusals(lastError, destination, refused));
             }
-            if (waitFor != null && System.nanoTime() - giveUpAt >= 0) {
+            if (waitFor == null) {
+                unavailableSince = null;
+            } else if (unavailableSince == null) {
+                unavailableSince = System.nanoTime();
+            }
+            if (waitFor != null && System.nanoTime() - unavailableSince >= settings.giveUpAfter().toNanos()) {
                 String reason = lastError + " (" + (waitFor == AssociationFailure.Kind.DOWN ? "down" : "busy") + " for "
                         + settings.giveUpAfter() + ", gateway.dispatch.give-up-after)";
                 LOG.errorf("job %s: giving up on %s after %d attempts; dead-lettered: %s", job.jobId(), destination, attempts, reason);
