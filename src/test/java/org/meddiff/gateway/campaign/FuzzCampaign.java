@@ -366,6 +366,7 @@ public final class FuzzCampaign {
 
         void collect(FuzzCase c) {
             report.record(c);
+            c.stores.forEach(s -> s.variant = c.category + " [" + c.variant + "]");
             stores.addAll(c.stores);
             if (!c.abortedPorts.isEmpty()) {
                 aborted.add(c);
@@ -574,7 +575,7 @@ public final class FuzzCampaign {
                 List<String> candidates = byName.getOrDefault(s.sopInstanceUid + ".dcm", List.of());
                 if (!s.answeredSuccess()) {
                     if (!successSops.contains(s.sopInstanceUid) && !candidates.isEmpty()) {
-                        report.fail(Kind.PARTIAL_FILE, "case " + s.caseIndex + ": SOP instance " + s.sopInstanceUid + " was "
+                        report.fail(Kind.PARTIAL_FILE, "case " + s.caseIndex + " " + s.variant + ": SOP instance " + s.sopInstanceUid + " was "
                                 + (s.status < 0 ? "never answered" : String.format("refused (0x%04X)", s.status))
                                 + " but is in the spool: " + candidates);
                     }
@@ -589,13 +590,13 @@ public final class FuzzCampaign {
                 }
                 if (found == null) {
                     report.fail(candidates.isEmpty() ? Kind.LOST_INSTANCE : Kind.PARTIAL_FILE, "case " + s.caseIndex
-                            + ": SOP instance " + s.sopInstanceUid + " was answered Success but "
+                            + " " + s.variant + ": SOP instance " + s.sopInstanceUid + " was answered Success but "
                             + (candidates.isEmpty() ? "is not in the spool" : "its bytes differ from what was sent: " + candidates));
                     continue;
                 }
                 accounted.add(found);
                 if (expected != null && !expected.equals(found)) {
-                    report.fail(Kind.ESCAPE, "case " + s.caseIndex + ": stored at instances/" + found + ", its UIDs say instances/"
+                    report.fail(Kind.ESCAPE, "case " + s.caseIndex + " " + s.variant + ": stored at instances/" + found + ", its UIDs say instances/"
                             + expected);
                 }
             }
@@ -728,9 +729,9 @@ public final class FuzzCampaign {
                 }
             }
             for (StoreAttempt s : stores) {
-                if (s.status > 0 && UID.matcher(s.sopInstanceUid).matches() && !namedInRefusals.contains(s.sopInstanceUid)) {
-                    report.fail(Kind.LOG, String.format("case %d: C-STORE of %s refused with 0x%04X, and no log line names the "
-                            + "instance and the reason", s.caseIndex, s.sopInstanceUid, s.status));
+                if (s.status > 0 && s.namedInCommand && UID.matcher(s.sopInstanceUid).matches() && !namedInRefusals.contains(s.sopInstanceUid)) {
+                    report.fail(Kind.LOG, String.format("case %d %s: C-STORE of %s refused with 0x%04X, and no log line names "
+                            + "the instance and the reason", s.caseIndex, s.variant, s.sopInstanceUid, s.status));
                 }
             }
         }

@@ -26,6 +26,10 @@ final class FuzzCase {
         final String sha256;
         final int length;
         final Expect expect;
+        /** False when the command carried no SOP Instance UID: the gateway's log cannot name it then. */
+        boolean namedInCommand = true;
+        /** The case's mutation, for failure messages. */
+        String variant = "";
         /** -1: no C-STORE-RSP came. */
         int status = -1;
         String errorComment;
@@ -94,6 +98,16 @@ final class FuzzCase {
     void saw(List<RawPeer.Answer> seen) {
         for (RawPeer.Answer a : seen) {
             answers.add(a.label());
+        }
+    }
+
+    /** Gives a C-STORE-RSP status to the first attempt still without one. */
+    void answerPendingStore(int status) {
+        for (StoreAttempt s : stores) {
+            if (s.status < 0) {
+                s.status = status;
+                return;
+            }
         }
     }
 

@@ -306,22 +306,32 @@ final class HostileBytes {
         }
     }
 
-    /** Explicit VR LE sequence (defined or undefined length) of one item nesting {@code inner}. */
-    static byte[] sequenceOfOneItem(int group, int element, byte[] inner, boolean undefinedLength) {
-        Bytes item = new Bytes().u16le(0xFFFE).u16le(0xE000);
+    /**
+     * {@code depth} explicit VR LE sequences, each of one item holding the next, around {@code inner}; built in one
+     * pass (outer headers first), so 20,000 levels cost no more than their bytes.
+     */
+    static byte[] nestedSequences(int group, int element, byte[] inner, int depth, boolean undefinedLength) {
+        Bytes b = new Bytes();
         if (undefinedLength) {
-            item.u32le(0xFFFFFFFFL).raw(inner).u16le(0xFFFE).u16le(0xE00D).u32le(0);
+            for (int i = 0; i < depth; i++) {
+                b.u16le(group).u16le(element).raw("SQ".getBytes(StandardCharsets.US_ASCII)).u16le(0).u32le(0xFFFFFFFFL);
+                b.u16le(0xFFFE).u16le(0xE000).u32le(0xFFFFFFFFL);
+            }
+            b.raw(inner);
+            for (int i = 0; i < depth; i++) {
+                b.u16le(0xFFFE).u16le(0xE00D).u32le(0); // item delimitation
+                b.u16le(0xFFFE).u16le(0xE0DD).u32le(0); // sequence delimitation
+            }
         } else {
-            item.u32le(inner.length).raw(inner);
+            // level k (counted from the inside) holds 20 bytes of headers per level below it plus the inner bytes
+            for (int level = depth; level >= 1; level--) {
+                long itemLength = inner.length + 20L * (level - 1);
+                b.u16le(group).u16le(element).raw("SQ".getBytes(StandardCharsets.US_ASCII)).u16le(0).u32le(itemLength + 8);
+                b.u16le(0xFFFE).u16le(0xE000).u32le(itemLength);
+            }
+            b.raw(inner);
         }
-        byte[] items = item.toArray();
-        Bytes sq = new Bytes().u16le(group).u16le(element).raw("SQ".getBytes(StandardCharsets.US_ASCII)).u16le(0);
-        if (undefinedLength) {
-            sq.u32le(0xFFFFFFFFL).raw(items).u16le(0xFFFE).u16le(0xE0DD).u32le(0);
-        } else {
-            sq.u32le(items.length).raw(items);
-        }
-        return sq.toArray();
+        return b.toArray();
     }
 
     // ------------------------------------------------------------------ a tiny byte writer
