@@ -321,6 +321,13 @@ final class ScpAssociation {
                 LOG.errorf(e, "store handler failed for SOP instance %s", sopInstance);
                 deleteQuietly();
                 return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "internal error");
+            } catch (StackOverflowError e) {
+                // A data set nested deep enough overflows a parser's stack. Uncaught, that killed the association
+                // thread: no answer for the sender and the file left in incoming/. Refused like any handler failure,
+                // logged without its thousand-frame trace.
+                LOG.errorf("store handler ran out of stack for SOP instance %s (a deeply nested data set?)", sopInstance);
+                deleteQuietly();
+                return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "internal error");
             }
         }
 

@@ -209,6 +209,23 @@ class DicomNetTest {
         assertFalse(results.get(0).stored());
     }
 
+    /**
+     * Found by the fuzz campaign: PixelMed parsing thousands of nested defined-length sequences throws
+     * StackOverflowError, an Error the listener did not catch; the association thread died, the sender got no answer
+     * and the half-stored file stayed in incoming/.
+     */
+    @Test
+    void aHandlerStackOverflowBecomesARefusalNotADeadAssociation() throws Exception {
+        List<Path> files = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(16, 2));
+        decide = i -> {
+            throw new StackOverflowError();
+        };
+        List<StoreScu.FileResult> results = scu(ALLOWED).send(destination(), files);
+        assertEquals(List.of(DicomStatus.OUT_OF_RESOURCES, DicomStatus.OUT_OF_RESOURCES),
+                results.stream().map(StoreScu.FileResult::status).toList(), "answered, and the association goes on");
+        assertEquals(List.of(), leftoversInIncoming());
+    }
+
     // ------------------------------------------------------------------ (c) calling / called AE screening
 
     @Test
