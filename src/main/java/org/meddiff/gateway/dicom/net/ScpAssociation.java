@@ -174,7 +174,7 @@ final class ScpAssociation {
                     onCommand(contextId, DimseCommand.parse(bytes, bytes.length));
                 }
             } else {
-                onData(body, valueOffset, valueLength, last);
+                onData(contextId, body, valueOffset, valueLength, last);
             }
             pos += 4 + itemLength;
         }
@@ -220,9 +220,15 @@ final class ScpAssociation {
         }
     }
 
-    private void onData(byte[] body, int offset, int length, boolean last) throws IOException {
+    private void onData(int contextId, byte[] body, int offset, int length, boolean last) throws IOException {
         if (current == null) {
             throw new DicomProtocolException("data fragment without a C-STORE-RQ");
+        }
+        if (contextId != current.contextId) {
+            // PS3.8: a message's fragments share its presentation context. The data set would otherwise be filed
+            // under the command's transfer syntax whatever context (or none) its sender encoded it for.
+            throw new DicomProtocolException("data fragment on presentation context " + contextId + ", its C-STORE-RQ came on "
+                    + current.contextId);
         }
         current.write(body, offset, length);
         if (last) {

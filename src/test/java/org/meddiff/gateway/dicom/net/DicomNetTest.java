@@ -469,6 +469,32 @@ class DicomNetTest {
     }
 
     /**
+     * Found by the fuzz campaign: data fragments were taken for the pending C-STORE whatever presentation context they
+     * named, so a data set sent on a context never proposed was stored (Success) under the command's transfer syntax.
+     */
+    @Test
+    void dataSetOnAnotherPresentationContextThanItsCommandIsAnsweredWithAnAbort() throws Exception {
+        Path file = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(16, 1)).get(0);
+        Part10.Meta meta;
+        try (InputStream in = Files.newInputStream(file)) {
+            meta = Part10.readMeta(in);
+        }
+        try (RawPeer p = new RawPeer(server.localPort())) {
+            assertEquals(Pdu.ASSOCIATE_AC, p.associate(ALLOWED)[0]);
+            p.send(commandPdu(1, DimseCommand.storeRequest(1, meta.sopClassUid(), meta.sopInstanceUid())));
+            byte[] data = dataSet(file);
+            p.send(pduHeader(Pdu.P_DATA_TF, data.length + 6));
+            p.send(new byte[] {(byte) ((data.length + 2) >>> 24), (byte) ((data.length + 2) >>> 16),
+                    (byte) ((data.length + 2) >>> 8), (byte) (data.length + 2), 3, 2}); // context 3: never proposed
+            p.send(data);
+            assertEquals(Pdu.ABORT, answerTo(p));
+            p.finish(); // the server deletes the partial file before it closes
+        }
+        assertTrue(seen.isEmpty(), "nothing reached the handler");
+        assertEquals(List.of(), leftoversInIncoming());
+    }
+
+    /**
      * Holds as many associations as the server grants (up to MAX_ASSOCIATIONS), checks that one more is turned
      * away with "local limit exceeded" (result 2 transient, source 3, reason 2), releases them, and returns how
      * many were granted; retries until all are granted or the time is up.
