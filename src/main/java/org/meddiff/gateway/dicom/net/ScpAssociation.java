@@ -32,6 +32,12 @@ final class ScpAssociation {
     private final StoreHandler handler;
     private final AssociationRejection forcedRejection;
     private final Map<Integer, PresentationContextResult> accepted = new HashMap<>();
+    /**
+     * A C-STORE-RQ command set is a few hundred bytes. Fragments beyond this never ending without the last bit are not
+     * a command: without a bound they were buffered until the heap ran out.
+     */
+    static final int MAX_COMMAND_SET = 64 * 1024;
+
     private final ByteArrayOutputStream commandBytes = new ByteArrayOutputStream();
     private DataInputStream in;
     private OutputStream out;
@@ -167,6 +173,9 @@ final class ScpAssociation {
             int valueOffset = pos + 6;
             int valueLength = itemLength - 2;
             if (command) {
+                if (commandBytes.size() + valueLength > MAX_COMMAND_SET) {
+                    throw new DicomProtocolException("command set longer than " + MAX_COMMAND_SET + " bytes");
+                }
                 commandBytes.write(body, valueOffset, valueLength);
                 if (last) {
                     byte[] bytes = commandBytes.toByteArray();

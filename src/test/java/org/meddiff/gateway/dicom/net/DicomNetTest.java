@@ -469,6 +469,25 @@ class DicomNetTest {
     }
 
     /**
+     * Found by the fuzz campaign: command fragments without the last bit were buffered without limit (4 MiB of them
+     * were taken in silence; enough of them exhaust the heap). A command set longer than any real one is an abort.
+     */
+    @Test
+    void commandFragmentsThatNeverEndAreAnsweredWithAnAbort() throws Exception {
+        try (RawPeer p = new RawPeer(server.localPort())) {
+            assertEquals(Pdu.ASSOCIATE_AC, p.associate(ALLOWED)[0]);
+            byte[] fragment = new byte[30_000];
+            for (int i = 0; i < 3; i++) { // 90,000 bytes of command, never the last fragment
+                p.send(pduHeader(Pdu.P_DATA_TF, fragment.length + 6));
+                p.send(new byte[] {0, 0, (byte) ((fragment.length + 2) >>> 8), (byte) (fragment.length + 2), 1, 0x01});
+                p.send(fragment);
+            }
+            p.socket.shutdownOutput(); // nothing more: a server still waiting for the command's end would just close
+            assertEquals(Pdu.ABORT, answerTo(p));
+        }
+    }
+
+    /**
      * Found by the fuzz campaign: data fragments were taken for the pending C-STORE whatever presentation context they
      * named, so a data set sent on a context never proposed was stored (Success) under the command's transfer syntax.
      */
