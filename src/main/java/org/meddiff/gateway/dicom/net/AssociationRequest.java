@@ -10,6 +10,8 @@ import java.util.List;
 /** A-ASSOCIATE-RQ (PS3.8 section 9.3.2): what a peer asks for, parsed from or encoded to bytes. */
 public record AssociationRequest(String calledAe, String callingAe, String applicationContext,
                                  List<PresentationContext> presentationContexts, int maxPduLength) {
+    /** Presentation context IDs are the odd numbers 1..255 (PS3.8 section 9.3.2.2): at most 128 contexts. */
+    static final int MAX_PRESENTATION_CONTEXTS = 128;
 
     static AssociationRequest parse(byte[] body, int length) throws DicomProtocolException {
         if (length < 68) {
@@ -19,6 +21,7 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
         String calling = Pdu.text(body, 20, 16);
         String appContext = "";
         List<PresentationContext> contexts = new ArrayList<>();
+        boolean[] idsSeen = new boolean[256];
         int maxPdu = 0;
         int pos = 68;
         while (pos + 4 <= length) {
@@ -31,7 +34,20 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
             }
             switch (type) {
                 case 0x10 -> appContext = Pdu.text(body, start, itemLength);
-                case 0x20 -> contexts.add(parsePresentationContext(body, start, end));
+                case 0x20 -> {
+                    // A repeated ID makes every PDV on it ambiguous; more than 128 cannot have distinct odd IDs, and a
+                    // request of tens of thousands of tiny contexts would otherwise be parsed and answered in full.
+                    if (contexts.size() == MAX_PRESENTATION_CONTEXTS) {
+                        throw new DicomProtocolException("A-ASSOCIATE-RQ proposes more than " + MAX_PRESENTATION_CONTEXTS
+                                + " presentation contexts");
+                    }
+                    PresentationContext pc = parsePresentationContext(body, start, end);
+                    if (idsSeen[pc.id()]) {
+                        throw new DicomProtocolException("A-ASSOCIATE-RQ proposes presentation context " + pc.id() + " twice");
+                    }
+                    idsSeen[pc.id()] = true;
+                    contexts.add(pc);
+                }
                 case 0x50 -> maxPdu = parseMaxLength(body, start, end, maxPdu);
                 default -> { /* other items are optional and ignored */ }
             }

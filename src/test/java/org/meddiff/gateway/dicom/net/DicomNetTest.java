@@ -468,6 +468,37 @@ class DicomNetTest {
         }
     }
 
+    /** The answer's PDU type to an A-ASSOCIATE-RQ for Verification on the given context IDs. */
+    int answerToContexts(int... ids) throws IOException {
+        List<PresentationContext> contexts = new ArrayList<>();
+        for (int id : ids) {
+            contexts.add(new PresentationContext(id, "1.2.840.10008.1.1", List.of("1.2.840.10008.1.2")));
+        }
+        try (RawPeer p = new RawPeer(server.localPort())) {
+            new AssociationRequest(CALLED, ALLOWED, Pdu.APPLICATION_CONTEXT, contexts, 0).write(p.out, 64 * 1024);
+            int type = answerTo(p);
+            p.finish();
+            return type;
+        }
+    }
+
+    /**
+     * Found by the fuzz campaign: any number of presentation contexts (30,000 tiny ones) and repeated IDs were
+     * accepted and answered one by one; IDs are odd numbers 1..255, so a valid request has at most 128, each once.
+     */
+    @Test
+    void moreThan128PresentationContextsOrARepeatedIdAreAnsweredWithAnAbort() throws Exception {
+        int[] all128 = new int[128];
+        for (int i = 0; i < 128; i++) {
+            all128[i] = 2 * i + 1;
+        }
+        assertEquals(Pdu.ASSOCIATE_AC, answerToContexts(all128), "128 contexts, IDs 1, 3 .. 255");
+        int[] more = Arrays.copyOf(all128, 129);
+        more[128] = 2; // an ID not used yet, so only the count is wrong
+        assertEquals(Pdu.ABORT, answerToContexts(more), "129 contexts");
+        assertEquals(Pdu.ABORT, answerToContexts(1, 3, 1), "context 1 proposed twice");
+    }
+
     /**
      * Found by the fuzz campaign: command fragments without the last bit were buffered without limit (4 MiB of them
      * were taken in silence; enough of them exhaust the heap). A command set longer than any real one is an abort.
