@@ -13,8 +13,11 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
     /** Presentation context IDs are the odd numbers 1..255 (PS3.8 section 9.3.2.2): at most 128 contexts. */
     static final int MAX_PRESENTATION_CONTEXTS = 128;
 
+    /** Protocol version, reserved, called AE, calling AE, 32 reserved bytes: the items start after them. */
+    static final int FIXED_FIELDS_LENGTH = 68;
+
     static AssociationRequest parse(byte[] body, int length) throws DicomProtocolException {
-        if (length < 68) {
+        if (length < FIXED_FIELDS_LENGTH) {
             throw new DicomProtocolException("A-ASSOCIATE-RQ too short (" + length + " bytes)");
         }
         String called = Pdu.text(body, 4, 16);
@@ -23,7 +26,7 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
         List<PresentationContext> contexts = new ArrayList<>();
         boolean[] idsSeen = new boolean[256];
         int maxPdu = 0;
-        int pos = 68;
+        int pos = FIXED_FIELDS_LENGTH;
         while (pos + 4 <= length) {
             int type = body[pos] & 0xff;
             int itemLength = Pdu.u16(body, pos + 2);

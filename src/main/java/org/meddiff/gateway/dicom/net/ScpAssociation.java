@@ -56,7 +56,8 @@ final class ScpAssociation {
     }
 
     void run() throws IOException {
-        in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 256 * 1024));
+        // a connection over the association limit only reads one request to reject it: it gets no big buffer
+        in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), forcedRejection == null ? 256 * 1024 : 4096));
         out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
         try {
             if (negotiate()) {
@@ -91,8 +92,16 @@ final class ScpAssociation {
         if (header.type() != Pdu.ASSOCIATE_RQ) {
             throw new DicomProtocolException("expected A-ASSOCIATE-RQ, got PDU type 0x" + Integer.toHexString(header.type()));
         }
-        byte[] body = Pdu.readBody(in, header, null);
-        request = AssociationRequest.parse(body, header.length());
+        if (forcedRejection != null) {
+            // Over the limit, only the AE titles are kept (for the log) and the rest is skipped, not buffered: the
+            // semaphore does not bound these connections, and each used to hold a buffer of the length its header
+            // announced (up to 16 MiB), so a flood of them ran the heap out.
+            byte[] fixedFields = Pdu.readBodyStart(in, header, AssociationRequest.FIXED_FIELDS_LENGTH);
+            request = AssociationRequest.parse(fixedFields, fixedFields.length);
+        } else {
+            byte[] body = Pdu.readBody(in, header, null);
+            request = AssociationRequest.parse(body, header.length());
+        }
         Optional<AssociationRejection> rejection = forcedRejection != null ? Optional.of(forcedRejection)
                 : !Pdu.APPLICATION_CONTEXT.equals(request.applicationContext())
                         ? Optional.of(AssociationRejection.applicationContextNotSupported(request.applicationContext()))

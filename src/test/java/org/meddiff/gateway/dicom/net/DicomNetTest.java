@@ -468,6 +468,51 @@ class DicomNetTest {
         }
     }
 
+    /**
+     * Found by the fuzz campaign: a connection over the association limit still read its A-ASSOCIATE-RQ into a buffer
+     * of the announced length before rejecting it. The limit does not bound such connections, so 40 of them announcing
+     * 16 MiB each ran a 512 MiB heap out (OutOfMemoryError in the association threads). Measured here as what the
+     * over-limit connection's thread allocates while it waits for the body.
+     */
+    @Test
+    void aConnectionOverTheLimitDoesNotBufferTheRequestItAnnounces() throws Exception {
+        List<RawPeer> holders = new ArrayList<>();
+        try {
+            for (int i = 0; i < MAX_ASSOCIATIONS; i++) {
+                RawPeer p = new RawPeer(server.localPort());
+                holders.add(p);
+                assertEquals(Pdu.ASSOCIATE_AC, p.associate(ALLOWED)[0]);
+            }
+            try (RawPeer extra = new RawPeer(server.localPort())) {
+                byte[] fixed = new byte[68];
+                fixed[1] = 1;
+                System.arraycopy(Pdu.aeTitleField(CALLED), 0, fixed, 4, 16);
+                System.arraycopy(Pdu.aeTitleField(ALLOWED), 0, fixed, 20, 16);
+                extra.send(pduHeader(Pdu.ASSOCIATE_RQ, 16 * 1024 * 1024 - 16));
+                extra.send(fixed);
+                String name = "dicom-assoc-" + extra.socket.getLocalPort();
+                Thread thread = null;
+                for (int tries = 0; thread == null && tries < 100; tries++) {
+                    thread = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
+                            .orElse(null);
+                    Thread.sleep(20);
+                }
+                assertNotNull(thread, "the server serves the extra connection on thread " + name);
+                Thread.sleep(300); // it is reading the body now
+                long allocated = ((com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean())
+                        .getThreadAllocatedBytes(thread.threadId());
+                assertTrue(allocated < 4 * 1024 * 1024, "the over-limit connection's thread allocated " + allocated
+                        + " bytes for a 16 MiB request it will reject");
+                extra.finish();
+            }
+        } finally {
+            for (RawPeer p : holders) {
+                p.finish();
+                p.close();
+            }
+        }
+    }
+
     /** The answer's PDU type to an A-ASSOCIATE-RQ for Verification on the given context IDs. */
     int answerToContexts(int... ids) throws IOException {
         List<PresentationContext> contexts = new ArrayList<>();
