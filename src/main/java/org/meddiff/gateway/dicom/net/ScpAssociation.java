@@ -221,13 +221,15 @@ final class ScpAssociation {
         if (command.getUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET) == DimseCommand.NO_DATA_SET) {
             IncomingStore store = current;
             current = null;
+            logRefusal(sopInstance, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set");
             sendCommand(contextId, DimseCommand.storeResponse(command, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set"));
             store.discard();
             return;
         }
         if (sopClass == null || !sopClass.equals(context.abstractSyntax())) {
-            current.fail(DicomStatus.SOP_CLASS_NOT_SUPPORTED,
-                    "SOP class " + sopClass + " sent on a context for " + context.abstractSyntax());
+            String why = "SOP class " + sopClass + " sent on a context for " + context.abstractSyntax();
+            logRefusal(sopInstance, DicomStatus.SOP_CLASS_NOT_SUPPORTED, why);
+            current.fail(DicomStatus.SOP_CLASS_NOT_SUPPORTED, why);
             return;
         }
         try {
@@ -236,6 +238,15 @@ final class ScpAssociation {
             LOG.errorf("cannot open a spool file in %s: %s", settings.incomingDir(), e.getMessage());
             current.fail(DicomStatus.OUT_OF_RESOURCES, "spool not writable");
         }
+    }
+
+    /**
+     * Refusals decided here, before the handler sees the instance, are logged like the handler's own (DurableIngest):
+     * an operator must find the calling AE, the instance and the reason, not just a status at the sender's end.
+     */
+    private void logRefusal(String sopInstance, int status, String why) {
+        LOG.warnf("C-STORE from %s of SOP instance %s refused with %s: %s", request.callingAe(), sopInstance,
+                DicomStatus.hex(status), why);
     }
 
     private void onData(int contextId, byte[] body, int offset, int length, boolean last) throws IOException {

@@ -513,6 +513,80 @@ class DicomNetTest {
         }
     }
 
+    /** The log records of the listener's association class while {@code action} runs. */
+    static List<String> logOf(Class<?> source, ThrowingRunnable action) throws Exception {
+        List<String> lines = new CopyOnWriteArrayList<>();
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(source.getName());
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                Object[] params = r.getParameters();
+                lines.add(params == null || params.length == 0 ? r.getMessage() : String.format(r.getMessage(), params));
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        logger.addHandler(handler);
+        try {
+            action.run();
+        } finally {
+            logger.removeHandler(handler);
+        }
+        return lines;
+    }
+
+    interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    /** Reads one command answer (C-STORE-RSP) and returns its status. */
+    static int statusOfAnswer(RawPeer p) throws IOException {
+        p.out.flush();
+        Pdu.Header h = Pdu.readHeader(p.in);
+        assertNotNull(h);
+        assertEquals(Pdu.P_DATA_TF, h.type(), "a command answer");
+        byte[] body = Pdu.readBody(p.in, h, null);
+        DimseCommand rsp = DimseCommand.parse(Arrays.copyOfRange(body, 6, h.length()), h.length() - 6);
+        return rsp.getUnsignedShort(DimseCommand.STATUS, -1);
+    }
+
+    /**
+     * Found by the fuzz campaign: the refusals the listener decides itself (a SOP class other than its context's, a
+     * C-STORE-RQ without a data set) reached the sender, but no log line said which instance was refused, or why.
+     */
+    @Test
+    void refusalsDecidedByTheListenerAreLoggedWithInstanceAndReason() throws Exception {
+        Path file = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(16, 1)).get(0);
+        byte[] data = dataSet(file);
+        String wrongClass = "1.2.3.4.5.6.1";
+        String noDataSet = "1.2.3.4.5.6.2";
+        List<String> log = logOf(ScpAssociation.class, () -> {
+            try (RawPeer p = new RawPeer(server.localPort())) {
+                assertEquals(Pdu.ASSOCIATE_AC, p.associate(ALLOWED)[0]);
+                p.send(commandPdu(1, DimseCommand.storeRequest(1, MR_IMAGE_STORAGE, wrongClass)));
+                p.send(pduHeader(Pdu.P_DATA_TF, data.length + 6));
+                p.send(new byte[] {(byte) ((data.length + 2) >>> 24), (byte) ((data.length + 2) >>> 16),
+                        (byte) ((data.length + 2) >>> 8), (byte) (data.length + 2), 1, 2});
+                p.send(data);
+                assertEquals(DicomStatus.SOP_CLASS_NOT_SUPPORTED, statusOfAnswer(p));
+                p.send(commandPdu(1, DimseCommand.storeRequest(2, SyntheticCtSeries.CT_IMAGE_STORAGE, noDataSet)
+                        .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET)));
+                assertEquals(DicomStatus.CANNOT_UNDERSTAND, statusOfAnswer(p));
+                p.finish();
+            }
+        });
+        assertTrue(log.stream().anyMatch(l -> l.contains(wrongClass) && l.contains("0x0122") && l.contains(ALLOWED)
+                && l.contains(MR_IMAGE_STORAGE)), "log names the instance, the calling AE, the status and the SOP class: " + log);
+        assertTrue(log.stream().anyMatch(l -> l.contains(noDataSet) && l.contains("0xC000") && l.contains("without data set")),
+                "log names the instance refused for having no data set: " + log);
+    }
+
     /** The answer's PDU type to an A-ASSOCIATE-RQ for Verification on the given context IDs. */
     int answerToContexts(int... ids) throws IOException {
         List<PresentationContext> contexts = new ArrayList<>();
