@@ -39,6 +39,7 @@ final class ScpAssociation {
     static final int MAX_COMMAND_SET = 64 * 1024;
 
     private final ByteArrayOutputStream commandBytes = new ByteArrayOutputStream();
+    private final WriteClock writeClock;
     private DataInputStream in;
     private OutputStream out;
     private AssociationRequest request;
@@ -47,8 +48,9 @@ final class ScpAssociation {
     private boolean quickAckSupported = true;
 
     ScpAssociation(Socket socket, StoreScpServer.Settings settings, AssociationPolicy policy, StoreHandler handler,
-                   AssociationRejection forcedRejection) {
+                   AssociationRejection forcedRejection) throws IOException {
         this.socket = socket;
+        this.writeClock = new WriteClock(socket.getOutputStream());
         this.settings = settings;
         this.policy = policy;
         this.handler = handler;
@@ -58,7 +60,7 @@ final class ScpAssociation {
     void run() throws IOException {
         // a connection over the association limit only reads one request to reject it: it gets no big buffer
         in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), forcedRejection == null ? 256 * 1024 : 4096));
-        out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
+        out = new BufferedOutputStream(writeClock, 64 * 1024);
         try {
             if (negotiate()) {
                 exchange();
@@ -79,7 +81,41 @@ final class ScpAssociation {
         }
     }
 
-    private String describe() {
+    /** How long the write in progress has been blocked (0 when none is): a peer that stopped reading. */
+    long writeBlockedMillis() {
+        long since = writeClock.writingSince;
+        return since == 0 ? 0 : (System.nanoTime() - since) / 1_000_000;
+    }
+
+    /**
+     * The socket's output, timing each write. The idle timeout is a read timeout: a peer that stops reading while it
+     * keeps sending fills its window, and the write then blocks with no timeout of its own. StoreScpServer's watchdog
+     * reads this clock and closes such a connection.
+     */
+    private static final class WriteClock extends java.io.FilterOutputStream {
+        volatile long writingSince;
+
+        WriteClock(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            writingSince = System.nanoTime();
+            try {
+                out.write(b, off, len);
+            } finally {
+                writingSince = 0;
+            }
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+    }
+
+    String describe() {
         String peer = String.valueOf(socket.getRemoteSocketAddress());
         return request == null ? peer : request.callingAe() + "->" + request.calledAe() + " from " + peer;
     }

@@ -747,6 +747,64 @@ class DicomNetTest {
     }
 
     /**
+     * Found by the fuzz campaign: a peer that sends C-ECHO-RQs and never reads the answers fills its window, and the
+     * listener's write blocks for good. The idle timeout is a read timeout, so it never fired: the association (and
+     * its slot) stayed as long as the peer kept the connection. Now a write blocked longer than the idle timeout
+     * closes the connection. White-box: watches the server's set of open sockets.
+     */
+    @Test
+    void aPeerThatNeverReadsIsDroppedAfterTheIdleTimeout() throws Exception {
+        StoreScpServer quick = new StoreScpServer(new StoreScpServer.Settings("127.0.0.1", 0, 64 * 1024, MAX_ASSOCIATIONS,
+                1_000, incoming), new IngestPolicy(Set.of(CALLED), Optional.of(List.of(ALLOWED))), i -> StoreOutcome.success());
+        quick.start();
+        java.lang.reflect.Field f = StoreScpServer.class.getDeclaredField("openSockets");
+        f.setAccessible(true);
+        @SuppressWarnings("unchecked")
+        Set<Socket> open = (Set<Socket>) f.get(quick);
+        try (Socket socket = new Socket()) {
+            socket.setReceiveBufferSize(4096); // a small window: the server's answers soon have nowhere to go
+            socket.connect(new InetSocketAddress("127.0.0.1", quick.localPort()), 2_000);
+            socket.setSoTimeout(5_000);
+            OutputStream out = new BufferedOutputStream(socket.getOutputStream());
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+            new AssociationRequest(CALLED, ALLOWED, Pdu.APPLICATION_CONTEXT, List.of(new PresentationContext(1,
+                    "1.2.840.10008.1.1", List.of("1.2.840.10008.1.2"))), 0).write(out, 64 * 1024);
+            Pdu.Header h = Pdu.readHeader(in);
+            assertEquals(Pdu.ASSOCIATE_AC, h.type());
+            Pdu.readBody(in, h, null);
+            ByteArrayOutputStream batch = new ByteArrayOutputStream();
+            byte[] echo = commandPdu(1, new DimseCommand().putString(DimseCommand.AFFECTED_SOP_CLASS_UID, "1.2.840.10008.1.1", true)
+                    .putUnsignedShort(DimseCommand.COMMAND_FIELD, DimseCommand.C_ECHO_RQ).putUnsignedShort(DimseCommand.MESSAGE_ID, 1)
+                    .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET));
+            for (int i = 0; i < 10_000; i++) {
+                batch.write(echo);
+            }
+            byte[] bytes = batch.toByteArray();
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    while (true) { // until the buffers are full (the write blocks) or the server closes
+                        out.write(bytes);
+                        out.flush();
+                    }
+                } catch (IOException expected) {
+                    // closed by the server, or by the test at the end
+                }
+            });
+            assertEquals(1, open.size(), "the association is open");
+            long deadline = System.currentTimeMillis() + 15_000;
+            while (!open.isEmpty() && System.currentTimeMillis() < deadline) {
+                Thread.sleep(100);
+            }
+            assertTrue(open.isEmpty(), "the server still holds the association of a peer that has read nothing for "
+                    + "seconds (idle timeout 1 s)");
+            socket.close();
+            writer.join(5_000);
+        } finally {
+            quick.close();
+        }
+    }
+
+    /**
      * White-box: reads the server's set of open sockets (private field {@code openSockets}) while an association is
      * held, and checks TCP_NODELAY on the accepted socket itself. (StoreScu's socket is a local variable, so its
      * side cannot be checked without a seam in the product.)
