@@ -102,7 +102,14 @@ final class PixelMedSupport {
         long frames = Math.max(1, intOr(list, TagFromName.NumberOfFrames, 1));
         long samples = Math.max(1, intOr(list, TagFromName.SamplesPerPixel, 1));
         long bits = intOr(list, TagFromName.BitsAllocated, 0);
-        long expected = (rows * columns * frames * samples * bits + 7) / 8;
+        long expected;
+        try {
+            expected = Math.addExact(Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(
+                    rows, columns), frames), samples), bits), 7) / 8;
+        } catch (ArithmeticException e) {
+            // dimensions no file can hold: unchecked, the product wrapped around and a few bytes passed for them
+            expected = Long.MAX_VALUE;
+        }
         long actual = pixelData.getVL();
         if (actual < expected) {
             throw new DicomDataException(file + ": truncated (PixelData has " + actual + " bytes, image needs "

@@ -90,6 +90,25 @@ class PixelMedDatasetsReadTest {
         }
     }
 
+    /**
+     * Found by the fuzz campaign: Rows x Columns x NumberOfFrames x SamplesPerPixel x BitsAllocated overflowed a long
+     * for huge (but encodable) dimensions, the "bytes needed" came out negative, and 4 KiB of pixel data passed for a
+     * 65535 x 65535 image of 2^31 - 1 frames (stored with Success).
+     */
+    @Test
+    void headerFailsWhenHugeDimensionsOverflowThePixelDataCheck() throws Exception {
+        for (String frames : new String[] {"2147483647", "999999999"}) {
+            Path file = SyntheticCtSeries.write(tmp.resolve(frames), Params.thick(16, 1)).get(0);
+            edit(file, l -> {
+                set(l, TagFromName.Rows, "65535");
+                set(l, TagFromName.Columns, "65535");
+                set(l, TagFromName.NumberOfFrames, frames);
+            });
+            DicomDataException e = assertThrows(DicomDataException.class, () -> datasets.readHeader(file), frames + " frames");
+            assertTrue(e.getMessage().contains("PixelData has 512 bytes"), e.getMessage());
+        }
+    }
+
     @Test
     void headerFailsOnNonDicomAndMissingFiles() throws Exception {
         Path text = tmp.resolve("notes.txt");
