@@ -2,6 +2,7 @@ package org.meddiff.gateway.dicom.pixelmed;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -88,6 +89,24 @@ class PixelMedDatasetsReadTest {
             assertTrue(e.getMessage().contains(cutFile.toString()), e.getMessage());
             assertTrue(e.getMessage().contains("truncated"), e.getMessage());
         }
+    }
+
+    /**
+     * Found by the fuzz campaign: a UID with several values ("1.2.3\\..\\..\\x" or "1.2.3\\1.2.4") was read as its
+     * first value, a valid UID, and the instance stored with Success under it. A UID has one value: the header now
+     * carries all of them, which no UID check passes (DurableIngest refuses it with 0xC000 "invalid UID").
+     */
+    @Test
+    void headerKeepsEveryValueOfAMultiValuedUid() throws Exception {
+        Path file = SyntheticCtSeries.write(tmp, Params.thick(16, 1)).get(0);
+        edit(file, l -> {
+            set(l, TagFromName.StudyInstanceUID, "1.2.3\\1.2.4");
+            set(l, TagFromName.SeriesInstanceUID, "1.2.5\\..\\..\\x");
+        });
+        InstanceHeader h = datasets.readHeader(file);
+        assertEquals("1.2.3\\1.2.4", h.studyInstanceUid());
+        assertEquals("1.2.5\\..\\..\\x", h.seriesInstanceUid());
+        assertFalse(org.meddiff.gateway.spool.Uids.isValid(h.studyInstanceUid()));
     }
 
     /**
