@@ -77,6 +77,8 @@ final class PixelMedSupport {
                     + e.getMessage() + ")", e);
         } catch (OutOfMemoryError e) { // a corrupt value length can ask PixelMed for a huge array
             throw new DicomDataException(file + ": unreadable DICOM (corrupt value length)", e);
+        } catch (StackOverflowError e) { // nesting the scanner cannot see (implicit VR, defined lengths) recurses too deep
+            throw new DicomDataException(file + ": unreadable DICOM (sequences nested too deeply)");
         }
         if (!untilPixelData) {
             checkPixelDataComplete(file, list);
