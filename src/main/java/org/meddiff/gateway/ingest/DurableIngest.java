@@ -61,10 +61,9 @@ public class DurableIngest implements StoreHandler {
         return outcome;
     }
 
+    /** The network layer logged its refusal (ScpAssociation); it is counted here with the handler's own. */
     @Override
     public void refusedBeforeHandling(String callingAe, String sopInstanceUid, int status, String reason) {
-        LOG.warnf("C-STORE from %s of SOP instance %s refused with %s: %s", callingAe, sopInstanceUid, DicomStatus.hex(status),
-                reason);
         metrics.counter("gateway_instances_refused_total", "status", DicomStatus.hex(status)).increment();
     }
 

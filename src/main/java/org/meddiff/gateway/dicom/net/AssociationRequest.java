@@ -10,17 +10,23 @@ import java.util.List;
 /** A-ASSOCIATE-RQ (PS3.8 section 9.3.2): what a peer asks for, parsed from or encoded to bytes. */
 public record AssociationRequest(String calledAe, String callingAe, String applicationContext,
                                  List<PresentationContext> presentationContexts, int maxPduLength) {
+    /** Presentation context IDs are the odd numbers 1..255 (PS3.8 section 9.3.2.2): at most 128 contexts. */
+    static final int MAX_PRESENTATION_CONTEXTS = 128;
+
+    /** Protocol version, reserved, called AE, calling AE, 32 reserved bytes: the items start after them. */
+    static final int FIXED_FIELDS_LENGTH = 68;
 
     static AssociationRequest parse(byte[] body, int length) throws DicomProtocolException {
-        if (length < 68) {
+        if (length < FIXED_FIELDS_LENGTH) {
             throw new DicomProtocolException("A-ASSOCIATE-RQ too short (" + length + " bytes)");
         }
         String called = Pdu.text(body, 4, 16);
         String calling = Pdu.text(body, 20, 16);
         String appContext = "";
         List<PresentationContext> contexts = new ArrayList<>();
+        boolean[] idsSeen = new boolean[256];
         int maxPdu = 0;
-        int pos = 68;
+        int pos = FIXED_FIELDS_LENGTH;
         while (pos + 4 <= length) {
             int type = body[pos] & 0xff;
             int itemLength = Pdu.u16(body, pos + 2);
@@ -31,7 +37,20 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
             }
             switch (type) {
                 case 0x10 -> appContext = Pdu.text(body, start, itemLength);
-                case 0x20 -> contexts.add(parsePresentationContext(body, start, end));
+                case 0x20 -> {
+                    // A repeated ID makes every PDV on it ambiguous; more than 128 cannot have distinct odd IDs, and a
+                    // request of tens of thousands of tiny contexts would otherwise be parsed and answered in full.
+                    if (contexts.size() == MAX_PRESENTATION_CONTEXTS) {
+                        throw new DicomProtocolException("A-ASSOCIATE-RQ proposes more than " + MAX_PRESENTATION_CONTEXTS
+                                + " presentation contexts");
+                    }
+                    PresentationContext pc = parsePresentationContext(body, start, end);
+                    if (idsSeen[pc.id()]) {
+                        throw new DicomProtocolException("A-ASSOCIATE-RQ proposes presentation context " + pc.id() + " twice");
+                    }
+                    idsSeen[pc.id()] = true;
+                    contexts.add(pc);
+                }
                 case 0x50 -> maxPdu = parseMaxLength(body, start, end, maxPdu);
                 default -> { /* other items are optional and ignored */ }
             }

@@ -56,6 +56,18 @@ final class Pdu {
         return body;
     }
 
+    /** The first {@code keep} bytes of a body (fewer if it is shorter); the rest is read and dropped. */
+    static byte[] readBodyStart(DataInputStream in, Header header, int keep) throws IOException {
+        byte[] start = new byte[Math.min(keep, header.length())];
+        try {
+            in.readFully(start);
+            in.skipNBytes(header.length() - start.length);
+        } catch (EOFException e) {
+            throw new DicomProtocolException("connection closed inside a PDU");
+        }
+        return start;
+    }
+
     static void writeHeader(OutputStream out, int type, int length) throws IOException {
         out.write(type);
         out.write(0);

@@ -32,7 +32,14 @@ final class ScpAssociation {
     private final StoreHandler handler;
     private final AssociationRejection forcedRejection;
     private final Map<Integer, PresentationContextResult> accepted = new HashMap<>();
+    /**
+     * A C-STORE-RQ command set is a few hundred bytes. Fragments beyond this never ending without the last bit are not
+     * a command: without a bound they were buffered until the heap ran out.
+     */
+    static final int MAX_COMMAND_SET = 64 * 1024;
+
     private final ByteArrayOutputStream commandBytes = new ByteArrayOutputStream();
+    private final WriteClock writeClock;
     private DataInputStream in;
     private OutputStream out;
     private AssociationRequest request;
@@ -41,8 +48,9 @@ final class ScpAssociation {
     private boolean quickAckSupported = true;
 
     ScpAssociation(Socket socket, StoreScpServer.Settings settings, AssociationPolicy policy, StoreHandler handler,
-                   AssociationRejection forcedRejection) {
+                   AssociationRejection forcedRejection) throws IOException {
         this.socket = socket;
+        this.writeClock = new WriteClock(socket.getOutputStream());
         this.settings = settings;
         this.policy = policy;
         this.handler = handler;
@@ -50,8 +58,9 @@ final class ScpAssociation {
     }
 
     void run() throws IOException {
-        in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 256 * 1024));
-        out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
+        // a connection over the association limit only reads one request to reject it: it gets no big buffer
+        in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), forcedRejection == null ? 256 * 1024 : 4096));
+        out = new BufferedOutputStream(writeClock, 64 * 1024);
         try {
             if (negotiate()) {
                 exchange();
@@ -72,7 +81,41 @@ final class ScpAssociation {
         }
     }
 
-    private String describe() {
+    /** How long the write in progress has been blocked (0 when none is): a peer that stopped reading. */
+    long writeBlockedMillis() {
+        long since = writeClock.writingSince;
+        return since == 0 ? 0 : (System.nanoTime() - since) / 1_000_000;
+    }
+
+    /**
+     * The socket's output, timing each write. The idle timeout is a read timeout: a peer that stops reading while it
+     * keeps sending fills its window, and the write then blocks with no timeout of its own. StoreScpServer's watchdog
+     * reads this clock and closes such a connection.
+     */
+    private static final class WriteClock extends java.io.FilterOutputStream {
+        volatile long writingSince;
+
+        WriteClock(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            writingSince = System.nanoTime();
+            try {
+                out.write(b, off, len);
+            } finally {
+                writingSince = 0;
+            }
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+    }
+
+    String describe() {
         String peer = String.valueOf(socket.getRemoteSocketAddress());
         return request == null ? peer : request.callingAe() + "->" + request.calledAe() + " from " + peer;
     }
@@ -85,8 +128,16 @@ final class ScpAssociation {
         if (header.type() != Pdu.ASSOCIATE_RQ) {
             throw new DicomProtocolException("expected A-ASSOCIATE-RQ, got PDU type 0x" + Integer.toHexString(header.type()));
         }
-        byte[] body = Pdu.readBody(in, header, null);
-        request = AssociationRequest.parse(body, header.length());
+        if (forcedRejection != null) {
+            // Over the limit, only the AE titles are kept (for the log) and the rest is skipped, not buffered: the
+            // semaphore does not bound these connections, and each used to hold a buffer of the length its header
+            // announced (up to 16 MiB), so a flood of them ran the heap out.
+            byte[] fixedFields = Pdu.readBodyStart(in, header, AssociationRequest.FIXED_FIELDS_LENGTH);
+            request = AssociationRequest.parse(fixedFields, fixedFields.length);
+        } else {
+            byte[] body = Pdu.readBody(in, header, null);
+            request = AssociationRequest.parse(body, header.length());
+        }
         Optional<AssociationRejection> rejection = forcedRejection != null ? Optional.of(forcedRejection)
                 : !Pdu.APPLICATION_CONTEXT.equals(request.applicationContext())
                         ? Optional.of(AssociationRejection.applicationContextNotSupported(request.applicationContext()))
@@ -167,6 +218,9 @@ final class ScpAssociation {
             int valueOffset = pos + 6;
             int valueLength = itemLength - 2;
             if (command) {
+                if (commandBytes.size() + valueLength > MAX_COMMAND_SET) {
+                    throw new DicomProtocolException("command set longer than " + MAX_COMMAND_SET + " bytes");
+                }
                 commandBytes.write(body, valueOffset, valueLength);
                 if (last) {
                     byte[] bytes = commandBytes.toByteArray();
@@ -174,7 +228,7 @@ final class ScpAssociation {
                     onCommand(contextId, DimseCommand.parse(bytes, bytes.length));
                 }
             } else {
-                onData(body, valueOffset, valueLength, last);
+                onData(contextId, body, valueOffset, valueLength, last);
             }
             pos += 4 + itemLength;
         }
@@ -203,14 +257,16 @@ final class ScpAssociation {
         if (command.getUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET) == DimseCommand.NO_DATA_SET) {
             IncomingStore store = current;
             current = null;
+            logRefusal(sopInstance, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set");
             sendCommand(contextId, DimseCommand.storeResponse(command, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set"));
             store.discard();
             handler.refusedBeforeHandling(request.callingAe(), sopInstance, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set");
             return;
         }
         if (sopClass == null || !sopClass.equals(context.abstractSyntax())) {
-            current.fail(DicomStatus.SOP_CLASS_NOT_SUPPORTED,
-                    "SOP class " + sopClass + " sent on a context for " + context.abstractSyntax());
+            String why = "SOP class " + sopClass + " sent on a context for " + context.abstractSyntax();
+            logRefusal(sopInstance, DicomStatus.SOP_CLASS_NOT_SUPPORTED, why);
+            current.fail(DicomStatus.SOP_CLASS_NOT_SUPPORTED, why);
             return;
         }
         try {
@@ -221,9 +277,24 @@ final class ScpAssociation {
         }
     }
 
-    private void onData(byte[] body, int offset, int length, boolean last) throws IOException {
+    /**
+     * Refusals decided here, before the handler sees the instance, are logged like the handler's own (DurableIngest):
+     * an operator must find the calling AE, the instance and the reason, not just a status at the sender's end.
+     */
+    private void logRefusal(String sopInstance, int status, String why) {
+        LOG.warnf("C-STORE from %s of SOP instance %s refused with %s: %s", request.callingAe(), sopInstance,
+                DicomStatus.hex(status), why);
+    }
+
+    private void onData(int contextId, byte[] body, int offset, int length, boolean last) throws IOException {
         if (current == null) {
             throw new DicomProtocolException("data fragment without a C-STORE-RQ");
+        }
+        if (contextId != current.contextId) {
+            // PS3.8: a message's fragments share its presentation context. The data set would otherwise be filed
+            // under the command's transfer syntax whatever context (or none) its sender encoded it for.
+            throw new DicomProtocolException("data fragment on presentation context " + contextId + ", its C-STORE-RQ came on "
+                    + current.contextId);
         }
         current.write(body, offset, length);
         if (last) {
@@ -322,6 +393,13 @@ final class ScpAssociation {
                         transferSyntax, file));
             } catch (RuntimeException e) {
                 LOG.errorf(e, "store handler failed for SOP instance %s", sopInstance);
+                deleteQuietly();
+                return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "internal error");
+            } catch (StackOverflowError e) {
+                // A data set nested deep enough overflows a parser's stack. Uncaught, that killed the association
+                // thread: no answer for the sender and the file left in incoming/. Refused like any handler failure,
+                // logged without its thousand-frame trace.
+                LOG.errorf("store handler ran out of stack for SOP instance %s (a deeply nested data set?)", sopInstance);
                 deleteQuietly();
                 return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "internal error");
             }

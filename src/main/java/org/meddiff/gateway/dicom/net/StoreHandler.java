@@ -10,8 +10,8 @@ public interface StoreHandler {
 
     /**
      * The network layer answered a C-STORE with a failure itself, before a complete data set reached {@link #store}
-     * (the spool file could not be written or fsync-ed, a SOP class the context does not carry, no data set): told so
-     * the refusal is counted and logged like the handler's own.
+     * (the spool file could not be written or fsync-ed, a SOP class the context does not carry, no data set; the network
+     * layer has logged why): told so the refusal is counted with the handler's own.
      */
     default void refusedBeforeHandling(String callingAe, String sopInstanceUid, int status, String reason) {
     }

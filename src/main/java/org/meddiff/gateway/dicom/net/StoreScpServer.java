@@ -9,6 +9,7 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -42,6 +43,7 @@ public final class StoreScpServer implements Closeable {
     private final StoreHandler handler;
     private final Semaphore associationSlots;
     private final Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
+    private final Map<Socket, ScpAssociation> associations = new ConcurrentHashMap<>();
     private volatile ServerSocket serverSocket;
     private volatile boolean running;
 
@@ -69,6 +71,34 @@ public final class StoreScpServer implements Closeable {
         serverSocket = socket;
         running = true;
         Thread.ofPlatform().name("dicom-accept-" + settings.port()).daemon(true).start(this::acceptLoop);
+        Thread.ofPlatform().name("dicom-write-watchdog-" + settings.port()).daemon(true).start(this::watchBlockedWrites);
+    }
+
+    /**
+     * Closes connections whose peer has read nothing for the idle timeout while the listener writes to it: socket
+     * writes have no timeout, so such an association (and its slot) would otherwise last as long as the peer likes.
+     */
+    private void watchBlockedWrites() {
+        long interval = Math.max(100, Math.min(1_000, settings.idleTimeoutMillis() / 2));
+        while (running) {
+            try {
+                Thread.sleep(interval);
+            } catch (InterruptedException e) {
+                return;
+            }
+            associations.forEach((socket, association) -> {
+                long blocked = association.writeBlockedMillis();
+                if (blocked > settings.idleTimeoutMillis()) {
+                    LOG.warnf("association %s: the peer has read nothing for %d ms while we write: closing",
+                            association.describe(), blocked);
+                    try {
+                        socket.close(); // the blocked write fails, and the association ends as on any I/O error
+                    } catch (IOException ignored) {
+                        // closing anyway
+                    }
+                }
+            });
+        }
     }
 
     public int localPort() {
@@ -105,8 +135,10 @@ public final class StoreScpServer implements Closeable {
                 tls.startHandshake();
                 tls.setSoTimeout(settings.idleTimeoutMillis());
             }
-            new ScpAssociation(socket, settings, policy, handler, slot ? null
-                    : AssociationRejection.tooManyAssociations(settings.maxAssociations())).run();
+            ScpAssociation association = new ScpAssociation(socket, settings, policy, handler, slot ? null
+                    : AssociationRejection.tooManyAssociations(settings.maxAssociations()));
+            associations.put(socket, association);
+            association.run();
         } catch (javax.net.ssl.SSLException e) {
             if (e.getCause() instanceof java.io.EOFException) {
                 // connected and closed without a word: a TCP probe or port scan
@@ -121,6 +153,7 @@ public final class StoreScpServer implements Closeable {
         } catch (IOException e) {
             LOG.debugf("association from %s ended: %s", socket.getRemoteSocketAddress(), e.getMessage());
         } finally {
+            associations.remove(socket);
             openSockets.remove(socket);
             if (slot) {
                 associationSlots.release();

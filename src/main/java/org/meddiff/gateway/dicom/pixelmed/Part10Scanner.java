@@ -30,6 +30,7 @@ final class Part10Scanner {
     private static final int ITEM_END = 0xFFFEE00D;
     private static final int SEQUENCE_END = 0xFFFEE0DD;
     private static final int MAX_DEPTH = 32;
+    private static final int PIXEL_DATA = 0x7FE00010;
 
     private final Path file;
     private final FileChannel channel;
@@ -127,15 +128,21 @@ final class Part10Scanner {
                 sequence = length == UNDEFINED; // implicit VR: undefined length means SQ (or encapsulated data)
             }
             long valueStart = pos + headerLength;
+            boolean fragments = tag == PIXEL_DATA; // encapsulated pixel data: its items are compressed bytes
             if (length == UNDEFINED) {
                 if (!sequence) {
                     throw new DicomDataException(file + ": undefined length on a non-sequence element "
                             + tagText(tag) + " at byte " + pos);
                 }
-                pos = walkSequence(valueStart, depth + 1);
+                pos = walkSequence(valueStart, Long.MAX_VALUE, depth + 1, fragments);
             } else {
                 if (valueStart + length > size) {
                     throw truncated(tag, pos, length, valueStart);
+                }
+                if (sequence && !fragments) {
+                    // walked too, not skipped: the depth bound must hold for defined lengths, or thousands of nested
+                    // defined-length sequences reach PixelMed's recursive reader and overflow its stack
+                    walkSequence(valueStart, valueStart + length, depth + 1, false);
                 }
                 pos = valueStart + length;
             }
@@ -146,9 +153,15 @@ final class Part10Scanner {
         return pos;
     }
 
-    /** Items of an undefined-length sequence (or encapsulated pixel data) up to the sequence delimiter. */
-    private long walkSequence(long pos, int depth) throws IOException, DicomDataException {
+    /**
+     * Items of a sequence (or of encapsulated pixel data: {@code fragments}, not walked into) up to the sequence
+     * delimiter, or up to {@code end} for a sequence of defined length ({@code Long.MAX_VALUE}: undefined).
+     */
+    private long walkSequence(long pos, long end, int depth, boolean fragments) throws IOException, DicomDataException {
         while (true) {
+            if (end != Long.MAX_VALUE && pos >= end) {
+                return pos;
+            }
             if (pos + 8 > size) {
                 throw new DicomDataException(file + ": truncated (sequence without delimiter at end of file)");
             }
@@ -167,6 +180,9 @@ final class Part10Scanner {
             } else {
                 if (pos + 8 + length > size) {
                     throw truncated(tag, pos, length, pos + 8);
+                }
+                if (!fragments) {
+                    walk(pos + 8, pos + 8 + length, depth, false);
                 }
                 pos = pos + 8 + length;
             }

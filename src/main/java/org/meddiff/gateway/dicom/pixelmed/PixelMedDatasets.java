@@ -33,6 +33,7 @@ import org.meddiff.gateway.volume.VolumeGeometry;
 
 import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.AttributeTag;
 import com.pixelmed.dicom.DicomException;
 import com.pixelmed.dicom.OtherByteAttribute;
 import com.pixelmed.dicom.OtherWordAttribute;
@@ -88,9 +89,9 @@ public class PixelMedDatasets implements DicomDatasets {
         // reading to the end shows the pixel data missing.
         AttributeList list = PixelMedSupport.read(file, false);
         String sopClass = string(list, TagFromName.SOPClassUID);
-        String sopInstance = string(list, TagFromName.SOPInstanceUID);
-        String study = string(list, TagFromName.StudyInstanceUID);
-        String series = string(list, TagFromName.SeriesInstanceUID);
+        String sopInstance = allValues(list, TagFromName.SOPInstanceUID);
+        String study = allValues(list, TagFromName.StudyInstanceUID);
+        String series = allValues(list, TagFromName.SeriesInstanceUID);
         List<String> missing = new ArrayList<>();
         if (sopClass == null) missing.add("SOPClassUID");
         if (sopInstance == null) missing.add("SOPInstanceUID");
@@ -108,6 +109,19 @@ public class PixelMedDatasets implements DicomDatasets {
                 string(list, TagFromName.BodyPartExamined),
                 List.of(strings(list, TagFromName.ImageType)),
                 string(list, TagFromName.DerivationDescription));
+    }
+
+    /**
+     * The UIDs that become path names, with every value they carry ("1.2.3\\..\\x" stays whole): the first value
+     * alone is a valid UID the sender never meant, and the file would be stored under it.
+     */
+    private static String allValues(AttributeList list, AttributeTag tag) {
+        String s = com.pixelmed.dicom.Attribute.getDelimitedStringValuesOrNull(list, tag);
+        if (s == null) {
+            return null;
+        }
+        s = s.trim();
+        return s.isEmpty() ? null : s;
     }
 
     // ------------------------------------------------------------------ readVolume

@@ -77,6 +77,8 @@ final class PixelMedSupport {
                     + e.getMessage() + ")", e);
         } catch (OutOfMemoryError e) { // a corrupt value length can ask PixelMed for a huge array
             throw new DicomDataException(file + ": unreadable DICOM (corrupt value length)", e);
+        } catch (StackOverflowError e) { // nesting the scanner cannot see (implicit VR, defined lengths) recurses too deep
+            throw new DicomDataException(file + ": unreadable DICOM (sequences nested too deeply)");
         }
         if (!untilPixelData) {
             checkPixelDataComplete(file, list);
@@ -102,7 +104,14 @@ final class PixelMedSupport {
         long frames = Math.max(1, intOr(list, TagFromName.NumberOfFrames, 1));
         long samples = Math.max(1, intOr(list, TagFromName.SamplesPerPixel, 1));
         long bits = intOr(list, TagFromName.BitsAllocated, 0);
-        long expected = (rows * columns * frames * samples * bits + 7) / 8;
+        long expected;
+        try {
+            expected = Math.addExact(Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(
+                    rows, columns), frames), samples), bits), 7) / 8;
+        } catch (ArithmeticException e) {
+            // dimensions no file can hold: unchecked, the product wrapped around and a few bytes passed for them
+            expected = Long.MAX_VALUE;
+        }
         long actual = pixelData.getVL();
         if (actual < expected) {
             throw new DicomDataException(file + ": truncated (PixelData has " + actual + " bytes, image needs "

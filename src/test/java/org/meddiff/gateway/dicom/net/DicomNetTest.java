@@ -209,6 +209,23 @@ class DicomNetTest {
         assertFalse(results.get(0).stored());
     }
 
+    /**
+     * Found by the fuzz campaign: PixelMed parsing thousands of nested defined-length sequences throws
+     * StackOverflowError, an Error the listener did not catch; the association thread died, the sender got no answer
+     * and the half-stored file stayed in incoming/.
+     */
+    @Test
+    void aHandlerStackOverflowBecomesARefusalNotADeadAssociation() throws Exception {
+        List<Path> files = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(16, 2));
+        decide = i -> {
+            throw new StackOverflowError();
+        };
+        List<StoreScu.FileResult> results = scu(ALLOWED).send(destination(), files);
+        assertEquals(List.of(DicomStatus.OUT_OF_RESOURCES, DicomStatus.OUT_OF_RESOURCES),
+                results.stream().map(StoreScu.FileResult::status).toList(), "answered, and the association goes on");
+        assertEquals(List.of(), leftoversInIncoming());
+    }
+
     // ------------------------------------------------------------------ (c) calling / called AE screening
 
     @Test
@@ -452,6 +469,201 @@ class DicomNetTest {
     }
 
     /**
+     * Found by the fuzz campaign: a connection over the association limit still read its A-ASSOCIATE-RQ into a buffer
+     * of the announced length before rejecting it. The limit does not bound such connections, so 40 of them announcing
+     * 16 MiB each ran a 512 MiB heap out (OutOfMemoryError in the association threads). Measured here as what the
+     * over-limit connection's thread allocates while it waits for the body.
+     */
+    @Test
+    void aConnectionOverTheLimitDoesNotBufferTheRequestItAnnounces() throws Exception {
+        List<RawPeer> holders = new ArrayList<>();
+        try {
+            for (int i = 0; i < MAX_ASSOCIATIONS; i++) {
+                RawPeer p = new RawPeer(server.localPort());
+                holders.add(p);
+                assertEquals(Pdu.ASSOCIATE_AC, p.associate(ALLOWED)[0]);
+            }
+            try (RawPeer extra = new RawPeer(server.localPort())) {
+                byte[] fixed = new byte[68];
+                fixed[1] = 1;
+                System.arraycopy(Pdu.aeTitleField(CALLED), 0, fixed, 4, 16);
+                System.arraycopy(Pdu.aeTitleField(ALLOWED), 0, fixed, 20, 16);
+                extra.send(pduHeader(Pdu.ASSOCIATE_RQ, 16 * 1024 * 1024 - 16));
+                extra.send(fixed);
+                String name = "dicom-assoc-" + extra.socket.getLocalPort();
+                Thread thread = null;
+                for (int tries = 0; thread == null && tries < 100; tries++) {
+                    thread = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
+                            .orElse(null);
+                    Thread.sleep(20);
+                }
+                assertNotNull(thread, "the server serves the extra connection on thread " + name);
+                Thread.sleep(300); // it is reading the body now
+                long allocated = ((com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean())
+                        .getThreadAllocatedBytes(thread.threadId());
+                assertTrue(allocated < 4 * 1024 * 1024, "the over-limit connection's thread allocated " + allocated
+                        + " bytes for a 16 MiB request it will reject");
+                extra.finish();
+            }
+        } finally {
+            for (RawPeer p : holders) {
+                p.finish();
+                p.close();
+            }
+        }
+    }
+
+    /** The log records of the listener's association class while {@code action} runs. */
+    static List<String> logOf(Class<?> source, ThrowingRunnable action) throws Exception {
+        List<String> lines = new CopyOnWriteArrayList<>();
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(source.getName());
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                Object[] params = r.getParameters();
+                lines.add(params == null || params.length == 0 ? r.getMessage() : String.format(r.getMessage(), params));
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        logger.addHandler(handler);
+        try {
+            action.run();
+        } finally {
+            logger.removeHandler(handler);
+        }
+        return lines;
+    }
+
+    interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    /** Reads one command answer (C-STORE-RSP) and returns its status. */
+    static int statusOfAnswer(RawPeer p) throws IOException {
+        p.out.flush();
+        Pdu.Header h = Pdu.readHeader(p.in);
+        assertNotNull(h);
+        assertEquals(Pdu.P_DATA_TF, h.type(), "a command answer");
+        byte[] body = Pdu.readBody(p.in, h, null);
+        DimseCommand rsp = DimseCommand.parse(Arrays.copyOfRange(body, 6, h.length()), h.length() - 6);
+        return rsp.getUnsignedShort(DimseCommand.STATUS, -1);
+    }
+
+    /**
+     * Found by the fuzz campaign: the refusals the listener decides itself (a SOP class other than its context's, a
+     * C-STORE-RQ without a data set) reached the sender, but no log line said which instance was refused, or why.
+     */
+    @Test
+    void refusalsDecidedByTheListenerAreLoggedWithInstanceAndReason() throws Exception {
+        Path file = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(16, 1)).get(0);
+        byte[] data = dataSet(file);
+        String wrongClass = "1.2.3.4.5.6.1";
+        String noDataSet = "1.2.3.4.5.6.2";
+        List<String> log = logOf(ScpAssociation.class, () -> {
+            try (RawPeer p = new RawPeer(server.localPort())) {
+                assertEquals(Pdu.ASSOCIATE_AC, p.associate(ALLOWED)[0]);
+                p.send(commandPdu(1, DimseCommand.storeRequest(1, MR_IMAGE_STORAGE, wrongClass)));
+                p.send(pduHeader(Pdu.P_DATA_TF, data.length + 6));
+                p.send(new byte[] {(byte) ((data.length + 2) >>> 24), (byte) ((data.length + 2) >>> 16),
+                        (byte) ((data.length + 2) >>> 8), (byte) (data.length + 2), 1, 2});
+                p.send(data);
+                assertEquals(DicomStatus.SOP_CLASS_NOT_SUPPORTED, statusOfAnswer(p));
+                p.send(commandPdu(1, DimseCommand.storeRequest(2, SyntheticCtSeries.CT_IMAGE_STORAGE, noDataSet)
+                        .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET)));
+                assertEquals(DicomStatus.CANNOT_UNDERSTAND, statusOfAnswer(p));
+                p.finish();
+            }
+        });
+        assertTrue(log.stream().anyMatch(l -> l.contains(wrongClass) && l.contains("0x0122") && l.contains(ALLOWED)
+                && l.contains(MR_IMAGE_STORAGE)), "log names the instance, the calling AE, the status and the SOP class: " + log);
+        assertTrue(log.stream().anyMatch(l -> l.contains(noDataSet) && l.contains("0xC000") && l.contains("without data set")),
+                "log names the instance refused for having no data set: " + log);
+    }
+
+    /** The answer's PDU type to an A-ASSOCIATE-RQ for Verification on the given context IDs. */
+    int answerToContexts(int... ids) throws IOException {
+        List<PresentationContext> contexts = new ArrayList<>();
+        for (int id : ids) {
+            contexts.add(new PresentationContext(id, "1.2.840.10008.1.1", List.of("1.2.840.10008.1.2")));
+        }
+        try (RawPeer p = new RawPeer(server.localPort())) {
+            new AssociationRequest(CALLED, ALLOWED, Pdu.APPLICATION_CONTEXT, contexts, 0).write(p.out, 64 * 1024);
+            int type = answerTo(p);
+            p.finish();
+            return type;
+        }
+    }
+
+    /**
+     * Found by the fuzz campaign: any number of presentation contexts (30,000 tiny ones) and repeated IDs were
+     * accepted and answered one by one; IDs are odd numbers 1..255, so a valid request has at most 128, each once.
+     */
+    @Test
+    void moreThan128PresentationContextsOrARepeatedIdAreAnsweredWithAnAbort() throws Exception {
+        int[] all128 = new int[128];
+        for (int i = 0; i < 128; i++) {
+            all128[i] = 2 * i + 1;
+        }
+        assertEquals(Pdu.ASSOCIATE_AC, answerToContexts(all128), "128 contexts, IDs 1, 3 .. 255");
+        int[] more = Arrays.copyOf(all128, 129);
+        more[128] = 2; // an ID not used yet, so only the count is wrong
+        assertEquals(Pdu.ABORT, answerToContexts(more), "129 contexts");
+        assertEquals(Pdu.ABORT, answerToContexts(1, 3, 1), "context 1 proposed twice");
+    }
+
+    /**
+     * Found by the fuzz campaign: command fragments without the last bit were buffered without limit (4 MiB of them
+     * were taken in silence; enough of them exhaust the heap). A command set longer than any real one is an abort.
+     */
+    @Test
+    void commandFragmentsThatNeverEndAreAnsweredWithAnAbort() throws Exception {
+        try (RawPeer p = new RawPeer(server.localPort())) {
+            assertEquals(Pdu.ASSOCIATE_AC, p.associate(ALLOWED)[0]);
+            byte[] fragment = new byte[30_000];
+            for (int i = 0; i < 3; i++) { // 90,000 bytes of command, never the last fragment
+                p.send(pduHeader(Pdu.P_DATA_TF, fragment.length + 6));
+                p.send(new byte[] {0, 0, (byte) ((fragment.length + 2) >>> 8), (byte) (fragment.length + 2), 1, 0x01});
+                p.send(fragment);
+            }
+            p.socket.shutdownOutput(); // nothing more: a server still waiting for the command's end would just close
+            assertEquals(Pdu.ABORT, answerTo(p));
+        }
+    }
+
+    /**
+     * Found by the fuzz campaign: data fragments were taken for the pending C-STORE whatever presentation context they
+     * named, so a data set sent on a context never proposed was stored (Success) under the command's transfer syntax.
+     */
+    @Test
+    void dataSetOnAnotherPresentationContextThanItsCommandIsAnsweredWithAnAbort() throws Exception {
+        Path file = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(16, 1)).get(0);
+        Part10.Meta meta;
+        try (InputStream in = Files.newInputStream(file)) {
+            meta = Part10.readMeta(in);
+        }
+        try (RawPeer p = new RawPeer(server.localPort())) {
+            assertEquals(Pdu.ASSOCIATE_AC, p.associate(ALLOWED)[0]);
+            p.send(commandPdu(1, DimseCommand.storeRequest(1, meta.sopClassUid(), meta.sopInstanceUid())));
+            byte[] data = dataSet(file);
+            p.send(pduHeader(Pdu.P_DATA_TF, data.length + 6));
+            p.send(new byte[] {(byte) ((data.length + 2) >>> 24), (byte) ((data.length + 2) >>> 16),
+                    (byte) ((data.length + 2) >>> 8), (byte) (data.length + 2), 3, 2}); // context 3: never proposed
+            p.send(data);
+            assertEquals(Pdu.ABORT, answerTo(p));
+            p.finish(); // the server deletes the partial file before it closes
+        }
+        assertTrue(seen.isEmpty(), "nothing reached the handler");
+        assertEquals(List.of(), leftoversInIncoming());
+    }
+
+    /**
      * Holds as many associations as the server grants (up to MAX_ASSOCIATIONS), checks that one more is turned
      * away with "local limit exceeded" (result 2 transient, source 3, reason 2), releases them, and returns how
      * many were granted; retries until all are granted or the time is up.
@@ -532,6 +744,64 @@ class DicomNetTest {
         assertEquals(50, results.stream().filter(StoreScu.FileResult::stored).count());
         System.out.printf("DicomNetTest: 50 tiny C-STOREs on one association took %d ms%n", millis);
         assertTrue(millis < 1_000, "50 tiny C-STOREs took " + millis + " ms: Nagle + delayed ACK stalls (TCP_NODELAY off?)");
+    }
+
+    /**
+     * Found by the fuzz campaign: a peer that sends C-ECHO-RQs and never reads the answers fills its window, and the
+     * listener's write blocks for good. The idle timeout is a read timeout, so it never fired: the association (and
+     * its slot) stayed as long as the peer kept the connection. Now a write blocked longer than the idle timeout
+     * closes the connection. White-box: watches the server's set of open sockets.
+     */
+    @Test
+    void aPeerThatNeverReadsIsDroppedAfterTheIdleTimeout() throws Exception {
+        StoreScpServer quick = new StoreScpServer(new StoreScpServer.Settings("127.0.0.1", 0, 64 * 1024, MAX_ASSOCIATIONS,
+                1_000, incoming), new IngestPolicy(Set.of(CALLED), Optional.of(List.of(ALLOWED))), i -> StoreOutcome.success());
+        quick.start();
+        java.lang.reflect.Field f = StoreScpServer.class.getDeclaredField("openSockets");
+        f.setAccessible(true);
+        @SuppressWarnings("unchecked")
+        Set<Socket> open = (Set<Socket>) f.get(quick);
+        try (Socket socket = new Socket()) {
+            socket.setReceiveBufferSize(4096); // a small window: the server's answers soon have nowhere to go
+            socket.connect(new InetSocketAddress("127.0.0.1", quick.localPort()), 2_000);
+            socket.setSoTimeout(5_000);
+            OutputStream out = new BufferedOutputStream(socket.getOutputStream());
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+            new AssociationRequest(CALLED, ALLOWED, Pdu.APPLICATION_CONTEXT, List.of(new PresentationContext(1,
+                    "1.2.840.10008.1.1", List.of("1.2.840.10008.1.2"))), 0).write(out, 64 * 1024);
+            Pdu.Header h = Pdu.readHeader(in);
+            assertEquals(Pdu.ASSOCIATE_AC, h.type());
+            Pdu.readBody(in, h, null);
+            ByteArrayOutputStream batch = new ByteArrayOutputStream();
+            byte[] echo = commandPdu(1, new DimseCommand().putString(DimseCommand.AFFECTED_SOP_CLASS_UID, "1.2.840.10008.1.1", true)
+                    .putUnsignedShort(DimseCommand.COMMAND_FIELD, DimseCommand.C_ECHO_RQ).putUnsignedShort(DimseCommand.MESSAGE_ID, 1)
+                    .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET));
+            for (int i = 0; i < 10_000; i++) {
+                batch.write(echo);
+            }
+            byte[] bytes = batch.toByteArray();
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    while (true) { // until the buffers are full (the write blocks) or the server closes
+                        out.write(bytes);
+                        out.flush();
+                    }
+                } catch (IOException expected) {
+                    // closed by the server, or by the test at the end
+                }
+            });
+            assertEquals(1, open.size(), "the association is open");
+            long deadline = System.currentTimeMillis() + 15_000;
+            while (!open.isEmpty() && System.currentTimeMillis() < deadline) {
+                Thread.sleep(100);
+            }
+            assertTrue(open.isEmpty(), "the server still holds the association of a peer that has read nothing for "
+                    + "seconds (idle timeout 1 s)");
+            socket.close();
+            writer.join(5_000);
+        } finally {
+            quick.close();
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package org.meddiff.gateway.dicom.pixelmed;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -87,6 +88,103 @@ class PixelMedDatasetsReadTest {
             DicomDataException e = assertThrows(DicomDataException.class, () -> datasets.readHeader(cutFile));
             assertTrue(e.getMessage().contains(cutFile.toString()), e.getMessage());
             assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+        }
+    }
+
+    /**
+     * A Part-10 file of an explicit VR little endian data set with its UIDs and {@code depth} sequences nested in one
+     * another, of defined or undefined length (bytes written here: PixelMed writes sequences one way only).
+     */
+    Path nestedSequences(int depth, boolean undefinedLength) throws Exception {
+        java.io.ByteArrayOutputStream d = new java.io.ByteArrayOutputStream();
+        java.util.function.BiConsumer<Integer, String> ui = (tag, value) -> {
+            byte[] v = (value.length() % 2 == 0 ? value : value + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            d.writeBytes(new byte[] {(byte) (tag >>> 16), (byte) (tag >>> 24), (byte) (int) tag, (byte) (tag >>> 8), 'U', 'I',
+                    (byte) v.length, (byte) (v.length >>> 8)});
+            d.writeBytes(v);
+        };
+        ui.accept(0x00080016, SyntheticCtSeries.CT_IMAGE_STORAGE);
+        ui.accept(0x00080018, "1.2.3.4.1");
+        java.nio.ByteBuffer sq = java.nio.ByteBuffer.allocate(depth * 36 + 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        if (undefinedLength) {
+            for (int i = 0; i < depth; i++) {
+                sq.putShort((short) 0x0008).putShort((short) 0x1140).put((byte) 'S').put((byte) 'Q').putShort((short) 0).putInt(-1);
+                sq.putShort((short) 0xFFFE).putShort((short) 0xE000).putInt(-1);
+            }
+            for (int i = 0; i < depth; i++) {
+                sq.putShort((short) 0xFFFE).putShort((short) 0xE00D).putInt(0);
+                sq.putShort((short) 0xFFFE).putShort((short) 0xE0DD).putInt(0);
+            }
+        } else {
+            for (int level = depth; level >= 1; level--) { // each level holds 20 header bytes per level below it
+                int item = 20 * (level - 1);
+                sq.putShort((short) 0x0008).putShort((short) 0x1140).put((byte) 'S').put((byte) 'Q').putShort((short) 0)
+                        .putInt(item + 8);
+                sq.putShort((short) 0xFFFE).putShort((short) 0xE000).putInt(item);
+            }
+        }
+        d.write(sq.array(), 0, sq.position());
+        ui.accept(0x0020000D, "1.2.3.4.2");
+        ui.accept(0x0020000E, "1.2.3.4.3");
+        Path file = tmp.resolve("nested-" + depth + (undefinedLength ? "-undefined" : "-defined") + ".dcm");
+        Files.write(file, org.meddiff.gateway.dicom.net.Part10.header(SyntheticCtSeries.CT_IMAGE_STORAGE, "1.2.3.4.1",
+                "1.2.840.10008.1.2.1", null));
+        Files.write(file, d.toByteArray(), java.nio.file.StandardOpenOption.APPEND);
+        return file;
+    }
+
+    /**
+     * Found by the fuzz campaign: the 32-level bound on nested sequences held for undefined lengths only. Defined-length
+     * sequences were skipped unread, so 40 levels were stored, and 5000 reached PixelMed's recursive reader, whose
+     * StackOverflowError killed the association thread.
+     */
+    @Test
+    void sequencesNestedDeeperThan32LevelsFailWhateverTheirLengthEncoding() throws Exception {
+        for (boolean undefined : new boolean[] {false, true}) {
+            assertEquals("1.2.3.4.1", datasets.readHeader(nestedSequences(8, undefined)).sopInstanceUid(), "8 levels are fine");
+            for (int depth : new int[] {40, 5000}) {
+                Path file = nestedSequences(depth, undefined);
+                DicomDataException e = assertThrows(DicomDataException.class, () -> datasets.readHeader(file),
+                        depth + " levels, " + (undefined ? "undefined" : "defined") + " length");
+                assertTrue(e.getMessage().contains("nested deeper than 32"), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Found by the fuzz campaign: a UID with several values ("1.2.3\\..\\..\\x" or "1.2.3\\1.2.4") was read as its
+     * first value, a valid UID, and the instance stored with Success under it. A UID has one value: the header now
+     * carries all of them, which no UID check passes (DurableIngest refuses it with 0xC000 "invalid UID").
+     */
+    @Test
+    void headerKeepsEveryValueOfAMultiValuedUid() throws Exception {
+        Path file = SyntheticCtSeries.write(tmp, Params.thick(16, 1)).get(0);
+        edit(file, l -> {
+            set(l, TagFromName.StudyInstanceUID, "1.2.3\\1.2.4");
+            set(l, TagFromName.SeriesInstanceUID, "1.2.5\\..\\..\\x");
+        });
+        InstanceHeader h = datasets.readHeader(file);
+        assertEquals("1.2.3\\1.2.4", h.studyInstanceUid());
+        assertEquals("1.2.5\\..\\..\\x", h.seriesInstanceUid());
+        assertFalse(org.meddiff.gateway.spool.Uids.isValid(h.studyInstanceUid()));
+    }
+
+    /**
+     * Found by the fuzz campaign: Rows x Columns x NumberOfFrames x SamplesPerPixel x BitsAllocated overflowed a long
+     * for huge (but encodable) dimensions, the "bytes needed" came out negative, and 4 KiB of pixel data passed for a
+     * 65535 x 65535 image of 2^31 - 1 frames (stored with Success).
+     */
+    @Test
+    void headerFailsWhenHugeDimensionsOverflowThePixelDataCheck() throws Exception {
+        for (String frames : new String[] {"2147483647", "999999999"}) {
+            Path file = SyntheticCtSeries.write(tmp.resolve(frames), Params.thick(16, 1)).get(0);
+            edit(file, l -> {
+                set(l, TagFromName.Rows, "65535");
+                set(l, TagFromName.Columns, "65535");
+                set(l, TagFromName.NumberOfFrames, frames);
+            });
+            DicomDataException e = assertThrows(DicomDataException.class, () -> datasets.readHeader(file), frames + " frames");
+            assertTrue(e.getMessage().contains("PixelData has 512 bytes"), e.getMessage());
         }
     }
 
