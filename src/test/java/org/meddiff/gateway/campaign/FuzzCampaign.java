@@ -485,7 +485,7 @@ public final class FuzzCampaign {
             long until = System.nanoTime() + target.endWithinMillis() * 1_000_000L;
             List<Path> leftovers = list(spool.resolve("incoming")).stream().map(spool.resolve("incoming")::resolve).toList();
             while (!leftovers.isEmpty() && System.nanoTime() < until) {
-                FuzzCases.Processes2.sleep(200);
+                FuzzCases.pause(200);
                 leftovers = list(spool.resolve("incoming")).stream().map(spool.resolve("incoming")::resolve).toList();
             }
             for (Path p : leftovers) {
@@ -596,8 +596,8 @@ public final class FuzzCampaign {
                 }
                 accounted.add(found);
                 if (expected != null && !expected.equals(found)) {
-                    report.fail(Kind.ESCAPE, "case " + s.caseIndex + " " + s.variant + ": stored at instances/" + found + ", its UIDs say instances/"
-                            + expected);
+                    report.fail(Kind.ESCAPE, "case " + s.caseIndex + " " + s.variant + ": stored at instances/" + visible(found)
+                            + ", its UIDs say instances/" + visible(expected));
                 }
             }
             for (String rel : dcmFiles.keySet()) {
@@ -645,7 +645,7 @@ public final class FuzzCampaign {
                 if (pending != null && pending == 0) {
                     return;
                 }
-                FuzzCases.Processes2.sleep(500);
+                FuzzCases.pause(500);
             }
             report.fail(Kind.LOST_INSTANCE, "the event outbox did not drain (gateway_outbox_pending " + pending + ")");
         }
@@ -788,6 +788,19 @@ public final class FuzzCampaign {
             }
             return ex;
         }
+    }
+
+    /** Control and non-ASCII characters as \xNN, so two paths that print alike can be told apart. */
+    static String visible(String s) {
+        StringBuilder b = new StringBuilder();
+        for (char ch : s.toCharArray()) {
+            if (ch < 0x20 || ch > 0x7e) {
+                b.append(String.format("\\x%02X", (int) ch));
+            } else {
+                b.append(ch);
+            }
+        }
+        return b.toString();
     }
 
     /** Path -> size and modification time of every regular file under {@code root}, skipping {@code excluded}. */

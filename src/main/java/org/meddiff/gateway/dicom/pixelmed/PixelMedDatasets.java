@@ -120,8 +120,17 @@ public class PixelMedDatasets implements DicomDatasets {
         if (s == null) {
             return null;
         }
-        s = s.trim();
-        return s.isEmpty() ? null : s;
+        // only the padding goes (NUL, spaces): String.trim() also took control characters, so "1.2.3" and a control
+        // byte became a valid UID the file itself does not carry
+        int start = 0;
+        int end = s.length();
+        while (end > start && (s.charAt(end - 1) == ' ' || s.charAt(end - 1) == 0)) {
+            end--;
+        }
+        while (start < end && s.charAt(start) == ' ') {
+            start++;
+        }
+        return start == end ? null : s.substring(start, end);
     }
 
     // ------------------------------------------------------------------ readVolume

@@ -92,6 +92,23 @@ class PixelMedDatasetsReadTest {
     }
 
     /**
+     * Found by the fuzz campaign (a bit flip in a UID's NUL padding): a UID ending in a control character was trimmed to
+     * a valid one and the instance stored under it, while the file kept the control character, so the spool path and
+     * the announced UID differed from the data set's own. Only the padding (trailing NUL, spaces) is insignificant.
+     */
+    @Test
+    void headerKeepsControlCharactersOfAUidSoTheUidCheckSeesThem() throws Exception {
+        Path file = SyntheticCtSeries.write(tmp, Params.thick(16, 1)).get(0);
+        edit(file, l -> set(l, TagFromName.StudyInstanceUID, "1.2.3\u0001"));
+        InstanceHeader h = datasets.readHeader(file);
+        assertFalse(org.meddiff.gateway.spool.Uids.isValid(h.studyInstanceUid()), "read as '" + h.studyInstanceUid() + "'");
+        Path padded = tmp.resolve("padded");
+        Path other = SyntheticCtSeries.write(padded, Params.thick(16, 1)).get(0);
+        edit(other, l -> set(l, TagFromName.SeriesInstanceUID, " 1.2.4 "));
+        assertEquals("1.2.4", datasets.readHeader(other).seriesInstanceUid(), "spaces around a UID are padding");
+    }
+
+    /**
      * A Part-10 file of an explicit VR little endian data set with its UIDs and {@code depth} sequences nested in one
      * another, of defined or undefined length (bytes written here: PixelMed writes sequences one way only).
      */
