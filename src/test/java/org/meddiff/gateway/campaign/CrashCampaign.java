@@ -142,14 +142,16 @@ public final class CrashCampaign {
         List<ModalitySender.Delivery> deliveries = new CopyOnWriteArrayList<>();
         List<Kill> kills = new CopyOnWriteArrayList<>();
         List<SourceSeries> series = new ArrayList<>();
+        Teardown teardown = new Teardown();
         try {
             Random seeds = new Random(o.seed());
             for (int i = 0; i < o.series(); i++) {
                 SyntheticCtSeries.Params p = SyntheticCtSeries.Params.thick(o.size(), o.slices()).withSeed(seeds.nextLong());
                 series.add(SourceSeries.write("series " + (i + 1), work.resolve("series-" + (i + 1)), p));
             }
-            kafka = KafkaBrokerProcess.start(name);
-            pacs = new StorescpProcess(name, "STORESCP", work.resolve("received")).start();
+            // registered before it starts: a broker that never gets ready is still stopped
+            kafka = teardown.add(new KafkaBrokerProcess(name, Processes.workDir("kafka-" + name))).startProcess();
+            pacs = teardown.add(new StorescpProcess(name, "STORESCP", work.resolve("received"))).start();
             Map<String, String> props = new LinkedHashMap<>();
             props.put("kafka.bootstrap.servers", kafka.bootstrapServers());
             props.put("gateway.spool.dir", work.resolve("spool").toString());
@@ -157,7 +159,8 @@ public final class CrashCampaign {
             props.put("gateway.dispatch.destinations", pacs.destination());
             props.put("gateway.assemble.series-quiet-period", CampaignArgs.format(o.quietPeriod()));
             props.putAll(o.gatewayProperties());
-            gateway = new GatewayProcess(name, props).start().awaitReady(Duration.ofSeconds(120));
+            gateway = teardown.add(new GatewayProcess(name, props));
+            gateway.start().awaitReady(Duration.ofSeconds(120));
             report.file("gateway log", gateway.logFile());
             report.file("storescp log", pacs.logFile());
             report.file("kafka log", kafka.logFile());
@@ -228,7 +231,7 @@ public final class CrashCampaign {
             threads.shutdownNow();
             report.check("finished within --max-minutes " + o.maxTime().toMinutes(), !deadline.expired(),
                     "wall time " + CampaignReport.human(Duration.ofMillis(System.currentTimeMillis() - t0)));
-            org.meddiff.gateway.it.support.StudyStatus.closeAll(gateway, pacs, kafka);
+            teardown.close();
             report.finish();
         }
         return report;

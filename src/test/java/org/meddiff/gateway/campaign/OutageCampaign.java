@@ -18,7 +18,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.it.support.StudyStatus;
 import org.meddiff.gateway.tools.SyntheticCtSeries;
 
 /**
@@ -146,6 +145,7 @@ public final class OutageCampaign {
         Map<String, String> phaseOf = new LinkedHashMap<>();
         Map<String, Long> phaseTimes = new LinkedHashMap<>();
         Set<String> redelivered = new HashSet<>();
+        Teardown teardown = new Teardown();
         try {
             Random seeds = new Random(o.seed());
             int perPhase = o.series() / 3;
@@ -161,8 +161,9 @@ public final class OutageCampaign {
                     phaseOf.put(s.seriesUid(), phases[p].substring(0, 1));
                 }
             }
-            kafka = KafkaBrokerProcess.start(name);
-            pacs = new StorescpProcess(name, "STORESCP", work.resolve("received")).start();
+            // registered before it starts: a broker that never gets ready is still stopped
+            kafka = teardown.add(new KafkaBrokerProcess(name, Processes.workDir("kafka-" + name))).startProcess();
+            pacs = teardown.add(new StorescpProcess(name, "STORESCP", work.resolve("received"))).start();
             Map<String, String> props = new LinkedHashMap<>();
             props.put("kafka.bootstrap.servers", kafka.bootstrapServers());
             props.put("gateway.spool.dir", work.resolve("spool").toString());
@@ -170,7 +171,8 @@ public final class OutageCampaign {
             props.put("gateway.dispatch.destinations", pacs.destination());
             props.put("gateway.assemble.series-quiet-period", CampaignArgs.format(o.quietPeriod()));
             props.putAll(o.gatewayProperties());
-            gateway = new GatewayProcess(name, props).start().awaitReady(Duration.ofSeconds(120));
+            gateway = teardown.add(new GatewayProcess(name, props));
+            gateway.start().awaitReady(Duration.ofSeconds(120));
             report.file("gateway log", gateway.logFile());
             report.file("storescp log", pacs.logFile());
             report.file("kafka log", kafka.logFile());
@@ -239,7 +241,7 @@ public final class OutageCampaign {
                     "wall time " + CampaignReport.human(Duration.ofMillis(System.currentTimeMillis() - t0)));
             report.table("Phases", List.of("event", "at (s)"), phaseTimes.entrySet().stream()
                     .map(e -> List.of(e.getKey(), StorescpAudit.seconds(e.getValue() - t0))).toList());
-            StudyStatus.closeAll(gateway, pacs, kafka);
+            teardown.close();
             report.finish();
         }
         return report;
