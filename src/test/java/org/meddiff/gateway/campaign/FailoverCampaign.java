@@ -13,13 +13,17 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.common.utils.Utils;
 import org.meddiff.gateway.it.support.Dcmtk;
 import org.meddiff.gateway.it.support.GatewayProcess;
@@ -166,6 +170,8 @@ public final class FailoverCampaign {
                 p.put("gateway.stages.assemble", "false");
                 p.put("gateway.stages.route", "false");
                 p.put("gateway.stages.dispatch", "false");
+                // names the worker's member in the group, so the broker's assignment can be told apart per worker
+                p.put("mp.messaging.incoming.infer-jobs.client.id", name + "-worker-" + w);
                 GatewayProcess g = teardown.add(new GatewayProcess(name + "-worker-" + w, p));
                 workers.add(new Worker("worker-" + w, g));
                 g.start();
@@ -177,6 +183,14 @@ public final class FailoverCampaign {
             report.file("orthanc log", orthanc.logFile());
 
             int partitions = partitions(kafka, JOB_TOPIC);
+            KafkaBrokerProcess broker = kafka;
+            AtomicReference<Map<String, Set<Integer>>> assigned = new AtomicReference<>(Map.of());
+            boolean settled = deadline.orSooner(Duration.ofSeconds(90)).await(() -> {
+                assigned.set(assignment(broker, workers));
+                return assigned.get().size() == workers.size() && assigned.get().values().stream().noneMatch(Set::isEmpty);
+            }, Duration.ofSeconds(1));
+            report.figure("group meddiff-infer assignment of " + JOB_TOPIC + " before the jobs" + (settled ? "" : " (not settled in 90 s)"),
+                    assigned.get().toString());
             List<SourceSeries> series = new ArrayList<>();
             Map<String, Integer> partitionOfStudy = new LinkedHashMap<>();
             Random seeds = new Random(o.seed());
@@ -208,6 +222,13 @@ public final class FailoverCampaign {
             boolean allDone = deadline.orSooner(o.jobTimeout().multipliedBy(2)).await(() -> allCompletedAndDelivered(n, series,
                     orthancDestination(nodeProps)), Duration.ofSeconds(2));
             report.figure("every job completed and delivered (waited)", allDone);
+            // the restarted worker's join is a rebalance that may still be under way: give it 30 s to settle
+            boolean settledAtEnd = deadline.orSooner(Duration.ofSeconds(30)).await(() -> {
+                assigned.set(assignment(broker, workers));
+                return assigned.get().size() == workers.size() && assigned.get().values().stream().noneMatch(Set::isEmpty);
+            }, Duration.ofSeconds(1));
+            report.figure("group meddiff-infer assignment of " + JOB_TOPIC + " at the end" + (settledAtEnd ? "" : " (a worker without partitions 30 s on)"),
+                    assigned.get().toString());
             deadline.sleepAtMost(Duration.ofSeconds(10)); // let any late re-announcement and its delivery arrive
             audit(report, o, kafka, orthanc, node, workers, series, partitionOfStudy, partitions, kills);
         } catch (Exception e) {
@@ -390,7 +411,7 @@ public final class FailoverCampaign {
 
         report.figure("jobs / kills done (planned)", o.jobs() + " / " + kills.size() + " (" + o.kills() + ")");
         report.figure(JOB_TOPIC + " partitions (key StudyInstanceUID): workers one topic can feed", partitions);
-        partitionsOf.forEach((w, ps) -> report.figure("partitions of " + JOB_TOPIC + " assigned to " + w + " (over its life)", ps.toString()));
+        partitionsOf.forEach((w, ps) -> report.figure("partitions of " + JOB_TOPIC + " " + w + " received jobs from", ps.toString()));
         report.figure("job runs started per worker (from the worker logs)", runsPerWorker.toString());
         report.figure("jobs completed per worker (from the worker logs)", jobsPerWorker.toString());
         report.figure("job runs started (all workers) / jobs", startedBy.values().stream().mapToInt(List::size).sum() + " / " + o.jobs());
@@ -456,6 +477,27 @@ public final class FailoverCampaign {
      */
     static int spreadPartition(int j, int jobs, int partitions) {
         return jobs >= partitions ? j % partitions : (int) ((long) j * partitions / jobs);
+    }
+
+    /** Worker name -> partitions of the job topic the broker has assigned to its member of meddiff-infer now. */
+    static Map<String, Set<Integer>> assignment(KafkaBrokerProcess kafka, List<Worker> workers) {
+        Map<String, Set<Integer>> out = new TreeMap<>();
+        try (Admin admin = kafka.admin()) {
+            ConsumerGroupDescription group = admin.describeConsumerGroups(List.of("meddiff-infer")).all()
+                    .get(30, TimeUnit.SECONDS).get("meddiff-infer");
+            for (MemberDescription m : group.members()) {
+                for (Worker w : workers) {
+                    if (m.clientId().startsWith(w.process().properties().get("mp.messaging.incoming.infer-jobs.client.id"))) {
+                        Set<Integer> ps = out.computeIfAbsent(w.name(), x -> new TreeSet<>());
+                        m.assignment().topicPartitions().stream().filter(tp -> tp.topic().equals(JOB_TOPIC))
+                                .forEach(tp -> ps.add(tp.partition()));
+                    }
+                }
+            }
+        } catch (Exception e) {
+            out.put("(cannot describe the group: " + e.getMessage() + ")", Set.of());
+        }
+        return out;
     }
 
     /** Partitions of a topic on the live broker. */
