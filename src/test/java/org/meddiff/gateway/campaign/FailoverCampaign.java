@@ -422,6 +422,7 @@ public final class FailoverCampaign {
         report.figure("inference.job.failed events", failed.size());
         report.figure("series in Orthanc (all derived) / jobs", derivedInOrthanc + " / " + o.jobs());
         report.figure("jobs with exactly their derived series, complete, in Orthanc", oneCompleteSeries);
+        report.figure("uncommitted records per stage group at the end (lag / records)", ConsumerLag.ofStages(kafka).toString());
         report.figure("jobs by state (status API)", jobs.answered() ? jobs.byState().toString() : jobs.error());
         report.figure("deliveries by state (status API)", jobs.answered() ? jobs.deliveries(destination).toString() : "-");
         for (Kill k : kills) {

@@ -37,6 +37,7 @@ final class StorescpAudit {
     final GatewayEvidence.Jobs jobs;
     final Map<String, Integer> logCounts;
     final GatewayProcess gateway;
+    final Map<String, String> lag;
 
     StorescpAudit(KafkaBrokerProcess kafka, GatewayProcess gateway, StorescpProcess pacs, ReceivedInstances received,
                   List<SourceSeries> series, List<ModalitySender.Delivery> deliveries, int expectedDerivedInstances) {
@@ -60,6 +61,7 @@ final class StorescpAudit {
         losses = GatewayEvidence.losses(deliveries, gateway.spoolDir(), instanceEvents);
         jobs = GatewayEvidence.jobs(gateway, series.stream().map(SourceSeries::studyUid).toList(), Duration.ofSeconds(30));
         logCounts = GatewayEvidence.countLines(gateway.logFile(), LOG_NEEDLES);
+        lag = ConsumerLag.ofStages(kafka);
     }
 
     static Map<String, Long> lastAcknowledged(List<ModalitySender.Delivery> deliveries) {
@@ -111,7 +113,8 @@ final class StorescpAudit {
         report.figure("partial derived series: delivery stopped short", partiallyDelivered());
         report.figure("partial derived series: job on an incomplete generation", fromIncompleteSource());
         report.figure("derived instances received more than once (same SOP instance UID)", receivedTwice());
-        report.figure("files received by storescp (unreadable)", receptions.size() + " (" + unreadableFiles + ")");
+        report.figure("files received by storescp (distinct SOP instances; unreadable)", receptions.size() + " ("
+                + receptions.stream().map(ReceivedInstances.Reception::sopInstanceUid).distinct().count() + "; " + unreadableFiles + ")");
         report.figure("expected derived instances per series", expectedDerivedInstances);
         report.figure("inference.job.requested events (distinct jobs)", requested.size() + " (" + distinctJobs(requested) + ")");
         report.figure("inference.job.completed events (distinct jobs)", completed.size() + " (" + distinctJobs(completed) + ")");
@@ -121,6 +124,7 @@ final class StorescpAudit {
         report.figure("deliveries by state (status API)", jobs.answered() ? jobs.deliveries(destination).toString() : "-");
         report.figure("stuck jobs (REQUESTED/RUNNING at the end)", jobs.answered() ? jobs.stuck().size() : -1);
         logCounts.forEach((needle, n) -> report.figure("gateway log lines with \"" + needle + "\"", n));
+        report.figure("uncommitted records per stage group at the end (lag / records)", lag.toString());
     }
 
     void checkAcknowledgedAndLost(CampaignReport report) {
