@@ -5,7 +5,6 @@ import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -44,34 +43,35 @@ public final class CrashCampaign {
 
     /** The campaign's settings; {@link #toArgs()} is the command line that runs the same campaign. */
     public record Options(int kills, int series, int slices, int size, long seed, Duration minKillGap, Duration maxKillGap,
-                          Duration seriesInterval, Duration quietPeriod, Duration bar, Duration linger, Duration maxTime,
-                          Map<String, String> gatewayProperties) {
+                          Duration seriesInterval, Duration arrival, Duration quietPeriod, Duration bar, Duration linger,
+                          Duration maxTime, Map<String, String> gatewayProperties) {
         static final double THICKNESS_MM = 5.0;
 
         /** The full campaign of the issue: 20 kills, 20 series. */
         public static Options full(long seed) {
             return new Options(20, 20, 12, 64, seed, Duration.ofSeconds(3), Duration.ofSeconds(20), Duration.ofSeconds(15),
-                    Duration.ofSeconds(10), Duration.ofMinutes(4), Duration.ofSeconds(15), Duration.ofMinutes(25), Map.of());
+                    Duration.ofSeconds(6), Duration.ofSeconds(10), Duration.ofMinutes(4), Duration.ofSeconds(15), Duration.ofMinutes(25),
+                    Map.of());
         }
 
         public Options withKills(int n) {
-            return new Options(n, series, slices, size, seed, minKillGap, maxKillGap, seriesInterval, quietPeriod, bar, linger,
+            return new Options(n, series, slices, size, seed, minKillGap, maxKillGap, seriesInterval, arrival, quietPeriod, bar,
+                    linger, maxTime, gatewayProperties);
+        }
+
+        public Options withSeries(int n, Duration interval, Duration arrivalTime) {
+            return new Options(kills, n, slices, size, seed, minKillGap, maxKillGap, interval, arrivalTime, quietPeriod, bar, linger,
                     maxTime, gatewayProperties);
         }
 
-        public Options withSeries(int n, Duration interval) {
-            return new Options(kills, n, slices, size, seed, minKillGap, maxKillGap, interval, quietPeriod, bar, linger, maxTime,
-                    gatewayProperties);
-        }
-
         public Options withKillGaps(Duration min, Duration max) {
-            return new Options(kills, series, slices, size, seed, min, max, seriesInterval, quietPeriod, bar, linger, maxTime,
-                    gatewayProperties);
+            return new Options(kills, series, slices, size, seed, min, max, seriesInterval, arrival, quietPeriod, bar, linger,
+                    maxTime, gatewayProperties);
         }
 
         public Options withTiming(Duration quiet, Duration lingerAfter, Duration max) {
-            return new Options(kills, series, slices, size, seed, minKillGap, maxKillGap, seriesInterval, quiet, bar, lingerAfter,
-                    max, gatewayProperties);
+            return new Options(kills, series, slices, size, seed, minKillGap, maxKillGap, seriesInterval, arrival, quiet, bar,
+                    lingerAfter, max, gatewayProperties);
         }
 
         /** Derived instances a complete cubic series has: floor((slices - 1) x 5 mm / thin spacing) + 1. */
@@ -83,7 +83,7 @@ public final class CrashCampaign {
         List<String> toArgs() {
             List<String> a = new ArrayList<>(List.of("--kills", "" + kills, "--series", "" + series, "--slices", "" + slices,
                     "--size", "" + size, "--seed", "" + seed, "--min-kill-gap", CampaignArgs.format(minKillGap),
-                    "--max-kill-gap", CampaignArgs.format(maxKillGap), "--series-interval", CampaignArgs.format(seriesInterval),
+                    "--max-kill-gap", CampaignArgs.format(maxKillGap), "--series-interval", CampaignArgs.format(seriesInterval), "--arrival", CampaignArgs.format(arrival),
                     "--quiet-period", CampaignArgs.format(quietPeriod), "--bar", CampaignArgs.format(bar),
                     "--linger", CampaignArgs.format(linger), "--max-minutes", "" + Math.max(1, maxTime.toMinutes())));
             gatewayProperties.forEach((k, v) -> a.addAll(List.of("--gateway-property", k + "=" + v)));
@@ -104,6 +104,7 @@ public final class CrashCampaign {
                 .option("min-kill-gap", "DURATION", "3s", "shortest time from a restart being ready to the next kill")
                 .option("max-kill-gap", "DURATION", "20s", "longest such time (uniform between the two)")
                 .option("series-interval", "DURATION", "15s", "time between the starts of two series")
+                .option("arrival", "DURATION", "6s", "each series arrives in four parts (associations) spread over this time, as from a reconstructing scanner; 0s = at once")
                 .option("quiet-period", "DURATION", "10s", "gateway.assemble.series-quiet-period (the gateway's default)")
                 .option("bar", "DURATION", "4m", "each series must be complete in the destination this soon after its last instance")
                 .option("linger", "DURATION", "15s", "wait after the last series is complete, to see late duplicates"), "25");
@@ -118,6 +119,7 @@ public final class CrashCampaign {
         return new Options(a.integer("kills", 0, 1000), a.integer("series", 1, 1000), a.integer("slices", 2, 500),
                 a.integer("size", 16, 512), seed, min, max,
                 a.duration("series-interval", Duration.ZERO, Duration.ofHours(1)),
+                a.duration("arrival", Duration.ZERO, Duration.ofHours(1)),
                 a.duration("quiet-period", Duration.ofMillis(500), Duration.ofMinutes(10)),
                 a.duration("bar", Duration.ofSeconds(1), Duration.ofHours(1)),
                 a.duration("linger", Duration.ZERO, Duration.ofMinutes(30)),
@@ -172,7 +174,7 @@ public final class CrashCampaign {
                 for (int i = 0; i < series.size() && !deadline.expired(); i++) {
                     long due = start + i * o.seriesInterval().toNanos();
                     deadline.sleepAtMost(Duration.ofNanos(Math.max(0, due - System.nanoTime())));
-                    deliveries.add(sender.send(series.get(i), deadline));
+                    deliveries.add(sender.send(series.get(i), o.arrival(), deadline));
                 }
             }, threads);
             Random killMoments = new Random(o.seed() ^ 0x5DEECE66DL);
@@ -245,6 +247,9 @@ public final class CrashCampaign {
         long withinBar = a.outcomes.stream().filter(s -> s.latencyMillis() != null && s.latencyMillis() <= o.bar().toMillis()).count();
 
         report.figure("kills done / planned", kills.size() + " / " + o.kills());
+        report.figure("kills while a series was arriving (part of it acknowledged) / while storescu was sending",
+                kills.stream().filter(k -> k.senderActivity().contains("arriving") || k.senderActivity().contains("resend")).count() + " / "
+                        + kills.stream().filter(k -> k.senderActivity().startsWith("sending")).count());
         report.figure("restart time (kill to ready)", restarts.isEmpty() ? "-" : String.format(Locale.ROOT,
                 "median %.1f s, max %.1f s", restarts.get(restarts.size() / 2), restarts.get(restarts.size() - 1)));
         a.figures(report);

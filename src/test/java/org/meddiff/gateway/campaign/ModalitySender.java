@@ -12,9 +12,10 @@ import org.meddiff.gateway.it.support.Dcmtk;
 import org.meddiff.gateway.it.support.Processes;
 
 /**
- * A modality as hospitals have them: it sends a series with storescu and, when the association breaks or the gateway is
- * not there, sends again what was not acknowledged (after {@code retryBackoff}), until every instance is. An instance
- * counts as acknowledged only when storescu -v printed a Success response for the file it had just sent.
+ * A modality as hospitals have them: it sends a series with storescu (at once, or in parts as it reconstructs) and, when
+ * the association breaks or the gateway is not there, sends again what was not acknowledged (after
+ * {@code retryBackoff}), until every instance is. An instance counts as acknowledged only when storescu -v printed a
+ * Success response for the file it had just sent.
  */
 final class ModalitySender {
     /** The fate of one series at the sender: what was acknowledged and when the last of it was. */
@@ -49,24 +50,50 @@ final class ModalitySender {
         this.retryBackoff = retryBackoff;
     }
 
-    /** Sends {@code series} until every instance is acknowledged or the deadline passes. */
+    /** Sends {@code series} at once, until every instance is acknowledged or the deadline passes. */
     Delivery send(SourceSeries series, Deadline deadline) {
+        return send(series, Duration.ZERO, deadline);
+    }
+
+    /**
+     * Sends {@code series} as a scanner that reconstructs while it sends: the instances are released in (up to) four
+     * parts spread over {@code arrival}, each part in its own association, and whatever a broken association left
+     * unacknowledged is sent again (after the retry backoff) with the next association; until every instance is
+     * acknowledged or the deadline passes.
+     */
+    Delivery send(SourceSeries series, Duration arrival, Deadline deadline) {
         Delivery d = new Delivery(series);
+        int n = series.size();
+        int parts = arrival.isZero() ? 1 : Math.min(4, n);
+        long start = System.nanoTime();
         d.firstSentAtMillis = System.currentTimeMillis();
         while (!deadline.expired()) {
-            List<Path> unacknowledged = series.files().stream()
+            long elapsed = System.nanoTime() - start;
+            int releasedParts = parts == 1 ? 1 : (int) Math.min(parts, 1 + elapsed * (parts - 1) / Math.max(1, arrival.toNanos()));
+            int released = (int) Math.ceil((double) n * releasedParts / parts);
+            List<Path> unacknowledged = series.files().subList(0, released).stream()
                     .filter(f -> !d.acknowledged.contains(series.sopByFile().get(f))).toList();
-            int attempt = d.attempts.incrementAndGet();
-            activity = "sending " + series.label() + " (attempt " + attempt + ", " + unacknowledged.size() + " instance(s))";
-            Processes.Result r = Dcmtk.storeFast(callingAe, calledAe, "127.0.0.1", port.getAsInt(), unacknowledged);
-            d.acknowledged.addAll(acknowledgedSops(r, series));
-            if (d.acknowledged.size() == series.size()) {
+            if (!unacknowledged.isEmpty()) {
+                int attempt = d.attempts.incrementAndGet();
+                activity = "sending " + series.label() + " (association " + attempt + ", " + d.acknowledged.size() + " of " + n
+                        + " acknowledged)";
+                Processes.Result r = Dcmtk.storeFast(callingAe, calledAe, "127.0.0.1", port.getAsInt(), unacknowledged);
+                Set<String> acked = acknowledgedSops(r, series);
+                d.acknowledged.addAll(acked);
+                if (acked.size() < unacknowledged.size()) {
+                    d.failedAttempts.incrementAndGet();
+                    activity = "waiting to resend " + series.label() + " (" + d.acknowledged.size() + " of " + n + " acknowledged)";
+                    deadline.sleepAtMost(retryBackoff);
+                    continue;
+                }
+            }
+            if (d.acknowledged.size() == n) {
                 d.allAcknowledgedAtMillis = System.currentTimeMillis();
                 break;
             }
-            d.failedAttempts.incrementAndGet();
-            activity = "waiting to resend " + series.label();
-            deadline.sleepAtMost(retryBackoff);
+            activity = series.label() + " arriving (" + d.acknowledged.size() + " of " + n + " acknowledged)";
+            long nextPartAt = start + releasedParts * arrival.toNanos() / (parts - 1);
+            deadline.sleepAtMost(Duration.ofNanos(Math.max(1_000_000, nextPartAt - System.nanoTime())));
         }
         activity = "idle";
         return d;

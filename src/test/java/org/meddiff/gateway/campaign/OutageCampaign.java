@@ -142,7 +142,6 @@ public final class OutageCampaign {
         GatewayProcess gateway = null;
         List<SourceSeries> series = new ArrayList<>();
         List<ModalitySender.Delivery> deliveries = new ArrayList<>();
-        Map<String, String> phaseOf = new LinkedHashMap<>();
         Map<String, Long> phaseTimes = new LinkedHashMap<>();
         Set<String> redelivered = new HashSet<>();
         Teardown teardown = new Teardown();
@@ -158,7 +157,6 @@ public final class OutageCampaign {
                     SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(o.size(), o.slices()).withSeed(seeds.nextLong());
                     SourceSeries s = SourceSeries.write("series " + n + " " + phases[p].substring(0, 1), work.resolve("series-" + n), params);
                     series.add(s);
-                    phaseOf.put(s.seriesUid(), phases[p].substring(0, 1));
                 }
             }
             // registered before it starts: a broker that never gets ready is still stopped
@@ -232,7 +230,7 @@ public final class OutageCampaign {
             if (all) {
                 deadline.sleepAtMost(o.linger());
             }
-            audit(report, o, kafka, pacs, gateway, received, series, deliveries, phaseOf, brokerDownAt, brokerUpAt, pacsDownAt,
+            audit(report, o, kafka, pacs, gateway, received, series, deliveries, brokerDownAt, brokerUpAt, pacsDownAt,
                     pacsUpAt, counts, redelivered);
         } catch (Exception e) {
             report.check("the campaign ran to its end", false, CrashCampaign.rootMessage(e));
@@ -262,7 +260,7 @@ public final class OutageCampaign {
 
     private static void audit(CampaignReport report, Options o, KafkaBrokerProcess kafka, StorescpProcess pacs, GatewayProcess gateway,
                               ReceivedInstances received, List<SourceSeries> series, List<ModalitySender.Delivery> deliveries,
-                              Map<String, String> phaseOf, long brokerDownAt, long brokerUpAt, long pacsDownAt, long pacsUpAt,
+                              long brokerDownAt, long brokerUpAt, long pacsDownAt, long pacsUpAt,
                               int[] counts, Set<String> redelivered) {
         StorescpAudit a = new StorescpAudit(kafka, gateway, pacs, received, series, deliveries, o.expectedDerivedInstances());
         // when each series of A was routed (its first job.requested), and which jobs completed while the PACS was down
@@ -301,7 +299,7 @@ public final class OutageCampaign {
         a.checkAcknowledgedAndLost(report);
         report.check("everything delivered afterwards (one complete derived series per source series)", a.complete() == series.size(),
                 a.complete() + " of " + series.size() + " complete in the destination; " + a.deadLettered.size() + " dead letter(s)"
-                        + missing(a, phaseOf));
+                        + missing(a));
         report.check("nothing received twice (no SOP instance in two files)", a.receivedTwice() == 0,
                 a.receivedTwice() + " derived instance(s) received more than once");
         a.checkNoDuplicateOrPartial(report);
@@ -310,7 +308,7 @@ public final class OutageCampaign {
         a.quotes(report);
     }
 
-    private static String missing(StorescpAudit a, Map<String, String> phaseOf) {
+    private static String missing(StorescpAudit a) {
         List<String> m = a.outcomes.stream().filter(s -> !s.complete()).map(DestinationAudit.SeriesOutcome::label).toList();
         return m.isEmpty() ? "" : "; missing: " + String.join(", ", m);
     }

@@ -25,7 +25,7 @@ class CampaignsIT {
     void crash_threeKillsWhileSeriesArrive_nothingLostAndEverySeriesCompleteOnce() throws Exception {
         CrashCampaign.Options o = CrashCampaign.Options.full(SEED)
                 .withKills(3)
-                .withSeries(3, Duration.ofSeconds(8))
+                .withSeries(3, Duration.ofSeconds(8), Duration.ofSeconds(4))
                 .withKillGaps(Duration.ofSeconds(3), Duration.ofSeconds(10))
                 .withTiming(Duration.ofSeconds(4), Duration.ofSeconds(5), Duration.ofMinutes(8));
         assertAllChecksPass(CrashCampaign.run(o), "crash");
