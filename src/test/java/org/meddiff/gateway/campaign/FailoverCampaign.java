@@ -457,6 +457,8 @@ public final class FailoverCampaign {
         report.check("no job failed", failed.isEmpty(), failed.size() + " inference.job.failed event(s)"
                 + (failed.isEmpty() ? "" : ": " + failed.get(0).path("error").asText(failed.get(0).toString())));
         report.check("no stuck jobs", jobs.answered() && jobs.stuck().isEmpty(), jobs.answered() ? jobs.stuck().toString() : jobs.error());
+        report.check("no stuck series (every source series ready with all its instances)", jobs.answered() && jobs.notReady().isEmpty(),
+                jobs.answered() ? jobs.notReady().size() + " " + jobs.notReady() : jobs.error());
 
         report.table("Jobs", List.of("job", "partition", "started on", "completed on", "killed", "state", "job.completed events",
                 "deliveries", "Orthanc instances / derived"), rows);
@@ -464,6 +466,7 @@ public final class FailoverCampaign {
             GatewayEvidence.firstLines(w.process().logFile(), "is running in another worker", 2).forEach(report::quote);
             GatewayEvidence.firstLines(w.process().logFile(), "already completed: announcing", 2).forEach(report::quote);
             GatewayEvidence.firstLines(w.process().logFile(), "failed:", 2).forEach(report::quote);
+            GatewayEvidence.firstLines(w.process().logFile(), "Error caught while processing", 2).forEach(report::quote);
         }
         for (Kill k : kills) {
             Worker s = workers.stream().filter(w -> w.name().equals(k.survivor())).findFirst().orElseThrow();

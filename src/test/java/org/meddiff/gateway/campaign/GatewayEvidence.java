@@ -58,8 +58,12 @@ final class GatewayEvidence {
         return new Losses(acknowledged, notInSpool, notAnnounced);
     }
 
-    /** The jobs of some studies as the status API shows them. */
-    record Jobs(boolean answered, List<JsonNode> jobs, List<String> stuck, String error) {
+    /**
+     * The jobs of some studies as the status API shows them; {@code stuck} are jobs still REQUESTED or RUNNING,
+     * {@code notReady} source series whose instances were received but never announced ready with all of them (a
+     * stalled assemble stage leaves no job to be stuck).
+     */
+    record Jobs(boolean answered, List<JsonNode> jobs, List<String> stuck, List<String> notReady, String error) {
         Map<String, Integer> byState() {
             return DestinationAudit.histogram(jobs.stream().map(j -> j.path("state").asText()).toList());
         }
@@ -80,7 +84,7 @@ final class GatewayEvidence {
         Jobs last;
         do {
             last = jobsOnce(gateway, studies);
-            if (last.answered() && last.stuck().isEmpty()) {
+            if (last.answered() && last.stuck().isEmpty() && last.notReady().isEmpty()) {
                 return last;
             }
             deadline.sleepAtMost(Duration.ofSeconds(2));
@@ -91,13 +95,20 @@ final class GatewayEvidence {
     private static Jobs jobsOnce(GatewayProcess gateway, Collection<String> studies) {
         List<JsonNode> jobs = new ArrayList<>();
         List<String> stuck = new ArrayList<>();
+        List<String> notReady = new ArrayList<>();
         try {
             for (String study : studies) {
                 GatewayProcess.HttpResult r = gateway.http("/api/studies/" + study);
                 if (r.status() != 200) {
-                    return new Jobs(false, List.of(), List.of(), "GET /api/studies/" + study + " -> " + r.status() + " " + r.body());
+                    return new Jobs(false, List.of(), List.of(), List.of(), "GET /api/studies/" + study + " -> " + r.status() + " " + r.body());
                 }
                 for (JsonNode series : r.json().path("series")) {
+                    int received = series.path("instancesReceived").asInt();
+                    if (!series.path("derivedByGateway").asBoolean() && received > 0
+                            && series.path("readyInstanceCount").asInt(0) < received) {
+                        notReady.add(series.path("seriesInstanceUid").asText() + " (" + received + " received, ready with "
+                                + (series.path("readyInstanceCount").isNumber() ? series.path("readyInstanceCount").asInt() : "none") + ")");
+                    }
                     for (JsonNode j : series.path("jobs")) {
                         jobs.add(j);
                         String state = j.path("state").asText();
@@ -108,9 +119,9 @@ final class GatewayEvidence {
                 }
             }
         } catch (RuntimeException e) {
-            return new Jobs(false, List.of(), List.of(), "status API unreachable: " + e.getMessage());
+            return new Jobs(false, List.of(), List.of(), List.of(), "status API unreachable: " + e.getMessage());
         }
-        return new Jobs(true, jobs, stuck, null);
+        return new Jobs(true, jobs, stuck, notReady, null);
     }
 
     /** How many lines of {@code log} contain each needle. */

@@ -17,9 +17,11 @@ import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 final class StorescpAudit {
     /** Gateway log lines worth counting after a run (dispatch trouble, recovery, failures). */
     static final List<String> LOG_NEEDLES = List.of("Read timed out", "unreachable (attempt", "refused by", "giving up on",
-            "already completed: announcing", "recovered series", "reopened by a late instance", "crashed", "failed:");
+            "already completed: announcing", "recovered series", "reopened by a late instance", "crashed", "failed:",
+            "Error caught while processing", "A failure has been reported");
     /** Of those, the ones quoted (first two lines each) in the report. */
-    static final List<String> QUOTED = List.of("Read timed out", "unreachable (attempt", "giving up on", "crashed", "failed:");
+    static final List<String> QUOTED = List.of("Read timed out", "unreachable (attempt", "giving up on", "crashed", "failed:",
+            "Error caught while processing", "A failure has been reported");
 
     final List<SourceSeries> series;
     final List<ModalitySender.Delivery> deliveries;
@@ -123,6 +125,7 @@ final class StorescpAudit {
         report.figure("jobs by state (status API)", jobs.answered() ? jobs.byState().toString() : jobs.error());
         report.figure("deliveries by state (status API)", jobs.answered() ? jobs.deliveries(destination).toString() : "-");
         report.figure("stuck jobs (REQUESTED/RUNNING at the end)", jobs.answered() ? jobs.stuck().size() : -1);
+        report.figure("source series received but not ready with all their instances at the end", jobs.answered() ? jobs.notReady().size() : -1);
         logCounts.forEach((needle, n) -> report.figure("gateway log lines with \"" + needle + "\"", n));
         report.figure("uncommitted records per stage group at the end (lag / records)", lag.toString());
     }
@@ -142,6 +145,8 @@ final class StorescpAudit {
 
     void checkNoStuckJobs(CampaignReport report) {
         report.check("no stuck jobs", jobs.answered() && jobs.stuck().isEmpty(), jobs.answered() ? jobs.stuck().toString() : jobs.error());
+        report.check("no stuck series (every source series ready with all its instances)", jobs.answered() && jobs.notReady().isEmpty(),
+                jobs.answered() ? jobs.notReady().size() + " " + jobs.notReady() : jobs.error());
     }
 
     void seriesTable(CampaignReport report) {
