@@ -19,19 +19,23 @@ import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
 
 /**
- * The dispatch state of each job, one file per job in the spool's {@code dispatch/} (written atomically): per
- * destination, how its last delivery ended, the completion events already handled for it and the outcome event
- * published. It is what makes dispatch idempotent: a duplicate inference.job.completed (same eventId, or a new one for
- * a series the destination already has) is not sent again, and its outcome is announced again instead, so a crash
- * between recording and publishing loses nothing.
+ * What each destination holds, one file per derived series in the spool's {@code dispatch/} (written atomically,
+ * keyed by the derived SeriesInstanceUID, since that is what a PACS stores): per destination, how its last delivery
+ * ended, for which job, the completion events already handled and the outcome event published. It is what makes
+ * dispatch idempotent: a duplicate inference.job.completed (the same eventId, a new one for the same job, or another
+ * job that produced the very same derived series) is not sent again, and its outcome is announced instead, so a
+ * crash between recording and publishing loses nothing.
  */
 @ApplicationScoped
 public class DeliveryLog {
     private static final Logger LOG = Logger.getLogger(DeliveryLog.class);
 
-    /** How one destination's delivery of a job ended. {@code outcomeEvent}: the pacs.store.* event, as published. */
-    public record Delivery(String state, String derivedSeriesInstanceUid, int instances, List<String> eventIds,
-                           String outcomeTopic, String outcomeEvent) {
+    /**
+     * How one destination's delivery of the series ended, and for which job. {@code outcomeEvent}: the pacs.store.*
+     * event, as published.
+     */
+    public record Delivery(String state, String jobId, int instances, List<String> eventIds, String outcomeTopic,
+                           String outcomeEvent) {
         public static final String DELIVERED = "DELIVERED";
         public static final String DEAD_LETTERED = "DEAD_LETTERED";
 
@@ -50,12 +54,12 @@ public class DeliveryLog {
             }
             List<String> ids = new ArrayList<>(eventIds);
             ids.add(eventId);
-            return new Delivery(state, derivedSeriesInstanceUid, instances, ids, outcomeTopic, outcomeEvent);
+            return new Delivery(state, jobId, instances, ids, outcomeTopic, outcomeEvent);
         }
     }
 
     /** The file's content. */
-    record JobDeliveries(String jobId, Map<String, Delivery> deliveries) {
+    record SeriesDeliveries(String derivedSeriesInstanceUid, Map<String, Delivery> deliveries) {
     }
 
     private final Spool spool;
@@ -65,29 +69,30 @@ public class DeliveryLog {
         this.spool = spool;
     }
 
-    public synchronized Optional<Delivery> get(String jobId, String destination) {
-        return Optional.ofNullable(read(jobId).deliveries().get(destination));
+    public synchronized Optional<Delivery> get(String derivedSeriesUid, String destination) {
+        return Optional.ofNullable(read(derivedSeriesUid).deliveries().get(destination));
     }
 
     /** Records (replaces) the destination's outcome; durable when it returns. */
-    public synchronized void record(String jobId, String destination, Delivery delivery) throws IOException {
-        Map<String, Delivery> all = new LinkedHashMap<>(read(jobId).deliveries());
+    public synchronized void record(String derivedSeriesUid, String destination, Delivery delivery) throws IOException {
+        Map<String, Delivery> all = new LinkedHashMap<>(read(derivedSeriesUid).deliveries());
         all.put(destination, delivery);
-        AtomicFiles.writeString(spool.dispatchStateFile(jobId), Events.toJson(new JobDeliveries(jobId, all)));
+        AtomicFiles.writeString(spool.dispatchStateFile(derivedSeriesUid),
+                Events.toJson(new SeriesDeliveries(derivedSeriesUid, all)));
     }
 
-    /** A missing file is a job never dispatched; an unreadable one is reported and read as empty (a resend is harmless). */
-    private JobDeliveries read(String jobId) {
-        Path file = spool.dispatchStateFile(jobId);
+    /** A missing file is a series never dispatched; an unreadable one is reported and read as empty (a resend is harmless). */
+    private SeriesDeliveries read(String derivedSeriesUid) {
+        Path file = spool.dispatchStateFile(derivedSeriesUid);
         try {
-            JobDeliveries d = Events.fromJson(Files.readString(file), JobDeliveries.class);
-            return d.deliveries() == null ? new JobDeliveries(jobId, Map.of()) : d;
+            SeriesDeliveries d = Events.fromJson(Files.readString(file), SeriesDeliveries.class);
+            return d.deliveries() == null ? new SeriesDeliveries(derivedSeriesUid, Map.of()) : d;
         } catch (NoSuchFileException e) {
-            return new JobDeliveries(jobId, Map.of());
+            return new SeriesDeliveries(derivedSeriesUid, Map.of());
         } catch (IOException | IllegalArgumentException e) {
             LOG.errorf("dispatch state %s is unreadable (%s): taken as no delivery made, so the series is sent again",
                     file, e.getMessage());
-            return new JobDeliveries(jobId, Map.of());
+            return new SeriesDeliveries(derivedSeriesUid, Map.of());
         }
     }
 }

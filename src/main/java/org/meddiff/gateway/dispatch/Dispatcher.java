@@ -101,6 +101,12 @@ public class Dispatcher {
             metrics.counter("gateway_events_unreadable_total", "topic", "inference.job.completed").increment();
             return;
         }
+        if (!org.meddiff.gateway.spool.Uids.isValid(job.derivedSeriesInstanceUid())) {
+            LOG.errorf("skipping inference.job.completed %s of job %s: its derived series UID '%s' is not a UID", job.eventId(),
+                    job.jobId(), String.valueOf(job.derivedSeriesInstanceUid()).replaceAll("[^\\x20-\\x7e]", "?"));
+            metrics.counter("gateway_events_unreadable_total", "topic", "inference.job.completed").increment();
+            return;
+        }
         if (destinations.isEmpty()) {
             return;
         }
@@ -186,32 +192,45 @@ public class Dispatcher {
 
     private void dispatchOnce(JobCompleted job, List<Path> files, StoreScu.Destination destination) {
         String key = destination.toString();
-        DeliveryLog.Delivery previous = deliveries.get(job.jobId(), key).orElse(null);
-        if (previous != null && (previous.eventIds().contains(job.eventId()) || (!job.redelivery() && previous.delivered()
-                && previous.derivedSeriesInstanceUid().equals(job.derivedSeriesInstanceUid())
-                && previous.instances() == job.instanceCount()))) {
-            LOG.infof("job %s: %s already %s the derived series %s (completion event %s): not sent again", job.jobId(),
-                    key, previous.delivered() ? "has" : "dead-lettered", job.derivedSeriesInstanceUid(), job.eventId());
+        String series = job.derivedSeriesInstanceUid();
+        DeliveryLog.Delivery previous = deliveries.get(series, key).orElse(null);
+        if (previous != null && (previous.eventIds().contains(job.eventId())
+                || (!job.redelivery() && previous.delivered() && previous.instances() == job.instanceCount()))) {
+            LOG.infof("job %s: %s already %s the derived series %s (%s, completion event %s): not sent again", job.jobId(),
+                    key, previous.delivered() ? "has" : "dead-lettered", series,
+                    previous.jobId().equals(job.jobId()) ? "this job" : "delivered for job " + previous.jobId(), job.eventId());
             metrics.counter("gateway_dispatch_duplicates_skipped_total", "destination", key).increment();
-            DeliveryLog.Delivery handled = previous.handled(job.eventId());
-            retry.run(STAGE, "record the dispatch state of job " + job.jobId(), () -> deliveries.record(job.jobId(), key, handled));
-            // announced again (same event id, consumers deduplicate): it may not have reached the outbox before a crash
-            retry.run(STAGE, "announce the delivery of job " + job.jobId(), () -> outbox.append(previous.outcomeTopic(),
-                    job.key(), previous.outcomeEvent()));
+            if (previous.jobId().equals(job.jobId())) {
+                // announced again (same event id, consumers deduplicate): it may not have reached the outbox before a crash
+                record(job, key, previous.handled(job.eventId()));
+                retry.run(STAGE, "announce the delivery of job " + job.jobId(), () -> outbox.append(previous.outcomeTopic(),
+                        job.key(), previous.outcomeEvent()));
+            } else {
+                // another job (e.g. of an earlier readiness of the same series) wrote the same instances: this job's are there
+                announce(job, key, StoreCompleted.of(job, key, previous.instances(), 1), previous);
+            }
             return;
         }
         GatewayEvent outcome = files == null
-                ? deadLetter(job, destination, 0, "the derived series " + job.derivedSeriesInstanceUid() + " is not in the spool at "
+                ? deadLetter(job, destination, 0, "the derived series " + series + " is not in the spool at "
                         + job.derivedRef() + " (removed by the spool retention, or never written)")
                 : deliver(job, files, destination);
+        announce(job, key, outcome, previous);
+    }
+
+    /** Records the outcome for the destination, then announces it: after a crash in between, a repeat announces it. */
+    private void announce(JobCompleted job, String destination, GatewayEvent outcome, DeliveryLog.Delivery previous) {
         String state = outcome instanceof StoreCompleted ? DeliveryLog.Delivery.DELIVERED : DeliveryLog.Delivery.DEAD_LETTERED;
         List<String> handled = new ArrayList<>(previous == null ? List.of() : previous.eventIds());
         handled.add(job.eventId());
-        DeliveryLog.Delivery done = new DeliveryLog.Delivery(state, job.derivedSeriesInstanceUid(), job.instanceCount(),
-                handled, outcome.type(), Events.toJson(outcome));
-        // recorded before announced: after a crash in between, the repeat above announces it
-        retry.run(STAGE, "record the dispatch state of job " + job.jobId(), () -> deliveries.record(job.jobId(), key, done));
+        record(job, destination, new DeliveryLog.Delivery(state, job.jobId(), job.instanceCount(), handled, outcome.type(),
+                Events.toJson(outcome)));
         retry.run(STAGE, "announce the delivery of job " + job.jobId(), () -> outbox.append(outcome));
+    }
+
+    private void record(JobCompleted job, String destination, DeliveryLog.Delivery delivery) {
+        retry.run(STAGE, "record the dispatch state of job " + job.jobId(),
+                () -> deliveries.record(job.derivedSeriesInstanceUid(), destination, delivery));
     }
 
     /** The attempts of one delivery; returns its outcome event (pacs.store.completed or pacs.store.dlq). */

@@ -22,7 +22,7 @@ import org.meddiff.gateway.config.GatewayConfig;
 /**
  * The blob store (local file system today): received instances, derived series, the event outbox.
  * Layout: {@code incoming/} (files being received), {@code instances/<study>/<series>/<sop>.dcm},
- * {@code derived/<job>/}, {@code dispatch/<job>.json} (what was delivered where), {@code processed/<consumer>/<eventId>}
+ * {@code derived/<job>/}, {@code dispatch/<derived series>.json} (what was delivered where), {@code processed/<consumer>/<eventId>}
  * (events a consumer has handled), {@code outbox/} (or the name gateway.spool.outbox gives this process). Events carry
  * paths relative to the root (claim checks).
  */
@@ -77,14 +77,14 @@ public class Spool {
         return root.resolve("processed");
     }
 
-    /** Dispatch state, one file per job: which destinations have its derived series (dispatch.DeliveryLog). */
+    /** Dispatch state, one file per derived series: which destinations have it (dispatch.DeliveryLog). */
     public Path dispatchStates() {
         return root.resolve("dispatch");
     }
 
-    public Path dispatchStateFile(String jobId) {
-        derivedDir(jobId); // validates the id
-        return dispatchStates().resolve(jobId + ".json");
+    public Path dispatchStateFile(String derivedSeriesUid) {
+        requireUid(derivedSeriesUid);
+        return dispatchStates().resolve(derivedSeriesUid + ".json");
     }
 
     public Path seriesDir(String studyUid, String seriesUid) {

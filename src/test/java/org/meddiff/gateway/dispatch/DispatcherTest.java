@@ -145,6 +145,20 @@ class DispatcherTest {
     }
 
     @Test
+    void twoJobsThatWroteTheSameDerivedSeries_sendItOnce_andBothAreDelivered() throws Exception {
+        Dispatcher d = dispatcher(new Outbox(spool.outbox()), pacsDestination(), Map.of());
+        // e.g. the jobs of two readinesses of one series that both read the whole series: the same UIDs
+        JobCompleted first = completedJob("3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d", 4, 43);
+        JobCompleted second = completedJob("4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e4e", 4, 43);
+        assertEquals(first.derivedSeriesInstanceUid(), second.derivedSeriesInstanceUid());
+        d.onJobCompleted(Events.toJson(first));
+        d.onJobCompleted(Events.toJson(second));
+        assertEquals(4, totalStores(), "sent once: " + stored);
+        List<String> deliveredJobs = events(Topics.STORE_COMPLETED).stream().map(e -> e.path("jobId").asText()).toList();
+        assertEquals(List.of(first.jobId(), second.jobId()), deliveredJobs, "each job shows its series delivered");
+    }
+
+    @Test
     void anOutboxFailureAfterASuccessfulStore_doesNotSendTheSeriesAgain() throws Exception {
         OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), 3, Topics.STORE_COMPLETED::equals);
         Dispatcher d = dispatcher(outbox, pacsDestination(), Map.of());
