@@ -48,7 +48,7 @@ import org.meddiff.gateway.tools.SyntheticCtSeries;
  * refused in the spool, nothing written outside it, incoming/ empty, a valid instance still stored at the end.
  *
  * <pre>
- * bin/fuzz-campaign --cases 10000 --seed 42 --max-minutes 30 --report target/fuzz-report.json
+ * bin/campaign fuzz --cases 10000 --seed 42 --max-minutes 30 --report target/fuzz-report.json
  * </pre>
  * Exit status 0: every check passed; 1: a check failed (or the time bound stopped the run); 2: usage error.
  */
@@ -70,8 +70,8 @@ public final class FuzzCampaign {
     }
 
     static final String USAGE = """
-            Usage: bin/fuzz-campaign [--cases N] [--seed S] [--max-minutes M] [--report FILE]
-                                     [--max-associations A] [--idle-timeout-seconds T] [--heap-mb H]
+            Usage: bin/campaign fuzz [--cases N] [--seed S] [--max-minutes M] [--report FILE]
+                                       [--max-associations A] [--idle-timeout-seconds T] [--heap-mb H]
 
             Hostile DICOM upper-layer cases against the packaged gateway (target/quarkus-app), started for the run
             as a child JVM (-XmxHm, gateway.dicom.max-associations=A, gateway.dicom.idle-timeout=Ts) with its own
@@ -177,7 +177,7 @@ public final class FuzzCampaign {
             throw new UsageException("--heap-mb must be at least 128");
         }
         long s = seed != null ? seed : new Random().nextLong() & Long.MAX_VALUE;
-        String command = "bin/fuzz-campaign --cases " + cases + " --seed " + s + " --max-minutes " + fmt(maxMinutes)
+        String command = "bin/campaign fuzz --cases " + cases + " --seed " + s + " --max-minutes " + fmt(maxMinutes)
                 + (report == null ? "" : " --report " + report)
                 + (maxAssociations == 8 ? "" : " --max-associations " + maxAssociations)
                 + (idle == 3 ? "" : " --idle-timeout-seconds " + idle) + (heap == 512 ? "" : " --heap-mb " + heap);

@@ -17,7 +17,7 @@ import org.meddiff.gateway.campaign.FuzzReport.Kind;
 
 /**
  * The short fuzz campaign of bin/test: 700 hostile cases (7 cycles, so every category several times) against the
- * packaged gateway with a real broker, and the same checks as the full run (bin/fuzz-campaign, docs/RELIABILITY.md).
+ * packaged gateway with a real broker, and the same checks as the full run (bin/campaign fuzz, docs/RELIABILITY.md).
  * The seed is random and printed; -Dfuzz.seed=S replays a run, -Dfuzz.cases=N changes its size.
  */
 class FuzzCampaignIT {
