@@ -47,7 +47,9 @@ import org.meddiff.gateway.track.StageProgress;
  * {@code .series.json} (the attributes, written when the series is first seen) and {@code .ready}
  * (generation and instance count of the last announcement), both written atomically. At start-up, every series whose
  * instance count differs from its {@code .ready} is re-armed with a fresh quiet period, so a sender that retries after
- * the restart completes it before it is announced; its announcement says it was recovered. An unreadable state file is
+ * the restart completes it before it is announced; its announcement says it was recovered. One fresh period per
+ * arrival ({@code .recovered} holds the count it was granted for): re-armed again with nothing new, its quiet period
+ * runs from its newest instance, so repeated restarts cannot hold a series back. An unreadable state file is
  * reported and rebuilt. A record whose state cannot be written is retried, uncommitted, until it can.
  */
 @ApplicationScoped
@@ -56,6 +58,8 @@ public class SeriesAssembler {
     private static final String STAGE = "assemble";
     static final String ATTRIBUTES_FILE = ".series.json";
     static final String READY_FILE = ".ready";
+    /** The instance count a series had when it was last re-armed at start-up (one fresh quiet period per arrival). */
+    static final String RECOVERED_FILE = ".recovered";
 
     @Inject
     GatewayConfig config;
@@ -159,8 +163,11 @@ public class SeriesAssembler {
                     open.remove(event.seriesInstanceUid(), state);
                     continue; // announced and removed meanwhile: this instance reopens the series
                 }
-                state.instances.add(event.sopInstanceUid());
-                state.lastArrivalNanos = System.nanoTime();
+                if (state.instances.add(event.sopInstanceUid())) {
+                    // only a new instance restarts the quiet period: a replayed duplicate (after a crash) must not
+                    // hold the series back
+                    state.lastArrivalNanos = System.nanoTime();
+                }
                 return;
             }
         }
@@ -213,8 +220,10 @@ public class SeriesAssembler {
                     progress.progressing(STAGE, what);
                 }
                 // the event is out: record it, or a restart would announce the same readiness again (deduplicated downstream)
-                retry.run(STAGE, "record the readiness of series " + state.seriesUid, () -> AtomicFiles.writeString(
-                        state.dir.resolve(READY_FILE), generation + " " + count));
+                retry.run(STAGE, "record the readiness of series " + state.seriesUid, () -> {
+                    AtomicFiles.writeString(state.dir.resolve(READY_FILE), generation + " " + count);
+                    Files.deleteIfExists(state.dir.resolve(RECOVERED_FILE));
+                });
                 state.generation = generation;
                 state.announcedCount = count;
                 LOG.infof("series %s ready: %d instance(s), generation %d%s", state.seriesUid, count, generation,
@@ -260,11 +269,38 @@ public class SeriesAssembler {
         SeriesState state = new SeriesState(dir.getParent().getFileName().toString(), seriesUid, dir, attributes,
                 ready[0], ready[1]);
         files.forEach(f -> state.instances.add(stripExtension(f)));
-        state.lastArrivalNanos = System.nanoTime();
         state.recovered = true;
+        Path marker = dir.resolve(RECOVERED_FILE);
+        if (readCount(marker) == files.size()) {
+            // re-armed at an earlier start and nothing arrived since: a crash loop must not hold the series back for
+            // ever, so its quiet period runs from its newest instance this time
+            long newest = 0;
+            for (Path f : files) {
+                newest = Math.max(newest, Files.getLastModifiedTime(f).toMillis());
+            }
+            long quietFor = Math.max(0, System.currentTimeMillis() - newest);
+            state.lastArrivalNanos = System.nanoTime() - quietFor * 1_000_000;
+            LOG.infof("recovered series %s with %d instance(s) from the spool again, nothing new since: ready once quiet "
+                    + "since its newest instance (%d s ago)", seriesUid, files.size(), quietFor / 1000);
+        } else {
+            state.lastArrivalNanos = System.nanoTime();
+            AtomicFiles.writeString(marker, String.valueOf(files.size()));
+            LOG.infof("recovered series %s with %d instance(s) from the spool: ready after a fresh quiet period", seriesUid,
+                    files.size());
+        }
         open.put(seriesUid, state);
-        LOG.infof("recovered series %s with %d instance(s) from the spool: ready after a fresh quiet period", seriesUid,
-                files.size());
+    }
+
+    /** The instance count a {@link #RECOVERED_FILE} holds, or -1. */
+    private static int readCount(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            return -1;
+        }
+        try {
+            return Integer.parseInt(Files.readString(file, StandardCharsets.ISO_8859_1).trim());
+        } catch (NumberFormatException e) {
+            return -1; // unreadable: the series gets a fresh quiet period, the safe side
+        }
     }
 
     /** The series' attributes, or null when the file is missing or unreadable (reported). */

@@ -107,6 +107,51 @@ class SeriesAssemblerTest {
         assertEquals("1 3", Files.readString(seriesDir.resolve(SeriesAssembler.READY_FILE)), "and the state written anew");
     }
 
+    SeriesAssembler restartedWith(String quietPeriod) {
+        SeriesAssembler next = new SeriesAssembler();
+        next.config = TestSettings.gateway(Map.of("gateway.assemble.series-quiet-period", quietPeriod));
+        next.spool = spool;
+        next.outbox = assembler.outbox;
+        next.retry = assembler.retry;
+        next.progress = progress;
+        next.datasets = assembler.datasets;
+        return next;
+    }
+
+    @Test
+    void aSeriesOpenAtACrashGetsOneFreshQuietPeriod_notOneAtEveryRestart() throws Exception {
+        for (int i = 1; i <= 3; i++) {
+            assembler.onInstance(received(i)); // seen by assemble (its attributes written), not yet announced
+        }
+        Path seriesDir = spool.seriesDir(params.resolvedStudyUid(), params.resolvedSeriesUid());
+        for (Path f : files) {
+            Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+        }
+        SeriesAssembler first = restartedWith("30s"); // the process died; a new one starts
+        first.recoverFromSpool();
+        first.announceQuietSeries();
+        assertTrue(ready().isEmpty(), "a fresh quiet period: the sender may still be retrying");
+        SeriesAssembler second = restartedWith("30s"); // it died again before the period ended, nothing new arrived
+        second.recoverFromSpool();
+        second.announceQuietSeries();
+        assertEquals(1, ready().size(), "quiet since its newest instance a minute ago: ready at once");
+        assertTrue(ready().get(0).path("recovered").asBoolean());
+        assertFalse(Files.exists(seriesDir.resolve(SeriesAssembler.RECOVERED_FILE)), "the recovery mark goes with the announcement");
+    }
+
+    @Test
+    void aReplayedDuplicateDoesNotRestartTheQuietPeriod() throws Exception {
+        SeriesAssembler quiet = restartedWith("400ms");
+        for (int i = 1; i <= 3; i++) {
+            quiet.onInstance(received(i));
+        }
+        Thread.sleep(450);
+        quiet.onInstance(received(2)); // the same event again, e.g. replayed after a restart
+        quiet.announceQuietSeries();
+        assertEquals(1, ready().size(), "announced on time: " + ready());
+        assertEquals(3, ready().get(0).path("instanceCount").asInt());
+    }
+
     @Test
     void aSeriesAssembledWithoutARestart_isNotMarkedRecovered() {
         for (int i = 1; i <= 3; i++) {
