@@ -122,7 +122,7 @@ public final class CampaignReport {
                 .append(" UTC)\n\n");
         b.append("Command: `").append(command).append("`\n");
         if (seed != null) {
-            b.append("Seed: ").append(seed).append(" (the same --seed replays the same series and kill moments)\n");
+            b.append("Seed: ").append(seed).append(" (--seed ").append(seed).append(" replays the same series and, in crash, the same kill gaps)\n");
         }
         b.append("Wall time: ").append(human(wallTime)).append("; machine: ").append(Runtime.getRuntime().availableProcessors())
                 .append(" cores\n");
