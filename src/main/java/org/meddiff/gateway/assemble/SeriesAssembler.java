@@ -37,6 +37,7 @@ import org.meddiff.gateway.events.SeriesReady;
 import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
+import org.meddiff.gateway.Failures;
 
 /**
  * Decides when a series is complete: no new instance for the quiet period (wall clock, checked by a
@@ -120,7 +121,7 @@ public class SeriesAssembler {
         recoverFromSpool();
         long interval = config.assemble().checkInterval().toMillis();
         timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("assemble-timer").daemon(true).unstarted(r));
-        timer.scheduleWithFixedDelay(this::announceQuietSeries, interval, interval, TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::checkQuietSeries, interval, interval, TimeUnit.MILLISECONDS);
     }
 
     void stop(@Observes ShutdownEvent event) {
@@ -142,6 +143,9 @@ public class SeriesAssembler {
         Path dir;
         try {
             dir = spool.seriesDir(event.studyInstanceUid(), event.seriesInstanceUid());
+            if (event.sopInstanceUid() == null || event.series() == null) {
+                throw new IllegalArgumentException("no SOP instance UID or series attributes");
+            }
         } catch (IllegalArgumentException e) {
             // ingest refuses invalid UIDs, so only a foreign producer writes this: it can never be assembled
             LOG.errorf("skipping dicom.instance.received %s with an invalid UID: %s", event.eventId(), e.getMessage());
@@ -149,13 +153,15 @@ public class SeriesAssembler {
         }
         while (true) {
             SeriesState state = open.get(event.seriesInstanceUid());
+            boolean opened = false;
             if (state == null) {
                 // the series' files are written outside the map's lock, retried until they are: the record stays uncommitted
-                SeriesState fresh = retry.call(STAGE, "open series " + event.seriesInstanceUid() + " in " + dir,
+                SeriesState created = retry.call(STAGE, "open series " + event.seriesInstanceUid() + " in " + dir,
                         () -> reopen(event, dir));
-                state = open.putIfAbsent(event.seriesInstanceUid(), fresh);
+                state = open.putIfAbsent(event.seriesInstanceUid(), created);
                 if (state == null) {
-                    state = fresh;
+                    state = created;
+                    opened = true;
                 }
             }
             synchronized (state) {
@@ -163,9 +169,9 @@ public class SeriesAssembler {
                     open.remove(event.seriesInstanceUid(), state);
                     continue; // announced and removed meanwhile: this instance reopens the series
                 }
-                if (state.instances.add(event.sopInstanceUid())) {
-                    // only a new instance restarts the quiet period: a replayed duplicate (after a crash) must not
-                    // hold the series back
+                if (state.instances.add(event.sopInstanceUid()) || opened) {
+                    // a new instance restarts the quiet period, and so does the instance that reopened an announced
+                    // series (the spool listing already holds it); a replayed duplicate must not hold a series back
                     state.lastArrivalNanos = System.nanoTime();
                 }
                 return;
@@ -191,12 +197,29 @@ public class SeriesAssembler {
         return state;
     }
 
+    /** The timer's task: any failure is logged and the next check runs (an exception would cancel the timer for good). */
+    private void checkQuietSeries() {
+        try {
+            announceQuietSeries();
+        } catch (DurableRetry.Interrupted e) {
+            // shutting down
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "checking for quiet series failed; checking again in %s", config.assemble().checkInterval());
+        }
+    }
+
     void announceQuietSeries() {
         long quietNanos = config.assemble().seriesQuietPeriod().toNanos();
         long now = System.nanoTime();
         for (SeriesState state : open.values()) {
             synchronized (state) {
-                if (state.instances.size() == state.announcedCount || now - state.lastArrivalNanos < quietNanos) {
+                if (now - state.lastArrivalNanos < quietNanos) {
+                    continue;
+                }
+                if (state.instances.size() == state.announcedCount) {
+                    // reopened by a duplicate of what was announced: nothing new to announce, no state to keep
+                    state.closed = true;
+                    open.remove(state.seriesUid, state);
                     continue;
                 }
                 int generation = state.generation + 1;
@@ -208,10 +231,10 @@ public class SeriesAssembler {
                 } catch (IOException e) {
                     // the timer tries again on its next tick; logged once, not on every tick
                     if (!state.announceFailing) {
-                        LOG.errorf("cannot %s (%s); retrying on every check", what, DurableRetry.reason(e));
+                        LOG.errorf("cannot %s (%s); retrying on every check", what, Failures.reason(e));
                         state.announceFailing = true;
                     }
-                    progress.stalled(STAGE, what, DurableRetry.reason(e));
+                    progress.stalled(STAGE, what, Failures.reason(e));
                     continue;
                 }
                 if (state.announceFailing) {
@@ -331,8 +354,9 @@ public class SeriesAssembler {
                 h.seriesDescription(), h.bodyPartExamined(), h.imageType(), h.sopClassUid(), null, null,
                 DerivedMarker.isOurs(h.derivationDescription()));
         AtomicFiles.writeString(attributesFile, Events.toJson(rebuilt));
-        LOG.warnf("series attributes %s rebuilt from %s without the calling and called AE titles: routing rules on AE titles "
-                + "will not match this series", attributesFile, instance.getFileName());
+        LOG.errorf("series attributes %s rebuilt from %s without the calling and called AE titles: routing rules on AE titles "
+                + "(every shipped one) will not match this series; send it again to have it processed", attributesFile,
+                instance.getFileName());
         return rebuilt;
     }
 

@@ -22,7 +22,7 @@ public interface GatewayConfig {
 
     /** AE titles: 1-16 characters of the default repertoire, no backslash, not all spaces. */
     String AE_TITLE = "^(?=.*\\S)[\\x20-\\x5b\\x5d-\\x7e]{1,16}$";
-    String DESTINATION = "^[\\x20-\\x5b\\x5d-\\x7e]{1,16}@[^@:\\s/*]+:\\d{1,5}(/tls)?(\\*\\d{1,2})?$";
+    String DESTINATION = "^[\\x20-\\x5b\\x5d-\\x7e]{1,16}@[^@:\\s/*]+:\\d{1,5}(/tls)?(\\*[1-9]\\d?)?$";
 
     @Valid Stages stages();
 
@@ -220,7 +220,7 @@ public interface GatewayConfig {
         @WithDefault("10s") Duration retryBackoff();
 
         /** A job running longer than this is stopped and counts as a failed attempt: a worker never hangs on one job. */
-        @WithDefault("4h") Duration jobTimeout();
+        @WithDefault("2h") Duration jobTimeout();
     }
 
     interface Dispatch {
@@ -236,8 +236,11 @@ public interface GatewayConfig {
          */
         @WithDefault("8") @Min(1) @Max(100) int maxAttempts();
 
-        /** A delivery whose destination stays down (connection refused) or busy (no answer) this long is dead-lettered. */
-        @WithDefault("1h") Duration giveUpAfter();
+        /**
+         * A delivery whose destination stays down (connection refused) or busy (no answer) this long is dead-lettered:
+         * long enough for an overnight PACS maintenance window to pass without anybody redelivering by hand.
+         */
+        @WithDefault("12h") Duration giveUpAfter();
 
         /** How long to wait for the answer to an association request: a single-association PACS busy with another sender stays silent. */
         @WithDefault("30s") Duration associationTimeout();

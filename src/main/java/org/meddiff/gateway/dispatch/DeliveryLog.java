@@ -17,6 +17,7 @@ import org.jboss.logging.Logger;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
+import org.meddiff.gateway.Failures;
 
 /**
  * What each destination holds, one file per derived series in the spool's {@code dispatch/} (written atomically,
@@ -47,15 +48,19 @@ public class DeliveryLog {
             return DELIVERED.equals(state);
         }
 
-        /** The same outcome, with one more completion event handled. */
+        /** The same outcome, with one more completion event handled (the latest {@link #KEPT_EVENT_IDS} are kept). */
         Delivery handled(String eventId) {
             if (eventId == null || eventIds.contains(eventId)) {
                 return this;
             }
             List<String> ids = new ArrayList<>(eventIds);
             ids.add(eventId);
-            return new Delivery(state, jobId, instances, ids, outcomeTopic, outcomeEvent);
+            return new Delivery(state, jobId, instances, ids.subList(Math.max(0, ids.size() - KEPT_EVENT_IDS), ids.size()),
+                    outcomeTopic, outcomeEvent);
         }
+
+        /** Repeats come soon after the original: a series announced more often than this has a bigger problem. */
+        static final int KEPT_EVENT_IDS = 32;
     }
 
     /** The file's content. */
@@ -91,7 +96,7 @@ public class DeliveryLog {
             return new SeriesDeliveries(derivedSeriesUid, Map.of());
         } catch (IOException | IllegalArgumentException e) {
             LOG.errorf("dispatch state %s is unreadable (%s): taken as no delivery made, so the series is sent again",
-                    file, e.getMessage());
+                    file, Failures.reason(e));
             return new SeriesDeliveries(derivedSeriesUid, Map.of());
         }
     }

@@ -6,7 +6,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -29,6 +30,7 @@ import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.StoreCompleted;
 import org.meddiff.gateway.events.StoreDeadLettered;
 import org.meddiff.gateway.spool.Spool;
+import org.meddiff.gateway.Failures;
 
 /**
  * Sends each derived series to every configured destination by C-STORE, the destinations in parallel, each through its
@@ -55,9 +57,11 @@ public class Dispatcher {
     private final List<StoreScu.Destination> destinations;
     private final StoreScu scu;
     private final DestinationLanes lanes = new DestinationLanes();
-    /** Deliveries running now, by job and destination: a second copy of one completion waits for the first, then skips. */
-    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.CompletableFuture<Void>> running =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * Deliveries running now, by derived series and destination (the key of the delivery record): a second completion
+     * of the same series waits for the first, then finds its record.
+     */
+    private final ConcurrentHashMap<String, CompletableFuture<Void>> running = new ConcurrentHashMap<>();
 
     @Inject
     public Dispatcher(GatewayConfig config, Spool spool, Outbox outbox, MeterRegistry metrics, DeliveryLog deliveries,
@@ -90,8 +94,12 @@ public class Dispatcher {
         }
     }
 
+    /**
+     * Its own worker pool ({@code smallrye.messaging.worker.dispatch.max-concurrency}): deliveries wait for a PACS that
+     * is down for up to give-up-after, and must not take the threads route, infer and the REST API run on.
+     */
     @Incoming("dispatch-completed")
-    @Blocking(ordered = false)
+    @Blocking(value = "dispatch", ordered = false)
     public void onJobCompleted(String json) {
         JobCompleted job;
         try {
@@ -166,13 +174,19 @@ public class Dispatcher {
 
     /** One destination's part of a completion: skipped if already handled, else delivered, then recorded and announced. */
     void dispatch(JobCompleted job, List<Path> files, StoreScu.Destination destination) {
-        String runningKey = job.jobId() + " " + destination;
+        String runningKey = job.derivedSeriesInstanceUid() + " " + destination;
         while (true) {
-            java.util.concurrent.CompletableFuture<Void> mine = new java.util.concurrent.CompletableFuture<>();
-            java.util.concurrent.CompletableFuture<Void> other = running.putIfAbsent(runningKey, mine);
+            CompletableFuture<Void> mine = new CompletableFuture<>();
+            CompletableFuture<Void> other = running.putIfAbsent(runningKey, mine);
             if (other == null) {
                 try {
                     dispatchOnce(job, files, destination);
+                } catch (DurableRetry.Interrupted e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    // a bug must not stop dispatch nor vanish: the delivery is dead-lettered with the reason
+                    LOG.errorf(e, "job %s: delivery to %s failed unexpectedly", job.jobId(), destination);
+                    announce(job, destination.toString(), deadLetter(job, destination, 0, "internal error: " + e), null);
                 } finally {
                     running.remove(runningKey);
                     mine.complete(null);
@@ -180,12 +194,12 @@ public class Dispatcher {
                 return;
             }
             try {
-                other.get(); // then look at what it recorded
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new DurableRetry.Interrupted("dispatch job " + job.jobId() + " to " + destination);
-            } catch (java.util.concurrent.ExecutionException e) {
+                other.join(); // then look at what it recorded
+            } catch (java.util.concurrent.CompletionException e) {
                 // it ended without an outcome: this copy delivers
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                throw new DurableRetry.Interrupted("dispatch job " + job.jobId() + " to " + destination);
             }
         }
     }
@@ -221,10 +235,9 @@ public class Dispatcher {
     /** Records the outcome for the destination, then announces it: after a crash in between, a repeat announces it. */
     private void announce(JobCompleted job, String destination, GatewayEvent outcome, DeliveryLog.Delivery previous) {
         String state = outcome instanceof StoreCompleted ? DeliveryLog.Delivery.DELIVERED : DeliveryLog.Delivery.DEAD_LETTERED;
-        List<String> handled = new ArrayList<>(previous == null ? List.of() : previous.eventIds());
-        handled.add(job.eventId());
-        record(job, destination, new DeliveryLog.Delivery(state, job.jobId(), job.instanceCount(), handled, outcome.type(),
-                Events.toJson(outcome)));
+        DeliveryLog.Delivery done = new DeliveryLog.Delivery(state, job.jobId(), job.instanceCount(),
+                previous == null ? List.of() : previous.eventIds(), outcome.type(), Events.toJson(outcome));
+        record(job, destination, done.handled(job.eventId()));
         retry.run(STAGE, "announce the delivery of job " + job.jobId(), () -> outbox.append(outcome));
     }
 
@@ -289,9 +302,9 @@ public class Dispatcher {
                 } else {
                     waitFor = e.kind();
                 }
-            } catch (IOException e) {
-                // our side: a derived file could not be read; counted, so a lasting read error ends in the dead letter
-                lastError = "cannot read the derived series: " + AssociationFailure.describe(e);
+            } catch (IOException | RuntimeException e) {
+                // our side (a derived file that cannot be read), or a bug: counted, so a lasting one ends in the dead letter
+                lastError = (e instanceof IOException ? "" : "internal error: ") + Failures.reason(e);
                 countedAttempts++;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -9,6 +9,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.Failures;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.track.StageProgress;
 
@@ -70,41 +71,39 @@ public class DurableRetry {
         int failures = 0;
         String lastReason = null;
         long firstFailure = 0;
-        while (true) {
-            try {
-                T result = write.run();
-                if (failures > 0) {
-                    LOG.infof("%s: %s done after %d failed attempt(s) over %d ms", stage, what, failures,
-                            (System.nanoTime() - firstFailure) / 1_000_000);
-                    progress.progressing(stage, what);
+        try {
+            while (true) {
+                try {
+                    T result = write.run();
+                    if (failures > 0) {
+                        LOG.infof("%s: %s done after %d failed attempt(s) over %d ms", stage, what, failures,
+                                (System.nanoTime() - firstFailure) / 1_000_000);
+                    }
+                    return result;
+                } catch (IOException | UncheckedIOException e) {
+                    String reason = Failures.reason(e);
+                    if (failures == 0) {
+                        firstFailure = System.nanoTime();
+                    }
+                    failures++;
+                    if (!Objects.equals(reason, lastReason)) {
+                        LOG.errorf("%s: cannot %s (%s); retrying with backoff, the record stays uncommitted", stage, what, reason);
+                        lastReason = reason;
+                    }
+                    progress.stalled(stage, what, reason);
                 }
-                return result;
-            } catch (IOException | UncheckedIOException e) {
-                String reason = reason(e);
-                if (failures == 0) {
-                    firstFailure = System.nanoTime();
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new Interrupted(what);
                 }
-                failures++;
-                if (!Objects.equals(reason, lastReason)) {
-                    LOG.errorf("%s: cannot %s (%s); retrying with backoff, the record stays uncommitted", stage, what, reason);
-                    lastReason = reason;
-                }
-                progress.stalled(stage, what, reason);
+                backoff = Math.min(backoff * 2, maxBackoffMillis);
             }
-            try {
-                Thread.sleep(backoff);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new Interrupted(what);
+        } finally {
+            if (failures > 0) {
+                progress.progressing(stage, what); // done, or given up by a shutdown: no longer waiting either way
             }
-            backoff = Math.min(backoff * 2, maxBackoffMillis);
         }
-    }
-
-    /** Never empty: an exception without a message is named by its class. */
-    public static String reason(Throwable e) {
-        Throwable t = e instanceof UncheckedIOException && e.getCause() != null ? e.getCause() : e;
-        String message = t.getMessage();
-        return message == null || message.isBlank() ? t.getClass().getSimpleName() : message;
     }
 }

@@ -34,10 +34,15 @@ public final class Events {
     }
 
     public static <T> T fromJson(String json, Class<T> type) {
+        T event;
         try {
-            return JSON.readValue(json, type);
+            event = JSON.readValue(json, type);
         } catch (Exception e) {
             throw new IllegalArgumentException("not a valid " + type.getSimpleName() + " event: " + e.getMessage(), e);
         }
+        if (event == null) {
+            throw new IllegalArgumentException("not a valid " + type.getSimpleName() + " event: the record is JSON null");
+        }
+        return event;
     }
 }

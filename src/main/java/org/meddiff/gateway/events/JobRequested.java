@@ -1,8 +1,10 @@
 package org.meddiff.gateway.events;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 /**
  * inference.job.requested: one task for one readiness of one series; jobId is deterministic. {@code attempt} counts
@@ -24,11 +26,24 @@ public record JobRequested(String eventId, String type, int schemaVersion, Strin
                 ready.seriesRef(), ready.series(), params, 1, List.of());
     }
 
-    /** The same job requested again after this attempt failed for {@code reason}. */
+    /**
+     * The same job requested again after this attempt failed for {@code reason}. Its event id follows from the job and
+     * the attempt, so two copies of a failed attempt (a redelivery after a crash) request the next one only once.
+     */
     public JobRequested retry(String reason) {
         List<String> failures = new ArrayList<>(previousFailures);
         failures.add(reason);
-        return new JobRequested(Events.newId(), type, schemaVersion, Events.now(), correlationId, jobId, task, rule,
+        String eventId = UUID.nameUUIDFromBytes((jobId + "/attempt " + (attempt + 1)).getBytes(StandardCharsets.UTF_8)).toString();
+        return new JobRequested(eventId, type, schemaVersion, Events.now(), correlationId, jobId, task, rule,
                 studyInstanceUid, seriesInstanceUid, generation, instanceCount, seriesRef, series, params, attempt + 1, failures);
+    }
+
+    /**
+     * The study, like every event; a retried attempt is keyed by job and attempt instead, so it lands on any partition
+     * and may be run by another worker than the one that failed it.
+     */
+    @Override
+    public String key() {
+        return attempt > 1 ? jobId + "/" + attempt : correlationId;
     }
 }

@@ -21,6 +21,7 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
+import org.meddiff.gateway.Failures;
 
 /**
  * Transactional outbox on the spool's file system: an event is durable (written, fsync-ed, renamed)
@@ -160,7 +161,7 @@ public class Outbox {
         Path target = corrupt.resolve(entry.getFileName());
         Files.move(entry, target, StandardCopyOption.REPLACE_EXISTING);
         Spool.fsyncDirectory(dir);
-        LOG.errorf("outbox entry %s is unreadable (%s): moved to %s, not published", entry, why.getMessage(), target);
+        LOG.errorf("outbox entry %s is unreadable (%s): moved to %s, not published", entry, Failures.reason(why), target);
     }
 
     private static Entry read(Path file) throws IOException {

@@ -1,25 +1,33 @@
 package org.meddiff.gateway.infer;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 
 import org.meddiff.gateway.events.DurableRetry;
 import org.meddiff.gateway.events.JobFailed;
+import org.meddiff.gateway.Failures;
 
 /**
  * Why one attempt of a job failed, sorted by whose fault it is. The input's (not CT, missing slices, unreadable or
- * truncated pixels): another attempt would fail the same way, so the job fails at once. The machine's (an ONNX Runtime
- * error, out of memory, an I/O error, over the time limit, an unexpected exception): another attempt, here or on
- * another worker, may well succeed.
+ * truncated pixels, a geometry the volume code cannot take): another attempt would fail the same way, so the job fails
+ * at once. The machine's (an ONNX Runtime error, out of memory, a file system error, a model not installed, over the
+ * time limit, an unexpected exception): another attempt, here or on another worker, may well succeed.
  */
 public record JobFailure(String cause, String reason) {
     /** Thrown inside a job's thread when it ran over {@code gateway.infer.job-timeout}. */
     public static final class OverTimeLimit extends Exception {
+        private final boolean abandoned;
+
         public OverTimeLimit(Duration limit, boolean stopped) {
             super("over its time limit of " + limit + " (gateway.infer.job-timeout)"
                     + (stopped ? "" : "; its thread did not stop and was abandoned"));
+            this.abandoned = !stopped;
+        }
+
+        /** The attempt's thread would not stop: it still runs, holding what it holds. */
+        public boolean abandoned() {
+            return abandoned;
         }
     }
 
@@ -36,37 +44,52 @@ public record JobFailure(String cause, String reason) {
     }
 
     public static JobFailure of(Throwable t) {
-        if (t instanceof TaskFailedException) {
-            Throwable machine = machineCause(t.getCause());
-            return machine == null ? input(t.getMessage()) : machine(t.getMessage());
+        if (t instanceof TaskFailedException f) {
+            return f.machine() || machineCause(t.getCause()) != null ? machine(t.getMessage()) : input(t.getMessage());
         }
         if (t instanceof OverTimeLimit) {
             return machine(t.getMessage());
         }
         if (t instanceof OutOfMemoryError) {
-            return machine("out of memory (" + DurableRetry.reason(t) + ")");
+            return machine("out of memory (" + Failures.reason(t) + ")");
         }
-        Throwable ort = find(t, "ai.onnxruntime.OrtException");
-        if (ort != null) {
-            return machine("ONNX Runtime error: " + DurableRetry.reason(t));
+        if (find(t, "ai.onnxruntime.OrtException") != null) {
+            return machine("ONNX Runtime error: " + Failures.reason(t));
         }
         if (t instanceof IOException || t instanceof UncheckedIOException) {
-            return machine("I/O error: " + DurableRetry.reason(t));
+            return machine("I/O error: " + Failures.reason(t));
+        }
+        if (t instanceof IllegalArgumentException) {
+            // what the volume code says about a series it cannot take (too few slices for the kernel, a grid too small)
+            return input("cannot process this series: " + Failures.reason(t));
         }
         // a bug or an unexpected state of the machine: retried, bounded by max-attempts
         return machine("internal error: " + t);
     }
 
-    /** An I/O error (other than a file ending early: that is the file's fault) or ONNX Runtime error behind a task failure. */
+    /**
+     * The machine's fault behind a task failure: the file system failing (a missing or unreadable file, a full or
+     * read-only disk, an I/O error), or ONNX Runtime. Other I/O errors come from parsing a data set (PixelMed reports a
+     * malformed one as an IOException) and are the input's, as is an OutOfMemoryError a reader met on a corrupt length.
+     */
     private static Throwable machineCause(Throwable c) {
         for (Throwable e = c; e != null; e = e.getCause()) {
-            if ((e instanceof IOException && !(e instanceof EOFException)) || e instanceof UncheckedIOException
-                    || e instanceof OutOfMemoryError || e.getClass().getName().equals("ai.onnxruntime.OrtException")) {
+            if (e instanceof java.nio.file.FileSystemException || e instanceof java.io.FileNotFoundException
+                    || e instanceof java.nio.channels.ClosedChannelException || e instanceof UncheckedIOException
+                    || e.getClass().getName().equals("ai.onnxruntime.OrtException")) {
+                return e;
+            }
+            if (e instanceof IOException && e.getMessage() != null && SYSTEM_ERRORS.matcher(e.getMessage()).find()) {
                 return e;
             }
         }
         return null;
     }
+
+    /** What the operating system says when the disk, not the data, is the problem. */
+    private static final java.util.regex.Pattern SYSTEM_ERRORS = java.util.regex.Pattern.compile(
+            "No space left on device|Input/output error|Read-only file system|Disk quota exceeded|Stale file handle"
+                    + "|Too many open files|Permission denied");
 
     private static Throwable find(Throwable t, String className) {
         for (Throwable e = t; e != null; e = e.getCause()) {

@@ -37,6 +37,8 @@ import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.ProcessedEvents;
 import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
+import org.meddiff.gateway.track.StageProgress;
+import org.meddiff.gateway.Failures;
 
 /**
  * The worker side of the job contract: consumes inference.job.requested (one consumer group, so jobs spread over
@@ -51,6 +53,8 @@ import org.meddiff.gateway.spool.Spool;
 public class JobRunner {
     private static final Logger LOG = Logger.getLogger(JobRunner.class);
     static final String COMPLETE_MARKER = Spool.COMPLETE_MARKER;
+    /** Beside the completion marker: the inference.job.failed event of a job that ended without a derived series. */
+    static final String FAILED_MARKER = ".failed.json";
     static final String STAGE = "infer";
 
     /** How often and how long a job is tried. */
@@ -72,15 +76,16 @@ public class JobRunner {
     private final Attempts attempts;
     private final DurableRetry retry;
     private final ProcessedEvents processed;
+    private final StageProgress progress;
 
     @Inject
     public JobRunner(Instance<InferenceTask> tasks, Spool spool, Outbox outbox, MeterRegistry metrics, GatewayConfig config,
-                     DurableRetry retry, ProcessedEvents processed) {
-        this(tasks.stream().toList(), spool, outbox, metrics, Attempts.of(config.infer()), retry, processed);
+                     DurableRetry retry, ProcessedEvents processed, StageProgress progress) {
+        this(tasks.stream().toList(), spool, outbox, metrics, Attempts.of(config.infer()), retry, processed, progress);
     }
 
     public JobRunner(Collection<InferenceTask> tasks, Spool spool, Outbox outbox, MeterRegistry metrics, Attempts attempts,
-                     DurableRetry retry, ProcessedEvents processed) {
+                     DurableRetry retry, ProcessedEvents processed, StageProgress progress) {
         this.tasks = tasks.stream().collect(Collectors.toMap(InferenceTask::name, Function.identity()));
         this.spool = spool;
         this.outbox = outbox;
@@ -88,6 +93,7 @@ public class JobRunner {
         this.attempts = attempts;
         this.retry = retry;
         this.processed = processed;
+        this.progress = progress;
     }
 
     @Incoming("infer-jobs")
@@ -135,14 +141,32 @@ public class JobRunner {
                 }
                 return held;
             });
+            GatewayEvent outcome;
             try {
-                publish(attempt(job));
+                outcome = attempt(job);
+                if (!(outcome instanceof JobRequested)) {
+                    publish(outcome);
+                }
             } finally {
                 lock.release();
             }
+            if (outcome instanceof JobRequested next) {
+                // the backoff is waited out without the job's lock, then the next attempt may go to any worker
+                waitBefore(next);
+                publish(next);
+            }
         } catch (IOException e) {
             // releasing or closing the lock failed: the outcome is in the outbox, and the lock goes with the channel
-            LOG.warnf("job %s: releasing its lock %s: %s", job.jobId(), lockFile, DurableRetry.reason(e));
+            LOG.warnf("job %s: releasing its lock %s: %s", job.jobId(), lockFile, Failures.reason(e));
+        }
+    }
+
+    private void waitBefore(JobRequested next) {
+        try {
+            Thread.sleep(attempts.before(next.attempt()).toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DurableRetry.Interrupted("wait before retrying job " + next.jobId());
         }
     }
 
@@ -161,6 +185,10 @@ public class JobRunner {
             if (previous != null) {
                 return previous;
             }
+            JobFailed failedBefore = failedBefore(job, outputDir.resolve(FAILED_MARKER));
+            if (failedBefore != null) {
+                return failedBefore;
+            }
             sources = spool.seriesFiles(spool.resolve(job.seriesRef()));
             if (sources.isEmpty()) {
                 return failed(job, JobFailure.input("source series " + job.seriesInstanceUid() + " has no instances in the spool"));
@@ -169,7 +197,7 @@ public class JobRunner {
         } catch (IllegalArgumentException e) {
             return failed(job, JobFailure.input("cannot prepare job: " + e.getMessage()));
         } catch (IOException e) {
-            return failedAttempt(job, JobFailure.machine("cannot prepare job: " + DurableRetry.reason(e)));
+            return failedAttempt(job, JobFailure.machine("cannot prepare job: " + Failures.reason(e)));
         }
         LOG.infof("job %s: %s on series %s (%d instances, attempt %d of %d)", job.jobId(), job.task(), job.seriesInstanceUid(),
                 sources.size(), job.attempt(), attempts.max());
@@ -181,6 +209,11 @@ public class JobRunner {
             Thread.currentThread().interrupt();
             throw new DurableRetry.Interrupted("run job " + job.jobId());
         } catch (Throwable t) {
+            if (t instanceof JobFailure.OverTimeLimit over && over.abandoned()) {
+                LOG.errorf("job %s: its thread did not stop after the time limit and still runs: restart this worker to "
+                        + "free what it holds (liveness check abandoned-work is DOWN)", job.jobId());
+                progress.abandoned(STAGE, "job " + job.jobId(), "its thread ran past " + attempts.timeLimit() + " and did not stop");
+            }
             JobFailure failure = JobFailure.of(t);
             if (failure.reason().startsWith("internal error")) {
                 LOG.errorf(t, "job %s crashed", job.jobId());
@@ -237,24 +270,53 @@ public class JobRunner {
             all.append("attempt ").append(job.attempt()).append(": ").append(failure.reason());
             return failed(job, JobFailure.machine(all.toString()));
         }
-        Duration wait = attempts.before(job.attempt() + 1);
         LOG.warnf("job %s (%s on series %s): attempt %d of %d failed: %s; requesting attempt %d in %s", job.jobId(), job.task(),
-                job.seriesInstanceUid(), job.attempt(), attempts.max(), failure.reason(), job.attempt() + 1, wait);
+                job.seriesInstanceUid(), job.attempt(), attempts.max(), failure.reason(), job.attempt() + 1,
+                attempts.before(job.attempt() + 1));
         metrics.counter("gateway_job_attempts_failed_total", "task", String.valueOf(job.task())).increment();
-        try {
-            Thread.sleep(wait.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DurableRetry.Interrupted("wait before retrying job " + job.jobId());
-        }
         return job.retry(failure.reason());
     }
 
+    /**
+     * The job's end without a derived series. Recorded beside its directory's completion marker, so a later request
+     * of the same job (a repeated readiness) announces the same failure instead of running it again.
+     */
     private JobFailed failed(JobRequested job, JobFailure failure) {
+        String reason = failure.reason();
+        if (failure.retryable() || job.previousFailures().isEmpty()) {
+            // a machine failure's reason already lists every attempt
+        } else {
+            reason = reason + " (after " + job.previousFailures().size() + " earlier attempt(s) failed: "
+                    + String.join("; ", job.previousFailures()) + ")";
+        }
         LOG.errorf("job %s (%s on series %s) failed (%s): %s", job.jobId(), job.task(), job.seriesInstanceUid(), failure.cause(),
-                failure.reason());
+                reason);
         metrics.counter("gateway_jobs_failed_total", "task", String.valueOf(job.task())).increment();
-        return JobFailed.of(job, failure.reason(), failure.cause());
+        JobFailed failed = JobFailed.of(job, reason, failure.cause());
+        try {
+            Path marker = spool.derivedDir(job.jobId()).resolve(FAILED_MARKER);
+            retry.run(STAGE, "write the failure marker of job " + job.jobId(), () -> AtomicFiles.writeString(marker, Events.toJson(failed)));
+        } catch (IllegalArgumentException e) {
+            // no directory for an invalid job id: nothing to record it in
+        }
+        return failed;
+    }
+
+    /** The failure recorded by an earlier run, or null; an unreadable marker is reported and the job run again. */
+    private JobFailed failedBefore(JobRequested job, Path marker) throws IOException {
+        if (!Files.exists(marker)) {
+            return null;
+        }
+        try {
+            JobFailed previous = Events.fromJson(Files.readString(marker), JobFailed.class);
+            LOG.infof("job %s failed before (%s): announcing its failure again", job.jobId(), previous.reason());
+            return previous;
+        } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+            LOG.warnf("job %s: its failure marker %s is unreadable (%s): running the job again", job.jobId(), marker,
+                    e.getMessage());
+            Files.delete(marker);
+            return null;
+        }
     }
 
     private void publish(GatewayEvent event) {

@@ -22,6 +22,7 @@ import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.SeriesAttributes;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.spool.Uids;
+import org.meddiff.gateway.Failures;
 
 /**
  * What a C-STORE success promises: the data set parsed, its UIDs are safe to use as path names, the
@@ -36,6 +37,8 @@ public class DurableIngest implements StoreHandler {
     private final Outbox outbox;
     private final DicomDatasets datasets;
     private final MeterRegistry metrics;
+    /** Striped by the instance's path: stores of different instances never wait for each other but by chance. */
+    private final Object[] sameInstance = new Object[256];
 
     @Inject
     public DurableIngest(Spool spool, Outbox outbox, DicomDatasets datasets, MeterRegistry metrics) {
@@ -43,6 +46,9 @@ public class DurableIngest implements StoreHandler {
         this.outbox = outbox;
         this.datasets = datasets;
         this.metrics = metrics;
+        for (int i = 0; i < sameInstance.length; i++) {
+            sameInstance[i] = new Object();
+        }
     }
 
     @Override
@@ -90,13 +96,20 @@ public class DurableIngest implements StoreHandler {
                     "data set is " + header.sopClassUid() + ", request said " + in.sopClassUid());
         }
         Path target = spool.instancePath(header.studyInstanceUid(), header.seriesInstanceUid(), header.sopInstanceUid());
+        // two senders storing the same instance at once: one's refusal must not remove the copy the other was told is stored
+        synchronized (sameInstance[Math.floorMod(target.hashCode(), sameInstance.length)]) {
+            return moveAndAnnounce(in, header, target);
+        }
+    }
+
+    private StoreOutcome moveAndAnnounce(ReceivedInstance in, InstanceHeader header, Path target) {
         long size;
         boolean replacing = Files.exists(target); // a resent instance: the copy already there was acknowledged before
         try {
             size = Files.size(in.file());
             spool.moveDurably(in.file(), target);
         } catch (IOException e) {
-            LOG.errorf("cannot move %s into the spool at %s: %s", in.file(), target, e.getMessage());
+            LOG.errorf("cannot move %s into the spool at %s: %s", in.file(), target, Failures.reason(e));
             return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "spool write failed");
         }
         SeriesAttributes series = new SeriesAttributes(header.modality(), header.seriesNumber(), header.sliceThicknessMm(),
@@ -108,7 +121,7 @@ public class DurableIngest implements StoreHandler {
         } catch (IOException e) {
             // Not announced: refuse, so the sender retries and the retry announces it. A refused instance leaves
             // nothing behind, unless it replaced a copy acknowledged before (that one was announced then).
-            LOG.errorf("cannot record the event for %s: %s", target, e.getMessage());
+            LOG.errorf("cannot record the event for %s: %s", target, Failures.reason(e));
             if (!replacing) {
                 deleteQuietly(target);
             }

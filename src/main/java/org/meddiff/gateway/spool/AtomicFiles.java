@@ -28,7 +28,10 @@ public final class AtomicFiles {
 
     public static void write(Path target, byte[] bytes) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            Spool.fsyncDirectory(dir.getParent()); // the new directory's own entry must survive a crash too
+        }
         // a unique temporary name: two writers of the same target never share one
         Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", TEMP_SUFFIX);
         try {
@@ -45,7 +48,11 @@ public final class AtomicFiles {
                 throw new IOException(dir + " does not support atomic rename", e);
             }
         } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup); // the write's own failure is what the caller must see
+            }
             throw e;
         }
         Spool.fsyncDirectory(dir);

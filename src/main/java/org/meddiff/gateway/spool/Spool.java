@@ -103,7 +103,7 @@ public class Spool {
 
     /** Directory of a job's derived series; job ids are hex digests. */
     public Path derivedDir(String jobId) {
-        if (!jobId.matches("[0-9a-f]{8,64}")) {
+        if (jobId == null || !jobId.matches("[0-9a-f]{8,64}")) {
             throw new IllegalArgumentException("invalid job id " + jobId);
         }
         return root.resolve("derived").resolve(jobId);
@@ -120,6 +120,9 @@ public class Spool {
 
     /** Resolves a claim-check reference from an event, refusing anything outside the spool. */
     public Path resolve(String reference) {
+        if (reference == null || reference.isEmpty()) {
+            throw new IllegalArgumentException("the event has no spool reference");
+        }
         Path p = root.resolve(reference).normalize();
         if (!p.startsWith(root)) {
             throw new IllegalArgumentException("reference " + reference + " points outside the spool");

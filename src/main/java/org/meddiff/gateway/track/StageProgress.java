@@ -16,8 +16,9 @@ import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 /**
  * Which stages of this process cannot make progress right now, and why: a stage that cannot write its state or
  * publish its result keeps its Kafka record uncommitted and retries (see events.DurableRetry); while it does, it is
- * stalled here, and the readiness check {@code stages} ({@link StagesHealthCheck}) is DOWN, naming the stage, what it
- * waits for and since when.
+ * stalled here, and the health check {@code stages} ({@link StagesHealthCheck}, {@code /q/health/group/stages}) is DOWN,
+ * naming the stage, what it waits for and since when. Work this process could not stop (a job's thread still running
+ * past its time limit) is recorded apart: only a restart frees it, so it turns liveness DOWN ({@link AbandonedWorkCheck}).
  */
 @ApplicationScoped
 public class StageProgress {
@@ -27,6 +28,7 @@ public class StageProgress {
 
     /** Keyed by stage and what it waits for: concurrent records of one stage stall and recover on their own. */
     private final Map<String, Stall> stalled = new ConcurrentHashMap<>();
+    private final Map<String, Stall> abandoned = new ConcurrentHashMap<>();
     private final Clock clock;
 
     @Inject
@@ -52,7 +54,25 @@ public class StageProgress {
         return List.copyOf(stalled.values());
     }
 
-    /** The readiness answer: UP when no stage is stalled, else DOWN with each stalled stage and why. */
+    /** Work of the stage that could not be stopped ({@code what}) and still holds resources: only a restart frees it. */
+    public void abandoned(String stage, String what, String reason) {
+        abandoned.putIfAbsent(stage + "\n" + what, new Stall(stage, what, reason, clock.instant()));
+    }
+
+    public List<Stall> abandonedWork() {
+        return List.copyOf(abandoned.values());
+    }
+
+    /** The liveness answer: DOWN while abandoned work holds this process. */
+    public HealthCheckResponse liveness() {
+        HealthCheckResponseBuilder b = HealthCheckResponse.named("abandoned-work").status(abandoned.isEmpty());
+        for (Stall s : abandoned.values()) {
+            b.withData(s.stage() + ": " + s.what(), s.reason() + " since " + s.since());
+        }
+        return b.build();
+    }
+
+    /** UP when no stage is stalled, else DOWN with each stalled stage and why. */
     public HealthCheckResponse health() {
         HealthCheckResponseBuilder b = HealthCheckResponse.named("stages").status(stalled.isEmpty());
         Map<String, String> byStage = new TreeMap<>();

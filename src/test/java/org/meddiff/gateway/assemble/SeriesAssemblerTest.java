@@ -51,7 +51,15 @@ class SeriesAssemblerTest {
         assembler.retry = OutboxFiles.quickRetry(progress);
         assembler.progress = progress;
         assembler.datasets = new PixelMedDatasets();
-        files = SyntheticCtSeries.write(spool.seriesDir(params.resolvedStudyUid(), params.resolvedSeriesUid()), params);
+        // in the spool as ingest leaves them: <study>/<series>/<sop>.dcm
+        List<Path> written = SyntheticCtSeries.write(root.resolve("sent"), params);
+        List<Path> inSpool = new java.util.ArrayList<>();
+        for (int i = 1; i <= written.size(); i++) {
+            Path target = spool.instancePath(params.resolvedStudyUid(), params.resolvedSeriesUid(), params.sopInstanceUid(i));
+            Files.createDirectories(target.getParent());
+            inSpool.add(Files.copy(written.get(i - 1), target));
+        }
+        files = inSpool;
     }
 
     String received(int instance) {
@@ -150,6 +158,25 @@ class SeriesAssemblerTest {
         quiet.announceQuietSeries();
         assertEquals(1, ready().size(), "announced on time: " + ready());
         assertEquals(3, ready().get(0).path("instanceCount").asInt());
+    }
+
+    @Test
+    void aLateInstanceReopensTheSeries_andItWaitsAFullQuietPeriodBeforeTheNextGeneration() throws Exception {
+        SeriesAssembler quiet = restartedWith("400ms");
+        quiet.onInstance(received(1));
+        quiet.onInstance(received(2));
+        Thread.sleep(450);
+        quiet.announceQuietSeries();
+        assertEquals(1, ready().size());
+        // instance 3 arrives late: ingest put its file in the spool before its event came
+        quiet.onInstance(received(3));
+        quiet.announceQuietSeries();
+        assertEquals(1, ready().size(), "not announced at once: the scanner may still be sending the rest");
+        Thread.sleep(450);
+        quiet.announceQuietSeries();
+        assertEquals(2, ready().size());
+        assertEquals(2, ready().get(1).path("generation").asInt());
+        assertEquals(3, ready().get(1).path("instanceCount").asInt());
     }
 
     @Test

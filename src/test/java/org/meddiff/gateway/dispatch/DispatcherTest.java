@@ -260,6 +260,32 @@ class DispatcherTest {
     }
 
     @Test
+    void aMalformedAnswerFromThePacs_isARefusedAttempt_notACrashOfTheStage() throws Exception {
+        try (ServerSocket liar = new ServerSocket(0)) {
+            Thread.ofVirtual().start(() -> {
+                while (!liar.isClosed()) {
+                    try (java.net.Socket s = liar.accept()) {
+                        s.getInputStream().read(new byte[4096]);
+                        // an A-ASSOCIATE-AC whose body is four bytes: every length in it lies
+                        s.getOutputStream().write(new byte[] {0x02, 0, 0, 0, 0, 4, 0, 1, 0, 0});
+                        s.getOutputStream().flush();
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            Dispatcher d = dispatcher(new Outbox(spool.outbox()), "LIAR@127.0.0.1:" + liar.getLocalPort(),
+                    Map.of("gateway.dispatch.max-attempts", "2"));
+            d.onJobCompleted(Events.toJson(completedJob("5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f", 2, 44)));
+            List<JsonNode> dead = events(Topics.STORE_DLQ);
+            assertEquals(1, dead.size());
+            String reason = dead.get(0).path("lastError").asText();
+            assertTrue(reason.contains("malformed answer to the association request"), reason);
+            assertEquals(2, dead.get(0).path("attempts").asInt());
+        }
+    }
+
+    @Test
     void aDerivedSeriesMissingFromTheSpool_isDeadLetteredWithTheReason_notDroppedSilently() throws Exception {
         Dispatcher d = dispatcher(new Outbox(spool.outbox()), pacsDestination(), Map.of());
         JobCompleted job = completedJob("2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c", 2, 42);

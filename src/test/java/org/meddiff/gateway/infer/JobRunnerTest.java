@@ -54,7 +54,7 @@ class JobRunnerTest {
 
     static JobRunner runner(InferenceTask task, Spool spool, Outbox outbox, JobRunner.Attempts attempts, StageProgress progress) {
         return new JobRunner(List.of(task), spool, outbox, new SimpleMeterRegistry(), attempts, OutboxFiles.quickRetry(progress),
-                new ProcessedEvents(spool.processed()));
+                new ProcessedEvents(spool.processed()), progress);
     }
 
     /** A task that plays its script, one step per attempt; a null step writes a one-file derived series. */
@@ -146,6 +146,7 @@ class JobRunnerTest {
         worker.interrupt(); // a shutdown ends the wait; the record stays uncommitted
         worker.join(10_000);
         assertFalse(worker.isAlive());
+        assertTrue(progress.stalls().isEmpty(), "no longer waiting");
         assertTrue(events(Topics.JOB_COMPLETED).isEmpty());
         assertFalse(new ProcessedEvents(spool.processed()).handled("infer", job.eventId()), "not recorded as handled");
     }
@@ -238,6 +239,57 @@ class JobRunnerTest {
         assertEquals(1, interrupted.get(), "the attempt's thread was stopped");
         assertTrue(requested(2).previousFailures().get(0).contains("over its time limit of PT0.3S"),
                 requested(2).previousFailures().toString());
+    }
+
+    @Test
+    void aFailedAttemptHandledTwice_requestsTheNextAttemptOnce() throws Exception {
+        Scripted task = new Scripted(() -> {
+            throw new IllegalStateException("ONNX Runtime failed", new ai.onnxruntime.OrtException("CUDA error"));
+        }, () -> {
+            throw new IllegalStateException("ONNX Runtime failed", new ai.onnxruntime.OrtException("CUDA error"));
+        });
+        JobRunner runner = runner(task, spool, new Outbox(spool.outbox()), QUICK);
+        runner.run(job);
+        // the same request handled again on another worker (a crash before it was recorded as handled)
+        JobRunner other = runner(task, spool, new Outbox(spool.outbox()), QUICK);
+        other.run(JobRequested.of(JOB, "stand-in", "test", SeriesReady.of(STUDY, SERIES, 1, 1, job.seriesRef(), null), Map.of()));
+        List<JsonNode> seconds = events(Topics.JOB_REQUESTED).stream().filter(e -> e.path("attempt").asInt() == 2).toList();
+        assertEquals(2, seconds.size(), "each copy asks for attempt 2");
+        assertEquals(seconds.get(0).path("eventId").asText(), seconds.get(1).path("eventId").asText(),
+                "with the same event id, so attempt 2 runs once");
+        runner.run(requested(2));
+        runner.run(Events.fromJson(seconds.get(1).toString(), JobRequested.class));
+        assertEquals(1, events(Topics.JOB_COMPLETED).size());
+        assertEquals(JOB + "/2", requested(2).key(), "keyed by job and attempt: it may land on another worker");
+    }
+
+    @Test
+    void aFailedJobRequestedAgain_announcesItsFailureAgain_notRunAgain() throws Exception {
+        Scripted task = new Scripted(() -> {
+            throw new TaskFailedException("modality MR is not CT");
+        });
+        JobRunner runner = runner(task, spool, new Outbox(spool.outbox()), QUICK);
+        runner.run(job);
+        runner.run(JobRequested.of(JOB, "stand-in", "test", SeriesReady.of(STUDY, SERIES, 1, 1, job.seriesRef(), null), Map.of()));
+        assertEquals(1, task.runs.get());
+        List<JsonNode> failed = events(Topics.JOB_FAILED);
+        assertEquals(2, failed.size());
+        assertEquals(failed.get(0).path("eventId").asText(), failed.get(1).path("eventId").asText());
+    }
+
+    @Test
+    void aModelNotInstalledIsTheMachinesFault_andAGeometryTheCodeCannotTakeIsTheInputs() throws Exception {
+        Scripted missingModel = new Scripted(() -> {
+            throw TaskFailedException.ofMachine("model meddiff-fm-base is not installed in models");
+        });
+        runner(missingModel, spool, new Outbox(spool.outbox()), QUICK).run(job);
+        assertTrue(events(Topics.JOB_FAILED).isEmpty(), "tried again, maybe on a worker that has it");
+        assertEquals(2, requested(2).attempt());
+        assertEquals("input", JobFailure.of(new IllegalArgumentException("need at least 4 slices for the cubic kernel")).cause());
+        assertEquals("input", JobFailure.of(new TaskFailedException("x.dcm: unreadable DICOM (IOException: bad tag)",
+                new IOException("bad tag"))).cause(), "PixelMed reports a malformed data set as an IOException");
+        assertEquals("machine", JobFailure.of(new TaskFailedException("x.dcm: cannot read",
+                new java.nio.file.AccessDeniedException("x.dcm"))).cause());
     }
 
     @Test

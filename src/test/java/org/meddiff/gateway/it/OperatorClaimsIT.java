@@ -99,6 +99,22 @@ class OperatorClaimsIT {
     }
 
     @Test
+    void aGatewayStopsPromptlyWhileTheBrokerIsDown() {
+        // its consumers wait for the broker without a time limit (default.api.timeout.ms): a stop must still end them
+        try (KafkaBrokerProcess broker = KafkaBrokerProcess.start("claims-stop");
+             GatewayProcess gateway = new GatewayProcess("claims-stop", Map.of(
+                     "kafka.bootstrap.servers", broker.bootstrapServers())).start().awaitReady()) {
+            broker.kill();
+            Processes.sleep(5_000);
+            long t0 = System.nanoTime();
+            int exit = gateway.stop(Duration.ofSeconds(60));
+            long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
+            assertTrue(seconds < 45, "stopped after " + seconds + " s:\n" + Processes.tail(gateway.logFile(), 30));
+            assertTrue(exit == 0 || exit == 143, "a clean stop (SIGTERM), not a kill after the grace: exit " + exit);
+        }
+    }
+
+    @Test
     void anInvalidSettingStopsStartUpWithANonZeroExitNamingTheKey() {
         Map<String, String> invalid = Map.of(
                 "gateway.dicom.port", "eleven-thousand",

@@ -55,6 +55,16 @@ class RouterTest {
     }
 
     @Test
+    void aRecordThatIsNotAReadiness_isSkippedWithoutStoppingTheStage() {
+        Spool spool = new Spool(root, 0);
+        Router router = router(spool, new org.meddiff.gateway.events.Outbox(spool.outbox()), new StageProgress());
+        router.onSeriesReady("null");
+        router.onSeriesReady("{\"eventId\":\"0d8c2a7e-1f0b-4c39-9a51-3b4e5f6a7b8c\"}");
+        router.onSeriesReady(Events.toJson(thickCt())); // and the next real one is routed
+        assertEquals(2, OutboxFiles.events(spool.outbox(), Topics.JOB_REQUESTED).size());
+    }
+
+    @Test
     void theSameReadinessTwice_isRoutedOnce() {
         Spool spool = new Spool(root, 0);
         Router router = router(spool, new org.meddiff.gateway.events.Outbox(spool.outbox()), new StageProgress());

@@ -25,10 +25,4 @@ public class AssociationFailure extends IOException {
     public Kind kind() {
         return kind;
     }
-
-    /** A message for the log and the dead-letter event: the exception's own, or its class when it has none. */
-    public static String describe(Throwable e) {
-        String m = e.getMessage();
-        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
-    }
 }

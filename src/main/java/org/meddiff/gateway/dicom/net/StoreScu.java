@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.meddiff.gateway.Failures;
 
 /**
  * C-STORE SCU: sends Part-10 files, as stored, over one association (TCP_NODELAY on). Each file's
@@ -21,6 +22,8 @@ import java.util.Map;
  */
 public final class StoreScu {
     private static final int OUR_MAX_PDU = 1024 * 1024;
+    /** A C-STORE-RSP is a few hundred bytes: a peer sending more than this is not answering. */
+    private static final int MAX_COMMAND_BYTES = 64 * 1024;
 
     /**
      * {@code tls}: speak DICOM over TLS to it (written {@code AET@host:port/tls}); {@code maxAssociations}: how many
@@ -45,14 +48,10 @@ public final class StoreScu {
         /** Parses {@code AET@host:port}, {@code AET@host:port/tls} for DICOM over TLS, either with {@code *N}. */
         public static Destination parse(String text) {
             int limit = 1;
-            int star = text.lastIndexOf('*');
-            if (star >= 0) {
-                try {
-                    limit = Integer.parseInt(text.substring(star + 1).trim());
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("destination '" + text + "': *N must give a number of associations");
-                }
-                text = text.substring(0, star);
+            java.util.regex.Matcher star = ASSOCIATIONS.matcher(text);
+            if (star.find()) {
+                limit = Integer.parseInt(star.group(1));
+                text = text.substring(0, star.start());
             }
             boolean tls = text.endsWith("/tls");
             if (tls) {
@@ -80,6 +79,9 @@ public final class StoreScu {
         public String toString() {
             return aeTitle + "@" + host + ":" + port + (tls ? "/tls" : "");
         }
+
+        /** "*N" at the very end (an AE title may contain '*' itself). */
+        private static final java.util.regex.Pattern ASSOCIATIONS = java.util.regex.Pattern.compile("\\*(\\d{1,2})$");
     }
 
     /**
@@ -142,7 +144,7 @@ public final class StoreScu {
             } catch (java.net.ConnectException | java.net.NoRouteToHostException | java.net.UnknownHostException
                      | java.net.SocketTimeoutException e) {
                 throw new AssociationFailure(AssociationFailure.Kind.DOWN, destination + " is down: "
-                        + AssociationFailure.describe(e), e);
+                        + Failures.reason(e), e);
             }
             socket.setSoTimeout(associationTimeoutMillis);
             if (!destination.tls()) {
@@ -156,8 +158,19 @@ public final class StoreScu {
         } catch (javax.net.ssl.SSLException e) {
             socket.close();
             throw new AssociationFailure(AssociationFailure.Kind.REJECTED, destination + ": TLS handshake failed: "
-                    + AssociationFailure.describe(e), e);
-        } catch (IOException | RuntimeException e) {
+                    + Failures.reason(e), e);
+        } catch (AssociationFailure e) {
+            socket.close();
+            throw e;
+        } catch (java.net.SocketTimeoutException e) {
+            socket.close();
+            throw new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: no TLS handshake within "
+                    + seconds(associationTimeoutMillis), e);
+        } catch (IOException e) {
+            socket.close(); // reset or closed during the handshake: a PACS restarting
+            throw new AssociationFailure(AssociationFailure.Kind.DOWN, destination + ": connection lost during the TLS "
+                    + "handshake (" + Failures.reason(e) + ")", e);
+        } catch (RuntimeException e) {
             socket.close();
             throw e;
         }
@@ -189,9 +202,10 @@ public final class StoreScu {
                 proposed.add(new PresentationContext(id, m.sopClassUid(), List.of(m.transferSyntaxUid())));
             }
         }
-        try (Socket socket = connect(destination)) {
+        try (Socket socket = connect(destination);
+             WriteWatchdog.Guarded guarded = WriteWatchdog.guard(socket, readTimeoutMillis)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
-            OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 256 * 1024);
+            OutputStream out = new BufferedOutputStream(guarded, 256 * 1024);
             AssociationAccept accept = associate(socket, in, out, proposed, destination);
             socket.setSoTimeout(readTimeoutMillis);
             int maxPdv = (accept.maxPduLength() <= 0 ? 64 * 1024 : Math.min(accept.maxPduLength(), OUR_MAX_PDU)) - 6;
@@ -211,7 +225,9 @@ public final class StoreScu {
                     writeCommand(out, contextId, DimseCommand.storeRequest(messageId++, meta.sopClassUid(), meta.sopInstanceUid()));
                     writeDataSet(out, contextId, e.getKey(), meta.dataSetOffset(), maxPdv);
                     rsp = readCommand(in);
-                } catch (IOException lost) {
+                } catch (SourceFileException unreadable) {
+                    throw unreadable; // our own file, not the peer: not a lost association
+                } catch (IOException | RuntimeException lost) {
                     AssociationFailure why = lost(destination, lost);
                     for (Map.Entry<Path, Part10.Meta> rest : metas.entrySet()) {
                         if (results.stream().noneMatch(r -> r.file().equals(rest.getKey()))) {
@@ -239,8 +255,15 @@ public final class StoreScu {
         }
     }
 
-    /** A lost association in words: a timeout means the peer is busy; a closed or reset connection that it went down. */
-    private AssociationFailure lost(Destination destination, IOException e) {
+    /**
+     * A lost association in words: a timeout (no response, or a write the peer does not take) means the peer is busy;
+     * an A-ABORT or a malformed answer that it refused; a closed or reset connection that it went down.
+     */
+    private AssociationFailure lost(Destination destination, Exception e) {
+        if (e instanceof WriteWatchdog.WriteTimedOut) {
+            return new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: it took no data for "
+                    + seconds(readTimeoutMillis), e);
+        }
         if (e instanceof java.net.SocketTimeoutException) {
             return new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: no C-STORE response within "
                     + readTimeoutMillis / 1000 + " s", e);
@@ -248,11 +271,11 @@ public final class StoreScu {
         if (e instanceof AssociationFailure f) {
             return f;
         }
-        if (e instanceof DicomProtocolException) {
-            return new AssociationFailure(AssociationFailure.Kind.REJECTED, destination + ": " + AssociationFailure.describe(e), e);
+        if (e instanceof DicomProtocolException || e instanceof RuntimeException) {
+            return new AssociationFailure(AssociationFailure.Kind.REJECTED, destination + ": " + Failures.reason(e), e);
         }
         return new AssociationFailure(AssociationFailure.Kind.DOWN, destination + ": association lost ("
-                + AssociationFailure.describe(e) + ")", e);
+                + Failures.reason(e) + ")", e);
     }
 
     private static String seconds(int millis) {
@@ -270,11 +293,16 @@ public final class StoreScu {
                     + "request within " + seconds(associationTimeoutMillis), e);
         } catch (AssociationFailure e) {
             throw e;
-        } catch (DicomProtocolException e) {
-            throw new AssociationFailure(AssociationFailure.Kind.REJECTED, AssociationFailure.describe(e), e);
+        } catch (DicomProtocolException | RuntimeException e) {
+            // an answer we cannot parse (lengths that lie): refused, not a reason to stop dispatching
+            throw new AssociationFailure(AssociationFailure.Kind.REJECTED, destination + ": malformed answer to the "
+                    + "association request (" + Failures.reason(e) + ")", e);
+        } catch (WriteWatchdog.WriteTimedOut e) {
+            throw new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: it took no association "
+                    + "request for " + seconds(readTimeoutMillis), e);
         } catch (IOException e) {
             throw new AssociationFailure(AssociationFailure.Kind.DOWN, destination + " closed the connection during "
-                    + "association (" + AssociationFailure.describe(e) + ")", e);
+                    + "association (" + Failures.reason(e) + ")", e);
         }
     }
 
@@ -328,14 +356,25 @@ public final class StoreScu {
     }
 
     private static void writeDataSet(OutputStream out, int contextId, Path file, long offset, int maxPdv) throws IOException {
-        long size = Files.size(file) - offset;
-        byte[] chunk = new byte[(int) Math.min(maxPdv, Math.max(size, 1))];
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 256 * 1024)) {
+        InputStream in;
+        long size;
+        try {
+            size = Files.size(file) - offset;
+            in = new BufferedInputStream(Files.newInputStream(file), 256 * 1024);
             in.skipNBytes(offset);
+        } catch (IOException e) {
+            throw new SourceFileException(file, e);
+        }
+        byte[] chunk = new byte[(int) Math.min(maxPdv, Math.max(size, 1))];
+        try (in) {
             long remaining = size;
             do {
                 int n = (int) Math.min(chunk.length, remaining);
-                new DataInputStream(in).readFully(chunk, 0, n);
+                try {
+                    new DataInputStream(in).readFully(chunk, 0, n);
+                } catch (IOException e) {
+                    throw new SourceFileException(file, e);
+                }
                 remaining -= n;
                 Pdu.writeHeader(out, Pdu.P_DATA_TF, n + 6);
                 writePdvHeader(out, n + 2, contextId, remaining == 0 ? 0x02 : 0x00);
@@ -343,6 +382,13 @@ public final class StoreScu {
             } while (remaining > 0);
         }
         out.flush();
+    }
+
+    /** A file we were sending could not be read: our side's fault, not the peer's, and not a lost association. */
+    public static final class SourceFileException extends IOException {
+        SourceFileException(Path file, IOException cause) {
+            super("cannot read " + file + ": " + Failures.reason(cause), cause);
+        }
     }
 
     private static void writePdvHeader(OutputStream out, int itemLength, int contextId, int control) throws IOException {
@@ -359,7 +405,7 @@ public final class StoreScu {
                 throw new IOException("peer closed the connection before answering");
             }
             if (header.type() == Pdu.ABORT) {
-                throw new IOException("peer aborted the association");
+                throw new AssociationFailure(AssociationFailure.Kind.REJECTED, "the peer aborted the association");
             }
             if (header.type() != Pdu.P_DATA_TF) {
                 throw new DicomProtocolException("expected P-DATA-TF, got PDU type 0x" + Integer.toHexString(header.type()));
@@ -368,13 +414,20 @@ public final class StoreScu {
             int pos = 0;
             boolean last = false;
             while (pos + 6 <= header.length()) {
-                int itemLength = Pdu.u32(buffer, pos);
+                long itemLength = Pdu.u32(buffer, pos) & 0xffffffffL;
+                if (itemLength < 2 || pos + 4 + itemLength > header.length()) {
+                    throw new DicomProtocolException("PDV item length " + itemLength + " does not fit its P-DATA-TF of "
+                            + header.length() + " bytes");
+                }
                 int control = buffer[pos + 5];
                 if ((control & 1) != 0) {
-                    command.write(buffer, pos + 6, itemLength - 2);
+                    if (command.size() + itemLength > MAX_COMMAND_BYTES) {
+                        throw new DicomProtocolException("command set longer than " + MAX_COMMAND_BYTES + " bytes");
+                    }
+                    command.write(buffer, pos + 6, (int) itemLength - 2);
                     last |= (control & 2) != 0;
                 }
-                pos += 4 + itemLength;
+                pos += 4 + (int) itemLength;
             }
             if (last) {
                 byte[] bytes = command.toByteArray();

@@ -50,6 +50,7 @@ import com.pixelmed.dicom.SOPClass;
 import com.pixelmed.dicom.SequenceAttribute;
 import com.pixelmed.dicom.TagFromName;
 import com.pixelmed.dicom.TransferSyntax;
+import org.meddiff.gateway.Failures;
 
 /**
  * Writes derived series next to their source (same patient and study, new deterministic UIDs, references to the
@@ -304,7 +305,7 @@ final class DerivedSeriesWriter {
         try {
             Files.createDirectories(outputDir);
         } catch (IOException e) {
-            throw new DicomDataException(outputDir + ": cannot create output directory: " + e.getMessage(), e);
+            throw new DicomDataException(outputDir + ": cannot create output directory: " + Failures.reason(e), e);
         }
         List<Path> written = new ArrayList<>(g.slices());
         try {
@@ -334,9 +335,9 @@ final class DerivedSeriesWriter {
             }
             fsyncDirectory(outputDir);
         } catch (DicomException e) {
-            throw new DicomDataException("cannot build derived instance in " + outputDir + ": " + e.getMessage(), e);
+            throw new DicomDataException("cannot build derived instance in " + outputDir + ": " + Failures.reason(e), e);
         } catch (IOException e) {
-            throw new DicomDataException("cannot write derived series to " + outputDir + ": " + e.getMessage(), e);
+            throw new DicomDataException("cannot write derived series to " + outputDir + ": " + Failures.reason(e), e);
         }
         return new DerivedSeriesResult(seriesUid, List.copyOf(written));
     }

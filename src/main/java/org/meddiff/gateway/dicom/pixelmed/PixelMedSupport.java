@@ -23,6 +23,7 @@ import com.pixelmed.dicom.DicomException;
 import com.pixelmed.dicom.DicomInputStream;
 import com.pixelmed.dicom.TagFromName;
 import com.pixelmed.dicom.TransferSyntax;
+import org.meddiff.gateway.Failures;
 
 /** Small PixelMed helpers shared by {@link PixelMedDatasets}: reading, typed getters, DS formatting. */
 final class PixelMedSupport {
@@ -48,7 +49,7 @@ final class PixelMedSupport {
         } catch (NoSuchFileException e) {
             throw new DicomDataException(file + ": no such file");
         } catch (IOException e) {
-            throw new DicomDataException(file + ": cannot read: " + e.getMessage(), e);
+            throw new DicomDataException(file + ": cannot read: " + Failures.reason(e), e);
         }
         if (size < 132) {
             throw new DicomDataException(file + ": not a DICOM Part-10 file (" + size + " bytes, truncated or empty)");
@@ -73,8 +74,8 @@ final class PixelMedSupport {
         } catch (EOFException e) {
             throw new DicomDataException(file + ": truncated (unexpected end of file)", e);
         } catch (IOException | DicomException | RuntimeException e) {
-            throw new DicomDataException(file + ": unreadable DICOM (" + e.getClass().getSimpleName() + ": "
-                    + e.getMessage() + ")", e);
+            throw new DicomDataException(file + ": unreadable DICOM (" + e.getClass().getSimpleName()
+                    + (e.getMessage() == null || e.getMessage().isBlank() ? "" : ": " + e.getMessage()) + ")", e);
         } catch (OutOfMemoryError e) { // a corrupt value length can ask PixelMed for a huge array
             throw new DicomDataException(file + ": unreadable DICOM (corrupt value length)", e);
         } catch (StackOverflowError e) { // nesting the scanner cannot see (implicit VR, defined lengths) recurses too deep

@@ -27,6 +27,7 @@ import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.route.TaskNames;
 import org.meddiff.gateway.volume.Volume;
+import org.meddiff.gateway.Failures;
 
 /**
  * Anomaly triage: noise to t = 950, one-step reconstruction, |x0 - x0'| inside the soft-tissue region.
@@ -135,7 +136,7 @@ public class AnomalyTask extends DiffusionTask {
         try {
             outbox.append(TriageFinding.of(job, map.seriesInstanceUid(), s, region.cardName(), priority, threshold, method()));
         } catch (IOException e) {
-            throw new TaskFailedException("cannot record the triage finding: " + e.getMessage(), e);
+            throw new TaskFailedException("cannot record the triage finding: " + Failures.reason(e), e);
         }
         LOG.infof("job %s: anomaly score %.4f -> %s (series %s)", job.jobId(), s, priority, job.seriesInstanceUid());
     }

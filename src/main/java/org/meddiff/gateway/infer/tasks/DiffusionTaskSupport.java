@@ -67,7 +67,7 @@ final class DiffusionTaskSupport {
 
     static void requireModel(ModelRegistry registry, String name) throws TaskFailedException {
         if (!registry.available(name)) {
-            throw new TaskFailedException("model " + name + " is not installed in " + registry.directory());
+            throw TaskFailedException.ofMachine("model " + name + " is not installed in " + registry.directory());
         }
     }
 }
