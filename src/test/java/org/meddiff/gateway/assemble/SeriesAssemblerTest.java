@@ -99,6 +99,49 @@ class SeriesAssemblerTest {
         assertTrue(progress.stalls().isEmpty());
     }
 
+    /**
+     * The series' readiness state cannot be read (an I/O error: a directory in its place): the first instance's
+     * record is held and retried, not logged and dropped (the code before the fix caught the exception in
+     * onInstance and let the record commit, so the series was announced one instance short).
+     */
+    @Test
+    void anInstanceWhoseSeriesStateCannotBeRead_isHeldAndRetried_notDropped() throws Exception {
+        Path seriesDir = spool.seriesDir(params.resolvedStudyUid(), params.resolvedSeriesUid());
+        Path blocker = Files.createDirectories(seriesDir.resolve(SeriesAssembler.READY_FILE));
+        Thread consumer = Thread.ofPlatform().start(() -> assembler.onInstance(received(1)));
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (progress.stalls().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(consumer.isAlive(), "the record is held while the state cannot be read");
+        assertEquals("assemble", progress.stalls().get(0).stage());
+        Files.delete(blocker);
+        consumer.join(Duration.ofSeconds(10));
+        assertFalse(consumer.isAlive());
+        assembler.onInstance(received(2));
+        assembler.onInstance(received(3));
+        assembler.announceQuietSeries();
+        assertEquals(1, ready().size());
+        assertEquals(3, ready().get(0).path("instanceCount").asInt(), "the held instance counts");
+    }
+
+    /**
+     * A torn readiness file (a crash while it was written non-atomically, or a damaged disk) is reported and taken as
+     * never announced; the instance counts (before the fix: a NumberFormatException, swallowed, the instance dropped).
+     */
+    @Test
+    void aTornReadinessFile_doesNotDropTheInstancesThatArrive() throws Exception {
+        Path seriesDir = spool.seriesDir(params.resolvedStudyUid(), params.resolvedSeriesUid());
+        Files.writeString(seriesDir.resolve(SeriesAssembler.READY_FILE), "1 ");
+        for (int i = 1; i <= 3; i++) {
+            assembler.onInstance(received(i));
+        }
+        assembler.announceQuietSeries();
+        assertEquals(1, ready().size(), "the series is announced");
+        assertEquals(3, ready().get(0).path("instanceCount").asInt());
+        assertEquals("1 3", Files.readString(seriesDir.resolve(SeriesAssembler.READY_FILE)), "and its state written anew");
+    }
+
     @Test
     void unreadableStateFilesAtRecovery_areRebuilt_andTheSeriesIsAnnouncedAsRecovered() throws Exception {
         Path seriesDir = spool.seriesDir(params.resolvedStudyUid(), params.resolvedSeriesUid());

@@ -264,6 +264,7 @@ public final class CrashCampaign {
                         + notComplete(a.outcomes, o.bar()));
         a.checkNoDuplicateOrPartial(report);
         a.checkNoStuckJobs(report);
+        a.checkLogNotFlooded(report);
 
         report.table("Kills", List.of("#", "at (s)", "sender was", "gateway up (s)", "restart (s)"),
                 kills.stream().map(k -> List.of("" + k.index(), fmt(k.atSeconds()), k.senderActivity(), fmt(k.upSeconds()),

@@ -306,6 +306,7 @@ public final class OutageCampaign {
                 a.receivedTwice() + " derived instance(s) received more than once");
         a.checkNoDuplicateOrPartial(report);
         a.checkNoStuckJobs(report);
+        a.checkLogNotFlooded(report);
         a.seriesTable(report);
         a.quotes(report);
     }

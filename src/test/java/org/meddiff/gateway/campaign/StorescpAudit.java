@@ -15,13 +15,15 @@ import org.meddiff.gateway.it.support.KafkaBrokerProcess;
  * the topics, the received files, the spool and the status API, read once, and the figures and checks both report.
  */
 final class StorescpAudit {
+    /** Vert.x's warning, with a stack trace every 2 s, for a worker thread busy over its limit (a stage that waits). */
+    static final String BLOCKED_THREAD = "has been blocked for";
     /** Gateway log lines worth counting after a run (dispatch trouble, recovery, failures). */
     static final List<String> LOG_NEEDLES = List.of("Read timed out", "unreachable (attempt", "refused by", "giving up on",
             "already completed: announcing", "recovered series", "reopened by a late instance", "crashed", "failed:",
-            "Error caught while processing", "A failure has been reported");
+            "Error caught while processing", "A failure has been reported", BLOCKED_THREAD);
     /** Of those, the ones quoted (first two lines each) in the report. */
     static final List<String> QUOTED = List.of("Read timed out", "unreachable (attempt", "giving up on", "crashed", "failed:",
-            "Error caught while processing", "A failure has been reported");
+            "Error caught while processing", "A failure has been reported", BLOCKED_THREAD);
 
     final List<SourceSeries> series;
     final List<ModalitySender.Delivery> deliveries;
@@ -147,6 +149,16 @@ final class StorescpAudit {
         report.check("no stuck jobs", jobs.answered() && jobs.stuck().isEmpty(), jobs.answered() ? jobs.stuck().toString() : jobs.error());
         report.check("no stuck series (every source series ready with all its instances)", jobs.answered() && jobs.notReady().isEmpty(),
                 jobs.answered() ? jobs.notReady().size() + " " + jobs.notReady() : jobs.error());
+    }
+
+    /**
+     * A stage that waits (a PACS down, a full disk) logs when its reason changes, not on every retry: a log that fills
+     * with the same warning hides what an operator must see, and fills the disk the spool is on.
+     */
+    void checkLogNotFlooded(CampaignReport report) {
+        int blocked = logCounts.getOrDefault(BLOCKED_THREAD, 0);
+        report.check("no repeated warnings while stages wait (Vert.x blocked-thread warnings)", blocked == 0,
+                blocked + " \"" + BLOCKED_THREAD + "\" line(s)");
     }
 
     void seriesTable(CampaignReport report) {

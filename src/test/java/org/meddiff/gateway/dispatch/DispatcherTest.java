@@ -301,6 +301,24 @@ class DispatcherTest {
         assertEquals(0, totalStores());
     }
 
+    /** A dead letter is the failure a user sees: a full disk must delay it, not lose it (before the fix: logged, dropped). */
+    @Test
+    void aDeadLetterTheOutboxCannotTakeIsRetriedUntilItCan_notLoggedAndDropped() throws Exception {
+        OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), 3, Topics.STORE_DLQ::equals);
+        Dispatcher d = dispatcher(outbox, pacsDestination(), Map.of());
+        JobCompleted job = completedJob("2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d", 2, 43);
+        try (Stream<Path> files = Files.walk(spool.derivedDir(job.jobId()))) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+        d.onJobCompleted(Events.toJson(job));
+        assertEquals(3, outbox.refused());
+        List<JsonNode> dead = events(Topics.STORE_DLQ);
+        assertEquals(1, dead.size(), "the dead letter reached the outbox once the disk took it");
+        assertEquals(job.jobId(), dead.get(0).path("jobId").asText());
+    }
+
     /** By C-ECHO: a bare TCP probe would hold storescp's only association until its timeout. */
     static void awaitListening(int port) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();

@@ -133,6 +133,36 @@ class JobRunnerTest {
         assertTrue(progress.stalls().isEmpty(), "and the stage is no longer stalled: " + progress.stalls());
     }
 
+    /** The failure of a job must reach Kafka too: before the fix its append error was logged and the job stayed RUNNING. */
+    @Test
+    void aFailureTheOutboxCannotTakeIsRetriedUntilItCan_notLoggedAndDropped() throws Exception {
+        OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), 4, Topics.JOB_FAILED::equals);
+        Scripted task = new Scripted(() -> {
+            throw new TaskFailedException("modality MR is not CT: stand-in needs a CT series");
+        });
+        runner(task, spool, outbox, QUICK, progress).run(job);
+        assertEquals(4, outbox.refused());
+        List<JsonNode> failed = events(Topics.JOB_FAILED);
+        assertEquals(1, failed.size(), "the failure reached the outbox once the disk took it");
+        assertEquals(JOB, failed.get(0).path("jobId").asText());
+        assertEquals(1, task.runs.get(), "the job was not run again for it");
+        assertTrue(progress.stalls().isEmpty(), progress.stalls().toString());
+    }
+
+    /** A machine failure's next attempt is a job request of its own: it must not be lost to a full disk either. */
+    @Test
+    void theNextAttemptTheOutboxCannotTakeIsRetriedUntilItCan_notLost() throws Exception {
+        OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), 4, Topics.JOB_REQUESTED::equals);
+        Scripted task = new Scripted(() -> {
+            throw new java.io.UncheckedIOException(new IOException("Input/output error"));
+        });
+        runner(task, spool, outbox, QUICK, progress).run(job);
+        assertEquals(4, outbox.refused());
+        assertEquals(JOB, requested(2).jobId(), "the second attempt was requested once the disk took it");
+        assertTrue(events(Topics.JOB_FAILED).isEmpty());
+        assertTrue(progress.stalls().isEmpty(), progress.stalls().toString());
+    }
+
     @Test
     void theStageShowsAsStalledWhileItsResultCannotBeRecorded() throws Exception {
         OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), Integer.MAX_VALUE, Topics.JOB_COMPLETED::equals);
