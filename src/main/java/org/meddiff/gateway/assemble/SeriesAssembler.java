@@ -110,12 +110,10 @@ public class SeriesAssembler {
     }
 
     void start(@Observes StartupEvent event) {
-        boolean consuming = org.eclipse.microprofile.config.ConfigProvider.getConfig()
-                .getOptionalValue("mp.messaging.incoming.assemble-instances.enabled", Boolean.class).orElse(true);
-        if (!config.stages().assemble() || !consuming) {
+        if (!config.stages().assemble()) {
             // the series state in the spool belongs to the one process that assembles: never recover or announce it here
-            LOG.infof("assemble stage off in this process (%s)", consuming ? "gateway.stages.assemble=false"
-                    : "its channel assemble-instances is disabled");
+            // (the channel assemble-instances follows the same key: mp.messaging.incoming.assemble-instances.enabled)
+            LOG.info("assemble stage off in this process (gateway.stages.assemble=false)");
             return;
         }
         recoverFromSpool();

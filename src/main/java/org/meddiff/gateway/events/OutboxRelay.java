@@ -17,8 +17,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.config.KafkaClientConfig;
 
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -39,8 +39,8 @@ public class OutboxRelay {
     @Inject
     MeterRegistry metrics;
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrapServers;
+    @Inject
+    KafkaClientConfig kafka;
 
     private volatile boolean running;
     private Thread thread;
@@ -50,7 +50,7 @@ public class OutboxRelay {
         // open the outbox now, not lazily in the relay thread: an outbox another process holds must stop start-up
         outbox.size();
         Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "2");
@@ -97,7 +97,7 @@ public class OutboxRelay {
             List<Outbox.Entry> failed = send(batch);
             if (failed.isEmpty()) {
                 if (reportedOutage) {
-                    LOG.infof("Kafka reachable again at %s; outbox draining", bootstrapServers);
+                    LOG.infof("Kafka reachable again at %s; outbox draining", kafka.bootstrapServers());
                     reportedOutage = false;
                 }
                 backoff = 500;
@@ -105,7 +105,7 @@ public class OutboxRelay {
             }
             outbox.requeue(failed);
             if (!reportedOutage) {
-                LOG.warnf("Kafka not accepting events at %s; %d event(s) kept in the outbox, retrying", bootstrapServers,
+                LOG.warnf("Kafka not accepting events at %s; %d event(s) kept in the outbox, retrying", kafka.bootstrapServers(),
                         outbox.size());
                 reportedOutage = true;
             }

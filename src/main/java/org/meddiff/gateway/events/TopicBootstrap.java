@@ -16,17 +16,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
+import org.meddiff.gateway.config.KafkaClientConfig;
 
 /** Creates the topics of kafka/topics.json that are missing (partitions, retention, cleanup policy). */
 @ApplicationScoped
 public class TopicBootstrap {
     private static final Logger LOG = Logger.getLogger(TopicBootstrap.class);
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrapServers;
+    @Inject
+    KafkaClientConfig kafka;
 
     @Inject
     GatewayConfig config;
@@ -38,7 +38,7 @@ public class TopicBootstrap {
         }
         List<NewTopic> wanted = declaredTopics();
         Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "10000");
         boolean warned = false;
@@ -59,7 +59,7 @@ public class TopicBootstrap {
                     return; // another gateway node created them meanwhile
                 }
                 if (!warned) {
-                    LOG.warnf("Kafka at %s not reachable yet (%s); topics will be created when it is", bootstrapServers,
+                    LOG.warnf("Kafka at %s not reachable yet (%s); topics will be created when it is", kafka.bootstrapServers(),
                             e.getMessage());
                     warned = true;
                 }

@@ -24,7 +24,7 @@ import org.meddiff.gateway.events.OutboxFiles;
 import org.meddiff.gateway.events.SeriesAttributes;
 import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.spool.Spool;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.track.StageProgress;
 
 /**

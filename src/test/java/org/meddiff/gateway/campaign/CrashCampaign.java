@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
 import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
  * Crash campaign: N SIGKILLs of the gateway JVM at random (seeded) moments while thick-slice series arrive, are

@@ -31,7 +31,7 @@ import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.it.support.StudyStatus;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
  * Failover campaign: the cluster split of deploy/ on one machine. A gateway node (ingest, assemble, route, dispatch;

@@ -39,7 +39,7 @@ import org.meddiff.gateway.it.support.EventLog;
 import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
  * The fuzz campaign of the reliability issue: N hostile cases (default 10,000) against the packaged gateway's DICOM

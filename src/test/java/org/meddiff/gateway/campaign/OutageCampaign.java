@@ -18,7 +18,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
  * Outage campaign, in four phases on one all-in-one gateway:

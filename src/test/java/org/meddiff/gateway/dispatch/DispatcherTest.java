@@ -38,7 +38,7 @@ import org.meddiff.gateway.events.SeriesReady;
 import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.ingest.IngestPolicy;
 import org.meddiff.gateway.spool.Spool;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.track.StageProgress;
 
 /**

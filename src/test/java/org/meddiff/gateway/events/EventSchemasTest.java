@@ -113,9 +113,9 @@ class EventSchemasTest {
         JobRequested anomaly = JobRequested.of(jobId(SERIES, 1, 120, "anomaly"), "anomaly", "ct-abdomen-triage", ready,
                 Map.of());
         // as AnomalyTask publishes it: region = the card's class name, modelVersion = model@sha12/sampler
-        TriageFinding urgent = TriageFinding.of(anomaly, DERIVED_SERIES, 0.0812, "abdomen", "URGENT", 0.0775,
+        TriageFinding urgent = TriageFinding.of(anomaly, DERIVED_SERIES, 0.0812, "abdomen", TriagePriority.URGENT, 0.0775,
                 "meddiff-fm-base@3f2a9c81d0e4/anomaly-t400-s2.0-k16");
-        TriageFinding routine = TriageFinding.of(anomaly, DERIVED_SERIES, 0.0641, "HaN", "ROUTINE", 0.0775,
+        TriageFinding routine = TriageFinding.of(anomaly, DERIVED_SERIES, 0.0641, "HaN", TriagePriority.ROUTINE, 0.0775,
                 "meddiff-fm-base@3f2a9c81d0e4/anomaly-t950-s0.0-k1");
         return List.of(received, receivedSparse, ready, reopened, recovered, requested, withParams, secondAttempt, progress,
                 measured, completed, redelivery, failed, machine, stored, storedOverTls, dead, urgent, routine);

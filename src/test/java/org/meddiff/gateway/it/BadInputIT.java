@@ -26,7 +26,7 @@ import org.meddiff.gateway.it.support.EventLog;
 import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
  * Hostile and broken input: each gets the right DICOM refusal and leaves no file and no event.

@@ -22,7 +22,7 @@ import org.meddiff.gateway.it.support.Dcmtk;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Ports;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
  * The README's first command as a new user types it: {@code bin/gateway} on the default ports starts

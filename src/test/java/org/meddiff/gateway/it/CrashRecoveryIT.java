@@ -20,7 +20,7 @@ import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.it.support.StudyStatus;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
  * Completeness across a crash: the gateway is killed while a series arrives; after the restart the sender retries what

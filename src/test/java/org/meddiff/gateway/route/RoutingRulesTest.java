@@ -3,16 +3,13 @@ package org.meddiff.gateway.route;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
+import org.meddiff.gateway.config.TestSettings;
 import org.meddiff.gateway.events.SeriesAttributes;
 
 /** Which series get which task: the decision a radiographer or PACS admin cares about. */
@@ -60,42 +57,17 @@ class RoutingRulesTest {
     }
 
     /**
-     * The rules as shipped in application.properties (gateway.route.rules[i].*), turned into Rule objects the
-     * way Router.fromConfig does, so the "default rule" tested here is the one users actually get.
+     * The rules as shipped (gateway.route.rules[i].* in application.properties, read through SmallRye Config), turned
+     * into Rule objects by Router.fromConfig itself, so the "default rule" tested here is the one users actually get.
      */
-    static RoutingRules shippedRules() throws IOException {
-        Properties p = new Properties();
-        try (InputStream in = RoutingRulesTest.class.getResourceAsStream("/application.properties")) {
-            p.load(in);
-        }
-        List<RoutingRules.Rule> rules = new ArrayList<>();
-        for (int i = 0; p.containsKey("gateway.route.rules[" + i + "].name"); i++) {
-            String k = "gateway.route.rules[" + i + "].";
-            if ("false".equals(p.getProperty(k + "enabled", "true").trim())) {
-                continue;
-            }
-            rules.add(new RoutingRules.Rule(p.getProperty(k + "name").trim(), p.getProperty(k + "task").trim(),
-                    opt(p, k + "modality"), opt(p, k + "min-slice-thickness-mm").map(Double::valueOf),
-                    opt(p, k + "max-slice-thickness-mm").map(Double::valueOf),
-                    opt(p, k + "series-description-regex").map(RoutingRules::descriptionPattern),
-                    opt(p, k + "body-parts").map(RoutingRulesTest::list), opt(p, k + "image-type-contains"),
-                    opt(p, k + "calling-aes").map(RoutingRulesTest::list), opt(p, k + "called-aes").map(RoutingRulesTest::list)));
-        }
-        return new RoutingRules(rules);
-    }
-
-    private static Optional<String> opt(Properties p, String key) {
-        return Optional.ofNullable(p.getProperty(key)).map(String::trim);
-    }
-
-    private static List<String> list(String csv) {
-        return Arrays.stream(csv.split(",")).map(String::trim).toList();
+    static RoutingRules shippedRules() {
+        return Router.fromConfig(TestSettings.gateway(Map.of()).route().rules());
     }
 
     // ------------------------------------------------------------------ the default rule
 
     @Test
-    void everyShippedRuleNamesATaskInferImplements() throws IOException {
+    void everyShippedRuleNamesATaskInferImplements() {
         RoutingRules rules = shippedRules();
         assertEquals(7, rules.rules().size(), "attribute rules for MEDDIFF plus one per task AE title");
         for (RoutingRules.Rule rule : rules.rules()) {
@@ -104,7 +76,7 @@ class RoutingRulesTest {
     }
 
     @Test
-    void thickCtSentToMeddiffGetsTheCubicBaselineAndDiffusionSuperResolution() throws IOException {
+    void thickCtSentToMeddiffGetsTheCubicBaselineAndDiffusionSuperResolution() {
         RoutingRules rules = shippedRules();
         assertEquals(List.of(new RoutingRules.Decision("thick-ct-to-thin", TaskNames.CUBIC_THICK_TO_THIN),
                 new RoutingRules.Decision("thick-ct-diffusion-sr", TaskNames.SUPER_RESOLUTION)), rules.decide(series("CT", 5.0)));
@@ -115,7 +87,7 @@ class RoutingRulesTest {
     }
 
     @Test
-    void lowDoseDescriptionSentToMeddiffIsDenoised() throws IOException {
+    void lowDoseDescriptionSentToMeddiffIsDenoised() {
         RoutingRules rules = shippedRules();
         assertEquals(List.of(TaskNames.DENOISE), tasks(rules, withDescriptionAndThickness("Abdomen LOW DOSE 1.0", 1.0)));
         assertEquals(List.of(TaskNames.DENOISE), tasks(rules, withDescriptionAndThickness("LDCT chest", 1.0)));
@@ -123,7 +95,7 @@ class RoutingRulesTest {
     }
 
     @Test
-    void taskAeTitlesRouteExplicitlyWhateverTheAttributes() throws IOException {
+    void taskAeTitlesRouteExplicitlyWhateverTheAttributes() {
         RoutingRules rules = shippedRules();
         assertEquals(List.of(TaskNames.DENOISE), tasks(rules, withAes("PACS", "MEDDIFF_DN")));
         assertEquals(List.of(TaskNames.SUPER_RESOLUTION, TaskNames.CUBIC_THICK_TO_THIN), tasks(rules, withAes("PACS", "MEDDIFF_SR")));
@@ -132,7 +104,7 @@ class RoutingRulesTest {
     }
 
     @Test
-    void defaultRulesLeaveThinCtMrAndUnknownThicknessAlone() throws IOException {
+    void defaultRulesLeaveThinCtMrAndUnknownThicknessAlone() {
         RoutingRules rules = shippedRules();
         assertEquals(List.of(), tasks(rules, series("CT", 1.0)), "1 mm CT is already thin");
         assertEquals(List.of(), tasks(rules, series("CT", 2.99)), "just under 3 mm");
@@ -253,7 +225,7 @@ class RoutingRulesTest {
     }
 
     @Test
-    void gatewaysOwnDerivedSeriesIsNeverRouted() throws IOException {
+    void gatewaysOwnDerivedSeriesIsNeverRouted() {
         SeriesAttributes derived = new SeriesAttributes("CT", 1003, 1.0, "Abdomen 5.0 Br40 (thin, cubic)", "ABDOMEN",
                 List.of("DERIVED", "SECONDARY", "AXIAL"), CT_IMAGE, "MEDDIFF", "MEDDIFF", true);
         assertEquals(List.of(), shippedRules().decide(derived));

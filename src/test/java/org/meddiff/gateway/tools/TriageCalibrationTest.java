@@ -24,6 +24,7 @@ import org.meddiff.gateway.infer.model.TinyModels;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.volume.Volume;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /** The calibration command on DICOM folders the test writes, with the tiny analytic networks as models. */
 class TriageCalibrationTest {
@@ -95,8 +96,8 @@ class TriageCalibrationTest {
         ShippedSettings shipped = ShippedSettings.load();
         try (ModelRegistry reg = new ModelRegistry(models, OnnxModel.Settings.cpu(1))) {
             // what AnomalyTask.sample calls: no ROI (the soft-tissue class), the configured t / smoothing / draws
-            double direct = new DiffusionPipeline(reg, 4, 0, 0).anomaly(v, Region.ABDOMEN, null, shipped.anomalyT(),
-                    shipped.anomalySmoothingMm(), shipped.anomalyDraws(), TriageCalibration.seed(a, dicom.readHeader(files.get(0)))).score();
+            double direct = new DiffusionPipeline(reg, 4, 0, 0).anomaly(v, Region.ABDOMEN, null, shipped.anomaly().t(),
+                    shipped.anomaly().smoothingSigmaMm(), shipped.anomaly().draws(), TriageCalibration.seed(a, dicom.readHeader(files.get(0)))).score();
             assertEquals(direct, Double.parseDouble(m.group(1)), 1e-6);
         }
     }

@@ -19,6 +19,7 @@ import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.TriageFinding;
+import org.meddiff.gateway.events.TriagePriority;
 import org.meddiff.gateway.infer.TaskFailedException;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.infer.model.ModelRegistry;
@@ -131,8 +132,8 @@ public class AnomalyTask extends DiffusionTask {
 
     private void publishFinding(JobRequested job, Region region, double s, DerivedSeriesResult map) throws TaskFailedException {
         DiffusionConfig.Anomaly thresholds = config.anomaly();
-        String priority = s >= thresholds.statScore() ? "STAT" : s >= thresholds.urgentScore() ? "URGENT" : "ROUTINE";
-        double threshold = "STAT".equals(priority) ? thresholds.statScore() : thresholds.urgentScore();
+        TriagePriority priority = TriagePriority.of(s, thresholds.urgentScore(), thresholds.statScore());
+        double threshold = priority.decidingThreshold(thresholds.urgentScore(), thresholds.statScore());
         try {
             outbox.append(TriageFinding.of(job, map.seriesInstanceUid(), s, region.cardName(), priority, threshold, method()));
         } catch (IOException e) {

@@ -21,9 +21,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.dicom.InstanceHeader;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
-import org.meddiff.gateway.tools.SyntheticCtSeries.Params;
-import org.meddiff.gateway.tools.SyntheticCtSeries.TransferSyntax;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries.Params;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries.TransferSyntax;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
 

@@ -25,8 +25,8 @@ import org.meddiff.gateway.dicom.DerivedSeriesSpec;
 import org.meddiff.gateway.dicom.DerivedUids;
 import org.meddiff.gateway.dicom.InstanceHeader;
 import org.meddiff.gateway.infer.baseline.CubicSliceInterpolator;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
-import org.meddiff.gateway.tools.SyntheticCtSeries.Params;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries.Params;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
 

@@ -17,6 +17,7 @@ import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.infer.pipeline.Resampling;
 import org.meddiff.gateway.volume.Volume;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
  * The diffusion workers' cost on this machine, printed as Markdown for docs/BENCHMARKS.md:
@@ -67,14 +68,14 @@ public final class InferenceBenchmark {
             DiffusionPipeline pipeline = new DiffusionPipeline(registry, 4, 0, 0);
             ShippedSettings shipped = ShippedSettings.load(); // the job a deployment runs, post-processing included
             long start = System.nanoTime();
-            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume, Region.ABDOMEN, null, shipped.denoiseSigmaScale(),
-                    shipped.denoiseLambda(), shipped.denoiseZeta(), shipped.denoiseSteps(), shipped.denoisePost(),
+            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume, Region.ABDOMEN, null, shipped.denoise().sigmaNScale(),
+                    shipped.denoise().lambda(), shipped.denoise().zeta(), shipped.denoise().steps(), shipped.denoisePost(),
                     new SeededGaussianNoise(1), (step, steps, t, pps) -> { });
             double total = (System.nanoTime() - start) / 1e9;
             double network = r.sampler().networkSeconds();
             System.out.printf(Locale.ROOT, "%n### Whole denoising job: 96x96x48 voxels of 1 mm, the shipped settings (%d steps, "
-                    + "output smoothing %.2g mm, classical blend %.2g), batch 4%n%n", shipped.denoiseSteps(), shipped.denoiseOutputSmoothingMm(),
-                    shipped.denoiseClassicalBlend());
+                    + "output smoothing %.2g mm, classical blend %.2g), batch 4%n%n", shipped.denoise().steps(), shipped.denoise().outputSmoothingMm(),
+                    shipped.denoise().classicalBlend());
             System.out.println("| patches | total s | in ONNX Runtime s | outside ONNX Runtime |");
             System.out.println("| --- | --- | --- | --- |");
             System.out.printf(Locale.ROOT, "| %d | %.2f | %.2f | %.1f %% |%n", r.sampler().patches(), total, network,

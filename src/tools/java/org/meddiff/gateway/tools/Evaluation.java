@@ -113,17 +113,17 @@ public final class Evaluation {
                     registry.model(ModelRegistry.BASE).card().name(), registry.model(ModelRegistry.SR_CONTROLNET).card().name(),
                     registry.model(ModelRegistry.BASE).executionProvider(), threads, batch);
             if (only.contains("denoise")) {
-                denoising(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoiseSteps());
+                denoising(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoise().steps());
             }
             if (only.contains("ldct")) {
                 if (index.path("ldct_real_pairs").path("evaluate").size() > 0) {
-                    realLowDose(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoiseSteps());
+                    realLowDose(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoise().steps());
                 } else {
                     System.out.println("\nNo real low-dose pairs in the evaluation set (the shared LDCT data is absent): skipped.");
                 }
             }
             if (only.contains("superres")) {
-                superResolution(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.superresSteps());
+                superResolution(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.superres().steps());
             }
             if (only.contains("anomaly")) {
                 new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card()).run(data, index, figures("anomaly"), SHIPPED);
@@ -165,8 +165,8 @@ public final class Evaluation {
         FloatVolume fd = read(data, index, "denoise/full_dose");
         FloatVolume ld = read(data, index, "denoise/low_dose");
         long t0 = System.nanoTime();
-        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, null, SHIPPED.denoiseSigmaScale(), SHIPPED.denoiseLambda(),
-                SHIPPED.denoiseZeta(), steps, SHIPPED.denoisePost(), new SeededGaussianNoise(1), (step, n, t, pps) -> { });
+        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, null, SHIPPED.denoise().sigmaNScale(), SHIPPED.denoise().lambda(),
+                SHIPPED.denoise().zeta(), steps, SHIPPED.denoisePost(), new SeededGaussianNoise(1), (step, n, t, pps) -> { });
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume dn = CtPreprocessing.asFloatVolume(r.output());
         FloatVolume dnRaw = CtPreprocessing.asFloatVolume(r.unsmoothed());
@@ -190,10 +190,10 @@ public final class Evaluation {
         record("denoise", "diffpir_without_classical_blend", dnSmoothed, fd);
         record("denoise", "diffpir", dn, fd);
         String settings = String.format(Locale.ROOT, "%d steps, sigma_n %.4f (%s), lambda %.3g, zeta %.2g", steps, r.sigmaNUsed(),
-                r.sigmaNSource(), SHIPPED.denoiseLambda(), SHIPPED.denoiseZeta());
-        String smoothing = String.format(Locale.ROOT, "%.2g mm in-plane output smoothing", SHIPPED.denoiseOutputSmoothingMm());
-        String blend = String.format(Locale.ROOT, "classical blend %.2g (Gaussian %.2g mm)", SHIPPED.denoiseClassicalBlend(),
-                SHIPPED.denoiseClassicalBlendSigmaMm());
+                r.sigmaNSource(), SHIPPED.denoise().lambda(), SHIPPED.denoise().zeta());
+        String smoothing = String.format(Locale.ROOT, "%.2g mm in-plane output smoothing", SHIPPED.denoise().outputSmoothingMm());
+        String blend = String.format(Locale.ROOT, "classical blend %.2g (Gaussian %.2g mm)", SHIPPED.denoise().classicalBlend(),
+                SHIPPED.denoise().classicalBlendSigmaMm());
         figures("denoise").put("diffpir_settings", settings + ", " + smoothing + ", " + blend);
         row("DiffPIR (Java, ONNX Runtime), " + settings + ", diffusion estimate alone", dnRaw, fd);
         row("DiffPIR, the same + " + smoothing, dnSmoothed, fd);
@@ -237,7 +237,7 @@ public final class Evaluation {
             shape = fd.shapeString();
             long t0 = System.nanoTime();
             DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(qd, 0, thickness, pixel), Region.ABDOMEN, null,
-                    SHIPPED.denoiseSigmaScale(), SHIPPED.denoiseLambda(), SHIPPED.denoiseZeta(), steps, SHIPPED.denoisePost(),
+                    SHIPPED.denoise().sigmaNScale(), SHIPPED.denoise().lambda(), SHIPPED.denoise().zeta(), steps, SHIPPED.denoisePost(),
                     new SeededGaussianNoise(10 + k), (step, total, t, pps) -> { });
             seconds += (System.nanoTime() - t0) / 1e9;
             FloatVolume g = baselines.gaussian(qd);
@@ -341,8 +341,8 @@ public final class Evaluation {
         // slab i covers thin slices 5i..5i+4; its centre (thin coordinate 5i+2) is where the thick slice lives
         Volume thickVolume = volume(thick, (sf - 1) / 2.0, sf);
         long t0 = System.nanoTime();
-        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thickVolume, Region.ABDOMEN, 1.0, SHIPPED.superresSigmaN(), SHIPPED.superresLambda(),
-                SHIPPED.superresZeta(), steps,
+        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thickVolume, Region.ABDOMEN, 1.0, SHIPPED.superres().sigmaN(), SHIPPED.superres().lambda(),
+                SHIPPED.superres().zeta(), steps,
                 true, new SeededGaussianNoise(3), (step, n, t, pps) -> { });
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume sr = CtPreprocessing.asFloatVolume(r.output());
@@ -374,7 +374,7 @@ public final class Evaluation {
         System.out.printf(Locale.ROOT, "| linear along z | %.2f (%.2f) | %.4f (%.4f) |%n", Metrics.psnr(Metrics.slices(lin, c0, n), target),
                 Metrics.psnr(lin, thin), Metrics.ssim2d(Metrics.slices(lin, c0, n), target), Metrics.ssim2d(lin, thin));
         System.out.printf(Locale.ROOT, "| ControlNet DiffPIR (Java), %d steps, sigma_n %.3g, lambda %.3g, zeta %.2g, final slab projection "
-                + "| %.2f (%.2f) | %.4f (%.4f) |%n", steps, SHIPPED.superresSigmaN(), SHIPPED.superresLambda(), SHIPPED.superresZeta(), Metrics.psnr(Metrics.slices(sr, c0, n), target), Metrics.psnr(sr, thin),
+                + "| %.2f (%.2f) | %.4f (%.4f) |%n", steps, SHIPPED.superres().sigmaN(), SHIPPED.superres().lambda(), SHIPPED.superres().zeta(), Metrics.psnr(Metrics.slices(sr, c0, n), target), Metrics.psnr(sr, thin),
                 Metrics.ssim2d(Metrics.slices(sr, c0, n), target), Metrics.ssim2d(sr, thin));
         System.out.printf(Locale.ROOT, "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n", sec, r.sampler().patches(),
                 r.sampler().networkSeconds());

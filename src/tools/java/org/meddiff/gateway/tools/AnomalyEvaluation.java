@@ -63,7 +63,7 @@ final class AnomalyEvaluation {
      * setting, the shipped one and the chosen one (and the chosen one with a single draw); returns the chosen setting.
      */
     Setting run(Path data, JsonNode index, ObjectNode out, ShippedSettings settings) throws IOException {
-        Setting shipped = new Setting(settings.anomalyT(), settings.anomalySmoothingMm(), settings.anomalyDraws());
+        Setting shipped = new Setting(settings.anomaly().t(), settings.anomaly().smoothingSigmaMm(), settings.anomaly().draws());
         Setting paper = new Setting(PAPER_T, 0, 1);
         Setting chosen = paper;
         if (index.has("anomaly_train_cases")) {
@@ -160,7 +160,7 @@ final class AnomalyEvaluation {
 
     /** The settings the real lesions are scored with: the paper's and the shipped one. */
     static List<Setting> realLesionSettings(ShippedSettings settings) {
-        Setting shipped = new Setting(settings.anomalyT(), settings.anomalySmoothingMm(), settings.anomalyDraws());
+        Setting shipped = new Setting(settings.anomaly().t(), settings.anomaly().smoothingSigmaMm(), settings.anomaly().draws());
         Setting paper = new Setting(PAPER_T, 0, 1);
         return shipped.equals(paper) ? List.of(paper) : List.of(paper, shipped);
     }
@@ -232,11 +232,11 @@ final class AnomalyEvaluation {
     private void triage(String what, List<Case> cases, Setting s, ShippedSettings settings, int seed, ObjectNode out) {
         Score sc = score(cases, s.t(), s.draws(), s.sigmaMm(), seed);
         System.out.printf(Locale.ROOT, "%nTriage on the %s (URGENT >= %.4g, STAT >= %.4g, gateway.diffusion.anomaly.*-score):%n%n",
-                what, settings.urgentScore(), settings.statScore());
+                what, settings.anomaly().urgentScore(), settings.anomaly().statScore());
         System.out.println("| volume | inserted lesion | series score | priority |");
         System.out.println("| --- | --- | --- | --- |");
         for (int i = 0; i < cases.size(); i++) {
-            String p = settings.priority(sc.seriesScores()[i]);
+            String p = settings.priority(sc.seriesScores()[i]).name();
             System.out.printf(Locale.ROOT, "| %d | %s | %.4f | %s |%n", i, cases.get(i).hasLesion() ? "yes" : "no", sc.seriesScores()[i], p);
             if (out != null) {
                 ObjectNode o = out.putObject("volume_" + i);

@@ -137,9 +137,9 @@ public final class TriageCalibration {
         ShippedSettings shipped = ShippedSettings.load();
         double rate = 0.1;
         String region = "auto";
-        int t = shipped.anomalyT();
-        int draws = shipped.anomalyDraws();
-        double smoothing = shipped.anomalySmoothingMm();
+        int t = shipped.anomaly().t();
+        int draws = shipped.anomaly().draws();
+        double smoothing = shipped.anomaly().smoothingSigmaMm();
         int patch = 0;
         int stride = 0;
         String provider = "cpu";
