@@ -201,9 +201,9 @@ public class JobRunner {
         }
         LOG.infof("job %s: %s on series %s (%d instances, attempt %d of %d)", job.jobId(), job.task(), job.seriesInstanceUid(),
                 sources.size(), job.attempt(), attempts.max());
-        DerivedSeriesResult result;
+        TaskResult outcome;
         try {
-            result = TimeLimit.run("job-" + job.jobId(), attempts.timeLimit(),
+            outcome = TimeLimit.run("job-" + job.jobId(), attempts.timeLimit(),
                     () -> task.run(job, sources, outputDir, (step, steps, message, rate) -> progress(job, step, steps, message, rate)));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -220,6 +220,10 @@ public class JobRunner {
             }
             return failure.retryable() ? failedAttempt(job, failure) : failed(job, failure);
         }
+        DerivedSeriesResult result = outcome.derived();
+        // the finding before the completion: a consumer that sees the job completed can look its finding up
+        outcome.finding().ifPresent(finding -> retry.run(STAGE, "record the triage finding of job " + job.jobId(),
+                () -> outbox.append(finding)));
         long millis = (System.nanoTime() - start) / 1_000_000;
         JobCompleted completed = JobCompleted.of(job, task.method(), result.seriesInstanceUid(), result.companionSeriesUids(),
                 result.files().size(), spool.relative(outputDir), millis);

@@ -20,6 +20,7 @@ import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.ProcessedEvents;
 import org.meddiff.gateway.events.SeriesReady;
+import org.meddiff.gateway.events.TaskNames;
 
 /**
  * Turns each dicom.series.ready into one inference.job.requested per matching rule. The record is committed only once

@@ -43,11 +43,11 @@ class JobRunnerLockTest {
         InferenceTask task = new InferenceTask() {
             @Override public String name() { return "stand-in"; }
             @Override public String method() { return "stand-in/1"; }
-            @Override public DerivedSeriesResult run(JobRequested job, List<Path> sources, Path outputDir, ProgressListener p)
+            @Override public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, ProgressListener p)
                     throws TaskFailedException {
                 runs.incrementAndGet();
                 try {
-                    return new DerivedSeriesResult("2.25.1", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x")));
+                    return TaskResult.of(new DerivedSeriesResult("2.25.1", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x"))));
                 } catch (java.io.IOException e) {
                     throw new TaskFailedException(e.getMessage(), e);
                 }

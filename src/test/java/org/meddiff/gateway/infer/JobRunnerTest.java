@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -26,6 +27,8 @@ import org.meddiff.gateway.events.OutboxFiles;
 import org.meddiff.gateway.events.ProcessedEvents;
 import org.meddiff.gateway.events.SeriesReady;
 import org.meddiff.gateway.events.Topics;
+import org.meddiff.gateway.events.TriageFinding;
+import org.meddiff.gateway.events.TriagePriority;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
 
@@ -75,7 +78,7 @@ class JobRunnerTest {
         @Override public String method() { return "stand-in/1"; }
 
         @Override
-        public DerivedSeriesResult run(JobRequested job, List<Path> sources, Path outputDir, ProgressListener p)
+        public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, ProgressListener p)
                 throws TaskFailedException {
             int n = runs.getAndIncrement();
             Step step = n < script.size() ? script.get(n) : null;
@@ -90,7 +93,7 @@ class JobRunnerTest {
             }
             p.step(1, 1, "writing", null);
             try {
-                return new DerivedSeriesResult("2.25.1", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x")));
+                return TaskResult.of(new DerivedSeriesResult("2.25.1", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x"))));
             } catch (IOException e) {
                 throw new TaskFailedException(e.getMessage(), e);
             }
@@ -115,6 +118,36 @@ class JobRunnerTest {
         return events(Topics.JOB_REQUESTED).stream().map(e -> Events.fromJson(e.toString(), JobRequested.class))
                 .filter(r -> r.attempt() == attempt).findFirst().orElseThrow(() -> new AssertionError("no request of attempt "
                         + attempt + " in the outbox: " + OutboxFiles.events(spool.outbox())));
+    }
+
+    /** A task that returns a triage finding (as the anomaly task does): the runner, not the task, publishes it. */
+    static final class WithFinding implements InferenceTask {
+        @Override public String name() { return "stand-in"; }
+
+        @Override public String method() { return "stand-in/1"; }
+
+        @Override
+        public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, ProgressListener p) throws TaskFailedException {
+            try {
+                DerivedSeriesResult map = new DerivedSeriesResult("2.25.7", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x")));
+                return new TaskResult(map, Optional.of(TriageFinding.of(job, map.seriesInstanceUid(), 0.2, "abdomen",
+                        TriagePriority.STAT, 0.09, method())));
+            } catch (IOException e) {
+                throw new TaskFailedException(e.getMessage(), e);
+            }
+        }
+    }
+
+    @Test
+    void aTasksFindingIsPublishedByTheRunner_andARefusedAppendIsRetried_notLost() {
+        OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), 3, Topics.TRIAGE_FINDING::equals);
+        runner(new WithFinding(), spool, outbox, QUICK, progress).run(job);
+        assertEquals(3, outbox.refused());
+        List<JsonNode> findings = events(Topics.TRIAGE_FINDING);
+        assertEquals(1, findings.size());
+        assertEquals("STAT", findings.get(0).path("priority").asText());
+        assertEquals("2.25.7", findings.get(0).path("derivedSeriesInstanceUid").asText());
+        assertEquals(1, events(Topics.JOB_COMPLETED).size());
     }
 
     @Test

@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.meddiff.gateway.config.TestSettings;
 import org.meddiff.gateway.events.SeriesAttributes;
+import org.meddiff.gateway.events.TaskNames;
 
 /** Which series get which task: the decision a radiographer or PACS admin cares about. */
 class RoutingRulesTest {

@@ -1,7 +1,6 @@
 package org.meddiff.gateway.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -39,16 +38,31 @@ class TriageCalibrationTest {
         return d;
     }
 
-    private static String run(String... args) throws Exception {
-        PrintStream old = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+    /** What bin/calibrate-triage prints and exits with. */
+    record Run(int status, String out, String err) {
+    }
+
+    private static Run execute(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status;
         try {
-            TriageCalibration.run(args);
+            status = ToolMain.execute(new TriageCalibration(), args);
         } finally {
-            System.setOut(old);
+            System.setOut(oldOut);
+            System.setErr(oldErr);
         }
-        return buf.toString(StandardCharsets.UTF_8);
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static String run(String... args) {
+        Run r = execute(args);
+        assertEquals(0, r.status(), r.err());
+        return r.out();
     }
 
     @Test
@@ -106,18 +120,25 @@ class TriageCalibrationTest {
     void aFolderThatIsNotASeriesIsNamedInTheError() throws Exception {
         Path models = TinyModels.install(dir.resolve("models"), ModelRegistry.BASE, ModelRegistry.SR_CONTROLNET);
         Path empty = Files.createDirectories(dir.resolve("empty"));
-        IOException e = assertThrows(IOException.class, () -> run("--models", models.toString(), "--lesion-free", empty.toString()));
-        assertTrue(e.getMessage().contains(empty.toString()) && e.getMessage().contains("no files"), e.getMessage());
+        Run e = execute("--models", models.toString(), "--lesion-free", empty.toString());
+        assertEquals(1, e.status());
+        assertTrue(e.err().contains(empty.toString()) && e.err().contains("no files"), e.err());
+        assertEquals(1, e.err().lines().count(), "one line, no stack trace: " + e.err());
         Path notDicom = Files.createDirectories(dir.resolve("text"));
         Files.writeString(notDicom.resolve("readme.txt"), "not DICOM");
-        IOException e2 = assertThrows(IOException.class, () -> run("--models", models.toString(), "--lesion-free", notDicom.toString()));
-        assertTrue(e2.getMessage().contains(notDicom.toString()), e2.getMessage());
-        IllegalArgumentException e3 = assertThrows(IllegalArgumentException.class, () -> run("--models", models.toString()));
-        assertTrue(e3.getMessage().contains("--lesion-free"), e3.getMessage());
+        Run e2 = execute("--models", models.toString(), "--lesion-free", notDicom.toString());
+        assertEquals(1, e2.status());
+        assertTrue(e2.err().contains(notDicom.toString()), e2.err());
+        Run e3 = execute("--models", models.toString());
+        assertEquals(2, e3.status(), "a usage error");
+        assertTrue(e3.err().contains("--lesion-free"), e3.err());
         // the rate is checked before any series is scored
-        IllegalArgumentException e4 = assertThrows(IllegalArgumentException.class, () -> run("--models", models.toString(),
-                "--lesion-free", series("r", 4).toString(), "--false-positive-rate", "10"));
-        assertTrue(e4.getMessage().contains("false-positive rate"), e4.getMessage());
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> run("--threads", "2.5")).getMessage().contains("whole number"));
+        Run e4 = execute("--models", models.toString(), "--lesion-free", series("r", 4).toString(), "--false-positive-rate", "10");
+        assertEquals(2, e4.status());
+        assertTrue(e4.err().contains("false-positive rate"), e4.err());
+        assertTrue(e4.out().isEmpty(), "nothing scored: " + e4.out());
+        Run e5 = execute("--lesion-free", "x", "--threads", "2.5");
+        assertEquals(2, e5.status());
+        assertTrue(e5.err().contains("--threads") && e5.err().contains("2.5"), e5.err());
     }
 }

@@ -52,9 +52,12 @@ final class AnomalyEvaluation {
 
     private final DiffusionPipeline pipeline;
     private final CtPreprocessing preprocessing;
+    /** The run's figures (--json): "anomaly" and "real_lesions" are this part's sections. */
+    private final ObjectNode results;
 
-    AnomalyEvaluation(DiffusionPipeline pipeline, ModelCard card) {
+    AnomalyEvaluation(DiffusionPipeline pipeline, ModelCard card, ObjectNode results) {
         this.pipeline = pipeline;
+        this.results = results;
         this.preprocessing = new CtPreprocessing(card.recommendedPatch(), card.spatialMultiple());
     }
 
@@ -62,7 +65,8 @@ final class AnomalyEvaluation {
      * Tunes on the training set when the evaluation set has one, then scores the held-out set with the paper's
      * setting, the shipped one and the chosen one (and the chosen one with a single draw); returns the chosen setting.
      */
-    Setting run(Path data, JsonNode index, ObjectNode out, ShippedSettings settings) throws IOException {
+    Setting run(Path data, JsonNode index, ShippedSettings settings) throws IOException {
+        ObjectNode out = results.withObjectProperty("anomaly");
         Setting shipped = new Setting(settings.anomaly().t(), settings.anomaly().smoothingSigmaMm(), settings.anomaly().draws());
         Setting paper = new Setting(PAPER_T, 0, 1);
         Setting chosen = paper;
@@ -192,7 +196,7 @@ final class AnomalyEvaluation {
         if (index.path(key).isEmpty()) {
             return;  // no section either: an empty one would replace the card's figures
         }
-        ObjectNode real = Evaluation.figures("real_lesions").putObject(section);
+        ObjectNode real = results.withObjectProperty("real_lesions").putObject(section);
         System.out.printf(Locale.ROOT, "%n### %s%n%n", heading);
         System.out.printf(Locale.ROOT, "Pixel AUROC of lesion voxels against the other soft-tissue voxels of the block (ROI: soft tissue "
                 + "eroded 1 voxel, plus the lesion); lesion / rest: mean map value inside the lesion over the mean in the rest of the ROI; "
@@ -217,7 +221,7 @@ final class AnomalyEvaluation {
                 FloatVolume map = mapOnSource(cs, recon, s.sigmaMm());
                 double[] v = values(map, cs.roi());
                 boolean[] l = labels(cs.lesions(), cs.roi());
-                double auc = Evaluation.Metrics.auroc(v, l);
+                double auc = ImageMetrics.auroc(v, l);
                 double ratio = mean(v, l, true) / mean(v, l, false);
                 row.append(String.format(Locale.ROOT, " %.4f | %.2f | %s |", auc, ratio, auc >= INSERTED_BAR ? "yes" : "no"));
                 o.put(key(s) + "_pixel_auroc", round(auc));
@@ -266,7 +270,7 @@ final class AnomalyEvaluation {
             series[i] = AnomalyMap.score(map, c.roi(), AnomalyMap.QUANTILE_DEFAULT);
             seriesLabels[i] = c.hasLesion();
         }
-        return new Score(Evaluation.Metrics.auroc(concat(s), concatLabels(l)), Evaluation.Metrics.auroc(series, seriesLabels), series);
+        return new Score(ImageMetrics.auroc(concat(s), concatLabels(l)), ImageMetrics.auroc(series, seriesLabels), series);
     }
 
     /** x0' of every case on its padded 1 mm grid (noise seed = seed + case index, as the task derives it from the job). */
@@ -299,7 +303,7 @@ final class AnomalyEvaluation {
     private Case prepare(FloatVolume v, FloatVolume roi, FloatVolume lesions, boolean hasLesion) {
         Volume vol = Evaluation.volume(v, 0, 1);
         CtPreprocessing.Prepared p = preprocessing.prepare(vol, Region.ABDOMEN);
-        FloatVolume roiPadded = Evaluation.Metrics.padZero(roi, p.normalized().depth(), p.normalized().height(), p.normalized().width());
+        FloatVolume roiPadded = VolumeBlocks.padZero(roi, p.normalized().depth(), p.normalized().height(), p.normalized().width());
         return new Case(vol, p, roiPadded, roi, lesions, hasLesion);
     }
 

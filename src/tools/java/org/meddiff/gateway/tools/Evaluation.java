@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.function.DoubleFunction;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,6 +29,8 @@ import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * Evaluation of the PRODUCT's Java samplers ({@link DiffusionPipeline} on ONNX Runtime Java) on volumes the model
@@ -42,27 +45,52 @@ import org.meddiff.gateway.volume.VolumeGeometry;
  * <li>anomaly maps with inserted lesions ({@link AnomalyEvaluation}): settings chosen on the training case, then pixel
  * AUROC inside the ROI and series AUROC on the held-out volumes, and real tumours.</li>
  * </ul>
- * Metrics ({@link Metrics}): both images are clipped to the window and scaled to [0, 1] (data range = window
+ * Metrics ({@link ImageMetrics}): both images are clipped to the window and scaled to [0, 1] (data range = window
  * width 400 HU). PSNR over the whole block. SSIM = 2-D per axial slice, averaged over slices, with the
  * defaults of skimage.metrics.structural_similarity used by meddiff.evaluate (7x7 uniform window, sample
  * covariance, K1 0.01, K2 0.03, mean over the interior where the window fits), so the figures compare with
  * the Python evaluation.
  *
- * <pre>bin/evaluate [--data data/eval] [--models models] [--provider cpu|cuda[:id]] [--threads 2] [--batch 4] [--steps N]
- *              [--only denoise,superres,anomaly]</pre>
+ * <pre>bin/evaluate --help</pre>
  */
-public final class Evaluation {
+@Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Scores the product's samplers on the evaluation set (volumes the model never saw); Markdown on stdout.")
+public final class Evaluation implements Callable<Integer> {
     /** The parts of the evaluation, as --only names them. */
     static final Set<String> TASKS = Set.of("denoise", "ldct", "superres", "anomaly", "lesions");
-    static final double WIN_LO = -160;
-    static final double WIN_HI = 240;
+
+    @Option(names = "--data", defaultValue = "data/eval", description = "evaluation set (index.json + raw volumes)")
+    Path data;
+
+    @Option(names = "--models", defaultValue = "models", description = "ONNX models and their cards")
+    Path models;
+
+    @Option(names = "--provider", defaultValue = "cpu", description = "cpu, cuda or cuda:<device>")
+    String provider;
+
+    @Option(names = "--threads", defaultValue = "2", description = "ONNX Runtime intra-op threads")
+    int threads;
+
+    @Option(names = "--batch", defaultValue = "4", description = "patches per network call")
+    int batch;
+
+    @Option(names = "--steps", description = "sampler steps instead of the shipped ones")
+    Integer stepsOverride;
+
+    @Option(names = "--only", description = "comma-separated parts: denoise, ldct, superres, anomaly, lesions (default: all)")
+    String only;
+
+    @Option(names = "--json", description = "also write the figures to this file (the model cards' gateway_evaluation)")
+    Path json;
+
     /** Sampler settings: the gateway's shipped defaults (gateway.diffusion.*, chosen on a training volume). */
-    private static final ShippedSettings SHIPPED = ShippedSettings.load();
+    private final ShippedSettings shipped = ShippedSettings.load();
 
-    /** Machine-readable figures of this run (--json): the model cards' "gateway_evaluation" entries. */
-    private static final ObjectNode RESULTS = new ObjectMapper().createObjectNode();
+    /** Machine-readable figures of this run (--json). */
+    private final ObjectNode results = new ObjectMapper().createObjectNode();
 
-    private Evaluation() {
+    public static void main(String[] args) {
+        ToolMain.run(new Evaluation(), args);
     }
 
     /** --only's comma-separated list; an unknown name is an error (a typo would otherwise evaluate nothing). */
@@ -76,30 +104,9 @@ public final class Evaluation {
         return out;
     }
 
-    public static void main(String[] args) throws Exception {
-        Path data = Path.of("data/eval");
-        Path models = Path.of("models");
-        String provider = "cpu";
-        int threads = 2;
-        int batch = 4;
-        Integer stepsOverride = null;
-        Set<String> only = TASKS;
-        Path json = null;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--data" -> data = Path.of(args[++i]);
-                case "--models" -> models = Path.of(args[++i]);
-                case "--provider" -> provider = args[++i];
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--batch" -> batch = Integer.parseInt(args[++i]);
-                case "--steps" -> stepsOverride = Integer.parseInt(args[++i]);
-                case "--json" -> json = Path.of(args[++i]);
-                case "--only" -> only = tasks(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (--data DIR --models DIR --provider cpu|cuda[:id] --threads N --batch N --steps N --json FILE "
-                        + "--only denoise,ldct,superres,anomaly,lesions)");
-            }
-        }
+    @Override
+    public Integer call() throws IOException {
+        Set<String> parts = only == null ? TASKS : tasks(only);
         JsonNode index = new ObjectMapper().readTree(data.resolve("index.json").toFile());
         System.out.printf(Locale.ROOT, "Evaluation set: %s (created %s); validation case %s (never trained on), baselines tuned on %s.%n",
                 data, index.path("created_utc").asText(), index.path("validation_case").asText(), index.path("training_case").asText());
@@ -112,51 +119,53 @@ public final class Evaluation {
             System.out.printf(Locale.ROOT, "Models: %s, %s on %s, %d intra-op threads, batch %d.%n",
                     registry.model(ModelRegistry.BASE).card().name(), registry.model(ModelRegistry.SR_CONTROLNET).card().name(),
                     registry.model(ModelRegistry.BASE).executionProvider(), threads, batch);
-            if (only.contains("denoise")) {
-                denoising(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoise().steps());
+            if (parts.contains("denoise")) {
+                denoising(index, pipeline, stepsOverride != null ? stepsOverride : shipped.denoise().steps());
             }
-            if (only.contains("ldct")) {
+            if (parts.contains("ldct")) {
                 if (index.path("ldct_real_pairs").path("evaluate").size() > 0) {
-                    realLowDose(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.denoise().steps());
+                    realLowDose(index, pipeline, stepsOverride != null ? stepsOverride : shipped.denoise().steps());
                 } else {
                     System.out.println("\nNo real low-dose pairs in the evaluation set (the shared LDCT data is absent): skipped.");
                 }
             }
-            if (only.contains("superres")) {
-                superResolution(data, index, pipeline, stepsOverride != null ? stepsOverride : SHIPPED.superres().steps());
+            if (parts.contains("superres")) {
+                superResolution(index, pipeline, stepsOverride != null ? stepsOverride : shipped.superres().steps());
             }
-            if (only.contains("anomaly")) {
-                new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card()).run(data, index, figures("anomaly"), SHIPPED);
-            } else if (only.contains("lesions")) {
+            AnomalyEvaluation anomaly = new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card(), results);
+            if (parts.contains("anomaly")) {
+                anomaly.run(data, index, shipped);
+            } else if (parts.contains("lesions")) {
                 // the anomaly part scores the real lesions too; alone, only them (minutes instead of the whole tuning)
-                new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card()).realLesionsOnly(data, index, SHIPPED);
+                anomaly.realLesionsOnly(data, index, shipped);
             }
         }
         if (json != null) {
-            RESULTS.put("evaluation_set_created_utc", index.path("created_utc").asText());
-            RESULTS.put("validation_case", index.path("validation_case").asText());
-            RESULTS.put("provider", provider);
-            RESULTS.put("threads", threads);
-            RESULTS.put("steps", stepsOverride != null ? stepsOverride.toString() : "shipped defaults");
-            RESULTS.put("sampler_settings", SHIPPED.toString());
-            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(json.toFile(), RESULTS);
+            results.put("evaluation_set_created_utc", index.path("created_utc").asText());
+            results.put("validation_case", index.path("validation_case").asText());
+            results.put("provider", provider);
+            results.put("threads", threads);
+            results.put("steps", stepsOverride != null ? stepsOverride.toString() : "shipped defaults");
+            results.put("sampler_settings", shipped.toString());
+            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(json.toFile(), results);
             System.out.println("\nFigures written to " + json);
         }
+        return 0;
     }
 
-    static ObjectNode figures(String section) {
-        return RESULTS.has(section) ? (ObjectNode) RESULTS.get(section) : RESULTS.putObject(section);
+    private ObjectNode figures(String section) {
+        return results.has(section) ? (ObjectNode) results.get(section) : results.putObject(section);
     }
 
-    private static void record(String section, String name, FloatVolume a, FloatVolume ref) {
+    private void record(String section, String name, FloatVolume a, FloatVolume ref) {
         ObjectNode o = figures(section).putObject(name);
-        o.put("psnr_db", Math.round(Metrics.psnr(a, ref) * 100) / 100.0);
-        o.put("ssim", Math.round(Metrics.ssim2d(a, ref) * 10000) / 10000.0);
+        o.put("psnr_db", Math.round(ImageMetrics.psnr(a, ref) * 100) / 100.0);
+        o.put("ssim", Math.round(ImageMetrics.ssim2d(a, ref) * 10000) / 10000.0);
     }
 
     // ------------------------------------------------------------------ tasks
 
-    private static void denoising(Path data, JsonNode index, DiffusionPipeline pipeline, int steps) throws IOException {
+    private void denoising(JsonNode index, DiffusionPipeline pipeline, int steps) throws IOException {
         FloatVolume trFd = read(data, index, "train/full_dose");
         FloatVolume trLd = read(data, index, "train/low_dose");
         System.out.printf(Locale.ROOT, "%n### Baseline tuning on the training block (%s, %s), PSNR dB%n%n",
@@ -165,8 +174,8 @@ public final class Evaluation {
         FloatVolume fd = read(data, index, "denoise/full_dose");
         FloatVolume ld = read(data, index, "denoise/low_dose");
         long t0 = System.nanoTime();
-        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, null, SHIPPED.denoise().sigmaNScale(), SHIPPED.denoise().lambda(),
-                SHIPPED.denoise().zeta(), steps, SHIPPED.denoisePost(), new SeededGaussianNoise(1), (step, n, t, pps) -> { });
+        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, null, shipped.denoise().sigmaNScale(), shipped.denoise().lambda(),
+                shipped.denoise().zeta(), steps, shipped.denoisePost(), new SeededGaussianNoise(1), (step, n, t, pps) -> { });
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume dn = CtPreprocessing.asFloatVolume(r.output());
         FloatVolume dnRaw = CtPreprocessing.asFloatVolume(r.unsmoothed());
@@ -190,10 +199,10 @@ public final class Evaluation {
         record("denoise", "diffpir_without_classical_blend", dnSmoothed, fd);
         record("denoise", "diffpir", dn, fd);
         String settings = String.format(Locale.ROOT, "%d steps, sigma_n %.4f (%s), lambda %.3g, zeta %.2g", steps, r.sigmaNUsed(),
-                r.sigmaNSource(), SHIPPED.denoise().lambda(), SHIPPED.denoise().zeta());
-        String smoothing = String.format(Locale.ROOT, "%.2g mm in-plane output smoothing", SHIPPED.denoise().outputSmoothingMm());
-        String blend = String.format(Locale.ROOT, "classical blend %.2g (Gaussian %.2g mm)", SHIPPED.denoise().classicalBlend(),
-                SHIPPED.denoise().classicalBlendSigmaMm());
+                r.sigmaNSource(), shipped.denoise().lambda(), shipped.denoise().zeta());
+        String smoothing = String.format(Locale.ROOT, "%.2g mm in-plane output smoothing", shipped.denoise().outputSmoothingMm());
+        String blend = String.format(Locale.ROOT, "classical blend %.2g (Gaussian %.2g mm)", shipped.denoise().classicalBlend(),
+                shipped.denoise().classicalBlendSigmaMm());
         figures("denoise").put("diffpir_settings", settings + ", " + smoothing + ", " + blend);
         row("DiffPIR (Java, ONNX Runtime), " + settings + ", diffusion estimate alone", dnRaw, fd);
         row("DiffPIR, the same + " + smoothing, dnSmoothed, fd);
@@ -208,7 +217,7 @@ public final class Evaluation {
      * one-slice series a PACS would send (native pixel size, 3 mm thickness): the model sees a 2-D input
      * repeated along z, not the 3-D context it was trained with, which this part measures as it is.
      */
-    private static void realLowDose(Path data, JsonNode index, DiffusionPipeline pipeline, int steps) throws IOException {
+    private void realLowDose(JsonNode index, DiffusionPipeline pipeline, int steps) throws IOException {
         JsonNode pairs = index.path("ldct_real_pairs");
         String tune = pairs.path("tune").asText();
         double pixel = pairs.path("pixel_mm").asDouble();
@@ -237,7 +246,7 @@ public final class Evaluation {
             shape = fd.shapeString();
             long t0 = System.nanoTime();
             DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(qd, 0, thickness, pixel), Region.ABDOMEN, null,
-                    SHIPPED.denoise().sigmaNScale(), SHIPPED.denoise().lambda(), SHIPPED.denoise().zeta(), steps, SHIPPED.denoisePost(),
+                    shipped.denoise().sigmaNScale(), shipped.denoise().lambda(), shipped.denoise().zeta(), steps, shipped.denoisePost(),
                     new SeededGaussianNoise(10 + k), (step, total, t, pps) -> { });
             seconds += (System.nanoTime() - t0) / 1e9;
             FloatVolume g = baselines.gaussian(qd);
@@ -245,8 +254,8 @@ public final class Evaluation {
             FloatVolume[] outputs = {qd, g, nlm, baselines.mix(g, nlm), CtPreprocessing.asFloatVolume(r.unsmoothed()),
                     CtPreprocessing.asFloatVolume(r.output())};
             for (int m = 0; m < methods.length; m++) {
-                psnr[m][k] = Metrics.psnr(outputs[m], fd);
-                ssim[m][k] = Metrics.ssim2d(outputs[m], fd);
+                psnr[m][k] = ImageMetrics.psnr(outputs[m], fd);
+                ssim[m][k] = ImageMetrics.ssim2d(outputs[m], fd);
             }
             System.out.printf(Locale.ROOT, "%s: sigma_n %.4f (%s), %.0f s%n", names[k], r.sigmaNUsed(), r.sigmaNSource(),
                     (System.nanoTime() - t0) / 1e9);
@@ -290,23 +299,23 @@ public final class Evaluation {
         static final double[] SHARES = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
 
         FloatVolume gaussian(FloatVolume v) {
-            return Metrics.gaussian3d(v, sigma);
+            return ClassicalFilters.gaussian3d(v, sigma);
         }
 
         FloatVolume nlm(FloatVolume v) {
-            return Metrics.nlm3d(v, h, 1, 2, 3);
+            return ClassicalFilters.nlm3d(v, h, 1, 2, 3);
         }
 
         FloatVolume mix(FloatVolume gaussian, FloatVolume nlm) {
-            return Metrics.mix(gaussian, nlm, nlmShare);
+            return ClassicalFilters.mix(gaussian, nlm, nlmShare);
         }
 
         static ClassicalBaselines tune(FloatVolume lowDose, FloatVolume fullDose) {
-            Best g = best("Gaussian sigma (voxels)", "%.2f", SIGMAS, s -> Metrics.gaussian3d(lowDose, s), fullDose);
+            Best g = best("Gaussian sigma (voxels)", "%.2f", SIGMAS, s -> ClassicalFilters.gaussian3d(lowDose, s), fullDose);
             System.out.println();
-            Best nlm = best("NLM h (HU; patch 3x3x3, search 5x7x7)", "%.0f", HS, h -> Metrics.nlm3d(lowDose, h, 1, 2, 3), fullDose);
+            Best nlm = best("NLM h (HU; patch 3x3x3, search 5x7x7)", "%.0f", HS, h -> ClassicalFilters.nlm3d(lowDose, h, 1, 2, 3), fullDose);
             System.out.println();
-            Best mix = best("Gaussian / NLM mix, share of NLM", "%.1f", SHARES, w -> Metrics.mix(g.output(), nlm.output(), w), fullDose);
+            Best mix = best("Gaussian / NLM mix, share of NLM", "%.1f", SHARES, w -> ClassicalFilters.mix(g.output(), nlm.output(), w), fullDose);
             return new ClassicalBaselines(g.parameter(), nlm.parameter(), mix.parameter());
         }
 
@@ -323,7 +332,7 @@ public final class Evaluation {
             double bestPsnr = Double.NEGATIVE_INFINITY;
             for (double x : grid) {
                 FloatVolume filtered = filter.apply(x);
-                double p = Metrics.psnr(filtered, reference);
+                double p = ImageMetrics.psnr(filtered, reference);
                 System.out.printf(Locale.ROOT, "| " + format + " | %.2f |%n", x, p);
                 if (p > bestPsnr) {
                     bestPsnr = p;
@@ -334,15 +343,15 @@ public final class Evaluation {
         }
     }
 
-    private static void superResolution(Path data, JsonNode index, DiffusionPipeline pipeline, int steps) throws IOException {
+    private void superResolution(JsonNode index, DiffusionPipeline pipeline, int steps) throws IOException {
         FloatVolume thin = read(data, index, "sr/thin");
         FloatVolume thick = read(data, index, "sr/thick5mm");
         int sf = 5;
         // slab i covers thin slices 5i..5i+4; its centre (thin coordinate 5i+2) is where the thick slice lives
         Volume thickVolume = volume(thick, (sf - 1) / 2.0, sf);
         long t0 = System.nanoTime();
-        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thickVolume, Region.ABDOMEN, 1.0, SHIPPED.superres().sigmaN(), SHIPPED.superres().lambda(),
-                SHIPPED.superres().zeta(), steps,
+        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thickVolume, Region.ABDOMEN, 1.0, shipped.superres().sigmaN(), shipped.superres().lambda(),
+                shipped.superres().zeta(), steps,
                 true, new SeededGaussianNoise(3), (step, n, t, pps) -> { });
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume sr = CtPreprocessing.asFloatVolume(r.output());
@@ -353,29 +362,29 @@ public final class Evaluation {
         int c0 = (int) Math.round(cubic.geometry().origin()[2]);
         FloatVolume cub = CtPreprocessing.asFloatVolume(cubic);
         int n = cub.depth();
-        FloatVolume lin = Metrics.linearZ(thick, thin.depth(), sf);
+        FloatVolume lin = VolumeBlocks.linearZ(thick, thin.depth(), sf);
         System.out.printf(Locale.ROOT, "%n### Super-resolution 5 mm (mean of 5 slices) -> 1 mm: %s block %s%n%n",
                 index.path("validation_case").asText(), thin.shapeString());
         System.out.printf(Locale.ROOT, "Scored on thin slices %d..%d (%d slices, between the first and last thick-slice centres, "
                 + "where the cubic baseline is defined); all 40 slices for linear / sampler in brackets.%n%n", c0, c0 + n - 1, n);
         System.out.println("| method | PSNR dB | SSIM |");
         System.out.println("| --- | --- | --- |");
-        FloatVolume target = Metrics.slices(thin, c0, n);
+        FloatVolume target = VolumeBlocks.slices(thin, c0, n);
         row("cubic (CubicSliceInterpolator)", cub, target);
         record("superres", "cubic", cub, target);
-        record("superres", "diffpir_controlnet", Metrics.slices(sr, c0, n), target);
-        record("superres", "cubic_plus_slab_projection", Metrics.slices(ClassicalThinSlices.estimate(thick, thin.depth(), sf), c0, n), target);
+        record("superres", "diffpir_controlnet", VolumeBlocks.slices(sr, c0, n), target);
+        record("superres", "cubic_plus_slab_projection", VolumeBlocks.slices(ClassicalThinSlices.estimate(thick, thin.depth(), sf), c0, n), target);
         figures("superres").put("scored_slices", c0 + ".." + (c0 + n - 1));
         // what the exact slab projection alone adds to the classical estimate (the sampler ends with the same projection)
         FloatVolume consistent = ClassicalThinSlices.estimate(thick, thin.depth(), sf);
         System.out.printf(Locale.ROOT, "| cubic + slab projection (ClassicalThinSlices) | %.2f (%.2f) | %.4f (%.4f) |%n",
-                Metrics.psnr(Metrics.slices(consistent, c0, n), target), Metrics.psnr(consistent, thin),
-                Metrics.ssim2d(Metrics.slices(consistent, c0, n), target), Metrics.ssim2d(consistent, thin));
-        System.out.printf(Locale.ROOT, "| linear along z | %.2f (%.2f) | %.4f (%.4f) |%n", Metrics.psnr(Metrics.slices(lin, c0, n), target),
-                Metrics.psnr(lin, thin), Metrics.ssim2d(Metrics.slices(lin, c0, n), target), Metrics.ssim2d(lin, thin));
+                ImageMetrics.psnr(VolumeBlocks.slices(consistent, c0, n), target), ImageMetrics.psnr(consistent, thin),
+                ImageMetrics.ssim2d(VolumeBlocks.slices(consistent, c0, n), target), ImageMetrics.ssim2d(consistent, thin));
+        System.out.printf(Locale.ROOT, "| linear along z | %.2f (%.2f) | %.4f (%.4f) |%n", ImageMetrics.psnr(VolumeBlocks.slices(lin, c0, n), target),
+                ImageMetrics.psnr(lin, thin), ImageMetrics.ssim2d(VolumeBlocks.slices(lin, c0, n), target), ImageMetrics.ssim2d(lin, thin));
         System.out.printf(Locale.ROOT, "| ControlNet DiffPIR (Java), %d steps, sigma_n %.3g, lambda %.3g, zeta %.2g, final slab projection "
-                + "| %.2f (%.2f) | %.4f (%.4f) |%n", steps, SHIPPED.superres().sigmaN(), SHIPPED.superres().lambda(), SHIPPED.superres().zeta(), Metrics.psnr(Metrics.slices(sr, c0, n), target), Metrics.psnr(sr, thin),
-                Metrics.ssim2d(Metrics.slices(sr, c0, n), target), Metrics.ssim2d(sr, thin));
+                + "| %.2f (%.2f) | %.4f (%.4f) |%n", steps, shipped.superres().sigmaN(), shipped.superres().lambda(), shipped.superres().zeta(), ImageMetrics.psnr(VolumeBlocks.slices(sr, c0, n), target), ImageMetrics.psnr(sr, thin),
+                ImageMetrics.ssim2d(VolumeBlocks.slices(sr, c0, n), target), ImageMetrics.ssim2d(sr, thin));
         System.out.printf(Locale.ROOT, "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n", sec, r.sampler().patches(),
                 r.sampler().networkSeconds());
     }
@@ -383,7 +392,7 @@ public final class Evaluation {
     // ------------------------------------------------------------------ helpers
 
     private static void row(String name, FloatVolume a, FloatVolume ref) {
-        System.out.printf(Locale.ROOT, "| %s | %.2f | %.4f |%n", name, Metrics.psnr(a, ref), Metrics.ssim2d(a, ref));
+        System.out.printf(Locale.ROOT, "| %s | %.2f | %.4f |%n", name, ImageMetrics.psnr(a, ref), ImageMetrics.ssim2d(a, ref));
     }
 
     /** Axial volume on a 1 mm in-plane grid; z origin and spacing in mm. */
@@ -414,237 +423,5 @@ public final class Evaluation {
         }
         ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
         return new FloatVolume(shape[0], shape[1], shape[2], f);
-    }
-
-    /** Image-quality and detection metrics, baselines (public for the unit test). */
-    public static final class Metrics {
-        private Metrics() {
-        }
-
-        /** PSNR cap when the images are identical in the window. */
-        public static final double PSNR_CAP = 100;
-
-        static float[] windowed(FloatVolume v) {
-            float[] out = new float[v.size()];
-            float[] d = v.data();
-            for (int i = 0; i < d.length; i++) {
-                out[i] = (float) ((Math.min(WIN_HI, Math.max(WIN_LO, d[i])) - WIN_LO) / (WIN_HI - WIN_LO));
-            }
-            return out;
-        }
-
-        /** PSNR in the [-160, 240] HU window (data range 1 after scaling), capped at {@link #PSNR_CAP}. */
-        public static double psnr(FloatVolume a, FloatVolume ref) {
-            a.requireSameShape(ref, "psnr");
-            float[] x = windowed(a);
-            float[] y = windowed(ref);
-            double se = 0;
-            for (int i = 0; i < x.length; i++) {
-                double d = x[i] - y[i];
-                se += d * d;
-            }
-            double mse = se / x.length;
-            return mse <= 0 ? PSNR_CAP : Math.min(PSNR_CAP, 10 * Math.log10(1.0 / mse));
-        }
-
-        /** Mean over axial slices of 2-D SSIM (skimage defaults: 7x7 uniform window, sample covariance), window-scaled. */
-        public static double ssim2d(FloatVolume a, FloatVolume ref) {
-            a.requireSameShape(ref, "ssim");
-            float[] x = windowed(a);
-            float[] y = windowed(ref);
-            int h = a.height();
-            int w = a.width();
-            int win = 7;
-            int r = win / 2;
-            double np = win * win;
-            double cov = np / (np - 1);
-            double c1 = 0.01 * 0.01;
-            double c2 = 0.03 * 0.03;
-            double sum = 0;
-            for (int z = 0; z < a.depth(); z++) {
-                int off = z * h * w;
-                double s = 0;
-                int n = 0;
-                for (int cy = r; cy < h - r; cy++) {
-                    for (int cx = r; cx < w - r; cx++) {
-                        double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
-                        for (int dy = -r; dy <= r; dy++) {
-                            int row = off + (cy + dy) * w;
-                            for (int dx = -r; dx <= r; dx++) {
-                                double u = x[row + cx + dx];
-                                double v = y[row + cx + dx];
-                                sx += u;
-                                sy += v;
-                                sxx += u * u;
-                                syy += v * v;
-                                sxy += u * v;
-                            }
-                        }
-                        double mx = sx / np, my = sy / np;
-                        double vx = cov * (sxx / np - mx * mx);
-                        double vy = cov * (syy / np - my * my);
-                        double vxy = cov * (sxy / np - mx * my);
-                        s += ((2 * mx * my + c1) * (2 * vxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
-                        n++;
-                    }
-                }
-                sum += n > 0 ? s / n : 1;
-            }
-            return sum / a.depth();
-        }
-
-        /** Rank AUROC (Mann-Whitney U), ties averaged; NaN without positives or negatives. */
-        public static double auroc(double[] scores, boolean[] labels) {
-            int n = scores.length;
-            Integer[] order = new Integer[n];
-            for (int i = 0; i < n; i++) {
-                order[i] = i;
-            }
-            Arrays.sort(order, (p, q) -> Double.compare(scores[p], scores[q]));
-            double rankSumPos = 0;
-            long pos = 0;
-            int i = 0;
-            while (i < n) {
-                int j = i;
-                while (j + 1 < n && scores[order[j + 1]] == scores[order[i]]) {
-                    j++;
-                }
-                double rank = (i + j) / 2.0 + 1;
-                for (int k = i; k <= j; k++) {
-                    if (labels[order[k]]) {
-                        rankSumPos += rank;
-                        pos++;
-                    }
-                }
-                i = j + 1;
-            }
-            long neg = n - pos;
-            if (pos == 0 || neg == 0) {
-                return Double.NaN;
-            }
-            return (rankSumPos - pos * (pos + 1) / 2.0) / ((double) pos * neg);
-        }
-
-        /** (1 - w) * a + w * b, voxel by voxel. */
-        public static FloatVolume mix(FloatVolume a, FloatVolume b, double w) {
-            return ClassicalBlend.mix(a, b, w);
-        }
-
-        /** Separable 3-D Gaussian filter, sigma in voxels, truncated at 4 sigma, mirror edges (as scipy.ndimage 'reflect'). */
-        public static FloatVolume gaussian3d(FloatVolume v, double sigma) {
-            return GaussianFilter.apply(v, sigma);
-        }
-
-        /**
-         * 3-D non-local means: patch (2 pr + 1)^3 (mean squared HU difference), search window (2 rz + 1) x (2 rxy + 1)^2,
-         * weight exp(-d / h^2) (h in HU), edges clamped. Cost is one box filter per search offset.
-         */
-        public static FloatVolume nlm3d(FloatVolume v, double h, int pr, int rz, int rxy) {
-            int dd = v.depth(), hh = v.height(), ww = v.width();
-            float[] src = v.data();
-            int n = src.length;
-            double[] acc = new double[n];
-            double[] wsum = new double[n];
-            float[] sq = new float[n];
-            float[] nb = new float[n];
-            double inv = 1.0 / (h * h);
-            for (int oz = -rz; oz <= rz; oz++) {
-                for (int oy = -rxy; oy <= rxy; oy++) {
-                    for (int ox = -rxy; ox <= rxy; ox++) {
-                        for (int z = 0; z < dd; z++) {
-                            int z2 = clamp(z + oz, dd);
-                            for (int y = 0; y < hh; y++) {
-                                int y2 = clamp(y + oy, hh);
-                                int row = (z * hh + y) * ww;
-                                int row2 = (z2 * hh + y2) * ww;
-                                for (int x = 0; x < ww; x++) {
-                                    float q = src[row2 + clamp(x + ox, ww)];
-                                    float d = src[row + x] - q;
-                                    nb[row + x] = q;
-                                    sq[row + x] = d * d;
-                                }
-                            }
-                        }
-                        float[] box = boxMean(sq, dd, hh, ww, pr);
-                        for (int i = 0; i < n; i++) {
-                            double wgt = Math.exp(-box[i] * inv);
-                            acc[i] += wgt * nb[i];
-                            wsum[i] += wgt;
-                        }
-                    }
-                }
-            }
-            float[] out = new float[n];
-            for (int i = 0; i < n; i++) {
-                out[i] = (float) (acc[i] / wsum[i]);
-            }
-            return new FloatVolume(dd, hh, ww, out);
-        }
-
-        private static int clamp(int i, int n) {
-            return i < 0 ? 0 : i >= n ? n - 1 : i;
-        }
-
-        private static float[] boxMean(float[] a, int dd, int hh, int ww, int r) {
-            int[] dims = {dd, hh, ww};
-            int[] strides = {hh * ww, ww, 1};
-            float[] cur = a;
-            for (int axis = 0; axis < 3; axis++) {
-                float[] out = new float[cur.length];
-                int n = dims[axis];
-                int st = strides[axis];
-                for (int idx = 0; idx < cur.length; idx++) {
-                    int c = (idx / st) % n;
-                    int base = idx - c * st;
-                    float s = 0;
-                    for (int t = -r; t <= r; t++) {
-                        s += cur[base + clamp(c + t, n) * st];
-                    }
-                    out[idx] = s / (2 * r + 1);
-                }
-                cur = out;
-            }
-            return cur;
-        }
-
-        /** Linear interpolation along z between thick-slice centres (meddiff.evaluate.linear_z), constant outside. */
-        public static FloatVolume linearZ(FloatVolume thick, int n, int sf) {
-            int dt = thick.depth();
-            int plane = thick.height() * thick.width();
-            double[] centres = new double[dt];
-            for (int i = 0; i < dt; i++) {
-                centres[i] = (Math.min(i * sf + sf, n) - 1 + i * sf) / 2.0;
-            }
-            float[] out = new float[n * plane];
-            for (int z = 0; z < n; z++) {
-                int idx = 0;
-                while (idx + 1 < dt - 1 && centres[idx + 1] < z) {
-                    idx++;
-                }
-                int i1 = Math.min(idx + 1, dt - 1);
-                double w = i1 == idx ? 0 : Math.max(0, Math.min(1, (z - centres[idx]) / (centres[i1] - centres[idx])));
-                for (int p = 0; p < plane; p++) {
-                    out[z * plane + p] = (float) (thick.data()[idx * plane + p] * (1 - w) + thick.data()[i1 * plane + p] * w);
-                }
-            }
-            return new FloatVolume(n, thick.height(), thick.width(), out);
-        }
-
-        /** Slices z0..z0+n-1. */
-        public static FloatVolume slices(FloatVolume v, int z0, int n) {
-            int plane = v.height() * v.width();
-            return new FloatVolume(n, v.height(), v.width(), Arrays.copyOfRange(v.data(), z0 * plane, (z0 + n) * plane));
-        }
-
-        /** Zero padding at the high end of each axis. */
-        public static FloatVolume padZero(FloatVolume v, int d, int h, int w) {
-            FloatVolume out = FloatVolume.zeros(d, h, w);
-            for (int z = 0; z < v.depth(); z++) {
-                for (int y = 0; y < v.height(); y++) {
-                    System.arraycopy(v.data(), v.index(z, y, 0), out.data(), out.index(z, y, 0), v.width());
-                }
-            }
-            return out;
-        }
     }
 }

@@ -6,7 +6,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.concurrent.Callable;
 
+import org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.infer.diffusion.EpsilonModel;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
@@ -17,7 +20,8 @@ import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.infer.pipeline.Resampling;
 import org.meddiff.gateway.volume.Volume;
-import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The diffusion workers' cost on this machine, printed as Markdown for docs/BENCHMARKS.md:
@@ -26,27 +30,30 @@ import org.meddiff.gateway.fixtures.SyntheticCtSeries;
  * (pre/post-processing, patch assembly, averaging, the DiffPIR updates), and the cost of resampling a clinical
  * grid to the 1 mm working grid and back with both kernels.
  *
- * <pre>bin/benchmark-inference [--provider cpu|cuda[:id]] [--threads 2] [--models models] [--repeats 5]</pre>
+ * <pre>bin/benchmark-inference --help</pre>
  */
-public final class InferenceBenchmark {
-    private InferenceBenchmark() {
+@Command(name = "benchmark-inference", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Diffusion worker cost on this machine (network evaluations, a whole denoising job, resampling).")
+public final class InferenceBenchmark implements Callable<Integer> {
+
+    @Option(names = "--provider", defaultValue = "cpu", description = "cpu, cuda or cuda:<device>")
+    String provider;
+
+    @Option(names = "--threads", defaultValue = "2", description = "ONNX Runtime intra-op threads")
+    int threads;
+
+    @Option(names = "--repeats", defaultValue = "5", description = "timed calls per patch size and batch (median)")
+    int repeats;
+
+    @Option(names = "--models", defaultValue = "models", description = "ONNX models and their cards")
+    Path models;
+
+    public static void main(String[] args) {
+        ToolMain.run(new InferenceBenchmark(), args);
     }
 
-    public static void main(String[] args) throws Exception {
-        String provider = "cpu";
-        int threads = 2;
-        int repeats = 5;
-        Path models = Path.of("models");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--provider" -> provider = args[++i];
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--repeats" -> repeats = Integer.parseInt(args[++i]);
-                case "--models" -> models = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (--provider cpu|cuda[:id] --threads N --repeats N --models DIR)");
-            }
-        }
+    @Override
+    public Integer call() throws Exception {
         try (ModelRegistry registry = new ModelRegistry(models,
                 new OnnxModel.Settings(ExecutionProvider.parse(provider), threads))) {
             OnnxModel base = registry.model(ModelRegistry.BASE);
@@ -64,7 +71,7 @@ public final class InferenceBenchmark {
             SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(96, 48).withSeed(7).withPixelSpacing(1.0)
                     .withThickness(1.0).withNoise(30).withDescription("benchmark reference volume");
             List<Path> files = SyntheticCtSeries.write(dir, params);
-            Volume volume = new org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets().readVolume(files);
+            Volume volume = new PixelMedDatasets().readVolume(files);
             DiffusionPipeline pipeline = new DiffusionPipeline(registry, 4, 0, 0);
             ShippedSettings shipped = ShippedSettings.load(); // the job a deployment runs, post-processing included
             long start = System.nanoTime();
@@ -86,6 +93,7 @@ public final class InferenceBenchmark {
             Files.deleteIfExists(dir);
             resampling(repeats);
         }
+        return 0;
     }
 
     /**

@@ -58,7 +58,7 @@ record TriageThresholds(double urgent, double stat, int lesionFree, int lesionFr
         int fpUrgent = (int) Arrays.stream(lesionFree).filter(x -> x >= u).count();
         int tpUrgent = (int) Arrays.stream(findings).filter(x -> x >= u).count();
         int tpStat = (int) Arrays.stream(findings).filter(x -> x >= st).count();
-        double auroc = findings.length == 0 ? Double.NaN : Evaluation.Metrics.auroc(concat(findings, lesionFree), labels(findings.length,
+        double auroc = findings.length == 0 ? Double.NaN : ImageMetrics.auroc(concat(findings, lesionFree), labels(findings.length,
                 lesionFree.length));
         return new TriageThresholds(urgent, stat, n, fpUrgent, findings.length, tpUrgent, tpStat, auroc);
     }

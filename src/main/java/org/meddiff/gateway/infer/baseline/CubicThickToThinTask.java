@@ -9,7 +9,6 @@ import jakarta.inject.Inject;
 
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.DerivedMarker;
-import org.meddiff.gateway.dicom.DerivedSeriesResult;
 import org.meddiff.gateway.dicom.DerivedSeriesSpec;
 import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.dicom.DicomDatasets;
@@ -17,7 +16,8 @@ import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.infer.DerivedUidSeed;
 import org.meddiff.gateway.infer.InferenceTask;
 import org.meddiff.gateway.infer.TaskFailedException;
-import org.meddiff.gateway.route.TaskNames;
+import org.meddiff.gateway.infer.TaskResult;
+import org.meddiff.gateway.events.TaskNames;
 import org.meddiff.gateway.volume.Volume;
 
 /**
@@ -47,7 +47,7 @@ public class CubicThickToThinTask implements InferenceTask {
     }
 
     @Override
-    public DerivedSeriesResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, ProgressListener progress)
+    public TaskResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, ProgressListener progress)
             throws TaskFailedException {
         if (job.series() != null && job.series().modality() != null && !"CT".equalsIgnoreCase(job.series().modality())) {
             throw new TaskFailedException("modality " + job.series().modality() + " is not CT: thick-to-thin needs a CT series");
@@ -71,7 +71,7 @@ public class CubicThickToThinTask implements InferenceTask {
                             "cubic convolution (Keys a=-0.5) from %.2f mm to %.2f mm slices, %s",
                             source.geometry().spacingZ(), target, method()),
                     40, 400);
-            return datasets.writeDerivedSeries(sourceFiles, thin, spec, outputDir);
+            return TaskResult.of(datasets.writeDerivedSeries(sourceFiles, thin, spec, outputDir));
         } catch (DicomDataException e) {
             throw new TaskFailedException(e.getMessage(), e);
         }

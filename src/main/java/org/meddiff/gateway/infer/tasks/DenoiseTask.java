@@ -8,7 +8,7 @@ import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
-import org.meddiff.gateway.route.TaskNames;
+import org.meddiff.gateway.events.TaskNames;
 import org.meddiff.gateway.volume.Volume;
 
 /** Low-dose CT denoising: DiffPIR plug-and-play with the base model, output in HU on the source grid. */

@@ -7,6 +7,7 @@ import jakarta.inject.Inject;
 
 import org.meddiff.gateway.dicom.DerivedMarker;
 import org.meddiff.gateway.dicom.DerivedSeriesResult;
+import org.meddiff.gateway.infer.TaskResult;
 import org.meddiff.gateway.dicom.DerivedSeriesSpec;
 import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.dicom.DicomDatasets;
@@ -59,11 +60,11 @@ abstract class DiffusionTask implements InferenceTask {
 
     /**
      * Called once the derived series is written; returns what the job wrote in all (the anomaly task writes its
-     * colour-fused series beside the map here and publishes its finding).
+     * colour-fused series beside the map here and returns its finding).
      */
-    DerivedSeriesResult afterWrite(JobRequested job, List<Path> sourceFiles, Volume source, Region region, Output output,
-                                   DerivedSeriesSpec spec, DerivedSeriesResult written, Path outputDir) throws TaskFailedException {
-        return written;
+    TaskResult afterWrite(JobRequested job, List<Path> sourceFiles, Volume source, Region region, Output output,
+                          DerivedSeriesSpec spec, DerivedSeriesResult written, Path outputDir) throws TaskFailedException {
+        return TaskResult.of(written);
     }
 
     @Override
@@ -72,7 +73,7 @@ abstract class DiffusionTask implements InferenceTask {
     }
 
     @Override
-    public DerivedSeriesResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, ProgressListener progress)
+    public TaskResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, ProgressListener progress)
             throws TaskFailedException {
         DiffusionTaskSupport.requireModel(models, modelName());
         Volume source = DiffusionTaskSupport.readCt(datasets, job, sourceFiles);

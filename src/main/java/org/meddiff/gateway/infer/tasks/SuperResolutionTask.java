@@ -11,7 +11,7 @@ import org.meddiff.gateway.infer.TaskFailedException;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
-import org.meddiff.gateway.route.TaskNames;
+import org.meddiff.gateway.events.TaskNames;
 import org.meddiff.gateway.volume.Volume;
 
 /**
