@@ -29,11 +29,13 @@ import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.dicom.DicomDatasets;
 import org.meddiff.gateway.dicom.InstanceHeader;
 import org.meddiff.gateway.events.DurableRetry;
+import org.meddiff.gateway.events.EventReader;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.InstanceReceived;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.SeriesAttributes;
 import org.meddiff.gateway.events.SeriesReady;
+import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
@@ -79,6 +81,9 @@ public class SeriesAssembler {
 
     @Inject
     DicomDatasets datasets;
+
+    @Inject
+    EventReader reader;
 
     private final Map<String, SeriesState> open = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
@@ -131,24 +136,24 @@ public class SeriesAssembler {
     @Incoming("assemble-instances")
     @Blocking
     public void onInstance(String json) {
-        InstanceReceived event;
-        try {
-            event = Events.fromJson(json, InstanceReceived.class);
-        } catch (IllegalArgumentException e) {
-            LOG.errorf("skipping unreadable dicom.instance.received record: %s", e.getMessage());
-            return;
+        reader.read(Topics.INSTANCE_RECEIVED, json, InstanceReceived.class, this::problem).ifPresent(this::track);
+    }
+
+    /** Ingest refuses invalid UIDs, so only a foreign producer writes such an event: it can never be assembled. */
+    private String problem(InstanceReceived event) {
+        if (event.sopInstanceUid() == null || event.series() == null) {
+            return "event " + event.eventId() + " has no SOP instance UID or series attributes";
         }
-        Path dir;
         try {
-            dir = spool.seriesDir(event.studyInstanceUid(), event.seriesInstanceUid());
-            if (event.sopInstanceUid() == null || event.series() == null) {
-                throw new IllegalArgumentException("no SOP instance UID or series attributes");
-            }
+            spool.seriesDir(event.studyInstanceUid(), event.seriesInstanceUid());
+            return null;
         } catch (IllegalArgumentException e) {
-            // ingest refuses invalid UIDs, so only a foreign producer writes this: it can never be assembled
-            LOG.errorf("skipping dicom.instance.received %s with an invalid UID: %s", event.eventId(), e.getMessage());
-            return;
+            return "event " + event.eventId() + " has an invalid UID: " + e.getMessage();
         }
+    }
+
+    private void track(InstanceReceived event) {
+        Path dir = spool.seriesDir(event.studyInstanceUid(), event.seriesInstanceUid());
         while (true) {
             SeriesState state = open.get(event.seriesInstanceUid());
             boolean opened = false;

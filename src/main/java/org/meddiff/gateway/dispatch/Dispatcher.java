@@ -23,6 +23,8 @@ import org.meddiff.gateway.dicom.net.AssociationFailure;
 import org.meddiff.gateway.dicom.net.StoreScu;
 import org.meddiff.gateway.dicom.net.TlsClientSettings;
 import org.meddiff.gateway.events.DurableRetry;
+import org.meddiff.gateway.events.EventReader;
+import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.GatewayEvent;
 import org.meddiff.gateway.events.JobCompleted;
@@ -30,6 +32,7 @@ import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.StoreCompleted;
 import org.meddiff.gateway.events.StoreDeadLettered;
 import org.meddiff.gateway.spool.Spool;
+import org.meddiff.gateway.spool.Uids;
 import org.meddiff.gateway.Failures;
 
 /**
@@ -57,6 +60,7 @@ public class Dispatcher {
     private final List<StoreScu.Destination> destinations;
     private final StoreScu scu;
     private final DestinationLanes lanes = new DestinationLanes();
+    private final EventReader reader;
     /**
      * Deliveries running now, by derived series and destination (the key of the delivery record): a second completion
      * of the same series waits for the first, then finds its record.
@@ -72,6 +76,7 @@ public class Dispatcher {
         this.metrics = metrics;
         this.deliveries = deliveries;
         this.retry = retry;
+        this.reader = new EventReader(metrics);
         this.destinations = config.dispatch().destinations().orElse(List.of()).stream().map(StoreScu.Destination::parse).toList();
         GatewayConfig.DispatchTls tls = config.dispatch().tls();
         TlsClientSettings tlsSettings = !config.stages().dispatch() || destinations.stream().noneMatch(StoreScu.Destination::tls) ? null
@@ -101,20 +106,12 @@ public class Dispatcher {
     @Incoming("dispatch-completed")
     @Blocking(value = "dispatch", ordered = false)
     public void onJobCompleted(String json) {
-        JobCompleted job;
-        try {
-            job = Events.fromJson(json, JobCompleted.class);
-        } catch (IllegalArgumentException e) {
-            LOG.errorf("skipping unreadable inference.job.completed record: %s", e.getMessage());
-            metrics.counter("gateway_events_unreadable_total", "topic", "inference.job.completed").increment();
-            return;
-        }
-        if (!org.meddiff.gateway.spool.Uids.isValid(job.derivedSeriesInstanceUid())) {
-            LOG.errorf("skipping inference.job.completed %s of job %s: its derived series UID '%s' is not a UID", job.eventId(),
-                    job.jobId(), String.valueOf(job.derivedSeriesInstanceUid()).replaceAll("[^\\x20-\\x7e]", "?"));
-            metrics.counter("gateway_events_unreadable_total", "topic", "inference.job.completed").increment();
-            return;
-        }
+        reader.read(Topics.JOB_COMPLETED, json, JobCompleted.class, job -> Uids.isValid(job.derivedSeriesInstanceUid()) ? null
+                : "event " + job.eventId() + " of job " + job.jobId() + ": its derived series UID '" + job.derivedSeriesInstanceUid()
+                        + "' is not a UID").ifPresent(this::onJobCompleted);
+    }
+
+    void onJobCompleted(JobCompleted job) {
         if (destinations.isEmpty()) {
             return;
         }

@@ -16,12 +16,12 @@ public interface InferenceTask {
     /** Method and version, recorded in the derived series and part of its UID seed. */
     String method();
 
-    TaskResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, ProgressListener progress)
+    TaskResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, TaskProgress progress)
             throws TaskFailedException;
 
     /** Reports step i of n while a task runs. */
     @FunctionalInterface
-    interface ProgressListener {
+    interface TaskProgress {
         void step(int step, int steps, String message, Double itemsPerSecond);
     }
 }

@@ -27,6 +27,8 @@ import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.DerivedSeriesResult;
 import org.meddiff.gateway.events.DurableRetry;
+import org.meddiff.gateway.events.EventReader;
+import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.GatewayEvent;
 import org.meddiff.gateway.events.JobCompleted;
@@ -77,6 +79,7 @@ public class JobRunner {
     private final DurableRetry retry;
     private final ProcessedEvents processed;
     private final StageProgress progress;
+    private final EventReader reader;
 
     @Inject
     public JobRunner(Instance<InferenceTask> tasks, Spool spool, Outbox outbox, MeterRegistry metrics, GatewayConfig config,
@@ -94,20 +97,13 @@ public class JobRunner {
         this.retry = retry;
         this.processed = processed;
         this.progress = progress;
+        this.reader = new EventReader(metrics);
     }
 
     @Incoming("infer-jobs")
     @Blocking
     public void onJob(String json) {
-        JobRequested job;
-        try {
-            job = Events.fromJson(json, JobRequested.class);
-        } catch (IllegalArgumentException e) {
-            LOG.errorf("skipping unreadable inference.job.requested record: %s", e.getMessage());
-            metrics.counter("gateway_events_unreadable_total", "topic", "inference.job.requested").increment();
-            return;
-        }
-        run(job);
+        reader.read(Topics.JOB_REQUESTED, json, JobRequested.class).ifPresent(this::run);
     }
 
     /** Runs one request unless this or another worker sharing the spool has handled it (the same eventId) already. */

@@ -15,12 +15,13 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.events.DurableRetry;
-import org.meddiff.gateway.events.Events;
+import org.meddiff.gateway.events.EventReader;
 import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.ProcessedEvents;
 import org.meddiff.gateway.events.SeriesReady;
 import org.meddiff.gateway.events.TaskNames;
+import org.meddiff.gateway.events.Topics;
 
 /**
  * Turns each dicom.series.ready into one inference.job.requested per matching rule. The record is committed only once
@@ -36,17 +37,19 @@ public class Router {
     private final Outbox outbox;
     private final DurableRetry retry;
     private final ProcessedEvents processed;
+    private final EventReader reader;
 
     @Inject
-    public Router(GatewayConfig config, Outbox outbox, DurableRetry retry, ProcessedEvents processed) {
-        this(fromConfig(config.route().rules()), outbox, retry, processed);
+    public Router(GatewayConfig config, Outbox outbox, DurableRetry retry, ProcessedEvents processed, EventReader reader) {
+        this(fromConfig(config.route().rules()), outbox, retry, processed, reader);
     }
 
-    Router(RoutingRules rules, Outbox outbox, DurableRetry retry, ProcessedEvents processed) {
+    Router(RoutingRules rules, Outbox outbox, DurableRetry retry, ProcessedEvents processed, EventReader reader) {
         this.rules = rules;
         this.outbox = outbox;
         this.retry = retry;
         this.processed = processed;
+        this.reader = reader;
         LOG.infof("routing rules: %s", rules.rules().stream().map(r -> r.name() + " -> " + r.task()).toList());
     }
 
@@ -65,17 +68,12 @@ public class Router {
     @Incoming("route-series")
     @Blocking
     public void onSeriesReady(String json) {
-        SeriesReady ready;
-        try {
-            ready = Events.fromJson(json, SeriesReady.class);
-        } catch (IllegalArgumentException e) {
-            LOG.errorf("skipping unreadable dicom.series.ready record: %s", e.getMessage());
-            return;
-        }
-        if (ready.series() == null || ready.seriesInstanceUid() == null) {
-            LOG.errorf("skipping dicom.series.ready %s without its series: it cannot be routed", ready.eventId());
-            return;
-        }
+        reader.read(Topics.SERIES_READY, json, SeriesReady.class,
+                r -> r.series() == null || r.seriesInstanceUid() == null ? "event " + r.eventId() + " names no series" : null)
+                .ifPresent(this::onSeriesReady);
+    }
+
+    private void onSeriesReady(SeriesReady ready) {
         if (ready.series().derivedByGateway()) {
             LOG.infof("series %s is the gateway's own output: not routed", ready.seriesInstanceUid());
             return;

@@ -12,11 +12,13 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.meddiff.gateway.config.TestSettings;
 import org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets;
+import org.meddiff.gateway.events.EventReader;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.InstanceReceived;
 import org.meddiff.gateway.events.Outbox;
@@ -51,6 +53,7 @@ class SeriesAssemblerTest {
         assembler.retry = OutboxFiles.quickRetry(progress);
         assembler.progress = progress;
         assembler.datasets = new PixelMedDatasets();
+        assembler.reader = new EventReader(new SimpleMeterRegistry());
         // in the spool as ingest leaves them: <study>/<series>/<sop>.dcm
         List<Path> written = SyntheticCtSeries.write(root.resolve("sent"), params);
         List<Path> inSpool = new java.util.ArrayList<>();
@@ -166,6 +169,7 @@ class SeriesAssemblerTest {
         next.retry = assembler.retry;
         next.progress = progress;
         next.datasets = assembler.datasets;
+        next.reader = assembler.reader;
         return next;
     }
 

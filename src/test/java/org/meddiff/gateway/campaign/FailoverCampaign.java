@@ -30,7 +30,7 @@ import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.it.support.StudyStatus;
+import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
@@ -338,7 +338,7 @@ public final class FailoverCampaign {
     private static boolean allCompletedAndDelivered(GatewayProcess node, List<SourceSeries> series, String destination) {
         List<JsonNode> jobs = allJobs(node, series);
         return jobs.size() >= series.size() && jobs.stream().allMatch(j -> "COMPLETED".equals(j.path("state").asText())
-                && StudyStatus.deliveredTo(j, destination));
+                && StatusApiPoller.deliveredTo(j, destination));
     }
 
     private static void audit(CampaignReport report, Options o, KafkaBrokerProcess kafka, OrthancProcess orthanc, GatewayProcess node,
@@ -442,7 +442,7 @@ public final class FailoverCampaign {
                 notTakenOver.isEmpty() ? kills.stream().map(k -> k.jobId().substring(0, 8) + " by " + k.survivor()).toList().toString()
                         : "not taken over: " + notTakenOver);
         long completedJobs = jobs.jobs().stream().filter(j -> "COMPLETED".equals(j.path("state").asText())).count();
-        long deliveredJobs = jobs.jobs().stream().filter(j -> StudyStatus.deliveredTo(j, destination)).count();
+        long deliveredJobs = jobs.jobs().stream().filter(j -> StatusApiPoller.deliveredTo(j, destination)).count();
         report.check("every job completed and delivered", jobs.answered() && jobs.jobs().size() == o.jobs()
                         && completedJobs == o.jobs() && deliveredJobs == o.jobs(),
                 jobs.jobs().size() + " jobs seen, " + completedJobs + " completed, " + deliveredJobs + " delivered");

@@ -43,7 +43,7 @@ class JobRunnerLockTest {
         InferenceTask task = new InferenceTask() {
             @Override public String name() { return "stand-in"; }
             @Override public String method() { return "stand-in/1"; }
-            @Override public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, ProgressListener p)
+            @Override public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, TaskProgress p)
                     throws TaskFailedException {
                 runs.incrementAndGet();
                 try {

@@ -78,7 +78,7 @@ class JobRunnerTest {
         @Override public String method() { return "stand-in/1"; }
 
         @Override
-        public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, ProgressListener p)
+        public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, TaskProgress p)
                 throws TaskFailedException {
             int n = runs.getAndIncrement();
             Step step = n < script.size() ? script.get(n) : null;
@@ -127,7 +127,7 @@ class JobRunnerTest {
         @Override public String method() { return "stand-in/1"; }
 
         @Override
-        public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, ProgressListener p) throws TaskFailedException {
+        public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, TaskProgress p) throws TaskFailedException {
             try {
                 DerivedSeriesResult map = new DerivedSeriesResult("2.25.7", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x")));
                 return new TaskResult(map, Optional.of(TriageFinding.of(job, map.seriesInstanceUid(), 0.2, "abdomen",

@@ -24,7 +24,7 @@ import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.it.support.StudyStatus;
+import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
@@ -78,7 +78,7 @@ class ClusterRolesIT {
 
     @AfterAll
     void stop() {
-        StudyStatus.closeAll(workerNode, gatewayNode, orthanc, kafka);
+        StatusApiPoller.closeAll(workerNode, gatewayNode, orthanc, kafka);
     }
 
     @Test
@@ -100,11 +100,11 @@ class ClusterRolesIT {
                 "the worker node has no DICOM listener");
 
         // Both nodes fold every topic: either status API shows the job delivered.
-        JsonNode job = StudyStatus.awaitJob(gatewayNode, study,
-                j -> "COMPLETED".equals(j.path("state").asText()) && StudyStatus.deliveredTo(j, orthanc.destination()),
+        JsonNode job = StatusApiPoller.awaitJob(gatewayNode, study,
+                j -> "COMPLETED".equals(j.path("state").asText()) && StatusApiPoller.deliveredTo(j, orthanc.destination()),
                 Duration.ofSeconds(90));
         String jobId = job.path("jobId").asText();
-        StudyStatus.awaitJob(workerNode, study, j -> StudyStatus.deliveredTo(j, orthanc.destination()), Duration.ofSeconds(30));
+        StatusApiPoller.awaitJob(workerNode, study, j -> StatusApiPoller.deliveredTo(j, orthanc.destination()), Duration.ofSeconds(30));
         String derived = job.path("derivedSeriesInstanceUid").asText();
         assertEquals(job.path("derivedInstances").asInt(), orthanc.instanceIdsOfSeries(orthanc.seriesIdOfUid(derived)).size());
 

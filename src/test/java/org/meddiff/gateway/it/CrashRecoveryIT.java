@@ -19,7 +19,7 @@ import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.it.support.StudyStatus;
+import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
@@ -66,8 +66,8 @@ class CrashRecoveryIT {
             Processes.Result retried = Dcmtk.storeFast("SCANNER", gateway.aeTitle(), "127.0.0.1", gateway.dicomPort(), unacknowledged);
             assertEquals(unacknowledged.size(), Dcmtk.storeSuccesses(retried), retried.output());
 
-            JsonNode job = StudyStatus.awaitJob(gateway, params.resolvedStudyUid(),
-                    j -> StudyStatus.deliveredTo(j, orthanc.destination()), Duration.ofSeconds(150));
+            JsonNode job = StatusApiPoller.awaitJob(gateway, params.resolvedStudyUid(),
+                    j -> StatusApiPoller.deliveredTo(j, orthanc.destination()), Duration.ofSeconds(150));
             int expected = (SLICES - 1) * 5 + 1;
             assertEquals(expected, job.path("derivedInstances").asInt(), "the derived series is made from the whole series");
 

@@ -25,7 +25,7 @@ import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.it.support.StudyStatus;
+import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
@@ -57,12 +57,12 @@ class DiffusionTasksIT {
     }
 
     JsonNode awaitJob(String study, Predicate<JsonNode> condition) {
-        return StudyStatus.awaitJob(gateway, study, condition, Duration.ofSeconds(240));
+        return StatusApiPoller.awaitJob(gateway, study, condition, Duration.ofSeconds(240));
     }
 
     @AfterAll
     void stop() {
-        StudyStatus.closeAll(gateway, orthanc, kafka);
+        StatusApiPoller.closeAll(gateway, orthanc, kafka);
     }
 
     static SyntheticCtSeries.Params small(long seed, int slices, double thickness) {

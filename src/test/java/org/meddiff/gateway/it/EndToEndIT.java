@@ -28,7 +28,7 @@ import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.it.support.StudyStatus;
+import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
@@ -59,7 +59,7 @@ class EndToEndIT {
 
     @AfterAll
     void stop() {
-        StudyStatus.closeAll(gateway, orthanc, kafka);
+        StatusApiPoller.closeAll(gateway, orthanc, kafka);
     }
 
     @Test
@@ -157,7 +157,7 @@ class EndToEndIT {
 
     /** Waits until the study's job is completed and delivered to {@code destination}; returns its status. */
     JsonNode awaitDelivered(String study, String destination) {
-        return StudyStatus.awaitJob(gateway, study,
-                j -> "COMPLETED".equals(j.path("state").asText()) && StudyStatus.deliveredTo(j, destination), Duration.ofSeconds(90));
+        return StatusApiPoller.awaitJob(gateway, study,
+                j -> "COMPLETED".equals(j.path("state").asText()) && StatusApiPoller.deliveredTo(j, destination), Duration.ofSeconds(90));
     }
 }

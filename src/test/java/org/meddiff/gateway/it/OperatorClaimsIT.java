@@ -24,7 +24,7 @@ import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.it.support.StudyStatus;
+import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
@@ -45,7 +45,7 @@ class OperatorClaimsIT {
 
     @AfterAll
     void stop() {
-        StudyStatus.closeAll(orthanc, kafka);
+        StatusApiPoller.closeAll(orthanc, kafka);
     }
 
     /** The value of one Prometheus sample line (name with its labels, exactly), or NaN when absent. */
@@ -64,7 +64,7 @@ class OperatorClaimsIT {
                 "gateway.dispatch.destinations", orthanc.destination(),
                 "gateway.assemble.series-quiet-period", "2s")).start().awaitReady()) {
             assertEquals(6, Dcmtk.storeSuccesses(Dcmtk.storeFast("SCANNER", gateway.aeTitle(), "127.0.0.1", gateway.dicomPort(), files)));
-            StudyStatus.awaitJob(gateway, params.resolvedStudyUid(), j -> StudyStatus.deliveredTo(j, orthanc.destination()),
+            StatusApiPoller.awaitJob(gateway, params.resolvedStudyUid(), j -> StatusApiPoller.deliveredTo(j, orthanc.destination()),
                     Duration.ofSeconds(90));
             Awaitility.await().atMost(Duration.ofSeconds(30)).until(() ->
                     sample(gateway.http("/q/metrics").body(), "gateway_outbox_pending") == 0.0);

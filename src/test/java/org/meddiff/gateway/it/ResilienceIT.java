@@ -28,7 +28,7 @@ import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Ports;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.it.support.StudyStatus;
+import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
@@ -64,12 +64,12 @@ class ResilienceIT {
     }
 
     JsonNode awaitJob(String study, java.util.function.Predicate<JsonNode> condition, int seconds) {
-        return StudyStatus.awaitJob(gateway, study, condition, Duration.ofSeconds(seconds));
+        return StatusApiPoller.awaitJob(gateway, study, condition, Duration.ofSeconds(seconds));
     }
 
     @AfterAll
     void stop() {
-        StudyStatus.closeAll(gateway, orthanc, kafka);
+        StatusApiPoller.closeAll(gateway, orthanc, kafka);
     }
 
     @Test

@@ -20,7 +20,7 @@ import org.meddiff.gateway.it.support.Dcmtk;
 import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.OrthancProcess;
-import org.meddiff.gateway.it.support.StudyStatus;
+import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.it.support.Ports;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
@@ -86,7 +86,7 @@ class TlsIT {
 
     @AfterAll
     void stop() {
-        StudyStatus.closeAll(gateway, orthanc, kafka);
+        StatusApiPoller.closeAll(gateway, orthanc, kafka);
     }
 
     void selfSigned(String name, String cn) {
@@ -138,8 +138,8 @@ class TlsIT {
         assertEquals(2, Dcmtk.storeSuccesses(onThePlainPort), "the plain listener still serves: " + onThePlainPort.output());
 
         // Out over TLS: the derived 1 mm series reaches the TLS-only Orthanc.
-        JsonNode job = StudyStatus.awaitJob(gateway, p.resolvedStudyUid(),
-                j -> "COMPLETED".equals(j.path("state").asText()) && StudyStatus.deliveredTo(j, orthanc.aeTitle() + "@localhost:"
+        JsonNode job = StatusApiPoller.awaitJob(gateway, p.resolvedStudyUid(),
+                j -> "COMPLETED".equals(j.path("state").asText()) && StatusApiPoller.deliveredTo(j, orthanc.aeTitle() + "@localhost:"
                         + orthanc.dicomPort() + "/tls"), Duration.ofSeconds(90));
         String seriesId = orthanc.seriesIdOfUid(job.path("derivedSeriesInstanceUid").asText());
         assertEquals(job.path("derivedInstances").asInt(), orthanc.instanceIdsOfSeries(seriesId).size());

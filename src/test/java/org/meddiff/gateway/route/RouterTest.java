@@ -10,10 +10,13 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.meddiff.gateway.config.TestSettings;
 import org.meddiff.gateway.events.Events;
+import org.meddiff.gateway.events.EventReader;
+import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.OutboxFiles;
 import org.meddiff.gateway.events.ProcessedEvents;
 import org.meddiff.gateway.events.SeriesReady;
@@ -34,9 +37,9 @@ class RouterTest {
                 RoutingRulesTest.series("CT", 5.0));
     }
 
-    Router router(Spool spool, org.meddiff.gateway.events.Outbox outbox, StageProgress progress) {
+    Router router(Spool spool, Outbox outbox, StageProgress progress) {
         return new Router(Router.fromConfig(TestSettings.gateway(Map.of()).route().rules()), outbox,
-                OutboxFiles.quickRetry(progress), new ProcessedEvents(spool.processed()));
+                OutboxFiles.quickRetry(progress), new ProcessedEvents(spool.processed()), new EventReader(new SimpleMeterRegistry()));
     }
 
     @Test
@@ -57,7 +60,7 @@ class RouterTest {
     @Test
     void aRecordThatIsNotAReadiness_isSkippedWithoutStoppingTheStage() {
         Spool spool = new Spool(root, 0);
-        Router router = router(spool, new org.meddiff.gateway.events.Outbox(spool.outbox()), new StageProgress());
+        Router router = router(spool, new Outbox(spool.outbox()), new StageProgress());
         router.onSeriesReady("null");
         router.onSeriesReady("{\"eventId\":\"0d8c2a7e-1f0b-4c39-9a51-3b4e5f6a7b8c\"}");
         router.onSeriesReady(Events.toJson(thickCt())); // and the next real one is routed
@@ -67,7 +70,7 @@ class RouterTest {
     @Test
     void theSameReadinessTwice_isRoutedOnce() {
         Spool spool = new Spool(root, 0);
-        Router router = router(spool, new org.meddiff.gateway.events.Outbox(spool.outbox()), new StageProgress());
+        Router router = router(spool, new Outbox(spool.outbox()), new StageProgress());
         String json = Events.toJson(thickCt());
         router.onSeriesReady(json);
         router.onSeriesReady(json);

@@ -47,7 +47,7 @@ public class CubicThickToThinTask implements InferenceTask {
     }
 
     @Override
-    public TaskResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, ProgressListener progress)
+    public TaskResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, TaskProgress progress)
             throws TaskFailedException {
         if (job.series() != null && job.series().modality() != null && !"CT".equalsIgnoreCase(job.series().modality())) {
             throw new TaskFailedException("modality " + job.series().modality() + " is not CT: thick-to-thin needs a CT series");

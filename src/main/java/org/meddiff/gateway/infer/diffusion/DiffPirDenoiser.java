@@ -34,9 +34,9 @@ public final class DiffPirDenoiser {
     }
 
     public SamplerResult denoise(FloatVolume y0, FloatVolume anatomy, int region, Params p, NoiseSource noise,
-                                 ProgressListener progress) {
+                                 SamplerProgress progress) {
         y0.requireSameShape(anatomy, "anatomy");
-        ProgressListener pl = progress == null ? ProgressListener.NONE : progress;
+        SamplerProgress pl = progress == null ? SamplerProgress.NONE : progress;
         int tStart = schedule.tStartFor(p.sigmaN());
         int[] ts = CosineSchedule.timesteps(tStart, p.steps());
         double[] rhos = new double[ts.length];

@@ -88,7 +88,7 @@ public final class DiffPirSuperResolver {
      * @param anatomy anatomy classes on the thin grid (from H^T of the thick HU volume)
      */
     public SamplerResult superResolve(FloatVolume yThick, int thin, FloatVolume anatomy, int region, Params p, NoiseSource noise,
-                                      ProgressListener progress) {
+                                      SamplerProgress progress) {
         return superResolve(yThick, replicate(yThick, thin, p.sf()), anatomy, region, p, noise, progress);
     }
 
@@ -97,8 +97,8 @@ public final class DiffPirSuperResolver {
      *             the spec): the condition input and the starting point
      */
     public SamplerResult superResolve(FloatVolume yThick, FloatVolume cond, FloatVolume anatomy, int region, Params p, NoiseSource noise,
-                                      ProgressListener progress) {
-        ProgressListener pl = progress == null ? ProgressListener.NONE : progress;
+                                      SamplerProgress progress) {
+        SamplerProgress pl = progress == null ? SamplerProgress.NONE : progress;
         int thin = cond.depth();
         if (thickCount(thin, p.sf()) != yThick.depth()) {
             throw new IllegalArgumentException(yThick.depth() + " thick slices do not make " + thin + " thin slices with sf " + p.sf());

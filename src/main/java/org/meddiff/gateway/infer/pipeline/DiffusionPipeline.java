@@ -13,7 +13,7 @@ import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.infer.diffusion.GaussianFilter;
 import org.meddiff.gateway.infer.diffusion.NoiseLevelEstimator;
 import org.meddiff.gateway.infer.diffusion.NoiseSource;
-import org.meddiff.gateway.infer.diffusion.ProgressListener;
+import org.meddiff.gateway.infer.diffusion.SamplerProgress;
 import org.meddiff.gateway.infer.diffusion.SamplerResult;
 import org.meddiff.gateway.infer.diffusion.SlidingWindowEstimator;
 import org.meddiff.gateway.infer.model.ModelCard;
@@ -132,7 +132,7 @@ public final class DiffusionPipeline {
      * {@code post}: the output smoothing and the classical blend ({@link DenoisePostProcessing}).
      */
     public DenoiseResult denoise(Volume source, Region region, Double sigmaN, double estimateScale, double lambda, double zeta, int steps,
-                                 DenoisePostProcessing post, NoiseSource noise, ProgressListener progress) {
+                                 DenoisePostProcessing post, NoiseSource noise, SamplerProgress progress) {
         OnnxModel m = registry.model(ModelRegistry.BASE);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
@@ -195,7 +195,7 @@ public final class DiffusionPipeline {
      */
     public SuperResolutionResult superResolve(Volume thick, Region region, double thinSpacingMm, double sigmaN, double lambda,
                                               double zeta, int steps, boolean finalProjection, NoiseSource noise,
-                                              ProgressListener progress) {
+                                              SamplerProgress progress) {
         OnnxModel m = registry.model(ModelRegistry.SR_CONTROLNET);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());

@@ -65,7 +65,7 @@ public class AnomalyTask extends DiffusionTask {
     }
 
     @Override
-    Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, ProgressListener progress) {
+    Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, TaskProgress progress) {
         progress.step(1, 2, "anomaly map at t=" + config.anomaly().t(), null);
         DiffusionPipeline.AnomalyResult r = pipeline.anomaly(source, region, null, config.anomaly().t(),
                 config.anomaly().smoothingSigmaMm(), config.anomaly().draws(), DiffusionTaskSupport.noiseFor(job));

@@ -31,7 +31,7 @@ public class DenoiseTask extends DiffusionTask {
     }
 
     @Override
-    Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, ProgressListener progress) {
+    Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, TaskProgress progress) {
         DiffusionConfig.Denoise p = config.denoise();
         DiffusionPipeline.DenoiseResult r = pipeline.denoise(source, region, p.sigmaN().orElse(null), p.sigmaNScale(), p.lambda(), p.zeta(),
                 p.steps(), new DiffusionPipeline.DenoisePostProcessing(p.outputSmoothingMm(), p.classicalBlend(), p.classicalBlendSigmaMm()),

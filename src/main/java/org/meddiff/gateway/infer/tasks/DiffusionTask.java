@@ -55,7 +55,7 @@ abstract class DiffusionTask implements InferenceTask {
     /** The sampler's name, appended to the model version in {@link #method()}. */
     abstract String samplerName();
 
-    abstract Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, ProgressListener progress)
+    abstract Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, TaskProgress progress)
             throws TaskFailedException;
 
     /**
@@ -73,7 +73,7 @@ abstract class DiffusionTask implements InferenceTask {
     }
 
     @Override
-    public TaskResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, ProgressListener progress)
+    public TaskResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, TaskProgress progress)
             throws TaskFailedException {
         DiffusionTaskSupport.requireModel(models, modelName());
         Volume source = DiffusionTaskSupport.readCt(datasets, job, sourceFiles);

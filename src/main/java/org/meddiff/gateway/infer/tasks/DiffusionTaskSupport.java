@@ -12,7 +12,7 @@ import org.meddiff.gateway.dicom.DicomDatasets;
 import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.infer.InferenceTask;
 import org.meddiff.gateway.infer.TaskFailedException;
-import org.meddiff.gateway.infer.diffusion.ProgressListener;
+import org.meddiff.gateway.infer.diffusion.SamplerProgress;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.pipeline.CtPreprocessing;
@@ -60,7 +60,7 @@ final class DiffusionTaskSupport {
     }
 
     /** Sampler progress as job progress: step i of n with the network's patches per second. */
-    static ProgressListener progress(InferenceTask.ProgressListener out, String what) {
+    static SamplerProgress progress(InferenceTask.TaskProgress out, String what) {
         return (step, steps, t, patchesPerSecond) -> out.step(step, steps,
                 String.format(Locale.ROOT, "%s: diffusion step t=%d", what, t), patchesPerSecond);
     }

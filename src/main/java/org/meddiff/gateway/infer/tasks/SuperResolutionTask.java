@@ -40,7 +40,7 @@ public class SuperResolutionTask extends DiffusionTask {
     }
 
     @Override
-    Output sample(JobRequested job, Volume thick, Region region, DiffusionPipeline pipeline, ProgressListener progress)
+    Output sample(JobRequested job, Volume thick, Region region, DiffusionPipeline pipeline, TaskProgress progress)
             throws TaskFailedException {
         double target = gateway.infer().thinSliceSpacingMm();
         if (thick.geometry().spacingZ() < 2 * target * 0.999) {

@@ -8,8 +8,8 @@ import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
 
 /** Polls the gateway's status API as an operator would, until a job of a study looks as expected. */
-public final class StudyStatus {
-    private StudyStatus() {
+public final class StatusApiPoller {
+    private StatusApiPoller() {
     }
 
     /** The first job (of any series of the study) matching {@code condition}; fails with the last answer seen. */
