@@ -23,6 +23,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.smallrye.common.annotation.Blocking;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.GatewayClock;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.DerivedMarker;
 import org.meddiff.gateway.dicom.DicomDataException;
@@ -84,6 +85,9 @@ public class SeriesAssembler {
 
     @Inject
     EventReader reader;
+
+    @Inject
+    GatewayClock clock;
 
     private final Map<String, SeriesState> open = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
@@ -175,7 +179,7 @@ public class SeriesAssembler {
                 if (state.instances.add(event.sopInstanceUid()) || opened) {
                     // a new instance restarts the quiet period, and so does the instance that reopened an announced
                     // series (the spool listing already holds it); a replayed duplicate must not hold a series back
-                    state.lastArrivalNanos = System.nanoTime();
+                    state.lastArrivalNanos = clock.nanoTime();
                 }
                 return;
             }
@@ -213,7 +217,7 @@ public class SeriesAssembler {
 
     void announceQuietSeries() {
         long quietNanos = config.assemble().seriesQuietPeriod().toNanos();
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         for (SeriesState state : open.values()) {
             synchronized (state) {
                 if (now - state.lastArrivalNanos < quietNanos) {
@@ -304,12 +308,12 @@ public class SeriesAssembler {
             for (Path f : files) {
                 newest = Math.max(newest, Files.getLastModifiedTime(f).toMillis());
             }
-            long quietFor = Math.max(0, System.currentTimeMillis() - newest);
-            state.lastArrivalNanos = System.nanoTime() - quietFor * 1_000_000;
+            long quietFor = Math.max(0, clock.currentTimeMillis() - newest);
+            state.lastArrivalNanos = clock.nanoTime() - quietFor * 1_000_000;
             LOG.infof("recovered series %s with %d instance(s) from the spool again, nothing new since: ready once quiet "
                     + "since its newest instance (%d s ago)", seriesUid, files.size(), quietFor / 1000);
         } else {
-            state.lastArrivalNanos = System.nanoTime();
+            state.lastArrivalNanos = clock.nanoTime();
             AtomicFiles.writeString(marker, String.valueOf(files.size()));
             LOG.infof("recovered series %s with %d instance(s) from the spool: ready after a fresh quiet period", seriesUid,
                     files.size());

@@ -4,9 +4,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
@@ -18,10 +24,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.reactive.messaging.annotations.Blocking;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.GatewayClock;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.net.AssociationFailure;
 import org.meddiff.gateway.dicom.net.StoreScu;
-import org.meddiff.gateway.dicom.net.TlsClientSettings;
 import org.meddiff.gateway.events.DurableRetry;
 import org.meddiff.gateway.events.EventReader;
 import org.meddiff.gateway.events.Topics;
@@ -51,14 +57,15 @@ public class Dispatcher {
     private static final Logger LOG = Logger.getLogger(Dispatcher.class);
     private static final String STAGE = "dispatch";
 
-    private final GatewayConfig config;
     private final Spool spool;
     private final Outbox outbox;
     private final MeterRegistry metrics;
     private final DeliveryLog deliveries;
     private final DurableRetry retry;
     private final List<StoreScu.Destination> destinations;
-    private final StoreScu scu;
+    private final DestinationSender sender;
+    private final DeliveryPolicy policy;
+    private final GatewayClock clock;
     private final DestinationLanes lanes = new DestinationLanes();
     private final EventReader reader;
     /**
@@ -69,8 +76,7 @@ public class Dispatcher {
 
     @Inject
     public Dispatcher(GatewayConfig config, Spool spool, Outbox outbox, MeterRegistry metrics, DeliveryLog deliveries,
-                      DurableRetry retry) {
-        this.config = config;
+                      DurableRetry retry, DestinationSender sender, GatewayClock clock) {
         this.spool = spool;
         this.outbox = outbox;
         this.metrics = metrics;
@@ -78,13 +84,9 @@ public class Dispatcher {
         this.retry = retry;
         this.reader = new EventReader(metrics);
         this.destinations = config.dispatch().destinations().orElse(List.of()).stream().map(StoreScu.Destination::parse).toList();
-        GatewayConfig.DispatchTls tls = config.dispatch().tls();
-        TlsClientSettings tlsSettings = !config.stages().dispatch() || destinations.stream().noneMatch(StoreScu.Destination::tls) ? null
-                : TlsClientSettings.load(tls.keyStore(), tls.keyStorePassword(), tls.trustStore(), tls.trustStorePassword(),
-                        tls.protocols(), tls.verifyHostname());
-        this.scu = new StoreScu(config.dicom().aeTitle(), (int) config.dispatch().connectTimeout().toMillis(),
-                (int) config.dispatch().associationTimeout().toMillis(), (int) config.dispatch().responseTimeout().toMillis(),
-                tlsSettings);
+        this.sender = sender;
+        this.policy = DeliveryPolicy.of(config.dispatch());
+        this.clock = clock;
         if (!config.stages().dispatch()) {
             LOG.debug("dispatch stage off in this process");
         } else if (destinations.isEmpty()) {
@@ -117,7 +119,7 @@ public class Dispatcher {
         }
         List<Path> files = derivedFiles(job);
         List<Thread> deliveries = new ArrayList<>();
-        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
         for (StoreScu.Destination destination : destinations) {
             deliveries.add(Thread.ofVirtual().name("dispatch-" + job.jobId() + "-" + destination).start(() -> {
                 try {
@@ -192,7 +194,7 @@ public class Dispatcher {
             }
             try {
                 other.join(); // then look at what it recorded
-            } catch (java.util.concurrent.CompletionException e) {
+            } catch (CompletionException e) {
                 // it ended without an outcome: this copy delivers
             }
             if (Thread.currentThread().isInterrupted()) {
@@ -245,10 +247,9 @@ public class Dispatcher {
 
     /** The attempts of one delivery; returns its outcome event (pacs.store.completed or pacs.store.dlq). */
     GatewayEvent deliver(JobCompleted job, List<Path> files, StoreScu.Destination destination) {
-        GatewayConfig.Dispatch settings = config.dispatch();
         List<Path> remaining = new ArrayList<>(files);
         List<StoreScu.FileResult> refused = new ArrayList<>();
-        long backoff = settings.initialBackoff().toMillis();
+        Duration backoff = policy.initialBackoff();
         Long unavailableSince = null; // since when it has been down or busy (the time waiting in our own queue does not count)
         int countedAttempts = 0; // attempts the destination answered without storing: max-attempts of them
         int attempts = 0;
@@ -258,7 +259,7 @@ public class Dispatcher {
             attempts++;
             AssociationFailure.Kind waitFor = null;
             try (DestinationLanes.Slot slot = lanes.acquire(destination)) {
-                List<StoreScu.FileResult> results = scu.send(destination, remaining);
+                List<StoreScu.FileResult> results = sender.send(destination, remaining);
                 List<Path> failed = new ArrayList<>();
                 boolean countedFailure = false;
                 for (StoreScu.FileResult r : results) {
@@ -308,8 +309,8 @@ public class Dispatcher {
                 throw new DurableRetry.Interrupted("deliver job " + job.jobId() + " to " + destination);
             }
             metrics.counter("gateway_dispatch_failed_attempts_total", "destination", destination.toString(),
-                    "kind", waitFor == null ? "failed" : waitFor.name().toLowerCase(java.util.Locale.ROOT)).increment();
-            if (waitFor == null && countedAttempts >= settings.maxAttempts()) {
+                    "kind", waitFor == null ? "failed" : waitFor.name().toLowerCase(Locale.ROOT)).increment();
+            if (waitFor == null && countedAttempts >= policy.maxAttempts()) {
                 LOG.errorf("job %s: giving up on %s after %d failed attempts; dead-lettered: %s", job.jobId(), destination,
                         countedAttempts, lastError);
                 return deadLetter(job, destination, attempts, withRefusals(lastError, destination, refused));
@@ -317,27 +318,27 @@ public class Dispatcher {
             if (waitFor == null) {
                 unavailableSince = null;
             } else if (unavailableSince == null) {
-                unavailableSince = System.nanoTime();
+                unavailableSince = clock.nanoTime();
             }
-            if (waitFor != null && System.nanoTime() - unavailableSince >= settings.giveUpAfter().toNanos()) {
+            if (waitFor != null && clock.nanoTime() - unavailableSince >= policy.giveUpAfter().toNanos()) {
                 String reason = lastError + " (" + (waitFor == AssociationFailure.Kind.DOWN ? "down" : "busy") + " for "
-                        + settings.giveUpAfter() + ", gateway.dispatch.give-up-after)";
+                        + policy.giveUpAfter() + ", gateway.dispatch.give-up-after)";
                 LOG.errorf("job %s: giving up on %s after %d attempts; dead-lettered: %s", job.jobId(), destination, attempts, reason);
                 return deadLetter(job, destination, attempts, withRefusals(reason, destination, refused));
             }
             if (!lastError.equals(loggedError)) {
                 // once per change of reason, not once per attempt: a PACS down for an hour is one line, not sixty
                 LOG.warnf("job %s: %s (attempt %d%s); retrying with backoff", job.jobId(), lastError, attempts,
-                        waitFor == null ? ", " + countedAttempts + "/" + settings.maxAttempts() + " failed" : ", waiting for it");
+                        waitFor == null ? ", " + countedAttempts + "/" + policy.maxAttempts() + " failed" : ", waiting for it");
                 loggedError = lastError;
             }
             try {
-                Thread.sleep(backoff);
+                clock.sleep(backoff);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new DurableRetry.Interrupted("deliver job " + job.jobId() + " to " + destination);
             }
-            backoff = Math.min(backoff * 2, settings.maxBackoff().toMillis());
+            backoff = policy.nextBackoff(backoff);
         }
     }
 
@@ -355,7 +356,7 @@ public class Dispatcher {
 
     /** "PACS@h:104 refused SOP class 1.2.840.10008.5.1.4.1.1.7 in 1.2.840.10008.1.2.1 for 24 instance(s)". */
     private static String refusalMessage(StoreScu.Destination destination, List<StoreScu.FileResult> refused) {
-        java.util.Set<String> classes = new java.util.TreeSet<>();
+        Set<String> classes = new TreeSet<>();
         for (StoreScu.FileResult r : refused) {
             classes.add(r.error().replaceFirst("^peer refused (SOP class \\S+ in \\S+).*$", "$1"));
         }

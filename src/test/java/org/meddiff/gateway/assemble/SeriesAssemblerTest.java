@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.meddiff.gateway.FakeClock;
 import org.meddiff.gateway.config.TestSettings;
 import org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets;
 import org.meddiff.gateway.events.EventReader;
@@ -40,6 +42,7 @@ class SeriesAssemblerTest {
     Spool spool;
     SeriesAssembler assembler;
     final StageProgress progress = new StageProgress();
+    final FakeClock clock = new FakeClock();
     SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(16, 3).withSeed(5);
     List<Path> files;
 
@@ -54,6 +57,7 @@ class SeriesAssemblerTest {
         assembler.progress = progress;
         assembler.datasets = new PixelMedDatasets();
         assembler.reader = new EventReader(new SimpleMeterRegistry());
+        assembler.clock = clock;
         // in the spool as ingest leaves them: <study>/<series>/<sop>.dcm
         List<Path> written = SyntheticCtSeries.write(root.resolve("sent"), params);
         List<Path> inSpool = new java.util.ArrayList<>();
@@ -170,6 +174,7 @@ class SeriesAssemblerTest {
         next.progress = progress;
         next.datasets = assembler.datasets;
         next.reader = assembler.reader;
+        next.clock = clock;
         return next;
     }
 
@@ -180,7 +185,7 @@ class SeriesAssemblerTest {
         }
         Path seriesDir = spool.seriesDir(params.resolvedStudyUid(), params.resolvedSeriesUid());
         for (Path f : files) {
-            Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+            Files.setLastModifiedTime(f, FileTime.fromMillis(clock.currentTimeMillis() - 60_000));
         }
         SeriesAssembler first = restartedWith("30s"); // the process died; a new one starts
         first.recoverFromSpool();
@@ -196,11 +201,11 @@ class SeriesAssemblerTest {
 
     @Test
     void aReplayedDuplicateDoesNotRestartTheQuietPeriod() throws Exception {
-        SeriesAssembler quiet = restartedWith("400ms");
+        SeriesAssembler quiet = restartedWith("10s");
         for (int i = 1; i <= 3; i++) {
             quiet.onInstance(received(i));
         }
-        Thread.sleep(450);
+        clock.advance(Duration.ofSeconds(10));
         quiet.onInstance(received(2)); // the same event again, e.g. replayed after a restart
         quiet.announceQuietSeries();
         assertEquals(1, ready().size(), "announced on time: " + ready());
@@ -209,21 +214,42 @@ class SeriesAssemblerTest {
 
     @Test
     void aLateInstanceReopensTheSeries_andItWaitsAFullQuietPeriodBeforeTheNextGeneration() throws Exception {
-        SeriesAssembler quiet = restartedWith("400ms");
+        SeriesAssembler quiet = restartedWith("10s");
         quiet.onInstance(received(1));
         quiet.onInstance(received(2));
-        Thread.sleep(450);
+        clock.advance(Duration.ofSeconds(10));
         quiet.announceQuietSeries();
         assertEquals(1, ready().size());
         // instance 3 arrives late: ingest put its file in the spool before its event came
         quiet.onInstance(received(3));
         quiet.announceQuietSeries();
         assertEquals(1, ready().size(), "not announced at once: the scanner may still be sending the rest");
-        Thread.sleep(450);
+        clock.advance(Duration.ofSeconds(9));
+        quiet.announceQuietSeries();
+        assertEquals(1, ready().size(), "nor a second before its quiet period ends");
+        clock.advance(Duration.ofSeconds(1));
         quiet.announceQuietSeries();
         assertEquals(2, ready().size());
         assertEquals(2, ready().get(1).path("generation").asInt());
         assertEquals(3, ready().get(1).path("instanceCount").asInt());
+    }
+
+    @Test
+    void theQuietPeriodRunsFromTheLastNewInstance() {
+        SeriesAssembler quiet = restartedWith("10s");
+        quiet.onInstance(received(1));
+        clock.advance(Duration.ofSeconds(9));
+        quiet.onInstance(received(2)); // still arriving: the period starts again
+        clock.advance(Duration.ofSeconds(9));
+        quiet.announceQuietSeries();
+        assertTrue(ready().isEmpty(), "9 s after the last instance: not yet");
+        clock.advance(Duration.ofSeconds(1));
+        quiet.announceQuietSeries();
+        assertEquals(1, ready().size());
+        assertEquals(1, ready().get(0).path("generation").asInt());
+        assertEquals(2, ready().get(0).path("instanceCount").asInt());
+        quiet.announceQuietSeries();
+        assertEquals(1, ready().size(), "announced once");
     }
 
     @Test

@@ -26,6 +26,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.meddiff.gateway.GatewayClock;
+import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.config.TestSettings;
 import org.meddiff.gateway.dicom.net.StoreOutcome;
 import org.meddiff.gateway.dicom.net.StoreScpServer;
@@ -93,8 +95,9 @@ class DispatcherTest {
         Map<String, String> settings = new HashMap<>(Map.of("gateway.dispatch.destinations", destinations,
                 "gateway.dispatch.initial-backoff", "20ms", "gateway.dispatch.max-backoff", "100ms"));
         settings.putAll(more);
-        return new Dispatcher(TestSettings.gateway(settings), spool, outbox, new SimpleMeterRegistry(), new DeliveryLog(spool),
-                OutboxFiles.quickRetry(new StageProgress()));
+        GatewayConfig config = TestSettings.gateway(settings);
+        return new Dispatcher(config, spool, outbox, new SimpleMeterRegistry(), new DeliveryLog(spool),
+                OutboxFiles.quickRetry(new StageProgress()), new StoreScuSender(config), GatewayClock.SYSTEM);
     }
 
     /** A job's derived series in the spool (synthetic CT files), and its completion event. */

@@ -2,6 +2,7 @@ package org.meddiff.gateway.route;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -76,5 +77,18 @@ class RouterTest {
         router.onSeriesReady(json);
         List<JsonNode> requested = OutboxFiles.events(spool.outbox(), Topics.JOB_REQUESTED);
         assertEquals(2, requested.size(), "two rules, each once: " + requested);
+    }
+
+    @Test
+    void fromConfig_skipsADisabledRule_andAnUnknownTaskStopsStartUpNamingTheRule() {
+        List<String> shipped = Router.fromConfig(TestSettings.gateway(Map.of()).route().rules()).rules().stream()
+                .map(RoutingRules.Rule::name).toList();
+        List<String> withoutOne = Router.fromConfig(TestSettings.gateway(Map.of("gateway.route.rules[1].enabled", "false"))
+                .route().rules()).rules().stream().map(RoutingRules.Rule::name).toList();
+        assertEquals(shipped.size() - 1, withoutOne.size());
+        assertFalse(withoutOne.contains(shipped.get(1)), withoutOne.toString());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Router.fromConfig(TestSettings.gateway(
+                Map.of("gateway.route.rules[9].name", "typo", "gateway.route.rules[9].task", "denoize")).route().rules()));
+        assertTrue(e.getMessage().contains("'typo'") && e.getMessage().contains("unknown task 'denoize'"), e.getMessage());
     }
 }
