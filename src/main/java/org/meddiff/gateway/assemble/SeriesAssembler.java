@@ -41,6 +41,7 @@ import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
 import org.meddiff.gateway.Failures;
+import java.nio.charset.CharacterCodingException;
 
 /**
  * Decides when a series is complete: no new instance for the quiet period (wall clock, checked by a
@@ -340,7 +341,7 @@ public class SeriesAssembler {
         }
         try {
             return Events.fromJson(Files.readString(file), SeriesAttributes.class);
-        } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+        } catch (IllegalArgumentException | CharacterCodingException e) {
             LOG.errorf("series attributes %s are unreadable (%s): rebuilt", file, e.getMessage());
             return null;
         }
@@ -388,10 +389,5 @@ public class SeriesAssembler {
     private static String stripExtension(Path f) {
         String name = f.getFileName().toString();
         return name.endsWith(".dcm") ? name.substring(0, name.length() - 4) : name;
-    }
-
-    /** For the status API: series still waiting for their quiet period. */
-    public int openSeriesCount() {
-        return open.size();
     }
 }

@@ -2,6 +2,7 @@ package org.meddiff.gateway.dicom;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.ArrayList;
 
 /**
  * What a job wrote: its derived series and the files of it, plus any companion series written beside it in the same
@@ -19,9 +20,9 @@ public record DerivedSeriesResult(String seriesInstanceUid, List<Path> files, Li
 
     /** This result with {@code companion} written beside it. */
     public DerivedSeriesResult with(DerivedSeriesResult companion) {
-        List<Path> all = new java.util.ArrayList<>(files);
+        List<Path> all = new ArrayList<>(files);
         all.addAll(companion.files());
-        List<String> uids = new java.util.ArrayList<>(companionSeriesUids);
+        List<String> uids = new ArrayList<>(companionSeriesUids);
         uids.add(companion.seriesInstanceUid());
         uids.addAll(companion.companionSeriesUids());
         return new DerivedSeriesResult(seriesInstanceUid, all, uids);

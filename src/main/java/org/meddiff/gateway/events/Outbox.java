@@ -22,6 +22,10 @@ import org.jboss.logging.Logger;
 import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.Failures;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.util.Collections;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Transactional outbox on the spool's file system: an event is durable (written, fsync-ed, renamed)
@@ -86,7 +90,7 @@ public class Outbox {
     /** Blocks up to {@code millis} for the first pending entry, then takes up to {@code max}. */
     List<Entry> take(int max, long millis) throws InterruptedException {
         List<Entry> batch = new ArrayList<>();
-        Entry first = pending.poll(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        Entry first = pending.poll(millis, TimeUnit.MILLISECONDS);
         if (first != null) {
             batch.add(first);
             pending.drainTo(batch, max - 1);
@@ -119,10 +123,10 @@ public class Outbox {
      */
     private static void claim(Path dir) throws IOException {
         FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        java.nio.channels.FileLock lock;
+        FileLock lock;
         try {
             lock = channel.tryLock();
-        } catch (java.nio.channels.OverlappingFileLockException e) {
+        } catch (OverlappingFileLockException e) {
             channel.close();
             return; // this process holds it already (an Outbox re-opened on the same directory)
         }
@@ -134,7 +138,7 @@ public class Outbox {
         HELD.add(channel); // released when the process ends
     }
 
-    private static final List<FileChannel> HELD = java.util.Collections.synchronizedList(new ArrayList<>());
+    private static final List<FileChannel> HELD = Collections.synchronizedList(new ArrayList<>());
 
     private List<Path> existingEntries() throws IOException {
         List<Path> files = new ArrayList<>();

@@ -21,6 +21,7 @@ import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.KafkaClientConfig;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
 
 /**
  * Moves outbox entries to Kafka: batches of sends, each entry deleted only after the broker acknowledged
@@ -76,7 +77,7 @@ public class OutboxRelay {
             }
         }
         if (producer != null) {
-            producer.close(java.time.Duration.ofSeconds(5));
+            producer.close(Duration.ofSeconds(5));
         }
     }
 

@@ -19,6 +19,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.config.KafkaClientConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
 
 /** Creates the topics of kafka/topics.json that are missing (partitions, retention, cleanup policy). */
 @ApplicationScoped
@@ -55,7 +56,7 @@ public class TopicBootstrap {
                 Thread.currentThread().interrupt();
                 return;
             } catch (Exception e) {
-                if (e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException) {
+                if (e.getCause() instanceof TopicExistsException) {
                     return; // another gateway node created them meanwhile
                 }
                 if (!warned) {

@@ -7,6 +7,10 @@ import java.time.Duration;
 import org.meddiff.gateway.events.DurableRetry;
 import org.meddiff.gateway.events.JobFailed;
 import org.meddiff.gateway.Failures;
+import java.io.FileNotFoundException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.file.FileSystemException;
+import java.util.regex.Pattern;
 
 /**
  * Why one attempt of a job failed, sorted by whose fault it is. The input's (not CT, missing slices, unreadable or
@@ -74,8 +78,8 @@ public record JobFailure(String cause, String reason) {
      */
     private static Throwable machineCause(Throwable c) {
         for (Throwable e = c; e != null; e = e.getCause()) {
-            if (e instanceof java.nio.file.FileSystemException || e instanceof java.io.FileNotFoundException
-                    || e instanceof java.nio.channels.ClosedChannelException || e instanceof UncheckedIOException
+            if (e instanceof FileSystemException || e instanceof FileNotFoundException
+                    || e instanceof ClosedChannelException || e instanceof UncheckedIOException
                     || e.getClass().getName().equals("ai.onnxruntime.OrtException")) {
                 return e;
             }
@@ -87,7 +91,7 @@ public record JobFailure(String cause, String reason) {
     }
 
     /** What the operating system says when the disk, not the data, is the problem. */
-    private static final java.util.regex.Pattern SYSTEM_ERRORS = java.util.regex.Pattern.compile(
+    private static final Pattern SYSTEM_ERRORS = Pattern.compile(
             "No space left on device|Input/output error|Read-only file system|Disk quota exceeded|Stale file handle"
                     + "|Too many open files|Permission denied");
 

@@ -41,6 +41,7 @@ import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
 import org.meddiff.gateway.Failures;
+import java.nio.charset.CharacterCodingException;
 
 /**
  * The worker side of the job contract: consumes inference.job.requested (one consumer group, so jobs spread over
@@ -244,7 +245,7 @@ public class JobRunner {
             LOG.infof("job %s already completed: announcing its derived series %s again", job.jobId(),
                     previous.derivedSeriesInstanceUid());
             return previous;
-        } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+        } catch (IllegalArgumentException | CharacterCodingException e) {
             LOG.warnf("job %s: its completion marker %s is unreadable (%s): computing the job again", job.jobId(), marker,
                     e.getMessage());
             Files.delete(marker);
@@ -311,7 +312,7 @@ public class JobRunner {
             JobFailed previous = Events.fromJson(Files.readString(marker), JobFailed.class);
             LOG.infof("job %s failed before (%s): announcing its failure again", job.jobId(), previous.reason());
             return previous;
-        } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+        } catch (IllegalArgumentException | CharacterCodingException e) {
             LOG.warnf("job %s: its failure marker %s is unreadable (%s): running the job again", job.jobId(), marker,
                     e.getMessage());
             Files.delete(marker);

@@ -23,6 +23,7 @@ import org.meddiff.gateway.events.SeriesAttributes;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.spool.Uids;
 import org.meddiff.gateway.Failures;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What a C-STORE success promises: the data set parsed, its UIDs are safe to use as path names, the
@@ -55,7 +56,7 @@ public class DurableIngest implements StoreHandler {
     public StoreOutcome store(ReceivedInstance in) {
         long start = System.nanoTime();
         StoreOutcome outcome = storeOrRefuse(in);
-        metrics.timer("gateway_ingest_store").record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+        metrics.timer("gateway_ingest_store").record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
         if (outcome.status() != DicomStatus.SUCCESS) {
             deleteQuietly(in.file());
             LOG.warnf("C-STORE from %s of SOP instance %s refused with %s: %s", in.callingAe(), in.sopInstanceUid(),

@@ -59,9 +59,9 @@ public class Router {
                 throw new IllegalArgumentException("gateway.route.rules '" + r.name() + "': unknown task '" + r.task()
                         + "' (known: " + TaskNames.KNOWN + ")");
             }
-            return new RoutingRules.Rule(r.name(), r.task(), r.modality(), r.minSliceThicknessMm(), r.maxSliceThicknessMm(),
-                    r.seriesDescriptionRegex().map(RoutingRules::descriptionPattern), r.bodyParts(), r.imageTypeContains(),
-                    r.callingAes(), r.calledAes());
+            return new RoutingRules.Rule(r.name(), r.task(), new RoutingRules.Criteria(r.modality(), r.minSliceThicknessMm(),
+                    r.maxSliceThicknessMm(), r.seriesDescriptionRegex().map(RoutingRules::descriptionPattern), r.bodyParts(),
+                    r.imageTypeContains(), r.callingAes(), r.calledAes()));
         }).toList());
     }
 

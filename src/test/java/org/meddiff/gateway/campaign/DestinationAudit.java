@@ -11,6 +11,8 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Locale;
+import java.util.Objects;
 
 /**
  * Per source series, what the destination folder holds of the gateway's derived series, from the received files alone
@@ -110,11 +112,11 @@ final class DestinationAudit {
 
     /** min / median / max of non-null values, in seconds, for a figure ("-" when none). */
     static String secondsSummary(List<Long> millis) {
-        List<Long> v = millis.stream().filter(java.util.Objects::nonNull).sorted().toList();
+        List<Long> v = millis.stream().filter(Objects::nonNull).sorted().toList();
         if (v.isEmpty()) {
             return "-";
         }
-        return String.format(java.util.Locale.ROOT, "median %.1f s, max %.1f s (min %.1f s)",
+        return String.format(Locale.ROOT, "median %.1f s, max %.1f s (min %.1f s)",
                 median(v) / 1000.0, v.get(v.size() - 1) / 1000.0, v.get(0) / 1000.0);
     }
 

@@ -40,6 +40,10 @@ import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import java.nio.file.FileVisitResult;
+import java.nio.file.SimpleFileVisitor;
+import java.util.Arrays;
+import java.util.TreeSet;
 
 /**
  * The fuzz campaign of the reliability issue: N hostile cases (default 10,000) against the packaged gateway's DICOM
@@ -511,7 +515,7 @@ public final class FuzzCampaign {
             Path file = SyntheticCtSeries.write(dir, params).get(0);
             byte[] all = Files.readAllBytes(file);
             int offset = dataSetOffset(all);
-            byte[] dataSet = java.util.Arrays.copyOfRange(all, offset, all.length);
+            byte[] dataSet = Arrays.copyOfRange(all, offset, all.length);
             String[] uids = TopLevel.uids(dataSet, true);
             Processes.Result r = Dcmtk.store("FUZZ_FINAL", gateway.aeTitle(), "127.0.0.1", gateway.dicomPort(), List.of(file));
             report.finalStoreOutput = r.output();
@@ -807,24 +811,24 @@ public final class FuzzCampaign {
     static Map<String, String> snapshot(Path root, Set<Path> excluded) throws IOException {
         Map<String, String> files = new TreeMap<>();
         Path base = root.toAbsolutePath().normalize();
-        Files.walkFileTree(base, new java.nio.file.SimpleFileVisitor<>() {
+        Files.walkFileTree(base, new SimpleFileVisitor<>() {
             @Override
-            public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                return excluded.contains(dir.toAbsolutePath().normalize()) ? java.nio.file.FileVisitResult.SKIP_SUBTREE
-                        : java.nio.file.FileVisitResult.CONTINUE;
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                return excluded.contains(dir.toAbsolutePath().normalize()) ? FileVisitResult.SKIP_SUBTREE
+                        : FileVisitResult.CONTINUE;
             }
 
             @Override
-            public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
                 if (!excluded.contains(file.toAbsolutePath().normalize())) {
                     files.put(base.relativize(file).toString(), attrs.size() + "@" + attrs.lastModifiedTime().toMillis());
                 }
-                return java.nio.file.FileVisitResult.CONTINUE;
+                return FileVisitResult.CONTINUE;
             }
 
             @Override
-            public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) {
-                return java.nio.file.FileVisitResult.CONTINUE;
+            public FileVisitResult visitFileFailed(Path file, IOException e) {
+                return FileVisitResult.CONTINUE;
             }
         });
         return files;
@@ -835,7 +839,7 @@ public final class FuzzCampaign {
             return Set.of();
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return new java.util.TreeSet<>(s.map(p -> p.getFileName().toString()).toList());
+            return new TreeSet<>(s.map(p -> p.getFileName().toString()).toList());
         }
     }
 
@@ -848,7 +852,7 @@ public final class FuzzCampaign {
     static byte[] dataSetOf(Path part10) {
         try {
             byte[] all = Files.readAllBytes(part10);
-            return java.util.Arrays.copyOfRange(all, dataSetOffset(all), all.length);
+            return Arrays.copyOfRange(all, dataSetOffset(all), all.length);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

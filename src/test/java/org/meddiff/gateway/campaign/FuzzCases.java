@@ -38,6 +38,7 @@ import org.meddiff.gateway.campaign.HostileBytes.Command;
 import org.meddiff.gateway.campaign.HostileBytes.DataSet;
 import org.meddiff.gateway.campaign.RawPeer.Answer;
 import org.meddiff.gateway.campaign.RawPeer.Kind;
+import java.util.concurrent.TimeoutException;
 
 /**
  * What each category does on its connection(s), and what it requires of the answers. Every case ends by
@@ -1200,7 +1201,7 @@ final class FuzzCases {
                         if (!sent.get(2, TimeUnit.SECONDS)) {
                             break;
                         }
-                    } catch (java.util.concurrent.TimeoutException e) {
+                    } catch (TimeoutException e) {
                         blocked = true; // the gateway stopped reading: its answers have nowhere to go
                         break;
                     } catch (Exception e) {

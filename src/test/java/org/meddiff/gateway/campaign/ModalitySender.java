@@ -10,6 +10,7 @@ import java.util.function.IntSupplier;
 
 import org.meddiff.gateway.it.support.Dcmtk;
 import org.meddiff.gateway.it.support.Processes;
+import java.util.HashSet;
 
 /**
  * A modality as hospitals have them: it sends a series with storescu (at once, or in parts as it reconstructs) and, when
@@ -106,7 +107,7 @@ final class ModalitySender {
 
     /** The SOP instances of files storescu -v reports a Success response for (each answers the file sent before it). */
     static Set<String> acknowledgedSops(Processes.Result storescu, SourceSeries series) {
-        Set<String> sops = new java.util.HashSet<>();
+        Set<String> sops = new HashSet<>();
         String sending = null;
         for (String line : storescu.output().lines().toList()) {
             int at = line.indexOf("Sending file: ");

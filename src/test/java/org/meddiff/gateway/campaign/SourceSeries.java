@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import java.util.Collections;
 
 /**
  * A synthetic CT series a campaign sends (SyntheticCtSeries: each seed its own study, series and instances), with
@@ -24,7 +25,7 @@ record SourceSeries(String label, String studyUid, String seriesUid, List<Path> 
                 sops.put(files.get(i), params.sopInstanceUid(i + 1));
             }
             return new SourceSeries(label, params.resolvedStudyUid(), params.resolvedSeriesUid(), List.copyOf(files),
-                    java.util.Collections.unmodifiableMap(sops));
+                    Collections.unmodifiableMap(sops));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write series " + label + " to " + dir, e);
         }

@@ -25,6 +25,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import org.junit.jupiter.api.Test;
+import java.util.Locale;
 
 /**
  * deploy/ cannot be applied on these machines (no Kubernetes, no Docker engine), so what can drift is checked here:
@@ -77,7 +78,7 @@ class DeployManifestsTest {
 
     /** SmallRye's environment-variable form of a key: upper case, every other character an underscore. */
     static String envName(String key) {
-        return key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(java.util.Locale.ROOT);
+        return key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
     }
 
     /** The environment of a Kubernetes container: its ConfigMaps (envFrom) and then its own env entries. */

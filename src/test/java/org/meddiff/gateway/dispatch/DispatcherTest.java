@@ -42,6 +42,8 @@ import org.meddiff.gateway.ingest.IngestPolicy;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.track.StageProgress;
+import java.net.Socket;
+import java.util.Comparator;
 
 /**
  * Dispatch against real C-STORE SCPs on loopback: the product's own SCP with a handler that counts what arrives and how
@@ -267,7 +269,7 @@ class DispatcherTest {
         try (ServerSocket liar = new ServerSocket(0)) {
             Thread.ofVirtual().start(() -> {
                 while (!liar.isClosed()) {
-                    try (java.net.Socket s = liar.accept()) {
+                    try (Socket s = liar.accept()) {
                         s.getInputStream().read(new byte[4096]);
                         // an A-ASSOCIATE-AC whose body is four bytes: every length in it lies
                         s.getOutputStream().write(new byte[] {0x02, 0, 0, 0, 0, 4, 0, 1, 0, 0});
@@ -293,7 +295,7 @@ class DispatcherTest {
         Dispatcher d = dispatcher(new Outbox(spool.outbox()), pacsDestination(), Map.of());
         JobCompleted job = completedJob("2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c", 2, 42);
         try (Stream<Path> files = Files.walk(spool.derivedDir(job.jobId()))) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(p); // the retention removed it before the completion was dispatched
             }
         }
@@ -311,7 +313,7 @@ class DispatcherTest {
         Dispatcher d = dispatcher(outbox, pacsDestination(), Map.of());
         JobCompleted job = completedJob("2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d", 2, 43);
         try (Stream<Path> files = Files.walk(spool.derivedDir(job.jobId()))) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(p);
             }
         }

@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.meddiff.gateway.spool.Spool;
 
 /**
  * The outbox is what lets ingest say Success while Kafka is down and what survives a SIGKILL. A "restart" is
@@ -209,13 +210,13 @@ class OutboxTest {
      */
     @Test
     void processesSharingASpoolKeepTheirOutboxesApart() throws Exception {
-        Outbox gatewayNode = new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0));
-        Outbox workerNode = new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0, "outbox-worker-0"));
+        Outbox gatewayNode = new Outbox(new Spool(dir, 0));
+        Outbox workerNode = new Outbox(new Spool(dir, 0, "outbox-worker-0"));
         appendN(gatewayNode, 1, 3);
         appendN(workerNode, 101, 2);
         assertTrue(Files.isDirectory(dir.resolve("outbox")) && Files.isDirectory(dir.resolve("outbox-worker-0")));
-        assertEquals(expected(1, 3), values(new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0)).take(100, 0)));
+        assertEquals(expected(1, 3), values(new Outbox(new Spool(dir, 0)).take(100, 0)));
         assertEquals(expected(101, 102),
-                values(new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0, "outbox-worker-0")).take(100, 0)));
+                values(new Outbox(new Spool(dir, 0, "outbox-worker-0")).take(100, 0)));
     }
 }

@@ -19,6 +19,7 @@ import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.SeriesReady;
 import org.meddiff.gateway.spool.Spool;
+import java.io.IOException;
 
 /**
  * Two workers sharing a spool and handed the same job (a redelivery after a rebalance): while another process holds
@@ -48,7 +49,7 @@ class JobRunnerLockTest {
                 runs.incrementAndGet();
                 try {
                     return TaskResult.of(new DerivedSeriesResult("2.25.1", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x"))));
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                     throw new TaskFailedException(e.getMessage(), e);
                 }
             }

@@ -31,6 +31,10 @@ import org.meddiff.gateway.events.TriageFinding;
 import org.meddiff.gateway.events.TriagePriority;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
+import ai.onnxruntime.OrtException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import org.eclipse.microprofile.health.HealthCheckResponse;
 
 /**
  * The worker's promises, one test each: a result that cannot be recorded is not dropped, a torn completion marker is
@@ -187,7 +191,7 @@ class JobRunnerTest {
     void theNextAttemptTheOutboxCannotTakeIsRetriedUntilItCan_notLost() throws Exception {
         OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), 4, Topics.JOB_REQUESTED::equals);
         Scripted task = new Scripted(() -> {
-            throw new java.io.UncheckedIOException(new IOException("Input/output error"));
+            throw new UncheckedIOException(new IOException("Input/output error"));
         });
         runner(task, spool, outbox, QUICK, progress).run(job);
         assertEquals(4, outbox.refused());
@@ -205,7 +209,7 @@ class JobRunnerTest {
         assertTrue(worker.isAlive());
         assertEquals("infer", progress.stalls().get(0).stage());
         assertTrue(progress.stalls().get(0).reason().contains("No space left"), progress.stalls().toString());
-        assertEquals(org.eclipse.microprofile.health.HealthCheckResponse.Status.DOWN, progress.health().getStatus());
+        assertEquals(HealthCheckResponse.Status.DOWN, progress.health().getStatus());
         worker.interrupt(); // a shutdown ends the wait; the record stays uncommitted
         worker.join(10_000);
         assertFalse(worker.isAlive());
@@ -232,7 +236,7 @@ class JobRunnerTest {
     void anOnnxRuntimeErrorIsRetried_andTheNextAttemptCompletes() throws Exception {
         Scripted task = new Scripted(() -> {
             throw new IllegalStateException("ONNX Runtime failed on model meddiff-fm-base",
-                    new ai.onnxruntime.OrtException("CUDA error: out of memory"));
+                    new OrtException("CUDA error: out of memory"));
         });
         JobRunner runner = runner(task, spool, new Outbox(spool.outbox()), QUICK);
         runner.run(job);
@@ -248,7 +252,7 @@ class JobRunnerTest {
     @Test
     void aJobFailingForTheMachineEveryTime_failsAfterMaxAttemptsWithEveryReason() throws Exception {
         Scripted task = new Scripted(() -> {
-            throw new java.io.UncheckedIOException(new IOException("Input/output error"));
+            throw new UncheckedIOException(new IOException("Input/output error"));
         }, () -> {
             throw new OutOfMemoryError("Java heap space");
         }, () -> {
@@ -307,9 +311,9 @@ class JobRunnerTest {
     @Test
     void aFailedAttemptHandledTwice_requestsTheNextAttemptOnce() throws Exception {
         Scripted task = new Scripted(() -> {
-            throw new IllegalStateException("ONNX Runtime failed", new ai.onnxruntime.OrtException("CUDA error"));
+            throw new IllegalStateException("ONNX Runtime failed", new OrtException("CUDA error"));
         }, () -> {
-            throw new IllegalStateException("ONNX Runtime failed", new ai.onnxruntime.OrtException("CUDA error"));
+            throw new IllegalStateException("ONNX Runtime failed", new OrtException("CUDA error"));
         });
         JobRunner runner = runner(task, spool, new Outbox(spool.outbox()), QUICK);
         runner.run(job);
@@ -352,7 +356,7 @@ class JobRunnerTest {
         assertEquals("input", JobFailure.of(new TaskFailedException("x.dcm: unreadable DICOM (IOException: bad tag)",
                 new IOException("bad tag"))).cause(), "PixelMed reports a malformed data set as an IOException");
         assertEquals("machine", JobFailure.of(new TaskFailedException("x.dcm: cannot read",
-                new java.nio.file.AccessDeniedException("x.dcm"))).cause());
+                new AccessDeniedException("x.dcm"))).cause());
     }
 
     @Test

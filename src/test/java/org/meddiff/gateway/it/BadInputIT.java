@@ -27,6 +27,8 @@ import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import java.util.Random;
+import org.meddiff.gateway.dicom.net.Part10;
 
 /**
  * Hostile and broken input: each gets the right DICOM refusal and leaves no file and no event.
@@ -107,7 +109,7 @@ class BadInputIT {
         byte[] bytes = Files.readAllBytes(file);
         int metaEnd = metaEnd(file);
         byte[] garbage = new byte[4000];
-        new java.util.Random(7).nextBytes(garbage);
+        new Random(7).nextBytes(garbage);
         byte[] broken = Arrays.copyOf(bytes, metaEnd + garbage.length);
         System.arraycopy(garbage, 0, broken, metaEnd, garbage.length);
         Files.write(file, broken);
@@ -183,7 +185,7 @@ class BadInputIT {
 
     private static int metaEnd(Path file) throws IOException {
         try (var in = Files.newInputStream(file)) {
-            return (int) org.meddiff.gateway.dicom.net.Part10.readMeta(in).dataSetOffset();
+            return (int) Part10.readMeta(in).dataSetOffset();
         }
     }
 }

@@ -26,6 +26,9 @@ import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import java.util.HashMap;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assertions;
 
 /**
  * The cluster split of deploy/, as two processes on one real broker and one shared spool: a gateway node
@@ -58,7 +61,7 @@ class ClusterRolesIT {
                 "gateway.assemble.series-quiet-period", QUIET));
         gatewayNode.start().awaitReady();
         // started in the test, while a series is still open in the shared spool
-        Map<String, String> worker = new java.util.HashMap<>(inferOnly(spool));
+        Map<String, String> worker = new HashMap<>(inferOnly(spool));
         worker.put("gateway.dispatch.destinations", orthanc.destination()); // set, and still unused: dispatch is off here
         worker.put("gateway.assemble.series-quiet-period", QUIET);
         workerNode = new GatewayProcess("roles-worker", worker);
@@ -113,7 +116,7 @@ class ClusterRolesIT {
         String gatewayLog = Processes.read(gatewayNode.logFile());
         assertTrue(workerLog.contains("job " + jobId + " completed"), "the worker ran job " + jobId);
         assertFalse(gatewayLog.contains("job " + jobId + " completed"), "the gateway node must not run jobs");
-        assertTrue(java.util.regex.Pattern.compile("job " + jobId + ": \\d+ instance\\(s\\) of series \\S+ stored at")
+        assertTrue(Pattern.compile("job " + jobId + ": \\d+ instance\\(s\\) of series \\S+ stored at")
                 .matcher(gatewayLog).find(), "the gateway node dispatched job " + jobId);
         assertFalse(workerLog.contains("stored at"), "the worker node must not dispatch");
         assertTrue(gatewayLog.contains("spool retention 7d") && !workerLog.contains("spool retention 7d"),
@@ -133,7 +136,7 @@ class ClusterRolesIT {
 
         // A third process on the worker's outbox (a copy-paste slip in a deployment) stops at start-up.
         try (GatewayProcess intruder = new GatewayProcess("roles-intruder", inferOnly(spool))) {
-            IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+            IllegalStateException refused = Assertions.assertThrows(IllegalStateException.class,
                     () -> intruder.start().awaitReady());
             assertTrue(refused.getMessage().contains("is in use by another process"), refused.getMessage());
         }

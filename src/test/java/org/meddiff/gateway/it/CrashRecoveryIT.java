@@ -21,6 +21,7 @@ import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import java.nio.file.Files;
 
 /**
  * Completeness across a crash: the gateway is killed while a series arrives; after the restart the sender retries what
@@ -49,14 +50,14 @@ class CrashRecoveryIT {
             SyntheticCtSeries.Params warmUp = SyntheticCtSeries.Params.thick(32, 2).withSeed(90);
             Dcmtk.storeFast("SCANNER", gateway.aeTitle(), "127.0.0.1", gateway.dicomPort(), SyntheticCtSeries.write(tmp.resolve("warm-up"), warmUp));
             Path warmUpDir = gateway.spoolDir().resolve("instances").resolve(warmUp.resolvedStudyUid()).resolve(warmUp.resolvedSeriesUid());
-            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> java.nio.file.Files.exists(warmUpDir.resolve(".series.json")));
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(warmUpDir.resolve(".series.json")));
             Path seriesDir = gateway.spoolDir().resolve("instances").resolve(params.resolvedStudyUid())
                     .resolve(params.resolvedSeriesUid());
             // storescu as shipped (Nagle on, ~45 ms per instance) gives the kill a window mid-series
             CompletableFuture<Processes.Result> sending = CompletableFuture.supplyAsync(
                     () -> Dcmtk.store("SCANNER", gateway.aeTitle(), "127.0.0.1", gateway.dicomPort(), files));
             Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
-                    .until(() -> ResilienceIT.countDcm(seriesDir) >= 8 && java.nio.file.Files.exists(seriesDir.resolve(".series.json")));
+                    .until(() -> ResilienceIT.countDcm(seriesDir) >= 8 && Files.exists(seriesDir.resolve(".series.json")));
             gateway.kill();
             Set<String> acknowledged = ResilienceIT.acknowledgedSops(sending.get(), params);
             assertTrue(acknowledged.size() >= 4 && acknowledged.size() < SLICES, "the kill lands mid-series: " + acknowledged.size());

@@ -31,6 +31,8 @@ import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import java.io.UncheckedIOException;
+import java.util.Locale;
 
 /**
  * The disk the spool is on fills up for real: the spool lives on a small tmpfs this test mounts (as root; without root
@@ -91,7 +93,7 @@ class DiskFullIT {
         Processes.Result sent = Dcmtk.storeFast("SCANNER", gateway.aeTitle(), "127.0.0.1", gateway.dicomPort(), files);
         Set<String> acknowledged = ResilienceIT.acknowledgedSops(sent, params);
         long refused = sent.output().lines().filter(l -> l.contains("Received Store Response") && !l.contains("Success")
-                && l.toLowerCase(java.util.Locale.ROOT).contains("resources")).count();
+                && l.toLowerCase(Locale.ROOT).contains("resources")).count();
         assertTrue(!acknowledged.isEmpty() && acknowledged.size() < files.size(), "the disk fills part-way: acknowledged "
                 + acknowledged.size() + " of " + files.size() + "\n" + sent.output());
         assertTrue(refused > 0, "the rest is refused with 0xA700 (out of resources):\n" + sent.output());
@@ -166,7 +168,7 @@ class DiskFullIT {
         try {
             return Part10.readMeta(new ByteArrayInputStream(Files.readAllBytes(part10))).sopInstanceUid();
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 }

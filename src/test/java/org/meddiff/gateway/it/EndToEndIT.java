@@ -30,6 +30,8 @@ import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.UUID;
 
 /**
  * The backbone on real peers: DCMTK storescu -> gateway -> real Kafka broker -> cubic thick-to-thin
@@ -134,8 +136,8 @@ class EndToEndIT {
         JsonNode request = EventLog.await(kafka.bootstrapServers(), "inference.job.requested", EventLog.field("jobId", jobId), 1, t).get(0);
         EventLog.publish(kafka.bootstrapServers(), "inference.job.requested", study, request.toString());
         Files.delete(gateway.spoolDir().resolve("derived").resolve(jobId).resolve(".complete.json"));
-        com.fasterxml.jackson.databind.node.ObjectNode anew = request.deepCopy();
-        anew.put("eventId", java.util.UUID.randomUUID().toString());
+        ObjectNode anew = request.deepCopy();
+        anew.put("eventId", UUID.randomUUID().toString());
         EventLog.publish(kafka.bootstrapServers(), "inference.job.requested", study, anew.toString());
         List<JsonNode> completions = EventLog.await(kafka.bootstrapServers(), "inference.job.completed",
                 EventLog.field("jobId", jobId), 2, Duration.ofSeconds(60));

@@ -30,6 +30,7 @@ import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.it.support.SyntheticDicom;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
 
 /** Exercises the integration-test harness itself (Orthanc, DCMTK, dciodvfy, Kafka), no gateway. */
 class HarnessIT {
@@ -107,7 +108,7 @@ class HarnessIT {
             TopicPartition tp = new TopicPartition(topic, 0);
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
-            List<String> values = new java.util.ArrayList<>();
+            List<String> values = new ArrayList<>();
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (values.size() < expected && System.nanoTime() < deadline) {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {

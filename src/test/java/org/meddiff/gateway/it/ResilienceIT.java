@@ -30,6 +30,7 @@ import org.meddiff.gateway.it.support.Ports;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import java.util.function.Predicate;
 
 /**
  * Failures a hospital deployment meets: the gateway killed mid-series, Kafka down at ingest, the PACS
@@ -63,7 +64,7 @@ class ResilienceIT {
         gateway.start().awaitReady();
     }
 
-    JsonNode awaitJob(String study, java.util.function.Predicate<JsonNode> condition, int seconds) {
+    JsonNode awaitJob(String study, Predicate<JsonNode> condition, int seconds) {
         return StatusApiPoller.awaitJob(gateway, study, condition, Duration.ofSeconds(seconds));
     }
 

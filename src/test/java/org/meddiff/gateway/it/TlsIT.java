@@ -24,6 +24,8 @@ import org.meddiff.gateway.it.support.StatusApiPoller;
 import org.meddiff.gateway.it.support.Ports;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import java.util.ArrayList;
+import java.util.HashMap;
 
 /**
  * DICOM over TLS both ways, with client certificates. In: DCMTK's storescu +tls; a trusted scanner certificate
@@ -63,7 +65,7 @@ class TlsIT {
                 .start();
         kafka = KafkaBrokerProcess.start("tls");
         tlsPort = Ports.free(1)[0];
-        Map<String, String> p = new java.util.HashMap<>(Map.of(
+        Map<String, String> p = new HashMap<>(Map.of(
                 "kafka.bootstrap.servers", kafka.bootstrapServers(),
                 "gateway.assemble.series-quiet-period", "2s",
                 "gateway.route.rules[1].enabled", "false", // the cubic baseline: transport is what is tested here
@@ -160,7 +162,7 @@ class TlsIT {
                 "gateway.dicom.tls.key-store-password", PASSWORD))) {
             tlsOnly.start().awaitReady();
             assertTrue(!Ports.accepting(tlsOnly.dicomPort()), "nothing listens on the plain port");
-            List<String> echo = new java.util.ArrayList<>(List.of("echoscu", "-v", "-aec", tlsOnly.aeTitle(), "+tla", "+cf",
+            List<String> echo = new ArrayList<>(List.of("echoscu", "-v", "-aec", tlsOnly.aeTitle(), "+tla", "+cf",
                     pki.resolve("server.crt").toString(), "localhost", String.valueOf(port)));
             Processes.Result r = Processes.run(echo, null, Map.of(), Duration.ofSeconds(30));
             assertTrue(r.ok() && r.output().contains("Received Echo Response (Success)"), r.output());

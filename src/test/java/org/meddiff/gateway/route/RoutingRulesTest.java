@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 import org.meddiff.gateway.config.TestSettings;
 import org.meddiff.gateway.events.SeriesAttributes;
+import org.meddiff.gateway.route.RoutingRules.Criteria;
 import org.meddiff.gateway.events.TaskNames;
 
 /** Which series get which task: the decision a radiographer or PACS admin cares about. */
@@ -44,13 +44,11 @@ class RoutingRulesTest {
 
     /** A rule with only a name and task: matches everything (every condition "don't care"). */
     static RoutingRules.Rule anything(String name, String task) {
-        return new RoutingRules.Rule(name, task, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+        return new RoutingRules.Rule(name, task, Criteria.ANY);
     }
 
     static RoutingRules.Rule modality(String name, String task, String modality) {
-        return new RoutingRules.Rule(name, task, Optional.of(modality), Optional.empty(), Optional.empty(), Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+        return new RoutingRules.Rule(name, task, Criteria.ANY.modality(modality));
     }
 
     static List<String> tasks(RoutingRules rules, SeriesAttributes s) {
@@ -123,9 +121,8 @@ class RoutingRulesTest {
 
     @Test
     void maxThicknessBoundsARange() {
-        RoutingRules rules = new RoutingRules(List.of(new RoutingRules.Rule("medium", "denoise", Optional.of("CT"),
-                Optional.of(1.0), Optional.of(2.5), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
-                Optional.empty())));
+        RoutingRules rules = new RoutingRules(List.of(new RoutingRules.Rule("medium", "denoise",
+                Criteria.ANY.modality("CT").minSliceThicknessMm(1.0).maxSliceThicknessMm(2.5))));
         assertEquals(List.of("denoise"), tasks(rules, series("CT", 1.0)));
         assertEquals(List.of("denoise"), tasks(rules, series("CT", 2.5)));
         assertEquals(List.of(), tasks(rules, series("CT", 0.6)));
@@ -135,26 +132,22 @@ class RoutingRulesTest {
 
     @Test
     void descriptionRegexMatchesTheWholeDescriptionIgnoringCase() {
-        RoutingRules rules = new RoutingRules(List.of(new RoutingRules.Rule("low-dose", "denoise", Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.of(RoutingRules.descriptionPattern(".*low[ -]?dose.*")),
-                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty())));
+        RoutingRules rules = new RoutingRules(List.of(new RoutingRules.Rule("low-dose", "denoise",
+                Criteria.ANY.seriesDescription(".*low[ -]?dose.*"))));
         assertEquals(List.of("denoise"), tasks(rules, withDescription("Thorax LOW DOSE 1.0")));
         assertEquals(List.of("denoise"), tasks(rules, withDescription("lowdose screening")));
         assertEquals(List.of(), tasks(rules, withDescription("Thorax standard dose")));
         assertEquals(List.of(), tasks(rules, withDescription(null)), "no SeriesDescription does not match");
 
-        RoutingRules whole = new RoutingRules(List.of(new RoutingRules.Rule("exact", "denoise", Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.of(RoutingRules.descriptionPattern("abdomen")),
-                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty())));
+        RoutingRules whole = new RoutingRules(List.of(new RoutingRules.Rule("exact", "denoise", Criteria.ANY.seriesDescription("abdomen"))));
         assertEquals(List.of(), tasks(whole, withDescription("Abdomen 5mm")), "a regex must match the whole description");
         assertEquals(List.of("denoise"), tasks(whole, withDescription("ABDOMEN")));
     }
 
     @Test
     void bodyPartsAreAnyOfIgnoringCase() {
-        RoutingRules rules = new RoutingRules(List.of(new RoutingRules.Rule("trunk", "anomaly", Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.empty(), Optional.of(List.of("CHEST", "ABDOMEN")),
-                Optional.empty(), Optional.empty(), Optional.empty())));
+        RoutingRules rules = new RoutingRules(List.of(new RoutingRules.Rule("trunk", "anomaly",
+                Criteria.ANY.bodyParts(List.of("CHEST", "ABDOMEN")))));
         assertEquals(List.of("anomaly"), tasks(rules, withBodyPart("ABDOMEN")));
         assertEquals(List.of("anomaly"), tasks(rules, withBodyPart("chest")));
         assertEquals(List.of(), tasks(rules, withBodyPart("HEAD")));
@@ -163,9 +156,8 @@ class RoutingRulesTest {
 
     @Test
     void imageTypeMustContainTheValue() {
-        RoutingRules rules = new RoutingRules(List.of(new RoutingRules.Rule("axial-only", "super-resolve", Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.of("AXIAL"),
-                Optional.empty(), Optional.empty())));
+        RoutingRules rules = new RoutingRules(List.of(new RoutingRules.Rule("axial-only", "super-resolve",
+                Criteria.ANY.imageTypeContains("AXIAL"))));
         assertEquals(List.of("super-resolve"), tasks(rules, withImageType(List.of("ORIGINAL", "PRIMARY", "AXIAL"))));
         assertEquals(List.of("super-resolve"), tasks(rules, withImageType(List.of("original", "primary", "axial"))));
         assertEquals(List.of(), tasks(rules, withImageType(List.of("DERIVED", "SECONDARY", "LOCALIZER"))));
@@ -176,16 +168,14 @@ class RoutingRulesTest {
 
     @Test
     void callingAndCalledAeConditions() {
-        RoutingRules byCalling = new RoutingRules(List.of(new RoutingRules.Rule("scanner-1", "denoise", Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
-                Optional.of(List.of("CT_SCANNER_1", "CT_SCANNER_2")), Optional.empty())));
+        RoutingRules byCalling = new RoutingRules(List.of(new RoutingRules.Rule("scanner-1", "denoise",
+                Criteria.ANY.callingAes(List.of("CT_SCANNER_1", "CT_SCANNER_2")))));
         assertEquals(List.of("denoise"), tasks(byCalling, withAes("CT_SCANNER_2", "MEDDIFF")));
         assertEquals(List.of(), tasks(byCalling, withAes("PACS", "MEDDIFF")));
         assertEquals(List.of(), tasks(byCalling, withAes(null, "MEDDIFF")));
 
-        RoutingRules byCalled = new RoutingRules(List.of(new RoutingRules.Rule("denoise-ae", "denoise", Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
-                Optional.of(List.of("MEDDIFF_DN")))));
+        RoutingRules byCalled = new RoutingRules(List.of(new RoutingRules.Rule("denoise-ae", "denoise",
+                Criteria.ANY.calledAes(List.of("MEDDIFF_DN")))));
         assertEquals(List.of("denoise"), tasks(byCalled, withAes("PACS", "MEDDIFF_DN")),
                 "a sender can pick a task by addressing the gateway's task-specific AE title");
         assertEquals(List.of(), tasks(byCalled, withAes("PACS", "MEDDIFF")));
@@ -194,8 +184,7 @@ class RoutingRulesTest {
     @Test
     void allPresentConditionsMustHold() {
         RoutingRules rules = new RoutingRules(List.of(new RoutingRules.Rule("thick-abdomen-from-scanner-1", "super-resolve",
-                Optional.of("CT"), Optional.of(3.0), Optional.empty(), Optional.empty(), Optional.of(List.of("ABDOMEN")),
-                Optional.empty(), Optional.of(List.of("CT_SCANNER_1")), Optional.empty())));
+                Criteria.ANY.modality("CT").minSliceThicknessMm(3.0).bodyParts(List.of("ABDOMEN")).callingAes(List.of("CT_SCANNER_1")))));
         assertEquals(List.of("super-resolve"), tasks(rules, series("CT", 5.0)));
         assertEquals(List.of(), tasks(rules, withBodyPart("HEAD")), "body part fails");
         assertEquals(List.of(), tasks(rules, withAes("CT_SCANNER_2", "MEDDIFF")), "calling AE fails");
@@ -208,8 +197,7 @@ class RoutingRulesTest {
     void severalRulesGiveEachTaskOnceInRuleOrder() {
         RoutingRules rules = new RoutingRules(List.of(
                 modality("ct-anomaly", "anomaly", "CT"),
-                new RoutingRules.Rule("thick", "super-resolve", Optional.empty(), Optional.of(3.0), Optional.empty(),
-                        Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty()),
+                new RoutingRules.Rule("thick", "super-resolve", Criteria.ANY.minSliceThicknessMm(3.0)),
                 modality("mr-only", "mr-task", "MR"),
                 anything("all-anomaly-again", "anomaly"),
                 anything("everything-denoise", "denoise"),

@@ -9,6 +9,7 @@ import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import java.util.Arrays;
 
 class EvaluationMetricsTest {
 
@@ -112,8 +113,8 @@ class EvaluationMetricsTest {
         }
         FloatVolume low = new FloatVolume(4, 24, 24, noisy);
         Evaluation.ClassicalBaselines b = Evaluation.ClassicalBaselines.tune(low, full);
-        assertTrue(java.util.Arrays.stream(Evaluation.ClassicalBaselines.SIGMAS).anyMatch(x -> x == b.sigma()), "sigma " + b.sigma());
-        assertTrue(java.util.Arrays.stream(Evaluation.ClassicalBaselines.HS).anyMatch(x -> x == b.h()), "h " + b.h());
+        assertTrue(Arrays.stream(Evaluation.ClassicalBaselines.SIGMAS).anyMatch(x -> x == b.sigma()), "sigma " + b.sigma());
+        assertTrue(Arrays.stream(Evaluation.ClassicalBaselines.HS).anyMatch(x -> x == b.h()), "h " + b.h());
         double input = ImageMetrics.psnr(low, full);
         FloatVolume g = b.gaussian(low);
         FloatVolume nlm = b.nlm(low);

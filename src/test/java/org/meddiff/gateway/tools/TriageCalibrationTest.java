@@ -110,8 +110,8 @@ class TriageCalibrationTest {
         ShippedSettings shipped = ShippedSettings.load();
         try (ModelRegistry reg = new ModelRegistry(models, OnnxModel.Settings.cpu(1))) {
             // what AnomalyTask.sample calls: no ROI (the soft-tissue class), the configured t / smoothing / draws
-            double direct = new DiffusionPipeline(reg, 4, 0, 0).anomaly(v, Region.ABDOMEN, null, shipped.anomaly().t(),
-                    shipped.anomaly().smoothingSigmaMm(), shipped.anomaly().draws(), TriageCalibration.seed(a, dicom.readHeader(files.get(0)))).score();
+            double direct = new DiffusionPipeline(reg, 4, 0, 0).anomaly(v, Region.ABDOMEN, null, shipped.anomaly().settings(),
+                    TriageCalibration.seed(a, dicom.readHeader(files.get(0)))).score();
             assertEquals(direct, Double.parseDouble(m.group(1)), 1e-6);
         }
     }

@@ -17,6 +17,8 @@ import org.meddiff.gateway.infer.pipeline.CtPreprocessing;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.volume.Volume;
+import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * Anomaly part of {@link Evaluation}: the map settings (diffusion step t, smoothing of the signed difference)
@@ -278,7 +280,8 @@ final class AnomalyEvaluation {
         List<FloatVolume> out = new ArrayList<>();
         for (int i = 0; i < cases.size(); i++) {
             Case c = cases.get(i);
-            out.add(pipeline.anomaly(c.volume(), Region.ABDOMEN, c.roiPadded(), t, 0, draws, new SeededGaussianNoise(seed + i))
+            out.add(pipeline.anomaly(c.volume(), Region.ABDOMEN, c.roiPadded(), new DiffusionPipeline.AnomalySettings(t, 0, draws),
+                    new SeededGaussianNoise(seed + i))
                     .onGrid1mm().x0Pred());
         }
         return out;
@@ -326,11 +329,11 @@ final class AnomalyEvaluation {
     }
 
     static double[] values(FloatVolume map, FloatVolume roi) {
-        return java.util.stream.IntStream.range(0, roi.size()).filter(i -> roi.data()[i] > 0.5f).mapToDouble(i -> map.data()[i]).toArray();
+        return IntStream.range(0, roi.size()).filter(i -> roi.data()[i] > 0.5f).mapToDouble(i -> map.data()[i]).toArray();
     }
 
     static boolean[] labels(FloatVolume mask, FloatVolume roi) {
-        int[] idx = java.util.stream.IntStream.range(0, roi.size()).filter(i -> roi.data()[i] > 0.5f).toArray();
+        int[] idx = IntStream.range(0, roi.size()).filter(i -> roi.data()[i] > 0.5f).toArray();
         boolean[] l = new boolean[idx.length];
         for (int i = 0; i < idx.length; i++) {
             l[i] = mask.data()[idx[i]] > 0.5f;
@@ -351,7 +354,7 @@ final class AnomalyEvaluation {
     }
 
     private static double[] concat(List<double[]> parts) {
-        return parts.stream().flatMapToDouble(java.util.Arrays::stream).toArray();
+        return parts.stream().flatMapToDouble(Arrays::stream).toArray();
     }
 
     private static boolean[] concatLabels(List<boolean[]> parts) {

@@ -19,6 +19,7 @@ import org.meddiff.gateway.infer.baseline.CubicSliceInterpolator;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.infer.diffusion.ClassicalBlend;
 import org.meddiff.gateway.infer.diffusion.GaussianFilter;
+import org.meddiff.gateway.infer.diffusion.SamplerProgress;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.model.ExecutionProvider;
 import org.meddiff.gateway.infer.model.ModelRegistry;
@@ -174,8 +175,8 @@ public final class Evaluation implements Callable<Integer> {
         FloatVolume fd = read(data, index, "denoise/full_dose");
         FloatVolume ld = read(data, index, "denoise/low_dose");
         long t0 = System.nanoTime();
-        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, null, shipped.denoise().sigmaNScale(), shipped.denoise().lambda(),
-                shipped.denoise().zeta(), steps, shipped.denoisePost(), new SeededGaussianNoise(1), (step, n, t, pps) -> { });
+        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, shipped.denoise().settings().withSteps(steps),
+                new SeededGaussianNoise(1), SamplerProgress.NONE);
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume dn = CtPreprocessing.asFloatVolume(r.output());
         FloatVolume dnRaw = CtPreprocessing.asFloatVolume(r.unsmoothed());
@@ -245,9 +246,8 @@ public final class Evaluation implements Callable<Integer> {
             FloatVolume fd = read(data, index, "ldct/" + names[k] + "_full");
             shape = fd.shapeString();
             long t0 = System.nanoTime();
-            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(qd, 0, thickness, pixel), Region.ABDOMEN, null,
-                    shipped.denoise().sigmaNScale(), shipped.denoise().lambda(), shipped.denoise().zeta(), steps, shipped.denoisePost(),
-                    new SeededGaussianNoise(10 + k), (step, total, t, pps) -> { });
+            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(qd, 0, thickness, pixel), Region.ABDOMEN,
+                    shipped.denoise().settings().withSteps(steps), new SeededGaussianNoise(10 + k), SamplerProgress.NONE);
             seconds += (System.nanoTime() - t0) / 1e9;
             FloatVolume g = baselines.gaussian(qd);
             FloatVolume nlm = baselines.nlm(qd);
@@ -350,9 +350,8 @@ public final class Evaluation implements Callable<Integer> {
         // slab i covers thin slices 5i..5i+4; its centre (thin coordinate 5i+2) is where the thick slice lives
         Volume thickVolume = volume(thick, (sf - 1) / 2.0, sf);
         long t0 = System.nanoTime();
-        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thickVolume, Region.ABDOMEN, 1.0, shipped.superres().sigmaN(), shipped.superres().lambda(),
-                shipped.superres().zeta(), steps,
-                true, new SeededGaussianNoise(3), (step, n, t, pps) -> { });
+        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thickVolume, Region.ABDOMEN,
+                shipped.superres().settings(1.0).withSteps(steps), new SeededGaussianNoise(3), SamplerProgress.NONE);
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume sr = CtPreprocessing.asFloatVolume(r.output());
         if (r.output().geometry().origin()[2] != 0 || sr.depth() != thin.depth()) {

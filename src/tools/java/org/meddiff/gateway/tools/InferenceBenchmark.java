@@ -12,6 +12,7 @@ import org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.infer.diffusion.EpsilonModel;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import org.meddiff.gateway.infer.diffusion.SamplerProgress;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.model.ExecutionProvider;
 import org.meddiff.gateway.infer.model.ModelRegistry;
@@ -75,9 +76,8 @@ public final class InferenceBenchmark implements Callable<Integer> {
             DiffusionPipeline pipeline = new DiffusionPipeline(registry, 4, 0, 0);
             ShippedSettings shipped = ShippedSettings.load(); // the job a deployment runs, post-processing included
             long start = System.nanoTime();
-            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume, Region.ABDOMEN, null, shipped.denoise().sigmaNScale(),
-                    shipped.denoise().lambda(), shipped.denoise().zeta(), shipped.denoise().steps(), shipped.denoisePost(),
-                    new SeededGaussianNoise(1), (step, steps, t, pps) -> { });
+            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume, Region.ABDOMEN, shipped.denoise().settings(),
+                    new SeededGaussianNoise(1), SamplerProgress.NONE);
             double total = (System.nanoTime() - start) / 1e9;
             double network = r.sampler().networkSeconds();
             System.out.printf(Locale.ROOT, "%n### Whole denoising job: 96x96x48 voxels of 1 mm, the shipped settings (%d steps, "

@@ -5,7 +5,6 @@ import java.util.Map;
 
 import org.meddiff.gateway.config.ShippedConfig;
 import org.meddiff.gateway.events.TriagePriority;
-import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.tasks.DiffusionConfig;
 
 /**
@@ -33,12 +32,6 @@ final class ShippedSettings {
 
     DiffusionConfig.Anomaly anomaly() {
         return config.anomaly();
-    }
-
-    /** The denoising post-processing the gateway applies. */
-    DiffusionPipeline.DenoisePostProcessing denoisePost() {
-        return new DiffusionPipeline.DenoisePostProcessing(denoise().outputSmoothingMm(), denoise().classicalBlend(),
-                denoise().classicalBlendSigmaMm());
     }
 
     /** The triage priority the anomaly task gives a series score. */

@@ -124,7 +124,8 @@ public final class TriageCalibration implements Callable<Integer> {
                     throw new IOException(s.folder() + ": " + e.getMessage(), e);
                 }
                 RegionGuess.Decision d = RegionGuess.decide(region, s.header().bodyPartExamined(), CtPreprocessing.asFloatVolume(volume));
-                double score = pipeline.anomaly(volume, d.region(), null, steps, smoothing, drawCount, seed(s)).score();
+                double score = pipeline.anomaly(volume, d.region(), null,
+                        new DiffusionPipeline.AnomalySettings(steps, smoothing, drawCount), seed(s)).score();
                 (s.finding() ? withFinding : free).add(score);
                 System.out.printf(Locale.ROOT, "| %s | %s | %s | %d | %.6f |%n", s.folder(), s.finding() ? "finding" : "lesion-free",
                         d.region().cardName(), volume.geometry().slices(), score);

@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.Arrays;
 
 /**
  * A DIMSE command set (PS3.7 section 9.3 and 9.1): group 0000 elements in Implicit VR Little Endian.
@@ -65,7 +66,7 @@ public final class DimseCommand {
     /** UI values are padded with NUL, other strings with a space, to even length. */
     public DimseCommand putString(int element, String value, boolean uid) {
         byte[] raw = value.getBytes(StandardCharsets.US_ASCII);
-        byte[] padded = raw.length % 2 == 0 ? raw : java.util.Arrays.copyOf(raw, raw.length + 1);
+        byte[] padded = raw.length % 2 == 0 ? raw : Arrays.copyOf(raw, raw.length + 1);
         if (raw.length % 2 != 0) {
             padded[raw.length] = uid ? 0 : (byte) ' ';
         }

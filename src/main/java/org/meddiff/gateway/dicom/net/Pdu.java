@@ -5,6 +5,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * DICOM upper-layer PDU framing (PS3.8 section 9.3): a 6-byte header (type, reserved, 32-bit big-endian
@@ -125,7 +126,7 @@ final class Pdu {
 
     static byte[] aeTitleField(String ae) {
         byte[] field = new byte[16];
-        java.util.Arrays.fill(field, (byte) ' ');
+        Arrays.fill(field, (byte) ' ');
         byte[] src = ae.getBytes(StandardCharsets.US_ASCII);
         System.arraycopy(src, 0, field, 0, Math.min(16, src.length));
         return field;

@@ -21,6 +21,7 @@ import java.util.UUID;
 
 import jdk.net.ExtendedSocketOptions;
 import org.jboss.logging.Logger;
+import java.io.FilterOutputStream;
 
 /** One accepted association: negotiation, then C-ECHO and C-STORE until release or abort. */
 final class ScpAssociation {
@@ -92,7 +93,7 @@ final class ScpAssociation {
      * keeps sending fills its window, and the write then blocks with no timeout of its own. StoreScpServer's watchdog
      * reads this clock and closes such a connection.
      */
-    private static final class WriteClock extends java.io.FilterOutputStream {
+    private static final class WriteClock extends FilterOutputStream {
         volatile long writingSince;
 
         WriteClock(OutputStream out) {

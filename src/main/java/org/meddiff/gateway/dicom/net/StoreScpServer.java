@@ -15,6 +15,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 
 import org.jboss.logging.Logger;
+import java.io.EOFException;
+import java.net.SocketTimeoutException;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocket;
 
 /**
  * The gateway's C-ECHO / C-STORE listener. One thread per association; every accepted socket
@@ -129,7 +133,7 @@ public final class StoreScpServer implements Closeable {
     private void serve(Socket socket) {
         boolean slot = associationSlots.tryAcquire();
         try (socket) {
-            if (socket instanceof javax.net.ssl.SSLSocket tls) {
+            if (socket instanceof SSLSocket tls) {
                 // handshake under its own deadline, before any DICOM is read: a silent or plain-TCP peer ends here
                 tls.setSoTimeout(Math.min(HANDSHAKE_TIMEOUT_MILLIS, settings.idleTimeoutMillis()));
                 tls.startHandshake();
@@ -139,15 +143,15 @@ public final class StoreScpServer implements Closeable {
                     : AssociationRejection.tooManyAssociations(settings.maxAssociations()));
             associations.put(socket, association);
             association.run();
-        } catch (javax.net.ssl.SSLException e) {
-            if (e.getCause() instanceof java.io.EOFException) {
+        } catch (SSLException e) {
+            if (e.getCause() instanceof EOFException) {
                 // connected and closed without a word: a TCP probe or port scan
                 LOG.debugf("TLS connection from %s closed before its handshake", socket.getRemoteSocketAddress());
             } else {
                 // a peer without TLS, an untrusted certificate, no common protocol: say so, it is a configuration problem
                 LOG.warnf("DICOM TLS connection from %s failed: %s", socket.getRemoteSocketAddress(), e.getMessage());
             }
-        } catch (java.net.SocketTimeoutException e) {
+        } catch (SocketTimeoutException e) {
             LOG.warnf("DICOM connection from %s: no TLS handshake within %d ms: closed", socket.getRemoteSocketAddress(),
                     Math.min(HANDSHAKE_TIMEOUT_MILLIS, settings.idleTimeoutMillis()));
         } catch (IOException e) {

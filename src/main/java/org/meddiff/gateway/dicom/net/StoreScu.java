@@ -15,6 +15,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.meddiff.gateway.Failures;
+import java.io.ByteArrayOutputStream;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLException;
 
 /**
  * C-STORE SCU: sends Part-10 files, as stored, over one association (TCP_NODELAY on). Each file's
@@ -48,7 +57,7 @@ public final class StoreScu {
         /** Parses {@code AET@host:port}, {@code AET@host:port/tls} for DICOM over TLS, either with {@code *N}. */
         public static Destination parse(String text) {
             int limit = 1;
-            java.util.regex.Matcher star = ASSOCIATIONS.matcher(text);
+            Matcher star = ASSOCIATIONS.matcher(text);
             if (star.find()) {
                 limit = Integer.parseInt(star.group(1));
                 text = text.substring(0, star.start());
@@ -81,7 +90,7 @@ public final class StoreScu {
         }
 
         /** "*N" at the very end (an AE title may contain '*' itself). */
-        private static final java.util.regex.Pattern ASSOCIATIONS = java.util.regex.Pattern.compile("\\*(\\d{1,2})$");
+        private static final Pattern ASSOCIATIONS = Pattern.compile("\\*(\\d{1,2})$");
     }
 
     /**
@@ -141,8 +150,8 @@ public final class StoreScu {
             socket.setTcpNoDelay(true);
             try {
                 socket.connect(new InetSocketAddress(destination.host(), destination.port()), connectTimeoutMillis);
-            } catch (java.net.ConnectException | java.net.NoRouteToHostException | java.net.UnknownHostException
-                     | java.net.SocketTimeoutException e) {
+            } catch (ConnectException | NoRouteToHostException | UnknownHostException
+                     | SocketTimeoutException e) {
                 throw new AssociationFailure(AssociationFailure.Kind.DOWN, destination + " is down: "
                         + Failures.reason(e), e);
             }
@@ -155,14 +164,14 @@ public final class StoreScu {
                         + " needs TLS, and no dispatch TLS is configured");
             }
             return tls.wrap(socket, destination.host(), destination.port());
-        } catch (javax.net.ssl.SSLException e) {
+        } catch (SSLException e) {
             socket.close();
             throw new AssociationFailure(AssociationFailure.Kind.REJECTED, destination + ": TLS handshake failed: "
                     + Failures.reason(e), e);
         } catch (AssociationFailure e) {
             socket.close();
             throw e;
-        } catch (java.net.SocketTimeoutException e) {
+        } catch (SocketTimeoutException e) {
             socket.close();
             throw new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: no TLS handshake within "
                     + seconds(associationTimeoutMillis), e);
@@ -264,7 +273,7 @@ public final class StoreScu {
             return new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: it took no data for "
                     + seconds(readTimeoutMillis), e);
         }
-        if (e instanceof java.net.SocketTimeoutException) {
+        if (e instanceof SocketTimeoutException) {
             return new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: no C-STORE response within "
                     + readTimeoutMillis / 1000 + " s", e);
         }
@@ -279,7 +288,7 @@ public final class StoreScu {
     }
 
     private static String seconds(int millis) {
-        return millis % 1000 == 0 ? millis / 1000 + " s" : String.format(java.util.Locale.ROOT, "%.1f s", millis / 1000.0);
+        return millis % 1000 == 0 ? millis / 1000 + " s" : String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
     }
 
     /** Sends the A-ASSOCIATE-RQ and reads the answer within the association timeout. */
@@ -288,7 +297,7 @@ public final class StoreScu {
         try {
             new AssociationRequest(destination.aeTitle(), callingAe, Pdu.APPLICATION_CONTEXT, proposed, 0).write(out, OUR_MAX_PDU);
             return readAccept(in, proposed, destination);
-        } catch (java.net.SocketTimeoutException e) {
+        } catch (SocketTimeoutException e) {
             throw new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: no answer to the association "
                     + "request within " + seconds(associationTimeoutMillis), e);
         } catch (AssociationFailure e) {
@@ -397,7 +406,7 @@ public final class StoreScu {
     }
 
     private static DimseCommand readCommand(DataInputStream in) throws IOException {
-        java.io.ByteArrayOutputStream command = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream command = new ByteArrayOutputStream();
         byte[] buffer = null;
         while (true) {
             Pdu.Header header = Pdu.readHeader(in);

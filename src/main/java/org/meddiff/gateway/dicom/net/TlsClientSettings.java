@@ -11,6 +11,8 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 
 /**
  * How dispatch speaks DICOM over TLS to a destination marked {@code /tls}: the PACS certificates it trusts (the JVM's
@@ -26,7 +28,7 @@ public record TlsClientSettings(SSLContext context, List<String> protocols, bool
             KeyManagerFactory kmf = null;
             if (keyStore.isPresent()) {
                 char[] password = keyStorePassword.orElse("").toCharArray();
-                java.security.KeyStore keys = TlsServerSettings.read(keyStore.get(), password);
+                KeyStore keys = TlsServerSettings.read(keyStore.get(), password);
                 if (!TlsServerSettings.hasKey(keys)) {
                     throw new IllegalArgumentException(keyStore.get() + ": the key store holds no private key (the gateway's "
                             + "certificate for a PACS that asks for one)");
@@ -42,7 +44,7 @@ public record TlsClientSettings(SSLContext context, List<String> protocols, bool
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(kmf == null ? null : kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
             return new TlsClientSettings(context, List.copyOf(protocols), verifyHostname);
-        } catch (java.security.GeneralSecurityException e) {
+        } catch (GeneralSecurityException e) {
             throw new IllegalArgumentException("cannot set up DICOM TLS for dispatch: " + e.getMessage(), e);
         }
     }

@@ -14,6 +14,8 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.TrustManagerFactory;
+import java.util.Collections;
+import java.util.Locale;
 
 /**
  * How the DICOM-over-TLS listener makes its server socket: the gateway's key and certificate, the peers it trusts
@@ -29,7 +31,7 @@ public record TlsServerSettings(SSLContext context, ClientAuth clientAuth, List<
      */
     public static TlsServerSettings load(Path keyStore, Optional<String> keyStorePassword, Optional<Path> trustStore,
                                          Optional<String> trustStorePassword, String clientAuth, List<String> protocols) {
-        ClientAuth auth = ClientAuth.valueOf(clientAuth.toUpperCase(java.util.Locale.ROOT));
+        ClientAuth auth = ClientAuth.valueOf(clientAuth.toUpperCase(Locale.ROOT));
         if (auth != ClientAuth.NONE && trustStore.isEmpty()) {
             throw new IllegalArgumentException("gateway.dicom.tls.client-auth=" + clientAuth
                     + " needs gateway.dicom.tls.trust-store (the certificates of the peers to trust)");
@@ -70,7 +72,7 @@ public record TlsServerSettings(SSLContext context, ClientAuth clientAuth, List<
     }
 
     static boolean hasKey(KeyStore store) throws GeneralSecurityException {
-        for (String alias : java.util.Collections.list(store.aliases())) {
+        for (String alias : Collections.list(store.aliases())) {
             if (store.isKeyEntry(alias)) {
                 return true;
             }

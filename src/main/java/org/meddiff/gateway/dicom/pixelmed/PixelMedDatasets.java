@@ -116,7 +116,7 @@ public class PixelMedDatasets implements DicomDatasets {
      * alone is a valid UID the sender never meant, and the file would be stored under it.
      */
     private static String allValues(AttributeList list, AttributeTag tag) {
-        String s = com.pixelmed.dicom.Attribute.getDelimitedStringValuesOrNull(list, tag);
+        String s = Attribute.getDelimitedStringValuesOrNull(list, tag);
         if (s == null) {
             return null;
         }

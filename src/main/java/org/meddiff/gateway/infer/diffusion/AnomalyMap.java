@@ -3,8 +3,9 @@ package org.meddiff.gateway.infer.diffusion;
 import java.util.Arrays;
 
 /**
- * One-shot anomaly map (spec 10; MedDiff-FM task 3, no fine-tuning): diffuse x0 to a fixed t = 950
- * (small t fails to erase lesions), predict x0' in ONE smoothed network evaluation,
+ * One-shot anomaly map (spec 10; MedDiff-FM task 3, no fine-tuning): diffuse x0 to a fixed step t (the paper's 950:
+ * a small t fails to erase lesions; the gateway ships 400, gateway.diffusion.anomaly.t, chosen on a training volume for
+ * its small demo model), predict x0' in ONE smoothed network evaluation,
  * {@code map = |x0 - x0'|} inside the region-of-interest mask (0 outside).
  *
  * <p>Series score: the {@code quantile} (default 0.99) of the map inside the mask: values sorted
@@ -24,7 +25,8 @@ import java.util.Arrays;
  */
 public final class AnomalyMap {
 
-    public static final int T_DEFAULT = 950;
+    /** The paper's step; the gateway's own comes from its configuration. */
+    public static final int T_PAPER = 950;
     public static final double QUANTILE_DEFAULT = 0.99;
 
     /** The map (normalized-scale differences), the reconstruction x0' and the series score. */
@@ -41,7 +43,7 @@ public final class AnomalyMap {
     private final int draws;
 
     public AnomalyMap(CosineSchedule schedule, SlidingWindowEstimator estimator) {
-        this(schedule, estimator, T_DEFAULT, QUANTILE_DEFAULT);
+        this(schedule, estimator, T_PAPER, QUANTILE_DEFAULT);
     }
 
     public AnomalyMap(CosineSchedule schedule, SlidingWindowEstimator estimator, int t, double quantile) {

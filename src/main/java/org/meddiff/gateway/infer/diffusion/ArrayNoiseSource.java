@@ -3,6 +3,8 @@ package org.meddiff.gateway.infer.diffusion;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.ArrayList;
+import java.util.Arrays;
 
 /** Pre-made noise arrays handed out in order (golden parity). Running out or a size mismatch is an error. */
 public final class ArrayNoiseSource implements NoiseSource {
@@ -19,9 +21,9 @@ public final class ArrayNoiseSource implements NoiseSource {
         if (count < 1 || stacked.length % count != 0) {
             throw new IllegalArgumentException("stacked noise of " + stacked.length + " values is not a multiple of " + count);
         }
-        java.util.List<float[]> l = new java.util.ArrayList<>();
+        List<float[]> l = new ArrayList<>();
         for (int o = 0; o < stacked.length; o += count) {
-            l.add(java.util.Arrays.copyOfRange(stacked, o, o + count));
+            l.add(Arrays.copyOfRange(stacked, o, o + count));
         }
         return new ArrayNoiseSource(l);
     }

@@ -1,5 +1,7 @@
 package org.meddiff.gateway.infer.diffusion;
 
+import java.util.Arrays;
+
 /**
  * Global-coordinate position embedding of MedDiff-FM (spec 4; meddiff.posembed).
  *
@@ -100,7 +102,7 @@ public final class PositionEmbedding {
                             System.arraycopy(tab, ox, dst, row, pw);
                         } else {
                             float v = a == 1 ? tab[oy + y] : tab[oz + z];
-                            java.util.Arrays.fill(dst, row, row + pw, v);
+                            Arrays.fill(dst, row, row + pw, v);
                         }
                     }
                 }

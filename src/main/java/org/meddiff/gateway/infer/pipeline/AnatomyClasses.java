@@ -2,6 +2,7 @@ package org.meddiff.gateway.infer.pipeline;
 
 
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import java.util.Arrays;
 
 /**
  * HU-threshold anatomy classes on the 1 mm grid (onnx-export README, "The ONNX contract"; meddiff.data.anatomy_map):
@@ -72,7 +73,7 @@ public final class AnatomyClasses {
         int[] queue = new int[plane];
         for (int z = 0; z < d; z++) {
             int o = z * plane;
-            java.util.Arrays.fill(outside, false);
+            Arrays.fill(outside, false);
             int head = 0, tail = 0;
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {

@@ -56,6 +56,29 @@ public final class DiffusionPipeline {
      * DiffPIR + w * Gaussian(source, {@code classicalBlendSigmaMm}) ({@link ClassicalBlend}). 0 turns either off. Both
      * are chosen on the training volume (onnx-export/meddiff/tune.py, docs/EVALUATION.md).
      */
+    /**
+     * The DiffPIR denoising settings of a job: {@code sigmaN} null means the automatic estimate times
+     * {@code estimateScale}; {@code post} is applied to the output.
+     */
+    public record DenoiseSettings(Double sigmaN, double estimateScale, double lambda, double zeta, int steps,
+                                  DenoisePostProcessing post) {
+        public DenoiseSettings withSteps(int n) {
+            return new DenoiseSettings(sigmaN, estimateScale, lambda, zeta, n, post);
+        }
+    }
+
+    /** The ControlNet DiffPIR settings of a super-resolution job ({@code thinSpacingMm}: the target slice spacing). */
+    public record SuperResolutionSettings(double thinSpacingMm, double sigmaN, double lambda, double zeta, int steps,
+                                          boolean finalProjection) {
+        public SuperResolutionSettings withSteps(int n) {
+            return new SuperResolutionSettings(thinSpacingMm, sigmaN, lambda, zeta, n, finalProjection);
+        }
+    }
+
+    /** The anomaly map's settings: noise to step {@code t}, {@code draws} reconstructions averaged, smoothing in mm. */
+    public record AnomalySettings(int t, double smoothingSigmaMm, int draws) {
+    }
+
     public record DenoisePostProcessing(double outputSmoothingMm, double classicalBlend, double classicalBlendSigmaMm) {
         public static final DenoisePostProcessing NONE = new DenoisePostProcessing(0, 0, 0);
         /** Bounds, the same as the configuration's (DiffusionConfig.Denoise). */
@@ -131,8 +154,13 @@ public final class DiffusionPipeline {
      * spatially correlated: a white-noise denoiser needs a higher level than the z-difference estimate.
      * {@code post}: the output smoothing and the classical blend ({@link DenoisePostProcessing}).
      */
-    public DenoiseResult denoise(Volume source, Region region, Double sigmaN, double estimateScale, double lambda, double zeta, int steps,
-                                 DenoisePostProcessing post, NoiseSource noise, SamplerProgress progress) {
+    public DenoiseResult denoise(Volume source, Region region, DenoiseSettings settings, NoiseSource noise, SamplerProgress progress) {
+        Double sigmaN = settings.sigmaN();
+        double estimateScale = settings.estimateScale();
+        double lambda = settings.lambda();
+        double zeta = settings.zeta();
+        int steps = settings.steps();
+        DenoisePostProcessing post = settings.post();
         OnnxModel m = registry.model(ModelRegistry.BASE);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
@@ -193,9 +221,13 @@ public final class DiffusionPipeline {
      * DiffPIR + ControlNet thick-to-thin along z; sf = round(spacingZ / thinSpacingMm). {@code finalProjection}:
      * project the result onto the thick slices (exact slab means, {@link CtPreprocessing#toThinGrid}).
      */
-    public SuperResolutionResult superResolve(Volume thick, Region region, double thinSpacingMm, double sigmaN, double lambda,
-                                              double zeta, int steps, boolean finalProjection, NoiseSource noise,
+    public SuperResolutionResult superResolve(Volume thick, Region region, SuperResolutionSettings settings, NoiseSource noise,
                                               SamplerProgress progress) {
+        double thinSpacingMm = settings.thinSpacingMm();
+        double sigmaN = settings.sigmaN();
+        double lambda = settings.lambda();
+        double zeta = settings.zeta();
+        int steps = settings.steps();
         OnnxModel m = registry.model(ModelRegistry.SR_CONTROLNET);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
@@ -206,7 +238,7 @@ public final class DiffusionPipeline {
                 condition.name().toLowerCase(Locale.ROOT), sigmaN, sch.tStartFor(sigmaN), lambda, zeta, steps, region.cardName()));
         SamplerResult r = new DiffPirSuperResolver(sch, estimator(m)).superResolve(p.thickNormalized(), p.conditionThin(),
                 p.anatomyThin(), region.index(), new DiffPirSuperResolver.Params(p.sf(), sigmaN, lambda, zeta, steps, -1), noise, progress);
-        return new SuperResolutionResult(pre.toThinGrid(r.output(), p, finalProjection), p.sf(), r);
+        return new SuperResolutionResult(pre.toThinGrid(r.output(), p, settings.finalProjection()), p.sf(), r);
     }
 
     /**
@@ -214,8 +246,10 @@ public final class DiffusionPipeline {
      * the signed difference smoothed by {@code smoothingSigmaMm}). {@code roi1mm}: a region-of-interest mask on the
      * padded 1 mm grid of {@link CtPreprocessing#prepare}, or null for the soft-tissue class of the anatomy map.
      */
-    public AnomalyResult anomaly(Volume source, Region region, FloatVolume roi1mm, int t, double smoothingSigmaMm, int draws,
-                                 NoiseSource noise) {
+    public AnomalyResult anomaly(Volume source, Region region, FloatVolume roi1mm, AnomalySettings settings, NoiseSource noise) {
+        int t = settings.t();
+        double smoothingSigmaMm = settings.smoothingSigmaMm();
+        int draws = settings.draws();
         OnnxModel m = registry.model(ModelRegistry.BASE);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());

@@ -4,6 +4,7 @@ import java.util.Locale;
 import java.util.Optional;
 
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import java.util.Arrays;
 
 /**
  * Chooses the region class (window + the network's region input) of a series, in this order:
@@ -83,7 +84,7 @@ public final class RegionGuess {
         }
         double airF = (double) air / bodyCount;
         double boneF = (double) bone / bodyCount;
-        int[] nonEmpty = java.util.Arrays.stream(area).filter(a -> a > 0).sorted().toArray();
+        int[] nonEmpty = Arrays.stream(area).filter(a -> a > 0).sorted().toArray();
         double medianArea = nonEmpty[nonEmpty.length / 2];
         String stats = String.format(Locale.ROOT, "air/lung %.1f %%, bone %.1f %% of the body, median body cross-section %.0f mm^2",
                 100 * airF, 100 * boneF, medianArea);

@@ -3,6 +3,7 @@ package org.meddiff.gateway.infer.pipeline;
 import java.util.stream.IntStream;
 
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import java.util.Arrays;
 
 /**
  * Separable resampling on regular grids. Linear ({@link #resample}), the arithmetic of meddiff.data.resample:
@@ -205,7 +206,7 @@ public final class Resampling {
                 int s = (sz * vh + sy) * vw;
                 int o = (z * h + y) * w;
                 System.arraycopy(src, s, out, o, vw);
-                java.util.Arrays.fill(out, o + vw, o + w, src[s + vw - 1]);
+                Arrays.fill(out, o + vw, o + w, src[s + vw - 1]);
             }
         }
         return new FloatVolume(d, h, w, out);

@@ -67,8 +67,8 @@ public class AnomalyTask extends DiffusionTask {
     @Override
     Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, TaskProgress progress) {
         progress.step(1, 2, "anomaly map at t=" + config.anomaly().t(), null);
-        DiffusionPipeline.AnomalyResult r = pipeline.anomaly(source, region, null, config.anomaly().t(),
-                config.anomaly().smoothingSigmaMm(), config.anomaly().draws(), DiffusionTaskSupport.noiseFor(job));
+        DiffusionPipeline.AnomalyResult r = pipeline.anomaly(source, region, null, config.anomaly().settings(),
+                DiffusionTaskSupport.noiseFor(job));
         progress.step(2, 2, String.format(Locale.ROOT, "writing anomaly map, score %.4f", r.score()), null);
         return new Output(scaledMap(source, r.mapOnSourceGrid()), "[MedDiff-FM anomaly map]", 4000, String.format(Locale.ROOT,
                 "MedDiff-FM anomaly map |x0 - x0'| at t=%d, %d draw(s), smoothed %.1f mm; pixel = 1000 x magnitude in window "

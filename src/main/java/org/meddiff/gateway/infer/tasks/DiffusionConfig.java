@@ -9,6 +9,7 @@ import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.Pattern;
+import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 
 /**
  * Sampler settings of the diffusion tasks ({@code gateway.diffusion.*}). Step counts default low for
@@ -67,6 +68,12 @@ public interface DiffusionConfig {
          * The bounds here and of the two keys above are DiffusionPipeline.DenoisePostProcessing's.
          */
         @DecimalMin("0.05") @DecimalMax("10.0") double classicalBlendSigmaMm();
+
+        /** As the pipeline takes them. */
+        default DiffusionPipeline.DenoiseSettings settings() {
+            return new DiffusionPipeline.DenoiseSettings(sigmaN().orElse(null), sigmaNScale(), lambda(), zeta(), steps(),
+                    new DiffusionPipeline.DenoisePostProcessing(outputSmoothingMm(), classicalBlend(), classicalBlendSigmaMm()));
+        }
     }
 
     interface SuperResolution {
@@ -83,6 +90,11 @@ public interface DiffusionConfig {
          * thick slice). Off reproduces the paper's plain DiffPIR output.
          */
         boolean finalProjection();
+
+        /** As the pipeline takes them, for thin slices {@code thinSpacingMm} apart. */
+        default DiffusionPipeline.SuperResolutionSettings settings(double thinSpacingMm) {
+            return new DiffusionPipeline.SuperResolutionSettings(thinSpacingMm, sigmaN(), lambda(), zeta(), steps(), finalProjection());
+        }
     }
 
     interface Anomaly {
@@ -108,6 +120,11 @@ public interface DiffusionConfig {
         double statScore();
 
         @Valid Fusion fusion();
+
+        /** As the pipeline takes them. */
+        default DiffusionPipeline.AnomalySettings settings() {
+            return new DiffusionPipeline.AnomalySettings(t(), smoothingSigmaMm(), draws());
+        }
     }
 
     /**

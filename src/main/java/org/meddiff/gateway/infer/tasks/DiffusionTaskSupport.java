@@ -19,6 +19,7 @@ import org.meddiff.gateway.infer.pipeline.CtPreprocessing;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.infer.pipeline.RegionGuess;
 import org.meddiff.gateway.volume.Volume;
+import java.security.NoSuchAlgorithmException;
 
 /** What the three diffusion tasks share: reading the series, choosing the region, seeding, progress. */
 final class DiffusionTaskSupport {
@@ -54,7 +55,7 @@ final class DiffusionTaskSupport {
                 seed = (seed << 8) | (d[i] & 0xff);
             }
             return new SeededGaussianNoise(seed);
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -49,8 +49,8 @@ public class SuperResolutionTask extends DiffusionTask {
                     thick.geometry().spacingZ(), target));
         }
         DiffusionConfig.SuperResolution p = config.superres();
-        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thick, region, target, p.sigmaN(), p.lambda(),
-                p.zeta(), p.steps(), p.finalProjection(), DiffusionTaskSupport.noiseFor(job), DiffusionTaskSupport.progress(progress, "super-resolution"));
+        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thick, region, p.settings(target),
+                DiffusionTaskSupport.noiseFor(job), DiffusionTaskSupport.progress(progress, "super-resolution"));
         return new Output(r.output(), String.format(Locale.ROOT, "[MedDiff-FM SR %.1fmm]", target), 3000,
                 String.format(Locale.ROOT, "MedDiff-FM DiffPIR + ControlNet super-resolution x%d along z (%.2f mm -> %.2f mm), "
                         + "sigma_n %.3g, lambda %.3g, zeta %.2g, %d steps%s", r.sf(), thick.geometry().spacingZ(), target,

@@ -41,6 +41,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.meddiff.gateway.ingest.IngestPolicy;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import com.sun.management.ThreadMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.reflect.Field;
+import java.util.HashMap;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.Assertions;
 
 /**
  * The gateway's own DICOM upper layer, end to end on loopback: the product's StoreScu against the product's
@@ -499,7 +507,7 @@ class DicomNetTest {
                 }
                 assertNotNull(thread, "the server serves the extra connection on thread " + name);
                 Thread.sleep(300); // it is reading the body now
-                long allocated = ((com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean())
+                long allocated = ((ThreadMXBean) ManagementFactory.getThreadMXBean())
                         .getThreadAllocatedBytes(thread.threadId());
                 assertTrue(allocated < 4 * 1024 * 1024, "the over-limit connection's thread allocated " + allocated
                         + " bytes for a 16 MiB request it will reject");
@@ -516,10 +524,10 @@ class DicomNetTest {
     /** The log records of the listener's association class while {@code action} runs. */
     static List<String> logOf(Class<?> source, ThrowingRunnable action) throws Exception {
         List<String> lines = new CopyOnWriteArrayList<>();
-        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(source.getName());
-        java.util.logging.Handler handler = new java.util.logging.Handler() {
+        Logger logger = Logger.getLogger(source.getName());
+        Handler handler = new Handler() {
             @Override
-            public void publish(java.util.logging.LogRecord r) {
+            public void publish(LogRecord r) {
                 Object[] params = r.getParameters();
                 lines.add(params == null || params.length == 0 ? r.getMessage() : String.format(r.getMessage(), params));
             }
@@ -757,7 +765,7 @@ class DicomNetTest {
         StoreScpServer quick = new StoreScpServer(new StoreScpServer.Settings("127.0.0.1", 0, 64 * 1024, MAX_ASSOCIATIONS,
                 1_000, incoming), new IngestPolicy(Set.of(CALLED), Optional.of(List.of(ALLOWED))), i -> StoreOutcome.success());
         quick.start();
-        java.lang.reflect.Field f = StoreScpServer.class.getDeclaredField("openSockets");
+        Field f = StoreScpServer.class.getDeclaredField("openSockets");
         f.setAccessible(true);
         @SuppressWarnings("unchecked")
         Set<Socket> open = (Set<Socket>) f.get(quick);
@@ -811,7 +819,7 @@ class DicomNetTest {
      */
     @Test
     void everyAcceptedSocketHasTcpNoDelay() throws Exception {
-        java.lang.reflect.Field f = StoreScpServer.class.getDeclaredField("openSockets");
+        Field f = StoreScpServer.class.getDeclaredField("openSockets");
         f.setAccessible(true);
         @SuppressWarnings("unchecked")
         Set<Socket> open = (Set<Socket>) f.get(server);
@@ -922,7 +930,7 @@ class DicomNetTest {
         try {
             assertThrows(DicomProtocolException.class, () -> DimseCommand.parse(evil, evil.length));
         } catch (OutOfMemoryError e) { // JUnit rethrows OOM as unrecoverable and the fork dies: report it instead
-            org.junit.jupiter.api.Assertions.fail("DimseCommand.parse tried to allocate the claimed length: " + e);
+            Assertions.fail("DimseCommand.parse tried to allocate the claimed length: " + e);
         }
     }
 
@@ -1000,7 +1008,7 @@ class DicomNetTest {
 
     /** Element number -> raw value of the explicit-VR meta group after the preamble. */
     static Map<Integer, byte[]> metaElements(byte[] header) {
-        Map<Integer, byte[]> out = new java.util.HashMap<>();
+        Map<Integer, byte[]> out = new HashMap<>();
         int pos = 132;
         while (pos < header.length) {
             int element = (header[pos + 2] & 0xff) | (header[pos + 3] & 0xff) << 8;

@@ -30,6 +30,18 @@ import org.meddiff.gateway.volume.VolumeGeometry;
 import com.pixelmed.dicom.AttributeList;
 import com.pixelmed.dicom.AttributeTag;
 import com.pixelmed.dicom.TagFromName;
+import com.pixelmed.dicom.Attribute;
+import com.pixelmed.dicom.AttributeFactory;
+import com.pixelmed.dicom.OtherWordAttribute;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.function.BiConsumer;
+import org.meddiff.gateway.dicom.net.Part10;
+import org.meddiff.gateway.spool.Uids;
 
 class PixelMedDatasetsReadTest {
 
@@ -101,7 +113,7 @@ class PixelMedDatasetsReadTest {
         Path file = SyntheticCtSeries.write(tmp, Params.thick(16, 1)).get(0);
         edit(file, l -> set(l, TagFromName.StudyInstanceUID, "1.2.3\u0001"));
         InstanceHeader h = datasets.readHeader(file);
-        assertFalse(org.meddiff.gateway.spool.Uids.isValid(h.studyInstanceUid()), "read as '" + h.studyInstanceUid() + "'");
+        assertFalse(Uids.isValid(h.studyInstanceUid()), "read as '" + h.studyInstanceUid() + "'");
         Path padded = tmp.resolve("padded");
         Path other = SyntheticCtSeries.write(padded, Params.thick(16, 1)).get(0);
         edit(other, l -> set(l, TagFromName.SeriesInstanceUID, " 1.2.4 "));
@@ -113,16 +125,16 @@ class PixelMedDatasetsReadTest {
      * another, of defined or undefined length (bytes written here: PixelMed writes sequences one way only).
      */
     Path nestedSequences(int depth, boolean undefinedLength) throws Exception {
-        java.io.ByteArrayOutputStream d = new java.io.ByteArrayOutputStream();
-        java.util.function.BiConsumer<Integer, String> ui = (tag, value) -> {
-            byte[] v = (value.length() % 2 == 0 ? value : value + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        ByteArrayOutputStream d = new ByteArrayOutputStream();
+        BiConsumer<Integer, String> ui = (tag, value) -> {
+            byte[] v = (value.length() % 2 == 0 ? value : value + "\0").getBytes(StandardCharsets.US_ASCII);
             d.writeBytes(new byte[] {(byte) (tag >>> 16), (byte) (tag >>> 24), (byte) (int) tag, (byte) (tag >>> 8), 'U', 'I',
                     (byte) v.length, (byte) (v.length >>> 8)});
             d.writeBytes(v);
         };
         ui.accept(0x00080016, SyntheticCtSeries.CT_IMAGE_STORAGE);
         ui.accept(0x00080018, "1.2.3.4.1");
-        java.nio.ByteBuffer sq = java.nio.ByteBuffer.allocate(depth * 36 + 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer sq = ByteBuffer.allocate(depth * 36 + 16).order(ByteOrder.LITTLE_ENDIAN);
         if (undefinedLength) {
             for (int i = 0; i < depth; i++) {
                 sq.putShort((short) 0x0008).putShort((short) 0x1140).put((byte) 'S').put((byte) 'Q').putShort((short) 0).putInt(-1);
@@ -144,9 +156,9 @@ class PixelMedDatasetsReadTest {
         ui.accept(0x0020000D, "1.2.3.4.2");
         ui.accept(0x0020000E, "1.2.3.4.3");
         Path file = tmp.resolve("nested-" + depth + (undefinedLength ? "-undefined" : "-defined") + ".dcm");
-        Files.write(file, org.meddiff.gateway.dicom.net.Part10.header(SyntheticCtSeries.CT_IMAGE_STORAGE, "1.2.3.4.1",
+        Files.write(file, Part10.header(SyntheticCtSeries.CT_IMAGE_STORAGE, "1.2.3.4.1",
                 "1.2.840.10008.1.2.1", null));
-        Files.write(file, d.toByteArray(), java.nio.file.StandardOpenOption.APPEND);
+        Files.write(file, d.toByteArray(), StandardOpenOption.APPEND);
         return file;
     }
 
@@ -183,7 +195,7 @@ class PixelMedDatasetsReadTest {
         InstanceHeader h = datasets.readHeader(file);
         assertEquals("1.2.3\\1.2.4", h.studyInstanceUid());
         assertEquals("1.2.5\\..\\..\\x", h.seriesInstanceUid());
-        assertFalse(org.meddiff.gateway.spool.Uids.isValid(h.studyInstanceUid()));
+        assertFalse(Uids.isValid(h.studyInstanceUid()));
     }
 
     /**
@@ -387,22 +399,22 @@ class PixelMedDatasetsReadTest {
         AttributeList list = new AttributeList();
         list.read(file.toString());
         change.apply(list);
-        String ts = com.pixelmed.dicom.Attribute.getSingleStringValueOrNull(list, TagFromName.TransferSyntaxUID);
+        String ts = Attribute.getSingleStringValueOrNull(list, TagFromName.TransferSyntaxUID);
         Path out = file.resolveSibling(file.getFileName() + ".new");
         list.write(out.toString(), ts, true, true);
-        Files.move(out, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(out, file, StandardCopyOption.REPLACE_EXISTING);
     }
 
     static void set(AttributeList list, AttributeTag tag, String backslashValues) throws Exception {
-        com.pixelmed.dicom.Attribute a = com.pixelmed.dicom.AttributeFactory.newAttribute(tag);
+        Attribute a = AttributeFactory.newAttribute(tag);
         for (String v : backslashValues.split("\\\\")) {
             a.addValue(v);
         }
         list.put(a);
     }
 
-    static com.pixelmed.dicom.Attribute pixels(int count) throws Exception {
-        com.pixelmed.dicom.OtherWordAttribute a = new com.pixelmed.dicom.OtherWordAttribute(TagFromName.PixelData);
+    static Attribute pixels(int count) throws Exception {
+        OtherWordAttribute a = new OtherWordAttribute(TagFromName.PixelData);
         a.setValues(new short[count]);
         return a;
     }

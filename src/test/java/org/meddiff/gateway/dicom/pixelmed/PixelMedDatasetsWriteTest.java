@@ -34,6 +34,9 @@ import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;
 import com.pixelmed.dicom.SequenceAttribute;
 import com.pixelmed.dicom.TagFromName;
+import java.util.Arrays;
+import org.meddiff.gateway.dicom.DicomDataException;
+import org.meddiff.gateway.volume.ColourVolume;
 
 class PixelMedDatasetsWriteTest {
 
@@ -248,7 +251,7 @@ class PixelMedDatasetsWriteTest {
         }
         Path out = tmp.resolve("anomaly");
         DerivedSeriesResult map = datasets.writeDerivedSeries(sources, source, spec("anomaly"), out);
-        DerivedSeriesResult fused = datasets.writeColourSeries(sources, new org.meddiff.gateway.volume.ColourVolume(g, rgb),
+        DerivedSeriesResult fused = datasets.writeColourSeries(sources, new ColourVolume(g, rgb),
                 new DerivedSeriesSpec("anomaly/fused", "[MedDiff-FM anomaly fused]", 1001, DERIVATION, 40, 400), "fused", out);
         assertEquals(g.slices(), fused.files().size());
         assertEquals(2 * g.slices(), Files.list(out).filter(f -> f.toString().endsWith(".dcm")).count(), "both series in one dir");
@@ -271,7 +274,7 @@ class PixelMedDatasetsWriteTest {
                         "the fused image lies where the map's does: " + tag);
             }
             byte[] pixels = c.get(TagFromName.PixelData).getByteValues();
-            assertArrayEquals(java.util.Arrays.copyOfRange(rgb, z * plane, (z + 1) * plane), pixels, "slice " + z);
+            assertArrayEquals(Arrays.copyOfRange(rgb, z * plane, (z + 1) * plane), pixels, "slice " + z);
         }
         Collection<String> warnings = Dciodvfy.assertNoErrors(fused.files());
         System.out.println("dciodvfy warnings on the colour series: " + (warnings.isEmpty() ? "none" : warnings));
@@ -279,9 +282,9 @@ class PixelMedDatasetsWriteTest {
 
     @Test
     void colourSeriesRefusesAFileNamePrefixThatCouldCollide() {
-        var image = new org.meddiff.gateway.volume.ColourVolume(source.geometry(), new byte[3 * source.voxels().length]);
+        var image = new ColourVolume(source.geometry(), new byte[3 * source.voxels().length]);
         for (String bad : new String[] {"", "../x", "Fused", "0001"}) {
-            assertThrows(org.meddiff.gateway.dicom.DicomDataException.class,
+            assertThrows(DicomDataException.class,
                     () -> datasets.writeColourSeries(sources, image, spec("bad"), bad, tmp.resolve("bad")), bad);
         }
     }

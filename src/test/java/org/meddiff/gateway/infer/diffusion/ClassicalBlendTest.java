@@ -5,12 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
+import java.util.Arrays;
 
 class ClassicalBlendTest {
 
     private static FloatVolume filled(float value) {
         FloatVolume v = FloatVolume.zeros(5, 6, 7);
-        java.util.Arrays.fill(v.data(), value);
+        Arrays.fill(v.data(), value);
         return v;
     }
 

@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import java.util.Arrays;
+import java.util.SplittableRandom;
 
 /**
  * DiffPIR arithmetic on tiny volumes against a hand computation in float64 (spec 8-10), with a linear fake
@@ -22,7 +24,7 @@ class DiffPirTest {
 
     private static FloatVolume volume(int d, int h, int w, long seed) {
         FloatVolume v = FloatVolume.zeros(d, h, w);
-        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        SplittableRandom r = new SplittableRandom(seed);
         for (int i = 0; i < v.size(); i++) {
             v.data()[i] = (float) (r.nextDouble() * 1.6 - 0.8);
         }
@@ -189,7 +191,7 @@ class DiffPirTest {
     void anomalyDrawsAverageIndependentReconstructions() {
         FloatVolume x0 = volume(5, 5, 5, 4);
         FloatVolume mask = FloatVolume.zeros(5, 5, 5);
-        java.util.Arrays.fill(mask.data(), 1f);
+        Arrays.fill(mask.data(), 1f);
         FakeModels.Linear m = new FakeModels.Linear(0.3, 0.05);
         SlidingWindowEstimator est = new SlidingWindowEstimator(m, 4, 2, 4, 8);
         Recording noise = new Recording();

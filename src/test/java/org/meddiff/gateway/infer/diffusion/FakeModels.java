@@ -2,6 +2,7 @@ package org.meddiff.gateway.infer.diffusion;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Arrays;
 
 /** Epsilon models with known outputs for the sampler tests. */
 final class FakeModels {
@@ -76,7 +77,7 @@ final class FakeModels {
             int pv = b.patchVoxels();
             float[] out = new float[b.count() * pv];
             for (int k = 0; k < b.count(); k++) {
-                java.util.Arrays.fill(out, k * pv, (k + 1) * pv, seen++);
+                Arrays.fill(out, k * pv, (k + 1) * pv, seen++);
             }
             return out;
         }

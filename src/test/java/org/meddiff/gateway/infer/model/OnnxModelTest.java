@@ -28,6 +28,8 @@ import org.meddiff.gateway.infer.diffusion.PositionEmbedding;
 import org.meddiff.gateway.infer.diffusion.SamplerResult;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.diffusion.SlidingWindowEstimator;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.Assumptions;
 
 /** ONNX Runtime model runtime on the tiny analytic networks (fast; no shipped model needed). */
 class OnnxModelTest {
@@ -129,11 +131,11 @@ class OnnxModelTest {
             public void flush() { }
             public void close() { }
         };
-        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(OnnxModel.class.getName());
+        Logger jul = Logger.getLogger(OnnxModel.class.getName());
         jul.addHandler(h);
         try (ModelRegistry reg = new ModelRegistry(dir, new OnnxModel.Settings(ExecutionProvider.parse("cuda:0"), 1))) {
             OnnxModel m = reg.model(TinyModels.BASE);
-            org.junit.jupiter.api.Assumptions.assumeTrue(m.executionProvider().kind() == ExecutionProvider.Kind.CPU,
+            Assumptions.assumeTrue(m.executionProvider().kind() == ExecutionProvider.Kind.CPU,
                     "CUDA is really available here: nothing to fall back from");
             assertNotNull(m.fallbackReason());
             List<LogRecord> cuda = records.stream().filter(r -> r.getMessage() != null

@@ -10,6 +10,7 @@ import org.meddiff.gateway.infer.diffusion.DiffPirSuperResolver;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
+import java.util.Arrays;
 
 class CtPreprocessingTest {
 
@@ -233,7 +234,7 @@ class CtPreprocessingTest {
     void anatomyBodyMaskFillsHolesAndKeepsTheLargestComponent() {
         int d = 3, h = 20, w = 20;
         FloatVolume hu = FloatVolume.zeros(d, h, w);
-        java.util.Arrays.fill(hu.data(), -1000f);
+        Arrays.fill(hu.data(), -1000f);
         for (int z = 0; z < d; z++) {
             for (int y = 2; y < 16; y++) for (int x = 2; x < 16; x++) {
                 boolean ring = y == 2 || y == 15 || x == 2 || x == 15;

@@ -8,6 +8,7 @@ import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import java.util.Arrays;
 
 class RegionGuessTest {
 
@@ -71,7 +72,7 @@ class RegionGuessTest {
         assertEquals(Region.ABDOMEN, abd.region(), abd.reason());
         assertTrue(abd.reason().contains("median body cross-section"));
         FloatVolume air = FloatVolume.zeros(4, 10, 10);
-        java.util.Arrays.fill(air.data(), -1000f);
+        Arrays.fill(air.data(), -1000f);
         assertEquals(Region.ABDOMEN, RegionGuess.automatic(air).region());
     }
 }

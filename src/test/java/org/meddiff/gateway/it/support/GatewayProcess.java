@@ -17,6 +17,7 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The packaged gateway (target/quarkus-app/quarkus-run.jar, path from the system property
@@ -150,7 +151,7 @@ public final class GatewayProcess implements AutoCloseable {
     /** Waits for the JVM to exit on its own (e.g. a start-up refused); its exit code, or -1 if it still runs after the timeout. */
     public int awaitExit(Duration timeout) {
         try {
-            return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
+            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);

@@ -13,6 +13,9 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
+import java.util.concurrent.ExecutionException;
+import java.util.logging.Level;
+import org.jboss.logmanager.LogContext;
 
 /**
  * A single-node KRaft Kafka broker run by {@code bin/kafka-broker} as a child process (its PID is
@@ -40,9 +43,9 @@ public final class KafkaBrokerProcess implements AutoCloseable {
      * org.apache.kafka at WARN unless -Dit.kafka.client.log=INFO.
      */
     public static void quietKafkaClientLogs() {
-        java.util.logging.Level level = java.util.logging.Level.parse(System.getProperty("it.kafka.client.log", "WARNING"));
+        Level level = Level.parse(System.getProperty("it.kafka.client.log", "WARNING"));
         try {
-            org.jboss.logmanager.LogContext.getLogContext().getLogger("org.apache.kafka").setLevel(level);
+            LogContext.getLogContext().getLogger("org.apache.kafka").setLevel(level);
         } catch (Throwable ignored) {
             // JBoss LogManager not on the classpath: leave the levels alone
         }
@@ -142,7 +145,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             admin.createTopics(topics).values().forEach((t, f) -> {
                 try {
                     f.get(30, TimeUnit.SECONDS);
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
                         throw new IllegalStateException("cannot create topic " + t, e.getCause());
                     }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.nio.file.StandardOpenOption;
 
 /** Shared plumbing for the process wrappers: project paths, log files, running commands. */
 public final class Processes {
@@ -109,7 +110,7 @@ public final class Processes {
     public static void logMarker(Path log, String text) {
         try {
             Files.writeString(log, "\n===== " + Instant.now() + " " + text + " =====\n", StandardCharsets.UTF_8,
-                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
