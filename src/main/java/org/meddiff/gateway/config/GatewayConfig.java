@@ -5,13 +5,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
-import io.smallrye.config.ConfigMapping;
-import io.smallrye.config.WithDefault;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.Pattern;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
 
 /**
  * Every gateway setting ({@code gateway.*}). Invalid values stop start-up with a message naming the key.
@@ -26,25 +27,35 @@ public interface GatewayConfig {
 
     /** AE titles: 1-16 characters of the default repertoire, no backslash, not all spaces. */
     String AE_TITLE = "^(?=.*\\S)[\\x20-\\x5b\\x5d-\\x7e]{1,16}$";
+
     String DESTINATION = "^[\\x20-\\x5b\\x5d-\\x7e]{1,16}@[^@:\\s/*]+:\\d{1,5}(/tls)?(\\*[1-9]\\d?)?$";
 
-    @Valid Stages stages();
+    @Valid
+    Stages stages();
 
-    @Valid Dicom dicom();
+    @Valid
+    Dicom dicom();
 
-    @Valid Spool spool();
+    @Valid
+    Spool spool();
 
-    @Valid Assemble assemble();
+    @Valid
+    Assemble assemble();
 
-    @Valid Route route();
+    @Valid
+    Route route();
 
-    @Valid Infer infer();
+    @Valid
+    Infer infer();
 
-    @Valid Dispatch dispatch();
+    @Valid
+    Dispatch dispatch();
 
-    @Valid Kafka kafka();
+    @Valid
+    Kafka kafka();
 
-    @Valid Retry retry();
+    @Valid
+    Retry retry();
 
     /**
      * How a stage retries a durable write it cannot skip (its result into the outbox, its state into the spool): for as
@@ -81,26 +92,36 @@ public interface GatewayConfig {
         /** Create the topics of kafka/topics.json that are missing, at start-up. */
         boolean createTopics();
 
-        @Min(1) @Max(16) short replicationFactor();
+        @Min(1)
+        @Max(16)
+        short replicationFactor();
     }
 
     interface Dicom {
         /** Called AE title of the listener (and calling AE title of dispatch). */
-        @Pattern(regexp = AE_TITLE, message = "must be an AE title of 1-16 characters") String aeTitle();
+        @Pattern(regexp = AE_TITLE, message = "must be an AE title of 1-16 characters")
+        String aeTitle();
 
         /** Further called AE titles served by the same listener (e.g. one per task). */
-        Optional<List<@Pattern(regexp = AE_TITLE, message = "must be AE titles of 1-16 characters") String>> additionalAeTitles();
+        Optional<List<@Pattern(regexp = AE_TITLE, message = "must be AE titles of 1-16 characters") String>>
+                additionalAeTitles();
 
-        @Min(1) @Max(65535) int port();
+        @Min(1)
+        @Max(65535)
+        int port();
 
         String bindAddress();
 
         /** If set, only these calling AE titles may associate; others get A-ASSOCIATE-RJ (reason 3). */
         Optional<List<String>> allowedCallingAes();
 
-        @Min(4096) @Max(16777216) int maxPduLength();
+        @Min(4096)
+        @Max(16777216)
+        int maxPduLength();
 
-        @Min(1) @Max(1024) int maxAssociations();
+        @Min(1)
+        @Max(1024)
+        int maxAssociations();
 
         Duration idleTimeout();
 
@@ -110,7 +131,8 @@ public interface GatewayConfig {
          */
         boolean plainListener();
 
-        @Valid Tls tls();
+        @Valid
+        Tls tls();
     }
 
     /**
@@ -123,7 +145,9 @@ public interface GatewayConfig {
         boolean enabled();
 
         /** 2762 is the IANA port for DICOM over TLS. */
-        @Min(1) @Max(65535) int port();
+        @Min(1)
+        @Max(65535)
+        int port();
 
         /** PKCS #12 file with the gateway's private key and certificate chain (required when TLS is enabled). */
         Optional<Path> keyStore();
@@ -136,7 +160,8 @@ public interface GatewayConfig {
         Optional<String> trustStorePassword();
 
         /** none, want or need: whether calling peers must authenticate with a certificate of the trust store. */
-        @Pattern(regexp = "none|want|need", message = "must be none, want or need") String clientAuth();
+        @Pattern(regexp = "none|want|need", message = "must be none, want or need")
+        String clientAuth();
 
         /** Protocol versions offered (BCP 195: TLS 1.2 and later). */
         List<@Pattern(regexp = "TLSv1\\.[23]", message = "must be TLSv1.2 or TLSv1.3") String> protocols();
@@ -146,7 +171,8 @@ public interface GatewayConfig {
         Path dir();
 
         /** Below this much free space, C-STORE is refused with 0xA700 (out of resources). */
-        @Min(0) long minFreeMegabytes();
+        @Min(0)
+        long minFreeMegabytes();
 
         /**
          * This process's event outbox: a directory name under the spool root. Every process sharing one spool needs
@@ -160,8 +186,10 @@ public interface GatewayConfig {
 
         Duration retentionCheckInterval();
 
-        @Pattern(regexp = "^(?!(incoming|instances|derived|dispatch|processed)$)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-                message = "must be a directory name under the spool root (letters, digits, . _ -; not incoming, instances, derived, dispatch or processed)")
+        @Pattern(
+                regexp = "^(?!(incoming|instances|derived|dispatch|processed)$)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                message =
+                        "must be a directory name under the spool root (letters, digits, . _ -; not incoming, instances, derived, dispatch or processed)")
         String outbox();
     }
 
@@ -177,13 +205,16 @@ public interface GatewayConfig {
         List<@Valid Rule> rules();
 
         interface Rule {
-            @NotEmpty String name();
+            @NotEmpty
+            String name();
 
             /** A rule can be switched off without deleting it (e.g. -Dgateway.route.rules[1].enabled=false). */
-            @WithDefault("true") boolean enabled();
+            @WithDefault("true")
+            boolean enabled();
 
             /** Task name; must be one the infer stage knows (checked at start-up). */
-            @NotEmpty String task();
+            @NotEmpty
+            String task();
 
             Optional<String> modality();
 
@@ -217,7 +248,9 @@ public interface GatewayConfig {
          * Attempts of a job that fails for a reason of the machine (ONNX Runtime error, out of memory, I/O error, over
          * its time limit), on this or another worker; failures of the input (not CT, missing slices) fail at once.
          */
-        @Min(1) @Max(20) int maxAttempts();
+        @Min(1)
+        @Max(20)
+        int maxAttempts();
 
         /** Wait before a failed attempt is requested again; doubles with each attempt. */
         Duration retryBackoff();
@@ -231,13 +264,22 @@ public interface GatewayConfig {
          * Destinations as AET@host:port (AET@host:port/tls: DICOM over TLS); derived series go to each of them. A
          * suffix *N allows N concurrent associations to that destination (default 1: many PACS serve one at a time).
          */
-        Optional<List<@Pattern(regexp = DESTINATION, message = "must be AET@host:port or AET@host:port/tls, optionally followed by *N (associations)") String>> destinations();
+        Optional<
+                        List<
+                                @Pattern(
+                                        regexp = DESTINATION,
+                                        message =
+                                                "must be AET@host:port or AET@host:port/tls, optionally followed by *N (associations)")
+                                String>>
+                destinations();
 
         /**
          * Attempts of a delivery that the destination answered and did not store (failure statuses, a rejected
          * association, a failed TLS handshake); a destination that is down or busy is waited for instead (give-up-after).
          */
-        @Min(1) @Max(100) int maxAttempts();
+        @Min(1)
+        @Max(100)
+        int maxAttempts();
 
         /**
          * A delivery whose destination stays down (connection refused) or busy (no answer) this long is dead-lettered:
@@ -256,7 +298,8 @@ public interface GatewayConfig {
 
         Duration responseTimeout();
 
-        @Valid DispatchTls tls();
+        @Valid
+        DispatchTls tls();
     }
 
     /** DICOM over TLS to destinations marked /tls. */

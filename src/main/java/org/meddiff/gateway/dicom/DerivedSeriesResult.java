@@ -1,8 +1,8 @@
 package org.meddiff.gateway.dicom;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.ArrayList;
+import java.util.List;
 
 /**
  * What a job wrote: its derived series and the files of it, plus any companion series written beside it in the same

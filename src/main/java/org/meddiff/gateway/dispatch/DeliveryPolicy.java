@@ -11,7 +11,8 @@ import org.meddiff.gateway.config.GatewayConfig;
  */
 public record DeliveryPolicy(int maxAttempts, Duration giveUpAfter, Duration initialBackoff, Duration maxBackoff) {
     public static DeliveryPolicy of(GatewayConfig.Dispatch settings) {
-        return new DeliveryPolicy(settings.maxAttempts(), settings.giveUpAfter(), settings.initialBackoff(), settings.maxBackoff());
+        return new DeliveryPolicy(
+                settings.maxAttempts(), settings.giveUpAfter(), settings.initialBackoff(), settings.maxBackoff());
     }
 
     /** The wait after {@code previous}: doubled, at most {@code maxBackoff}. */

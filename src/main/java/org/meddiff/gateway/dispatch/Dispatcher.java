@@ -24,22 +24,22 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.reactive.messaging.annotations.Blocking;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.Failures;
 import org.meddiff.gateway.GatewayClock;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.net.AssociationFailure;
 import org.meddiff.gateway.dicom.net.StoreScu;
 import org.meddiff.gateway.events.DurableRetry;
 import org.meddiff.gateway.events.EventReader;
-import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.GatewayEvent;
 import org.meddiff.gateway.events.JobCompleted;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.StoreCompleted;
 import org.meddiff.gateway.events.StoreDeadLettered;
+import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.spool.Uids;
-import org.meddiff.gateway.Failures;
 
 /**
  * Sends each derived series to every configured destination by C-STORE, the destinations in parallel, each through its
@@ -75,28 +75,44 @@ public class Dispatcher {
     private final ConcurrentHashMap<String, CompletableFuture<Void>> running = new ConcurrentHashMap<>();
 
     @Inject
-    public Dispatcher(GatewayConfig config, Spool spool, Outbox outbox, MeterRegistry metrics, DeliveryLog deliveries,
-                      DurableRetry retry, DestinationSender sender, GatewayClock clock) {
+    public Dispatcher(
+            GatewayConfig config,
+            Spool spool,
+            Outbox outbox,
+            MeterRegistry metrics,
+            DeliveryLog deliveries,
+            DurableRetry retry,
+            DestinationSender sender,
+            GatewayClock clock) {
         this.spool = spool;
         this.outbox = outbox;
         this.metrics = metrics;
         this.deliveries = deliveries;
         this.retry = retry;
         this.reader = new EventReader(metrics);
-        this.destinations = config.dispatch().destinations().orElse(List.of()).stream().map(StoreScu.Destination::parse).toList();
+        this.destinations = config.dispatch().destinations().orElse(List.of()).stream()
+                .map(StoreScu.Destination::parse)
+                .toList();
         this.sender = sender;
         this.policy = DeliveryPolicy.of(config.dispatch());
         this.clock = clock;
         if (!config.stages().dispatch()) {
             LOG.debug("dispatch stage off in this process");
         } else if (destinations.isEmpty()) {
-            LOG.warn("no dispatch destinations configured (gateway.dispatch.destinations): derived series stay in the spool");
+            LOG.warn(
+                    "no dispatch destinations configured (gateway.dispatch.destinations): derived series stay in the spool");
         } else {
-            LOG.infof("dispatch destinations: %s", destinations.stream()
-                    .map(d -> d + " (" + d.maxAssociations() + " association" + (d.maxAssociations() == 1 ? "" : "s") + ")").toList());
+            LOG.infof(
+                    "dispatch destinations: %s",
+                    destinations.stream()
+                            .map(d -> d + " (" + d.maxAssociations() + " association"
+                                    + (d.maxAssociations() == 1 ? "" : "s") + ")")
+                            .toList());
             for (StoreScu.Destination d : destinations) {
-                Gauge.builder("gateway_dispatch_waiting", lanes, l -> l.waiting(d)).tag("destination", d.toString())
-                        .description("deliveries waiting for an association to the destination").register(metrics);
+                Gauge.builder("gateway_dispatch_waiting", lanes, l -> l.waiting(d))
+                        .tag("destination", d.toString())
+                        .description("deliveries waiting for an association to the destination")
+                        .register(metrics);
             }
         }
     }
@@ -108,9 +124,15 @@ public class Dispatcher {
     @Incoming("dispatch-completed")
     @Blocking(value = "dispatch", ordered = false)
     public void onJobCompleted(String json) {
-        reader.read(Topics.JOB_COMPLETED, json, JobCompleted.class, job -> Uids.isValid(job.derivedSeriesInstanceUid()) ? null
-                : "event " + job.eventId() + " of job " + job.jobId() + ": its derived series UID '" + job.derivedSeriesInstanceUid()
-                        + "' is not a UID").ifPresent(this::onJobCompleted);
+        reader.read(
+                        Topics.JOB_COMPLETED,
+                        json,
+                        JobCompleted.class,
+                        job -> Uids.isValid(job.derivedSeriesInstanceUid())
+                                ? null
+                                : "event " + job.eventId() + " of job " + job.jobId() + ": its derived series UID '"
+                                        + job.derivedSeriesInstanceUid() + "' is not a UID")
+                .ifPresent(this::onJobCompleted);
     }
 
     void onJobCompleted(JobCompleted job) {
@@ -121,13 +143,15 @@ public class Dispatcher {
         List<Thread> deliveries = new ArrayList<>();
         List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
         for (StoreScu.Destination destination : destinations) {
-            deliveries.add(Thread.ofVirtual().name("dispatch-" + job.jobId() + "-" + destination).start(() -> {
-                try {
-                    dispatch(job, files, destination);
-                } catch (Throwable t) {
-                    failures.add(t);
-                }
-            }));
+            deliveries.add(Thread.ofVirtual()
+                    .name("dispatch-" + job.jobId() + "-" + destination)
+                    .start(() -> {
+                        try {
+                            dispatch(job, files, destination);
+                        } catch (Throwable t) {
+                            failures.add(t);
+                        }
+                    }));
         }
         boolean interrupted = false;
         for (Thread t : deliveries) {
@@ -147,7 +171,8 @@ public class Dispatcher {
         }
         if (!failures.isEmpty()) {
             // a delivery ended without an outcome: the record must not be committed as if it had one
-            IllegalStateException e = new IllegalStateException("dispatch of job " + job.jobId() + " ended without an outcome");
+            IllegalStateException e =
+                    new IllegalStateException("dispatch of job " + job.jobId() + " ended without an outcome");
             failures.forEach(e::addSuppressed);
             throw e;
         }
@@ -163,7 +188,9 @@ public class Dispatcher {
                 return null;
             }
             try (Stream<Path> list = Files.list(dir)) {
-                List<Path> files = list.filter(p -> p.getFileName().toString().endsWith(".dcm")).sorted().toList();
+                List<Path> files = list.filter(p -> p.getFileName().toString().endsWith(".dcm"))
+                        .sorted()
+                        .toList();
                 return files.isEmpty() ? null : files;
             } catch (NoSuchFileException e) {
                 return null;
@@ -185,7 +212,8 @@ public class Dispatcher {
                 } catch (RuntimeException e) {
                     // a bug must not stop dispatch nor vanish: the delivery is dead-lettered with the reason
                     LOG.errorf(e, "job %s: delivery to %s failed unexpectedly", job.jobId(), destination);
-                    announce(job, destination.toString(), deadLetter(job, destination, 0, "internal error: " + e), null);
+                    announce(
+                            job, destination.toString(), deadLetter(job, destination, 0, "internal error: " + e), null);
                 } finally {
                     running.remove(runningKey);
                     mine.complete(null);
@@ -207,41 +235,66 @@ public class Dispatcher {
         String key = destination.toString();
         String series = job.derivedSeriesInstanceUid();
         DeliveryLog.Delivery previous = deliveries.get(series, key).orElse(null);
-        if (previous != null && (previous.eventIds().contains(job.eventId())
-                || (!job.redelivery() && previous.delivered() && previous.instances() == job.instanceCount()))) {
-            LOG.infof("job %s: %s already %s the derived series %s (%s, completion event %s): not sent again", job.jobId(),
-                    key, previous.delivered() ? "has" : "dead-lettered", series,
-                    previous.jobId().equals(job.jobId()) ? "this job" : "delivered for job " + previous.jobId(), job.eventId());
-            metrics.counter("gateway_dispatch_duplicates_skipped_total", "destination", key).increment();
+        if (previous != null
+                && (previous.eventIds().contains(job.eventId())
+                        || (!job.redelivery()
+                                && previous.delivered()
+                                && previous.instances() == job.instanceCount()))) {
+            LOG.infof(
+                    "job %s: %s already %s the derived series %s (%s, completion event %s): not sent again",
+                    job.jobId(),
+                    key,
+                    previous.delivered() ? "has" : "dead-lettered",
+                    series,
+                    previous.jobId().equals(job.jobId()) ? "this job" : "delivered for job " + previous.jobId(),
+                    job.eventId());
+            metrics.counter("gateway_dispatch_duplicates_skipped_total", "destination", key)
+                    .increment();
             if (previous.jobId().equals(job.jobId())) {
-                // announced again (same event id, consumers deduplicate): it may not have reached the outbox before a crash
+                // announced again (same event id, consumers deduplicate): it may not have reached the outbox before a
+                // crash
                 record(job, key, previous.handled(job.eventId()));
-                retry.run(STAGE, "announce the delivery of job " + job.jobId(), () -> outbox.append(previous.outcomeTopic(),
-                        job.key(), previous.outcomeEvent()));
+                retry.run(
+                        STAGE,
+                        "announce the delivery of job " + job.jobId(),
+                        () -> outbox.append(previous.outcomeTopic(), job.key(), previous.outcomeEvent()));
             } else {
-                // another job (e.g. of an earlier readiness of the same series) wrote the same instances: this job's are there
+                // another job (e.g. of an earlier readiness of the same series) wrote the same instances: this job's
+                // are there
                 announce(job, key, StoreCompleted.of(job, key, previous.instances(), 1), previous);
             }
             return;
         }
         GatewayEvent outcome = files == null
-                ? deadLetter(job, destination, 0, "the derived series " + series + " is not in the spool at "
-                        + job.derivedRef() + " (removed by the spool retention, or never written)")
+                ? deadLetter(
+                        job,
+                        destination,
+                        0,
+                        "the derived series " + series + " is not in the spool at " + job.derivedRef()
+                                + " (removed by the spool retention, or never written)")
                 : deliver(job, files, destination);
         announce(job, key, outcome, previous);
     }
 
     /** Records the outcome for the destination, then announces it: after a crash in between, a repeat announces it. */
     private void announce(JobCompleted job, String destination, GatewayEvent outcome, DeliveryLog.Delivery previous) {
-        String state = outcome instanceof StoreCompleted ? DeliveryLog.Delivery.DELIVERED : DeliveryLog.Delivery.DEAD_LETTERED;
-        DeliveryLog.Delivery done = new DeliveryLog.Delivery(state, job.jobId(), job.instanceCount(),
-                previous == null ? List.of() : previous.eventIds(), outcome.type(), Events.toJson(outcome));
+        String state =
+                outcome instanceof StoreCompleted ? DeliveryLog.Delivery.DELIVERED : DeliveryLog.Delivery.DEAD_LETTERED;
+        DeliveryLog.Delivery done = new DeliveryLog.Delivery(
+                state,
+                job.jobId(),
+                job.instanceCount(),
+                previous == null ? List.of() : previous.eventIds(),
+                outcome.type(),
+                Events.toJson(outcome));
         record(job, destination, done.handled(job.eventId()));
         retry.run(STAGE, "announce the delivery of job " + job.jobId(), () -> outbox.append(outcome));
     }
 
     private void record(JobCompleted job, String destination, DeliveryLog.Delivery delivery) {
-        retry.run(STAGE, "record the dispatch state of job " + job.jobId(),
+        retry.run(
+                STAGE,
+                "record the dispatch state of job " + job.jobId(),
                 () -> deliveries.record(job.derivedSeriesInstanceUid(), destination, delivery));
     }
 
@@ -250,7 +303,8 @@ public class Dispatcher {
         List<Path> remaining = new ArrayList<>(files);
         List<StoreScu.FileResult> refused = new ArrayList<>();
         Duration backoff = policy.initialBackoff();
-        Long unavailableSince = null; // since when it has been down or busy (the time waiting in our own queue does not count)
+        Long unavailableSince =
+                null; // since when it has been down or busy (the time waiting in our own queue does not count)
         int countedAttempts = 0; // attempts the destination answered without storing: max-attempts of them
         int attempts = 0;
         String lastError = null;
@@ -276,15 +330,17 @@ public class Dispatcher {
                     }
                 }
                 if (failed.isEmpty() && !refused.isEmpty()) {
-                    String reason = refusalMessage(destination, refused) + "; the other " + (files.size() - refused.size())
-                            + " of " + files.size() + " were stored";
+                    String reason = refusalMessage(destination, refused) + "; the other "
+                            + (files.size() - refused.size()) + " of " + files.size() + " were stored";
                     LOG.errorf("job %s: %s; dead-lettered without retrying", job.jobId(), reason);
                     return deadLetter(job, destination, attempts, reason);
                 }
                 if (failed.isEmpty()) {
-                    metrics.counter("gateway_dispatch_instances_total", "destination", destination.toString()).increment(files.size());
-                    LOG.infof("job %s: %d instance(s) of series %s stored at %s (attempt %d)", job.jobId(), files.size(),
-                            job.derivedSeriesInstanceUid(), destination, attempts);
+                    metrics.counter("gateway_dispatch_instances_total", "destination", destination.toString())
+                            .increment(files.size());
+                    LOG.infof(
+                            "job %s: %d instance(s) of series %s stored at %s (attempt %d)",
+                            job.jobId(), files.size(), job.derivedSeriesInstanceUid(), destination, attempts);
                     return StoreCompleted.of(job, destination.toString(), files.size(), attempts);
                 }
                 remaining = failed;
@@ -301,18 +357,25 @@ public class Dispatcher {
                     waitFor = e.kind();
                 }
             } catch (IOException | RuntimeException e) {
-                // our side (a derived file that cannot be read), or a bug: counted, so a lasting one ends in the dead letter
+                // our side (a derived file that cannot be read), or a bug: counted, so a lasting one ends in the dead
+                // letter
                 lastError = (e instanceof IOException ? "" : "internal error: ") + Failures.reason(e);
                 countedAttempts++;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new DurableRetry.Interrupted("deliver job " + job.jobId() + " to " + destination);
             }
-            metrics.counter("gateway_dispatch_failed_attempts_total", "destination", destination.toString(),
-                    "kind", waitFor == null ? "failed" : waitFor.name().toLowerCase(Locale.ROOT)).increment();
+            metrics.counter(
+                            "gateway_dispatch_failed_attempts_total",
+                            "destination",
+                            destination.toString(),
+                            "kind",
+                            waitFor == null ? "failed" : waitFor.name().toLowerCase(Locale.ROOT))
+                    .increment();
             if (waitFor == null && countedAttempts >= policy.maxAttempts()) {
-                LOG.errorf("job %s: giving up on %s after %d failed attempts; dead-lettered: %s", job.jobId(), destination,
-                        countedAttempts, lastError);
+                LOG.errorf(
+                        "job %s: giving up on %s after %d failed attempts; dead-lettered: %s",
+                        job.jobId(), destination, countedAttempts, lastError);
                 return deadLetter(job, destination, attempts, withRefusals(lastError, destination, refused));
             }
             if (waitFor == null) {
@@ -320,16 +383,26 @@ public class Dispatcher {
             } else if (unavailableSince == null) {
                 unavailableSince = clock.nanoTime();
             }
-            if (waitFor != null && clock.nanoTime() - unavailableSince >= policy.giveUpAfter().toNanos()) {
+            if (waitFor != null
+                    && clock.nanoTime() - unavailableSince
+                            >= policy.giveUpAfter().toNanos()) {
                 String reason = lastError + " (" + (waitFor == AssociationFailure.Kind.DOWN ? "down" : "busy") + " for "
                         + policy.giveUpAfter() + ", gateway.dispatch.give-up-after)";
-                LOG.errorf("job %s: giving up on %s after %d attempts; dead-lettered: %s", job.jobId(), destination, attempts, reason);
+                LOG.errorf(
+                        "job %s: giving up on %s after %d attempts; dead-lettered: %s",
+                        job.jobId(), destination, attempts, reason);
                 return deadLetter(job, destination, attempts, withRefusals(reason, destination, refused));
             }
             if (!lastError.equals(loggedError)) {
                 // once per change of reason, not once per attempt: a PACS down for an hour is one line, not sixty
-                LOG.warnf("job %s: %s (attempt %d%s); retrying with backoff", job.jobId(), lastError, attempts,
-                        waitFor == null ? ", " + countedAttempts + "/" + policy.maxAttempts() + " failed" : ", waiting for it");
+                LOG.warnf(
+                        "job %s: %s (attempt %d%s); retrying with backoff",
+                        job.jobId(),
+                        lastError,
+                        attempts,
+                        waitFor == null
+                                ? ", " + countedAttempts + "/" + policy.maxAttempts() + " failed"
+                                : ", waiting for it");
                 loggedError = lastError;
             }
             try {
@@ -342,15 +415,18 @@ public class Dispatcher {
         }
     }
 
-    private StoreDeadLettered deadLetter(JobCompleted job, StoreScu.Destination destination, int attempts, String reason) {
-        metrics.counter("gateway_dispatch_dead_lettered_total", "destination", destination.toString()).increment();
+    private StoreDeadLettered deadLetter(
+            JobCompleted job, StoreScu.Destination destination, int attempts, String reason) {
+        metrics.counter("gateway_dispatch_dead_lettered_total", "destination", destination.toString())
+                .increment();
         if (attempts == 0) {
             LOG.errorf("job %s: %s; dead-lettered", job.jobId(), reason);
         }
         return StoreDeadLettered.of(job, destination.toString(), attempts, reason);
     }
 
-    private static String withRefusals(String reason, StoreScu.Destination destination, List<StoreScu.FileResult> refused) {
+    private static String withRefusals(
+            String reason, StoreScu.Destination destination, List<StoreScu.FileResult> refused) {
         return refused.isEmpty() ? reason : reason + "; and " + refusalMessage(destination, refused);
     }
 

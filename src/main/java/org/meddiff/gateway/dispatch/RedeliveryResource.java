@@ -1,7 +1,5 @@
 package org.meddiff.gateway.dispatch;
 
-import static org.meddiff.gateway.track.StudyResource.problem;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +18,8 @@ import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.JobCompleted;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.spool.Spool;
+
+import static org.meddiff.gateway.track.StudyResource.problem;
 
 /**
  * {@code POST /api/jobs/{jobId}/redeliver}: sends a completed job's derived series again, e.g. after a dead letter
@@ -45,11 +45,17 @@ public class RedeliveryResource {
         try {
             marker = spool.derivedDir(jobId).resolve(Spool.COMPLETE_MARKER);
         } catch (IllegalArgumentException e) {
-            return problem(400, "Invalid job id", "'" + jobId.replaceAll("[^\\x20-\\x7e]", "?") + "' is not a job id (hex digits)");
+            return problem(
+                    400,
+                    "Invalid job id",
+                    "'" + jobId.replaceAll("[^\\x20-\\x7e]", "?") + "' is not a job id (hex digits)");
         }
         if (!Files.isRegularFile(marker)) {
-            return problem(404, "No completed job", "no completed job " + jobId + " in the spool (never completed, still "
-                    + "running, or removed by the spool retention)");
+            return problem(
+                    404,
+                    "No completed job",
+                    "no completed job " + jobId + " in the spool (never completed, still "
+                            + "running, or removed by the spool retention)");
         }
         JobCompleted previous;
         try {

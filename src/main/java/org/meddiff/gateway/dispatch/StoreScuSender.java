@@ -23,14 +23,25 @@ public class StoreScuSender implements DestinationSender {
     @Inject
     public StoreScuSender(GatewayConfig config) {
         GatewayConfig.Dispatch dispatch = config.dispatch();
-        boolean anyTls = dispatch.destinations().orElse(List.of()).stream().map(StoreScu.Destination::parse)
+        boolean anyTls = dispatch.destinations().orElse(List.of()).stream()
+                .map(StoreScu.Destination::parse)
                 .anyMatch(StoreScu.Destination::tls);
         GatewayConfig.DispatchTls tls = dispatch.tls();
-        TlsClientSettings tlsSettings = !config.stages().dispatch() || !anyTls ? null
-                : TlsClientSettings.load(tls.keyStore(), tls.keyStorePassword(), tls.trustStore(), tls.trustStorePassword(),
-                        tls.protocols(), tls.verifyHostname());
-        this.scu = new StoreScu(config.dicom().aeTitle(), (int) dispatch.connectTimeout().toMillis(),
-                (int) dispatch.associationTimeout().toMillis(), (int) dispatch.responseTimeout().toMillis(), tlsSettings);
+        TlsClientSettings tlsSettings = !config.stages().dispatch() || !anyTls
+                ? null
+                : TlsClientSettings.load(
+                        tls.keyStore(),
+                        tls.keyStorePassword(),
+                        tls.trustStore(),
+                        tls.trustStorePassword(),
+                        tls.protocols(),
+                        tls.verifyHostname());
+        this.scu = new StoreScu(
+                config.dicom().aeTitle(),
+                (int) dispatch.connectTimeout().toMillis(),
+                (int) dispatch.associationTimeout().toMillis(),
+                (int) dispatch.responseTimeout().toMillis(),
+                tlsSettings);
     }
 
     @Override

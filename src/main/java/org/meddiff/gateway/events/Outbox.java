@@ -3,6 +3,8 @@ package org.meddiff.gateway.events;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -10,22 +12,20 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.Failures;
 import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
-import org.meddiff.gateway.Failures;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.util.Collections;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Transactional outbox on the spool's file system: an event is durable (written, fsync-ed, renamed)
@@ -36,8 +36,7 @@ import java.util.concurrent.TimeUnit;
 public class Outbox {
     private static final Logger LOG = Logger.getLogger(Outbox.class);
     /** One pending record. {@code file} is its outbox entry. */
-    public record Entry(Path file, String topic, String key, String value) {
-    }
+    public record Entry(Path file, String topic, String key, String value) {}
 
     private final Path dir;
     private final BlockingQueue<Entry> pending = new LinkedBlockingQueue<>();
@@ -122,7 +121,8 @@ public class Outbox {
      * so it stops at start-up instead. The lock goes with the process, however it ends.
      */
     private static void claim(Path dir) throws IOException {
-        FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileChannel channel =
+                FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock;
         try {
             lock = channel.tryLock();
@@ -132,8 +132,9 @@ public class Outbox {
         }
         if (lock == null) {
             channel.close();
-            throw new IllegalStateException("the outbox " + dir + " is in use by another process: every process sharing a "
-                    + "spool needs its own outbox (gateway.spool.outbox)");
+            throw new IllegalStateException(
+                    "the outbox " + dir + " is in use by another process: every process sharing a "
+                            + "spool needs its own outbox (gateway.spool.outbox)");
         }
         HELD.add(channel); // released when the process ends
     }
@@ -165,7 +166,8 @@ public class Outbox {
         Path target = corrupt.resolve(entry.getFileName());
         Files.move(entry, target, StandardCopyOption.REPLACE_EXISTING);
         Spool.fsyncDirectory(dir);
-        LOG.errorf("outbox entry %s is unreadable (%s): moved to %s, not published", entry, Failures.reason(why), target);
+        LOG.errorf(
+                "outbox entry %s is unreadable (%s): moved to %s, not published", entry, Failures.reason(why), target);
     }
 
     private static Entry read(Path file) throws IOException {

@@ -1,5 +1,6 @@
 package org.meddiff.gateway.events;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -10,6 +11,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -19,9 +21,6 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.KafkaClientConfig;
-
-import io.micrometer.core.instrument.MeterRegistry;
-import java.time.Duration;
 
 /**
  * Moves outbox entries to Kafka: batches of sends, each entry deleted only after the broker acknowledged
@@ -106,8 +105,9 @@ public class OutboxRelay {
             }
             outbox.requeue(failed);
             if (!reportedOutage) {
-                LOG.warnf("Kafka not accepting events at %s; %d event(s) kept in the outbox, retrying", kafka.bootstrapServers(),
-                        outbox.size());
+                LOG.warnf(
+                        "Kafka not accepting events at %s; %d event(s) kept in the outbox, retrying",
+                        kafka.bootstrapServers(), outbox.size());
                 reportedOutage = true;
             }
             try {

@@ -18,6 +18,5 @@ public final class TaskNames {
 
     public static final Set<String> KNOWN = Set.of(CUBIC_THICK_TO_THIN, DENOISE, SUPER_RESOLUTION, ANOMALY);
 
-    private TaskNames() {
-    }
+    private TaskNames() {}
 }

@@ -16,10 +16,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.config.KafkaClientConfig;
-import org.apache.kafka.common.errors.TopicExistsException;
 
 /** Creates the topics of kafka/topics.json that are missing (partitions, retention, cleanup policy). */
 @ApplicationScoped
@@ -46,10 +46,14 @@ public class TopicBootstrap {
         while (!Thread.currentThread().isInterrupted()) {
             try (Admin admin = Admin.create(p)) {
                 Set<String> existing = admin.listTopics().names().get(10, TimeUnit.SECONDS);
-                List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();
+                List<NewTopic> missing = wanted.stream()
+                        .filter(t -> !existing.contains(t.name()))
+                        .toList();
                 if (!missing.isEmpty()) {
                     admin.createTopics(missing).all().get(15, TimeUnit.SECONDS);
-                    LOG.infof("created Kafka topics %s", missing.stream().map(NewTopic::name).toList());
+                    LOG.infof(
+                            "created Kafka topics %s",
+                            missing.stream().map(NewTopic::name).toList());
                 }
                 return;
             } catch (InterruptedException e) {
@@ -60,8 +64,9 @@ public class TopicBootstrap {
                     return; // another gateway node created them meanwhile
                 }
                 if (!warned) {
-                    LOG.warnf("Kafka at %s not reachable yet (%s); topics will be created when it is", kafka.bootstrapServers(),
-                            e.getMessage());
+                    LOG.warnf(
+                            "Kafka at %s not reachable yet (%s); topics will be created when it is",
+                            kafka.bootstrapServers(), e.getMessage());
                     warned = true;
                 }
                 try {
@@ -82,7 +87,11 @@ public class TopicBootstrap {
                 Map<String, String> configs = new HashMap<>();
                 configs.put("retention.ms", t.get("retentionMs").asText());
                 configs.put("cleanup.policy", t.get("cleanupPolicy").asText());
-                topics.add(new NewTopic(t.get("name").asText(), t.get("partitions").asInt(), config.kafka().replicationFactor()).configs(configs));
+                topics.add(new NewTopic(
+                                t.get("name").asText(),
+                                t.get("partitions").asInt(),
+                                config.kafka().replicationFactor())
+                        .configs(configs));
             }
             return topics;
         } catch (Exception e) {

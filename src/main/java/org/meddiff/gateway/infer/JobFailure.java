@@ -1,16 +1,15 @@
 package org.meddiff.gateway.infer;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.time.Duration;
-
-import org.meddiff.gateway.events.DurableRetry;
-import org.meddiff.gateway.events.JobFailed;
-import org.meddiff.gateway.Failures;
-import java.io.FileNotFoundException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.file.FileSystemException;
+import java.time.Duration;
 import java.util.regex.Pattern;
+
+import org.meddiff.gateway.Failures;
+import org.meddiff.gateway.events.JobFailed;
 
 /**
  * Why one attempt of a job failed, sorted by whose fault it is. The input's (not CT, missing slices, unreadable or
@@ -78,12 +77,16 @@ public record JobFailure(String cause, String reason) {
      */
     private static Throwable machineCause(Throwable c) {
         for (Throwable e = c; e != null; e = e.getCause()) {
-            if (e instanceof FileSystemException || e instanceof FileNotFoundException
-                    || e instanceof ClosedChannelException || e instanceof UncheckedIOException
+            if (e instanceof FileSystemException
+                    || e instanceof FileNotFoundException
+                    || e instanceof ClosedChannelException
+                    || e instanceof UncheckedIOException
                     || e.getClass().getName().equals("ai.onnxruntime.OrtException")) {
                 return e;
             }
-            if (e instanceof IOException && e.getMessage() != null && SYSTEM_ERRORS.matcher(e.getMessage()).find()) {
+            if (e instanceof IOException
+                    && e.getMessage() != null
+                    && SYSTEM_ERRORS.matcher(e.getMessage()).find()) {
                 return e;
             }
         }
@@ -103,5 +106,4 @@ public record JobFailure(String cause, String reason) {
         }
         return null;
     }
-
 }

@@ -24,71 +24,148 @@ public final class RoutingRules {
      * What a series must meet; every empty condition is "don't care", so {@link #ANY} matches everything. Built up with
      * the withers: {@code Criteria.ANY.modality("CT").minSliceThicknessMm(3.0)}.
      */
-    public record Criteria(Optional<String> modality, Optional<Double> minSliceThicknessMm, Optional<Double> maxSliceThicknessMm,
-                           Optional<Pattern> seriesDescription, Optional<List<String>> bodyParts, Optional<String> imageTypeContains,
-                           Optional<List<String>> callingAes, Optional<List<String>> calledAes) {
-        public static final Criteria ANY = new Criteria(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
-                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+    public record Criteria(
+            Optional<String> modality,
+            Optional<Double> minSliceThicknessMm,
+            Optional<Double> maxSliceThicknessMm,
+            Optional<Pattern> seriesDescription,
+            Optional<List<String>> bodyParts,
+            Optional<String> imageTypeContains,
+            Optional<List<String>> callingAes,
+            Optional<List<String>> calledAes) {
+        public static final Criteria ANY = new Criteria(
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty());
 
         public Criteria modality(String value) {
-            return new Criteria(Optional.of(value), minSliceThicknessMm, maxSliceThicknessMm, seriesDescription, bodyParts,
-                    imageTypeContains, callingAes, calledAes);
+            return new Criteria(
+                    Optional.of(value),
+                    minSliceThicknessMm,
+                    maxSliceThicknessMm,
+                    seriesDescription,
+                    bodyParts,
+                    imageTypeContains,
+                    callingAes,
+                    calledAes);
         }
 
         public Criteria minSliceThicknessMm(double mm) {
-            return new Criteria(modality, Optional.of(mm), maxSliceThicknessMm, seriesDescription, bodyParts, imageTypeContains,
-                    callingAes, calledAes);
+            return new Criteria(
+                    modality,
+                    Optional.of(mm),
+                    maxSliceThicknessMm,
+                    seriesDescription,
+                    bodyParts,
+                    imageTypeContains,
+                    callingAes,
+                    calledAes);
         }
 
         public Criteria maxSliceThicknessMm(double mm) {
-            return new Criteria(modality, minSliceThicknessMm, Optional.of(mm), seriesDescription, bodyParts, imageTypeContains,
-                    callingAes, calledAes);
+            return new Criteria(
+                    modality,
+                    minSliceThicknessMm,
+                    Optional.of(mm),
+                    seriesDescription,
+                    bodyParts,
+                    imageTypeContains,
+                    callingAes,
+                    calledAes);
         }
 
         /** A regular expression the whole SeriesDescription must match, ignoring case. */
         public Criteria seriesDescription(String regex) {
-            return new Criteria(modality, minSliceThicknessMm, maxSliceThicknessMm, Optional.of(descriptionPattern(regex)),
-                    bodyParts, imageTypeContains, callingAes, calledAes);
+            return new Criteria(
+                    modality,
+                    minSliceThicknessMm,
+                    maxSliceThicknessMm,
+                    Optional.of(descriptionPattern(regex)),
+                    bodyParts,
+                    imageTypeContains,
+                    callingAes,
+                    calledAes);
         }
 
         public Criteria bodyParts(List<String> anyOf) {
-            return new Criteria(modality, minSliceThicknessMm, maxSliceThicknessMm, seriesDescription, Optional.of(anyOf),
-                    imageTypeContains, callingAes, calledAes);
+            return new Criteria(
+                    modality,
+                    minSliceThicknessMm,
+                    maxSliceThicknessMm,
+                    seriesDescription,
+                    Optional.of(anyOf),
+                    imageTypeContains,
+                    callingAes,
+                    calledAes);
         }
 
         public Criteria imageTypeContains(String value) {
-            return new Criteria(modality, minSliceThicknessMm, maxSliceThicknessMm, seriesDescription, bodyParts,
-                    Optional.of(value), callingAes, calledAes);
+            return new Criteria(
+                    modality,
+                    minSliceThicknessMm,
+                    maxSliceThicknessMm,
+                    seriesDescription,
+                    bodyParts,
+                    Optional.of(value),
+                    callingAes,
+                    calledAes);
         }
 
         public Criteria callingAes(List<String> anyOf) {
-            return new Criteria(modality, minSliceThicknessMm, maxSliceThicknessMm, seriesDescription, bodyParts,
-                    imageTypeContains, Optional.of(anyOf), calledAes);
+            return new Criteria(
+                    modality,
+                    minSliceThicknessMm,
+                    maxSliceThicknessMm,
+                    seriesDescription,
+                    bodyParts,
+                    imageTypeContains,
+                    Optional.of(anyOf),
+                    calledAes);
         }
 
         public Criteria calledAes(List<String> anyOf) {
-            return new Criteria(modality, minSliceThicknessMm, maxSliceThicknessMm, seriesDescription, bodyParts,
-                    imageTypeContains, callingAes, Optional.of(anyOf));
+            return new Criteria(
+                    modality,
+                    minSliceThicknessMm,
+                    maxSliceThicknessMm,
+                    seriesDescription,
+                    bodyParts,
+                    imageTypeContains,
+                    callingAes,
+                    Optional.of(anyOf));
         }
 
         boolean matches(SeriesAttributes s) {
             if (modality.isPresent() && !modality.get().equalsIgnoreCase(nullToEmpty(s.modality()))) {
                 return false;
             }
-            if (minSliceThicknessMm.isPresent() && (s.sliceThicknessMm() == null || s.sliceThicknessMm() < minSliceThicknessMm.get())) {
+            if (minSliceThicknessMm.isPresent()
+                    && (s.sliceThicknessMm() == null || s.sliceThicknessMm() < minSliceThicknessMm.get())) {
                 return false;
             }
-            if (maxSliceThicknessMm.isPresent() && (s.sliceThicknessMm() == null || s.sliceThicknessMm() > maxSliceThicknessMm.get())) {
+            if (maxSliceThicknessMm.isPresent()
+                    && (s.sliceThicknessMm() == null || s.sliceThicknessMm() > maxSliceThicknessMm.get())) {
                 return false;
             }
-            if (seriesDescription.isPresent() && !seriesDescription.get().matcher(nullToEmpty(s.seriesDescription())).matches()) {
+            if (seriesDescription.isPresent()
+                    && !seriesDescription
+                            .get()
+                            .matcher(nullToEmpty(s.seriesDescription()))
+                            .matches()) {
                 return false;
             }
-            if (bodyParts.isPresent() && bodyParts.get().stream().noneMatch(b -> b.equalsIgnoreCase(nullToEmpty(s.bodyPartExamined())))) {
+            if (bodyParts.isPresent()
+                    && bodyParts.get().stream().noneMatch(b -> b.equalsIgnoreCase(nullToEmpty(s.bodyPartExamined())))) {
                 return false;
             }
-            if (imageTypeContains.isPresent() && (s.imageType() == null
-                    || s.imageType().stream().noneMatch(v -> v.equalsIgnoreCase(imageTypeContains.get())))) {
+            if (imageTypeContains.isPresent()
+                    && (s.imageType() == null
+                            || s.imageType().stream().noneMatch(v -> v.equalsIgnoreCase(imageTypeContains.get())))) {
                 return false;
             }
             if (callingAes.isPresent() && !callingAes.get().contains(nullToEmpty(s.callingAe()))) {
@@ -99,8 +176,7 @@ public final class RoutingRules {
     }
 
     /** A rule that fired, with the task it asks for. */
-    public record Decision(String rule, String task) {
-    }
+    public record Decision(String rule, String task) {}
 
     private final List<Rule> rules;
 
@@ -115,7 +191,8 @@ public final class RoutingRules {
             return decisions;
         }
         for (Rule rule : rules) {
-            if (rule.matches(series) && decisions.stream().noneMatch(d -> d.task().equals(rule.task()))) {
+            if (rule.matches(series)
+                    && decisions.stream().noneMatch(d -> d.task().equals(rule.task()))) {
                 decisions.add(new Decision(rule.name(), rule.task()));
             }
         }

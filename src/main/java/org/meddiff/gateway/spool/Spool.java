@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -18,7 +19,6 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
-import java.nio.file.FileStore;
 
 /**
  * The blob store (local file system today): received instances, derived series, the event outbox.
@@ -40,7 +40,10 @@ public class Spool {
 
     @Inject
     public Spool(GatewayConfig config) {
-        this(config.spool().dir(), config.spool().minFreeMegabytes() * 1024 * 1024, config.spool().outbox());
+        this(
+                config.spool().dir(),
+                config.spool().minFreeMegabytes() * 1024 * 1024,
+                config.spool().outbox());
     }
 
     public Spool(Path root, long minFreeBytes) {

@@ -78,8 +78,17 @@ public class StudyTracker {
         final Map<String, StudyStatus.DispatchStatus> dispatch = new LinkedHashMap<>();
 
         StudyStatus.JobStatus status(String jobId) {
-            return new StudyStatus.JobStatus(jobId, task, rule, state, attempt, previousFailures, progress,
-                    new StudyStatus.Outcome(derivedSeriesUid, derivedInstances, companionSeriesUids, error, failureCause), triage,
+            return new StudyStatus.JobStatus(
+                    jobId,
+                    task,
+                    rule,
+                    state,
+                    attempt,
+                    previousFailures,
+                    progress,
+                    new StudyStatus.Outcome(
+                            derivedSeriesUid, derivedInstances, companionSeriesUids, error, failureCause),
+                    triage,
                     Map.copyOf(dispatch));
         }
     }
@@ -120,7 +129,8 @@ public class StudyTracker {
         }
         Study study = studies.computeIfAbsent(studyUid, k -> new Study());
         switch (event) {
-            case InstanceReceived e -> series(study, e.seriesInstanceUid(), e.series()).instances.add(e.sopInstanceUid());
+            case InstanceReceived e ->
+                series(study, e.seriesInstanceUid(), e.series()).instances.add(e.sopInstanceUid());
             case SeriesReady e -> {
                 Series s = series(study, e.seriesInstanceUid(), e.series());
                 if (s.readyGeneration == null || e.generation() >= s.readyGeneration) {
@@ -156,14 +166,28 @@ public class StudyTracker {
                 job.error = e.reason();
                 job.failureCause = e.cause();
             }
-            case TriageFinding e -> job(study, e.seriesInstanceUid(), e.jobId()).triage = new StudyStatus.Triage(e.score(), e.priority());
-            case StoreCompleted e -> dispatched(job(study, e.seriesInstanceUid(), e.jobId()), e.derivedSeriesInstanceUid(),
-                    e.instancesStored()).dispatch.put(e.destination(),
-                    new StudyStatus.DispatchStatus(DispatchState.DELIVERED, e.instancesStored(), e.attempts(), null));
-            case StoreDeadLettered e -> dispatched(job(study, e.seriesInstanceUid(), e.jobId()), e.derivedSeriesInstanceUid(), null)
-                    .dispatch.put(e.destination(),
-                            new StudyStatus.DispatchStatus(DispatchState.DEAD_LETTERED, null, e.attempts(), e.lastError()));
-            default -> { /* other events are not part of the study view */ }
+            case TriageFinding e ->
+                job(study, e.seriesInstanceUid(), e.jobId()).triage = new StudyStatus.Triage(e.score(), e.priority());
+            case StoreCompleted e ->
+                dispatched(
+                                job(study, e.seriesInstanceUid(), e.jobId()),
+                                e.derivedSeriesInstanceUid(),
+                                e.instancesStored())
+                        .dispatch
+                        .put(
+                                e.destination(),
+                                new StudyStatus.DispatchStatus(
+                                        DispatchState.DELIVERED, e.instancesStored(), e.attempts(), null));
+            case StoreDeadLettered e ->
+                dispatched(job(study, e.seriesInstanceUid(), e.jobId()), e.derivedSeriesInstanceUid(), null)
+                        .dispatch
+                        .put(
+                                e.destination(),
+                                new StudyStatus.DispatchStatus(
+                                        DispatchState.DEAD_LETTERED, null, e.attempts(), e.lastError()));
+            default -> {
+                /* other events are not part of the study view */
+            }
         }
     }
 
@@ -204,8 +228,17 @@ public class StudyTracker {
         study.series.forEach((uid, s) -> {
             List<StudyStatus.JobStatus> jobs = new ArrayList<>();
             s.jobs.forEach((id, j) -> jobs.add(j.status(id)));
-            series.add(new StudyStatus.SeriesStatus(uid, s.modality, s.description, s.thickness, s.instances.size(),
-                    s.readyGeneration, s.readyCount, s.recovered, s.derived, jobs));
+            series.add(new StudyStatus.SeriesStatus(
+                    uid,
+                    s.modality,
+                    s.description,
+                    s.thickness,
+                    s.instances.size(),
+                    s.readyGeneration,
+                    s.readyCount,
+                    s.recovered,
+                    s.derived,
+                    jobs));
         });
         return Optional.of(new StudyStatus(studyUid, series));
     }

@@ -1,14 +1,11 @@
 package org.meddiff.gateway.assemble;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -27,10 +24,13 @@ import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.OutboxFiles;
 import org.meddiff.gateway.events.SeriesAttributes;
 import org.meddiff.gateway.events.Topics;
-import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
-import java.util.ArrayList;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Assemble on a real spool and outbox (quiet period 0: every check announces what is quiet): an instance whose series
@@ -40,6 +40,7 @@ import java.util.ArrayList;
 class SeriesAssemblerTest {
     @TempDir
     Path root;
+
     Spool spool;
     SeriesAssembler assembler;
     final StageProgress progress = new StageProgress();
@@ -63,7 +64,8 @@ class SeriesAssemblerTest {
         List<Path> written = SyntheticCtSeries.write(root.resolve("sent"), params);
         List<Path> inSpool = new ArrayList<>();
         for (int i = 1; i <= written.size(); i++) {
-            Path target = spool.instancePath(params.resolvedStudyUid(), params.resolvedSeriesUid(), params.sopInstanceUid(i));
+            Path target =
+                    spool.instancePath(params.resolvedStudyUid(), params.resolvedSeriesUid(), params.sopInstanceUid(i));
             Files.createDirectories(target.getParent());
             inSpool.add(Files.copy(written.get(i - 1), target));
         }
@@ -71,11 +73,26 @@ class SeriesAssemblerTest {
     }
 
     String received(int instance) {
-        SeriesAttributes series = new SeriesAttributes("CT", 1, 5.0, "thick", "ABDOMEN", List.of("ORIGINAL", "PRIMARY", "AXIAL"),
-                SyntheticCtSeries.CT_IMAGE_STORAGE, "SCANNER", "MEDDIFF", false);
+        SeriesAttributes series = new SeriesAttributes(
+                "CT",
+                1,
+                5.0,
+                "thick",
+                "ABDOMEN",
+                List.of("ORIGINAL", "PRIMARY", "AXIAL"),
+                SyntheticCtSeries.CT_IMAGE_STORAGE,
+                "SCANNER",
+                "MEDDIFF",
+                false);
         Path file = files.get(instance - 1);
-        return Events.toJson(InstanceReceived.of(params.resolvedStudyUid(), params.resolvedSeriesUid(), params.sopInstanceUid(instance),
-                "1.2.840.10008.1.2.1", 1, spool.relative(file), series));
+        return Events.toJson(InstanceReceived.of(
+                params.resolvedStudyUid(),
+                params.resolvedSeriesUid(),
+                params.sopInstanceUid(instance),
+                "1.2.840.10008.1.2.1",
+                1,
+                spool.relative(file),
+                series));
     }
 
     List<JsonNode> ready() {
@@ -147,7 +164,8 @@ class SeriesAssemblerTest {
         assembler.announceQuietSeries();
         assertEquals(1, ready().size(), "the series is announced");
         assertEquals(3, ready().get(0).path("instanceCount").asInt());
-        assertEquals("1 3", Files.readString(seriesDir.resolve(SeriesAssembler.READY_FILE)), "and its state written anew");
+        assertEquals(
+                "1 3", Files.readString(seriesDir.resolve(SeriesAssembler.READY_FILE)), "and its state written anew");
     }
 
     @Test
@@ -161,8 +179,10 @@ class SeriesAssemblerTest {
         assertEquals(1, ready.size());
         assertTrue(ready.get(0).path("recovered").asBoolean(), ready.get(0).toString());
         assertEquals(3, ready.get(0).path("instanceCount").asInt());
-        assertEquals("CT", ready.get(0).path("series").path("modality").asText(), "attributes rebuilt from an instance");
-        assertEquals("1 3", Files.readString(seriesDir.resolve(SeriesAssembler.READY_FILE)), "and the state written anew");
+        assertEquals(
+                "CT", ready.get(0).path("series").path("modality").asText(), "attributes rebuilt from an instance");
+        assertEquals(
+                "1 3", Files.readString(seriesDir.resolve(SeriesAssembler.READY_FILE)), "and the state written anew");
     }
 
     SeriesAssembler restartedWith(String quietPeriod) {
@@ -196,7 +216,9 @@ class SeriesAssemblerTest {
         second.announceQuietSeries();
         assertEquals(1, ready().size(), "quiet since its newest instance a minute ago: ready at once");
         assertTrue(ready().get(0).path("recovered").asBoolean());
-        assertFalse(Files.exists(seriesDir.resolve(SeriesAssembler.RECOVERED_FILE)), "the recovery mark goes with the announcement");
+        assertFalse(
+                Files.exists(seriesDir.resolve(SeriesAssembler.RECOVERED_FILE)),
+                "the recovery mark goes with the announcement");
     }
 
     @Test

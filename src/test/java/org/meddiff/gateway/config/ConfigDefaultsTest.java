@@ -1,8 +1,5 @@
 package org.meddiff.gateway.config;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.Method;
@@ -29,6 +26,9 @@ import org.junit.jupiter.api.Test;
 import org.meddiff.gateway.infer.model.ModelConfig;
 import org.meddiff.gateway.infer.tasks.DiffusionConfig;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * Each setting's default is stated in one place: application.properties, beside the comment an operator reads. The
  * config mappings name and validate keys and state no default, except a member of a list element (a routing rule's
@@ -37,8 +37,8 @@ import org.meddiff.gateway.infer.tasks.DiffusionConfig;
  * got depended on whether it read the file.
  */
 class ConfigDefaultsTest {
-    static final List<Class<?>> MAPPINGS = List.of(GatewayConfig.class, DiffusionConfig.class, ModelConfig.class,
-            KafkaClientConfig.class);
+    static final List<Class<?>> MAPPINGS =
+            List.of(GatewayConfig.class, DiffusionConfig.class, ModelConfig.class, KafkaClientConfig.class);
 
     /** A key of a mapping: its name (list elements as [*]), whether it must have a value, and where it stated one. */
     record Key(String name, boolean required, String inlineDefault) {
@@ -49,16 +49,21 @@ class ConfigDefaultsTest {
 
     @Test
     void theMappingsStateNoDefaultOfTheirOwn() {
-        List<String> twice = keys().stream().filter(k -> k.inlineDefault() != null && !k.inList())
-                .map(k -> k.name() + " = " + k.inlineDefault()).toList();
+        List<String> twice = keys().stream()
+                .filter(k -> k.inlineDefault() != null && !k.inList())
+                .map(k -> k.name() + " = " + k.inlineDefault())
+                .toList();
         assertEquals(List.of(), twice, "defaults belong in application.properties, not in @WithDefault");
     }
 
     @Test
     void everyRequiredKeyHasItsValueInApplicationProperties() throws IOException {
         Properties shipped = shipped();
-        List<String> missing = keys().stream().filter(k -> k.required() && !k.inList() && k.inlineDefault() == null)
-                .map(Key::name).filter(name -> !shipped.containsKey(name)).toList();
+        List<String> missing = keys().stream()
+                .filter(k -> k.required() && !k.inList() && k.inlineDefault() == null)
+                .map(Key::name)
+                .filter(name -> !shipped.containsKey(name))
+                .toList();
         assertEquals(List.of(), missing, "keys without a value: start-up would stop on them");
     }
 
@@ -86,7 +91,8 @@ class ConfigDefaultsTest {
             for (Path p : files.filter(f -> f.toString().endsWith(".java")).toList()) {
                 String text = Files.readString(p);
                 for (String forbidden : List.of("@ConfigProperty", "ConfigProvider.getConfig", "@WithDefault")) {
-                    if (text.contains(forbidden) && !(forbidden.equals("@WithDefault") && p.endsWith("GatewayConfig.java"))) {
+                    if (text.contains(forbidden)
+                            && !(forbidden.equals("@WithDefault") && p.endsWith("GatewayConfig.java"))) {
                         found.put(main.relativize(p).toString(), forbidden);
                     }
                 }
@@ -106,7 +112,9 @@ class ConfigDefaultsTest {
     void theWalkFindsNestedListAndRenamedKeys() {
         Map<String, Key> byName = new TreeMap<>();
         keys().forEach(k -> byName.put(k.name(), k));
-        assertTrue(byName.containsKey("gateway.diffusion.denoise.sigma-n-scale"), byName.keySet().toString());
+        assertTrue(
+                byName.containsKey("gateway.diffusion.denoise.sigma-n-scale"),
+                byName.keySet().toString());
         assertTrue(byName.containsKey("gateway.dicom.tls.client-auth"));
         assertTrue(byName.containsKey("kafka.bootstrap.servers"));
         assertEquals("true", byName.get("gateway.route.rules[*].enabled").inlineDefault());
@@ -133,7 +141,9 @@ class ConfigDefaultsTest {
             Class<?> raw = m.getReturnType();
             if (isGroup(raw)) {
                 walk(raw, name, into);
-            } else if (raw == List.class && type instanceof ParameterizedType pt && pt.getActualTypeArguments()[0] instanceof Class<?> element
+            } else if (raw == List.class
+                    && type instanceof ParameterizedType pt
+                    && pt.getActualTypeArguments()[0] instanceof Class<?> element
                     && isGroup(element)) {
                 walk(element, name + "[*]", into);
             } else {

@@ -7,8 +7,7 @@ import java.util.Map;
  * stages can be built without CDI and without a copy of any default.
  */
 public final class TestSettings {
-    private TestSettings() {
-    }
+    private TestSettings() {}
 
     public static GatewayConfig gateway(Map<String, String> overrides) {
         return ShippedConfig.load(GatewayConfig.class, overrides);

@@ -1,7 +1,5 @@
 package org.meddiff.gateway.dicom;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,11 +12,12 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Assumptions;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** Runs dicom3tools' dciodvfy on files; tests are skipped (with a message) where it is not installed. */
 public final class Dciodvfy {
 
-    private Dciodvfy() {
-    }
+    private Dciodvfy() {}
 
     public static boolean installed() {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
@@ -35,7 +34,9 @@ public final class Dciodvfy {
 
     /** dciodvfy's output (stdout and stderr) for one file. */
     public static List<String> run(Path file) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("dciodvfy", file.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("dciodvfy", file.toString())
+                .redirectErrorStream(true)
+                .start();
         byte[] out = p.getInputStream().readAllBytes();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "dciodvfy did not finish");
         List<String> lines = new ArrayList<>();
@@ -56,7 +57,9 @@ public final class Dciodvfy {
         TreeSet<String> warnings = new TreeSet<>();
         for (Path file : files) {
             List<String> lines = run(file);
-            List<String> errors = lines.stream().filter(l -> l.startsWith("Error") || l.contains(" Error ")).toList();
+            List<String> errors = lines.stream()
+                    .filter(l -> l.startsWith("Error") || l.contains(" Error "))
+                    .toList();
             assertTrue(errors.isEmpty(), "dciodvfy errors for " + file + ":\n" + String.join("\n", lines));
             lines.stream().filter(l -> l.startsWith("Warning")).forEach(warnings::add);
         }

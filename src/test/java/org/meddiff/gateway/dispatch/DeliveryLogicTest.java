@@ -1,8 +1,5 @@
 package org.meddiff.gateway.dispatch;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,6 +30,9 @@ import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * The dispatcher's decisions alone, behind its sending port and on a fake clock (DispatcherTest runs them against real
  * SCPs): the backoff it waits, how long it waits for a destination that is down, when it gives up, and that a refused
@@ -44,6 +44,7 @@ class DeliveryLogicTest {
 
     @TempDir
     Path root;
+
     Spool spool;
     final FakeClock clock = new FakeClock();
     final Deque<Answer> script = new ArrayDeque<>();
@@ -61,7 +62,9 @@ class DeliveryLogicTest {
     };
 
     static List<StoreScu.FileResult> storeAll(List<Path> files) {
-        return files.stream().map(f -> new StoreScu.FileResult(f, "2.25.1", 0, null)).toList();
+        return files.stream()
+                .map(f -> new StoreScu.FileResult(f, "2.25.1", 0, null))
+                .toList();
     }
 
     static Answer down() {
@@ -71,7 +74,9 @@ class DeliveryLogicTest {
     }
 
     static Answer refuseStatus(int status) {
-        return files -> files.stream().map(f -> new StoreScu.FileResult(f, "2.25.1", status, "status 0x" + Integer.toHexString(status))).toList();
+        return files -> files.stream()
+                .map(f -> new StoreScu.FileResult(f, "2.25.1", status, "status 0x" + Integer.toHexString(status)))
+                .toList();
     }
 
     @BeforeEach
@@ -80,12 +85,24 @@ class DeliveryLogicTest {
     }
 
     Dispatcher dispatcher(Map<String, String> more) {
-        Map<String, String> settings = new HashMap<>(Map.of("gateway.dispatch.destinations", DESTINATION,
-                "gateway.dispatch.initial-backoff", "1s", "gateway.dispatch.max-backoff", "60s"));
+        Map<String, String> settings = new HashMap<>(Map.of(
+                "gateway.dispatch.destinations",
+                DESTINATION,
+                "gateway.dispatch.initial-backoff",
+                "1s",
+                "gateway.dispatch.max-backoff",
+                "60s"));
         settings.putAll(more);
         GatewayConfig config = TestSettings.gateway(settings);
-        return new Dispatcher(config, spool, new Outbox(spool.outbox()), new SimpleMeterRegistry(), new DeliveryLog(spool),
-                OutboxFiles.quickRetry(new StageProgress()), sender, clock);
+        return new Dispatcher(
+                config,
+                spool,
+                new Outbox(spool.outbox()),
+                new SimpleMeterRegistry(),
+                new DeliveryLog(spool),
+                OutboxFiles.quickRetry(new StageProgress()),
+                sender,
+                clock);
     }
 
     JobCompleted job(int instances) throws IOException {
@@ -93,8 +110,12 @@ class DeliveryLogicTest {
         for (int i = 1; i <= instances; i++) {
             Files.writeString(dir.resolve(String.format("%04d.dcm", i)), "x");
         }
-        JobRequested request = JobRequested.of("d".repeat(32), "denoise", "rule",
-                SeriesReady.of(STUDY, STUDY + ".1", 1, instances, "instances/" + STUDY + "/" + STUDY + ".1", null), Map.of());
+        JobRequested request = JobRequested.of(
+                "d".repeat(32),
+                "denoise",
+                "rule",
+                SeriesReady.of(STUDY, STUDY + ".1", 1, instances, "instances/" + STUDY + "/" + STUDY + ".1", null),
+                Map.of());
         return JobCompleted.of(request, "m/1", "2.25.99", List.of(), instances, spool.relative(dir), 1);
     }
 
@@ -108,7 +129,9 @@ class DeliveryLogicTest {
             script.add(down());
         }
         dispatcher(Map.of()).onJobCompleted(job(3));
-        assertEquals(List.of(1L, 2L, 4L, 8L, 16L, 32L, 60L, 60L, 60L), clock.sleeps().stream().map(Duration::toSeconds).toList());
+        assertEquals(
+                List.of(1L, 2L, 4L, 8L, 16L, 32L, 60L, 60L, 60L),
+                clock.sleeps().stream().map(Duration::toSeconds).toList());
         assertEquals(1, events(Topics.STORE_COMPLETED).size(), "stored once it was back");
         assertEquals(10, events(Topics.STORE_COMPLETED).get(0).path("attempts").asInt());
     }
@@ -118,7 +141,8 @@ class DeliveryLogicTest {
         for (int i = 0; i < 1000; i++) {
             script.add(down());
         }
-        dispatcher(Map.of("gateway.dispatch.give-up-after", "12h", "gateway.dispatch.max-attempts", "3")).onJobCompleted(job(2));
+        dispatcher(Map.of("gateway.dispatch.give-up-after", "12h", "gateway.dispatch.max-attempts", "3"))
+                .onJobCompleted(job(2));
         List<JsonNode> dead = events(Topics.STORE_DLQ);
         assertEquals(1, dead.size());
         String reason = dead.get(0).path("lastError").asText();
@@ -129,7 +153,8 @@ class DeliveryLogicTest {
     }
 
     @Test
-    void aDestinationThatAnswersAndDoesNotStoreGetsMaxAttempts_andOnlyTheFailedInstancesAreSentAgain() throws IOException {
+    void aDestinationThatAnswersAndDoesNotStoreGetsMaxAttempts_andOnlyTheFailedInstancesAreSentAgain()
+            throws IOException {
         script.add(files -> {
             List<StoreScu.FileResult> r = new ArrayList<>(storeAll(files.subList(0, 2)));
             r.add(new StoreScu.FileResult(files.get(2), "2.25.3", 0xA700, "status 0xA700"));
@@ -142,18 +167,28 @@ class DeliveryLogicTest {
         assertEquals(List.of(3, 1, 1, 1), offered, "the stored two are not offered again");
         List<JsonNode> dead = events(Topics.STORE_DLQ);
         assertEquals(1, dead.size());
-        assertTrue(dead.get(0).path("lastError").asText().contains("1 of 3 instance(s) not stored"), dead.get(0).toString());
+        assertTrue(
+                dead.get(0).path("lastError").asText().contains("1 of 3 instance(s) not stored"),
+                dead.get(0).toString());
     }
 
     @Test
     void aRefusedSopClassIsDeadLetteredAtOnce_namingTheClass() throws IOException {
-        script.add(files -> files.stream().map(f -> new StoreScu.FileResult(f, "2.25.4", StoreScu.FileResult.SOP_CLASS_REFUSED,
-                "peer refused SOP class 1.2.840.10008.5.1.4.1.1.7 in 1.2.840.10008.1.2.1 (no accepted context)")).toList());
+        script.add(files -> files.stream()
+                .map(
+                        f -> new StoreScu.FileResult(
+                                f,
+                                "2.25.4",
+                                StoreScu.FileResult.SOP_CLASS_REFUSED,
+                                "peer refused SOP class 1.2.840.10008.5.1.4.1.1.7 in 1.2.840.10008.1.2.1 (no accepted context)"))
+                .toList());
         dispatcher(Map.of()).onJobCompleted(job(2));
         assertEquals(List.of(2), offered, "not retried");
         assertEquals(List.of(), clock.sleeps());
         String reason = events(Topics.STORE_DLQ).get(0).path("lastError").asText();
-        assertTrue(reason.contains("refused SOP class 1.2.840.10008.5.1.4.1.1.7") && reason.contains("for 2 instance(s)"), reason);
+        assertTrue(
+                reason.contains("refused SOP class 1.2.840.10008.5.1.4.1.1.7") && reason.contains("for 2 instance(s)"),
+                reason);
     }
 
     @Test

@@ -1,9 +1,7 @@
 package org.meddiff.gateway.infer;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +17,9 @@ import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.SeriesReady;
 import org.meddiff.gateway.spool.Spool;
-import java.io.IOException;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Two workers sharing a spool and handed the same job (a redelivery after a rebalance): while another process holds
@@ -42,25 +42,44 @@ class JobRunnerLockTest {
         Files.write(seriesDir.resolve(SERIES + ".1.dcm"), new byte[] {1});
         AtomicInteger runs = new AtomicInteger();
         InferenceTask task = new InferenceTask() {
-            @Override public String name() { return "stand-in"; }
-            @Override public String method() { return "stand-in/1"; }
-            @Override public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, TaskProgress p)
+            @Override
+            public String name() {
+                return "stand-in";
+            }
+
+            @Override
+            public String method() {
+                return "stand-in/1";
+            }
+
+            @Override
+            public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, TaskProgress p)
                     throws TaskFailedException {
                 runs.incrementAndGet();
                 try {
-                    return TaskResult.of(new DerivedSeriesResult("2.25.1", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x"))));
+                    return TaskResult.of(new DerivedSeriesResult(
+                            "2.25.1", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x"))));
                 } catch (IOException e) {
                     throw new TaskFailedException(e.getMessage(), e);
                 }
             }
         };
         JobRunner runner = JobRunnerTest.runner(task, spool, new Outbox(spool), JobRunnerTest.QUICK);
-        JobRequested job = JobRequested.of(JOB, "stand-in", "test", SeriesReady.of(STUDY, SERIES, 1, 1,
-                spool.relative(seriesDir), null), Map.of());
+        JobRequested job = JobRequested.of(
+                JOB,
+                "stand-in",
+                "test",
+                SeriesReady.of(STUDY, SERIES, 1, 1, spool.relative(seriesDir), null),
+                Map.of());
 
         Path lock = spool.derivedDir(JOB).resolveSibling(JOB + ".lock");
-        Process other = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), LockHolder.class.getName(), lock.toString()).start();
+        Process other = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        LockHolder.class.getName(),
+                        lock.toString())
+                .start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(other.getInputStream()));
             assertEquals("locked", out.readLine(), "the other process holds the job's lock");

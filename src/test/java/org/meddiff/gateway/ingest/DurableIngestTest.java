@@ -1,9 +1,5 @@
 package org.meddiff.gateway.ingest;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +20,10 @@ import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.spool.Spool;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * What a C-STORE answer promises, each refusal on its own (the ITs cover them through the listener): Success only with
  * the file in the spool and its event in the outbox; every refusal with the right status, nothing left behind, and the
@@ -34,6 +34,7 @@ class DurableIngestTest {
 
     @TempDir
     Path root;
+
     Spool spool;
     SimpleMeterRegistry metrics = new SimpleMeterRegistry();
     SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(16, 2).withSeed(11);
@@ -65,7 +66,8 @@ class DurableIngestTest {
     }
 
     double refused(int status) {
-        return metrics.counter("gateway_instances_refused_total", "status", DicomStatus.hex(status)).count();
+        return metrics.counter("gateway_instances_refused_total", "status", DicomStatus.hex(status))
+                .count();
     }
 
     void assertRefusedLeavingNothing(StoreOutcome outcome, int status, ReceivedInstance in) throws IOException {
@@ -81,7 +83,8 @@ class DurableIngestTest {
         StoreOutcome outcome = ingest(new Outbox(spool.outbox())).store(received(1));
         assertEquals(DicomStatus.SUCCESS, outcome.status());
         assertEquals(Files.size(written.get(0)), Files.size(inSpool(1)));
-        assertEquals(1, OutboxFiles.events(spool.outbox(), Topics.INSTANCE_RECEIVED).size());
+        assertEquals(
+                1, OutboxFiles.events(spool.outbox(), Topics.INSTANCE_RECEIVED).size());
         assertEquals(1, metrics.counter("gateway_instances_stored_total").count());
     }
 
@@ -112,7 +115,8 @@ class DurableIngestTest {
     @Test
     void aSopClassOtherThanTheRequestsIsA900() throws IOException {
         ReceivedInstance in = received(1, "1.2.840.10008.5.1.4.1.1.7", params.sopInstanceUid(1));
-        assertRefusedLeavingNothing(ingest(new Outbox(spool.outbox())).store(in), DicomStatus.DATA_SET_DOES_NOT_MATCH_SOP_CLASS, in);
+        assertRefusedLeavingNothing(
+                ingest(new Outbox(spool.outbox())).store(in), DicomStatus.DATA_SET_DOES_NOT_MATCH_SOP_CLASS, in);
     }
 
     @Test
@@ -133,15 +137,22 @@ class DurableIngestTest {
         OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), 1, Topics.INSTANCE_RECEIVED::equals);
         ReceivedInstance in = received(1);
         assertRefusedLeavingNothing(ingest(outbox).store(in), DicomStatus.OUT_OF_RESOURCES, in);
-        assertEquals(DicomStatus.SUCCESS, ingest(outbox).store(received(1)).status(), "the sender's retry stores and announces it");
-        assertEquals(1, OutboxFiles.events(spool.outbox(), Topics.INSTANCE_RECEIVED).size());
+        assertEquals(
+                DicomStatus.SUCCESS,
+                ingest(outbox).store(received(1)).status(),
+                "the sender's retry stores and announces it");
+        assertEquals(
+                1, OutboxFiles.events(spool.outbox(), Topics.INSTANCE_RECEIVED).size());
     }
 
     @Test
     void aRefusedResendKeepsTheCopyAcknowledgedBefore() throws IOException {
-        assertEquals(DicomStatus.SUCCESS, ingest(new Outbox(spool.outbox())).store(received(1)).status());
+        assertEquals(
+                DicomStatus.SUCCESS,
+                ingest(new Outbox(spool.outbox())).store(received(1)).status());
         OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), 1, Topics.INSTANCE_RECEIVED::equals);
-        assertEquals(DicomStatus.OUT_OF_RESOURCES, ingest(outbox).store(received(1)).status());
+        assertEquals(
+                DicomStatus.OUT_OF_RESOURCES, ingest(outbox).store(received(1)).status());
         assertTrue(Files.exists(inSpool(1)), "the acknowledged copy stays (it was announced when it was stored)");
     }
 }

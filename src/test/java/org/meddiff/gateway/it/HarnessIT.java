@@ -1,17 +1,15 @@
 package org.meddiff.gateway.it;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -29,8 +27,9 @@ import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.it.support.SyntheticDicom;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import java.util.ArrayList;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Exercises the integration-test harness itself (Orthanc, DCMTK, dciodvfy, Kafka), no gateway. */
 class HarnessIT {
@@ -46,7 +45,8 @@ class HarnessIT {
             Processes.Result echo = Dcmtk.echo(pacs.aeTitle(), "127.0.0.1", pacs.dicomPort());
             assertTrue(echo.ok(), echo.toString());
 
-            Processes.Result store = Dcmtk.store("HARNESS", pacs.aeTitle(), "127.0.0.1", pacs.dicomPort(), series.files());
+            Processes.Result store =
+                    Dcmtk.store("HARNESS", pacs.aeTitle(), "127.0.0.1", pacs.dicomPort(), series.files());
             assertTrue(store.ok(), store.toString());
             assertEquals(3, Dcmtk.storeSuccesses(store), store.toString());
 
@@ -54,9 +54,15 @@ class HarnessIT {
             assertEquals(1, seriesIds.size());
             String id = seriesIds.get(0);
             assertEquals(id, pacs.seriesIdOfUid(series.seriesInstanceUid()));
-            assertEquals("CT", pacs.seriesJson(id).path("MainDicomTags").path("Modality").asText());
-            assertEquals(series.studyInstanceUid(),
-                    pacs.studyOfSeries(id).path("MainDicomTags").path("StudyInstanceUID").asText());
+            assertEquals(
+                    "CT",
+                    pacs.seriesJson(id).path("MainDicomTags").path("Modality").asText());
+            assertEquals(
+                    series.studyInstanceUid(),
+                    pacs.studyOfSeries(id)
+                            .path("MainDicomTags")
+                            .path("StudyInstanceUID")
+                            .asText());
             List<JsonNode> instances = pacs.instancesOfSeries(id);
             Set<String> sops = new HashSet<>();
             instances.forEach(t -> sops.add(t.path("SOPInstanceUID").asText()));
@@ -85,7 +91,8 @@ class HarnessIT {
             pp.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
             pp.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
             try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp)) {
-                producer.send(new ProducerRecord<>(topic, "study-1", "{\"hello\":\"kafka\"}")).get();
+                producer.send(new ProducerRecord<>(topic, "study-1", "{\"hello\":\"kafka\"}"))
+                        .get();
             }
             assertEquals(List.of("{\"hello\":\"kafka\"}"), readAll(kafka, topic, 1));
 

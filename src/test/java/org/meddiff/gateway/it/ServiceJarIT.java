@@ -1,8 +1,5 @@
 package org.meddiff.gateway.it;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +11,9 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The packaged service (target/quarkus-app, what the container image holds) carries no command-line tool and no test
@@ -37,8 +37,10 @@ class ServiceJarIT {
                             continue;
                         }
                         gatewayClasses++;
-                        if (name.startsWith("org/meddiff/gateway/tools/") || name.startsWith("org/meddiff/gateway/fixtures/")
-                                || name.matches(".*/(Evaluation|AnomalyEvaluation|TriageCalibration|InferenceBenchmark|SyntheticCt\\w*|ShippedSettings|ShippedConfig)\\b.*")) {
+                        if (name.startsWith("org/meddiff/gateway/tools/")
+                                || name.startsWith("org/meddiff/gateway/fixtures/")
+                                || name.matches(
+                                        ".*/(Evaluation|AnomalyEvaluation|TriageCalibration|InferenceBenchmark|SyntheticCt\\w*|ShippedSettings|ShippedConfig)\\b.*")) {
                             found.add(app.relativize(jar) + "!" + name);
                         }
                     }

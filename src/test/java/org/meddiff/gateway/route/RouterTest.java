@@ -1,10 +1,5 @@
 package org.meddiff.gateway.route;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -15,8 +10,8 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.meddiff.gateway.config.TestSettings;
-import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.EventReader;
+import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.OutboxFiles;
 import org.meddiff.gateway.events.ProcessedEvents;
@@ -24,6 +19,11 @@ import org.meddiff.gateway.events.SeriesReady;
 import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Route with the shipped rules and a real outbox: a request the outbox refuses is not dropped, a repeat is not routed twice. */
 class RouterTest {
@@ -34,13 +34,22 @@ class RouterTest {
 
     /** A thick CT series sent to MEDDIFF: the shipped rules request cubic-thick-to-thin and superres. */
     static SeriesReady thickCt() {
-        return SeriesReady.of(STUDY, STUDY + ".1", 1, 40, "instances/" + STUDY + "/" + STUDY + ".1",
+        return SeriesReady.of(
+                STUDY,
+                STUDY + ".1",
+                1,
+                40,
+                "instances/" + STUDY + "/" + STUDY + ".1",
                 RoutingRulesTest.series("CT", 5.0));
     }
 
     Router router(Spool spool, Outbox outbox, StageProgress progress) {
-        return new Router(Router.fromConfig(TestSettings.gateway(Map.of()).route().rules()), outbox,
-                OutboxFiles.quickRetry(progress), new ProcessedEvents(spool.processed()), new EventReader(new SimpleMeterRegistry()));
+        return new Router(
+                Router.fromConfig(TestSettings.gateway(Map.of()).route().rules()),
+                outbox,
+                OutboxFiles.quickRetry(progress),
+                new ProcessedEvents(spool.processed()),
+                new EventReader(new SimpleMeterRegistry()));
     }
 
     @Test
@@ -53,7 +62,9 @@ class RouterTest {
         consumer.join(Duration.ofSeconds(30));
         assertFalse(consumer.isAlive());
         assertEquals(4, outbox.refused());
-        List<String> tasks = OutboxFiles.events(spool.outbox(), Topics.JOB_REQUESTED).stream().map(e -> e.path("task").asText()).toList();
+        List<String> tasks = OutboxFiles.events(spool.outbox(), Topics.JOB_REQUESTED).stream()
+                .map(e -> e.path("task").asText())
+                .toList();
         assertEquals(List.of("cubic-thick-to-thin", "superres"), tasks, "every matching rule's job was requested");
         assertTrue(progress.stalls().isEmpty());
     }
@@ -81,14 +92,29 @@ class RouterTest {
 
     @Test
     void fromConfig_skipsADisabledRule_andAnUnknownTaskStopsStartUpNamingTheRule() {
-        List<String> shipped = Router.fromConfig(TestSettings.gateway(Map.of()).route().rules()).rules().stream()
-                .map(RoutingRules.Rule::name).toList();
-        List<String> withoutOne = Router.fromConfig(TestSettings.gateway(Map.of("gateway.route.rules[1].enabled", "false"))
-                .route().rules()).rules().stream().map(RoutingRules.Rule::name).toList();
+        List<String> shipped = Router.fromConfig(
+                        TestSettings.gateway(Map.of()).route().rules())
+                .rules()
+                .stream()
+                .map(RoutingRules.Rule::name)
+                .toList();
+        List<String> withoutOne = Router.fromConfig(
+                        TestSettings.gateway(Map.of("gateway.route.rules[1].enabled", "false"))
+                                .route()
+                                .rules())
+                .rules()
+                .stream()
+                .map(RoutingRules.Rule::name)
+                .toList();
         assertEquals(shipped.size() - 1, withoutOne.size());
         assertFalse(withoutOne.contains(shipped.get(1)), withoutOne.toString());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Router.fromConfig(TestSettings.gateway(
-                Map.of("gateway.route.rules[9].name", "typo", "gateway.route.rules[9].task", "denoize")).route().rules()));
-        assertTrue(e.getMessage().contains("'typo'") && e.getMessage().contains("unknown task 'denoize'"), e.getMessage());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Router.fromConfig(TestSettings.gateway(
+                                Map.of("gateway.route.rules[9].name", "typo", "gateway.route.rules[9].task", "denoize"))
+                        .route()
+                        .rules()));
+        assertTrue(
+                e.getMessage().contains("'typo'") && e.getMessage().contains("unknown task 'denoize'"), e.getMessage());
     }
 }

@@ -1,9 +1,5 @@
 package org.meddiff.gateway.spool;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -14,6 +10,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** What the retention sweep removes from a spool, and what it must leave alone. */
 class SpoolRetentionTest {
     static final String STUDY = "1.2.826.0.1.3680043.8.498.1";
@@ -22,6 +22,7 @@ class SpoolRetentionTest {
 
     @TempDir
     Path root;
+
     Spool spool;
     SpoolRetention retention;
 
@@ -61,12 +62,16 @@ class SpoolRetentionTest {
 
         assertEquals(new SpoolRetention.Summary(1, 1, 2800), s);
         assertFalse(Files.exists(oldSeries));
-        assertTrue(Files.exists(lateInstance.resolve("1.2.3.2.1.dcm")), "a series with a recent instance is kept whole");
+        assertTrue(
+                Files.exists(lateInstance.resolve("1.2.3.2.1.dcm")), "a series with a recent instance is kept whole");
         assertFalse(Files.exists(oldJob));
-        assertFalse(Files.exists(oldJob.resolveSibling("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.lock")), "its lock goes with it");
+        assertFalse(
+                Files.exists(oldJob.resolveSibling("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.lock")), "its lock goes with it");
         assertTrue(Files.exists(recentJob.resolve("0001.dcm")));
         assertTrue(Files.exists(pendingEvent), "the outbox is never swept: its events are not yet published");
-        assertTrue(Files.isDirectory(spool.seriesDir(STUDY, "1.2.3.2").getParent()), "the study stays while a series is left");
+        assertTrue(
+                Files.isDirectory(spool.seriesDir(STUDY, "1.2.3.2").getParent()),
+                "the study stays while a series is left");
     }
 
     @Test
@@ -75,6 +80,7 @@ class SpoolRetentionTest {
         file(only.resolve("1.2.3.9.1.dcm"), NOW.minus(Duration.ofDays(30)), 10);
         assertEquals(new SpoolRetention.Summary(1, 0, 10), retention.purge(NOW.minus(WEEK)));
         assertFalse(Files.exists(only.getParent()));
-        assertEquals(new SpoolRetention.Summary(0, 0, 0), retention.purge(NOW.minus(WEEK)), "a second sweep finds nothing");
+        assertEquals(
+                new SpoolRetention.Summary(0, 0, 0), retention.purge(NOW.minus(WEEK)), "a second sweep finds nothing");
     }
 }

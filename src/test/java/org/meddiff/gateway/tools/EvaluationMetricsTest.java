@@ -1,15 +1,15 @@
 package org.meddiff.gateway.tools;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
+import java.util.Arrays;
 import java.util.Random;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
-import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class EvaluationMetricsTest {
 
@@ -51,7 +51,8 @@ class EvaluationMetricsTest {
         double[] s = {0.1, 0.2, 0.3, 0.8, 0.9};
         assertEquals(1.0, ImageMetrics.auroc(s, new boolean[] {false, false, false, true, true}), 1e-12);
         assertEquals(0.0, ImageMetrics.auroc(s, new boolean[] {true, true, false, false, false}), 1e-12);
-        assertEquals(0.5, ImageMetrics.auroc(new double[] {1, 1, 1, 1}, new boolean[] {true, false, true, false}), 1e-12);
+        assertEquals(
+                0.5, ImageMetrics.auroc(new double[] {1, 1, 1, 1}, new boolean[] {true, false, true, false}), 1e-12);
         assertTrue(Double.isNaN(ImageMetrics.auroc(s, new boolean[5])));
     }
 
@@ -93,7 +94,8 @@ class EvaluationMetricsTest {
     @Test
     void onlyAcceptsTheEvaluationPartsAndNamesATypo() {
         assertEquals(Set.of("denoise", "anomaly"), Evaluation.tasks("denoise,anomaly"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Evaluation.tasks("denoise,superes"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Evaluation.tasks("denoise,superes"));
         assertTrue(e.getMessage().contains("superes"), e.getMessage());
         assertEquals(Set.of("ldct", "lesions"), Evaluation.tasks("ldct,lesions"));
     }
@@ -113,17 +115,25 @@ class EvaluationMetricsTest {
         }
         FloatVolume low = new FloatVolume(4, 24, 24, noisy);
         Evaluation.ClassicalBaselines b = Evaluation.ClassicalBaselines.tune(low, full);
-        assertTrue(Arrays.stream(Evaluation.ClassicalBaselines.SIGMAS).anyMatch(x -> x == b.sigma()), "sigma " + b.sigma());
+        assertTrue(
+                Arrays.stream(Evaluation.ClassicalBaselines.SIGMAS).anyMatch(x -> x == b.sigma()),
+                "sigma " + b.sigma());
         assertTrue(Arrays.stream(Evaluation.ClassicalBaselines.HS).anyMatch(x -> x == b.h()), "h " + b.h());
         double input = ImageMetrics.psnr(low, full);
         FloatVolume g = b.gaussian(low);
         FloatVolume nlm = b.nlm(low);
-        assertTrue(ImageMetrics.psnr(g, full) > input + 3, "Gaussian " + ImageMetrics.psnr(g, full) + " vs input " + input);
-        assertTrue(ImageMetrics.psnr(nlm, full) > input + 3, "NLM " + ImageMetrics.psnr(nlm, full) + " vs input " + input);
+        assertTrue(
+                ImageMetrics.psnr(g, full) > input + 3,
+                "Gaussian " + ImageMetrics.psnr(g, full) + " vs input " + input);
+        assertTrue(
+                ImageMetrics.psnr(nlm, full) > input + 3, "NLM " + ImageMetrics.psnr(nlm, full) + " vs input " + input);
         // the chosen sigma is the best of the grid on this pair
         for (double s : Evaluation.ClassicalBaselines.SIGMAS) {
-            assertTrue(ImageMetrics.psnr(ClassicalFilters.gaussian3d(low, s), full) <= ImageMetrics.psnr(g, full) + 1e-9, "sigma " + s);
+            assertTrue(
+                    ImageMetrics.psnr(ClassicalFilters.gaussian3d(low, s), full) <= ImageMetrics.psnr(g, full) + 1e-9,
+                    "sigma " + s);
         }
-        assertTrue(ImageMetrics.psnr(b.mix(g, nlm), full) >= Math.min(ImageMetrics.psnr(g, full), ImageMetrics.psnr(nlm, full)));
+        assertTrue(ImageMetrics.psnr(b.mix(g, nlm), full)
+                >= Math.min(ImageMetrics.psnr(g, full), ImageMetrics.psnr(nlm, full)));
     }
 }

@@ -1,8 +1,5 @@
 package org.meddiff.gateway.tools;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +10,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.meddiff.gateway.dicom.Dciodvfy;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** bin/synthetic-ct: the options reach the files, and a bad value is a usage error, not a half-written series. */
 class SyntheticCtCommandTest {
     @TempDir
@@ -21,8 +21,23 @@ class SyntheticCtCommandTest {
     @Test
     void theOptionsReachTheFiles() throws Exception {
         Path out = tmp.resolve("cli");
-        int status = ToolMain.execute(new SyntheticCtCommand(), "--out", out.toString(), "--slices", "3", "--size", "16",
-                "--thickness", "2.5", "--seed", "9", "--description", "CLI test", "--body-part", "CHEST", "--implicit");
+        int status = ToolMain.execute(
+                new SyntheticCtCommand(),
+                "--out",
+                out.toString(),
+                "--slices",
+                "3",
+                "--size",
+                "16",
+                "--thickness",
+                "2.5",
+                "--seed",
+                "9",
+                "--description",
+                "CLI test",
+                "--body-part",
+                "CHEST",
+                "--implicit");
         assertEquals(0, status);
         List<Path> files;
         try (Stream<Path> s = Files.list(out)) {
@@ -41,7 +56,8 @@ class SyntheticCtCommandTest {
     void badValuesAreUsageErrorsAndWriteNothing() {
         Path out = tmp.resolve("none");
         assertEquals(2, ToolMain.execute(new SyntheticCtCommand(), "--out", out.toString(), "--study-uid", "1.2.x"));
-        assertEquals(2, ToolMain.execute(new SyntheticCtCommand(), "--out", out.toString(), "--implicit", "--big-endian"));
+        assertEquals(
+                2, ToolMain.execute(new SyntheticCtCommand(), "--out", out.toString(), "--implicit", "--big-endian"));
         assertEquals(2, ToolMain.execute(new SyntheticCtCommand(), "--slices", "3"), "--out is required");
         assertTrue(!Files.exists(out));
     }

@@ -1,8 +1,5 @@
 package org.meddiff.gateway.tools;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -17,13 +14,16 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.model.OnnxModel;
 import org.meddiff.gateway.infer.model.TinyModels;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.volume.Volume;
-import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The calibration command on DICOM folders the test writes, with the tiny analytic networks as models. */
 class TriageCalibrationTest {
@@ -33,14 +33,20 @@ class TriageCalibrationTest {
 
     private Path series(String name, long seed) throws IOException {
         Path d = dir.resolve(name);
-        SyntheticCtSeries.write(d, SyntheticCtSeries.Params.thick(32, 6).withSeed(seed).withPixelSpacing(1.0).withThickness(1.0)
-                .withNoise(20).withBodyPart("ABDOMEN").withDescription(name));
+        SyntheticCtSeries.write(
+                d,
+                SyntheticCtSeries.Params.thick(32, 6)
+                        .withSeed(seed)
+                        .withPixelSpacing(1.0)
+                        .withThickness(1.0)
+                        .withNoise(20)
+                        .withBodyPart("ABDOMEN")
+                        .withDescription(name));
         return d;
     }
 
     /** What bin/calibrate-triage prints and exits with. */
-    record Run(int status, String out, String err) {
-    }
+    record Run(int status, String out, String err) {}
 
     private static Run execute(String... args) {
         PrintStream oldOut = System.out;
@@ -68,8 +74,19 @@ class TriageCalibrationTest {
     @Test
     void printsEverySeriesScoreAndThresholdLinesThatHoldForTheLesionFreeSeries() throws Exception {
         Path models = TinyModels.install(dir.resolve("models"), ModelRegistry.BASE, ModelRegistry.SR_CONTROLNET);
-        String out = run("--models", models.toString(), "--threads", "1", "--false-positive-rate", "0",
-                "--lesion-free", series("a", 1).toString(), "--lesion-free", series("b", 2).toString(), "--finding", series("c", 3).toString());
+        String out = run(
+                "--models",
+                models.toString(),
+                "--threads",
+                "1",
+                "--false-positive-rate",
+                "0",
+                "--lesion-free",
+                series("a", 1).toString(),
+                "--lesion-free",
+                series("b", 2).toString(),
+                "--finding",
+                series("c", 3).toString());
         Pattern row = Pattern.compile("\\| .+?/(a|b|c) \\| (lesion-free|finding) \\| abdomen \\| 6 \\| ([0-9.]+) \\|");
         Matcher m = row.matcher(out);
         double maxFree = Double.NEGATIVE_INFINITY;
@@ -82,12 +99,15 @@ class TriageCalibrationTest {
             }
         }
         assertEquals(3, rows, out);
-        Matcher u = Pattern.compile("gateway\\.diffusion\\.anomaly\\.urgent-score=([0-9.]+)").matcher(out);
-        Matcher s = Pattern.compile("gateway\\.diffusion\\.anomaly\\.stat-score=([0-9.]+)").matcher(out);
+        Matcher u = Pattern.compile("gateway\\.diffusion\\.anomaly\\.urgent-score=([0-9.]+)")
+                .matcher(out);
+        Matcher s = Pattern.compile("gateway\\.diffusion\\.anomaly\\.stat-score=([0-9.]+)")
+                .matcher(out);
         assertTrue(u.find() && s.find(), out);
         double urgent = Double.parseDouble(u.group(1));
         double stat = Double.parseDouble(s.group(1));
-        // false-positive rate 0: as the gateway compares (score >= threshold), no lesion-free series reaches URGENT (the
+        // false-positive rate 0: as the gateway compares (score >= threshold), no lesion-free series reaches URGENT
+        // (the
         // count is made on the exact scores; printed, both have 6 decimals, the threshold rounded up)
         assertTrue(urgent >= maxFree, urgent + " vs " + maxFree);
         assertTrue(stat >= urgent, stat + " vs " + urgent);
@@ -99,7 +119,8 @@ class TriageCalibrationTest {
         Path models = TinyModels.install(dir.resolve("models"), ModelRegistry.BASE, ModelRegistry.SR_CONTROLNET);
         Path a = series("a", 1);
         String out = run("--models", models.toString(), "--threads", "1", "--lesion-free", a.toString());
-        Matcher m = Pattern.compile("\\| .+?/a \\| lesion-free \\| abdomen \\| 6 \\| ([0-9.]+) \\|").matcher(out);
+        Matcher m = Pattern.compile("\\| .+?/a \\| lesion-free \\| abdomen \\| 6 \\| ([0-9.]+) \\|")
+                .matcher(out);
         assertTrue(m.find(), out);
         List<Path> files;
         try (Stream<Path> l = Files.list(a)) {
@@ -110,8 +131,14 @@ class TriageCalibrationTest {
         ShippedSettings shipped = ShippedSettings.load();
         try (ModelRegistry reg = new ModelRegistry(models, OnnxModel.Settings.cpu(1))) {
             // what AnomalyTask.sample calls: no ROI (the soft-tissue class), the configured t / smoothing / draws
-            double direct = new DiffusionPipeline(reg, 4, 0, 0).anomaly(v, Region.ABDOMEN, null, shipped.anomaly().settings(),
-                    TriageCalibration.seed(a, dicom.readHeader(files.get(0)))).score();
+            double direct = new DiffusionPipeline(reg, 4, 0, 0)
+                    .anomaly(
+                            v,
+                            Region.ABDOMEN,
+                            null,
+                            shipped.anomaly().settings(),
+                            TriageCalibration.seed(a, dicom.readHeader(files.get(0))))
+                    .score();
             assertEquals(direct, Double.parseDouble(m.group(1)), 1e-6);
         }
     }
@@ -133,7 +160,13 @@ class TriageCalibrationTest {
         assertEquals(2, e3.status(), "a usage error");
         assertTrue(e3.err().contains("--lesion-free"), e3.err());
         // the rate is checked before any series is scored
-        Run e4 = execute("--models", models.toString(), "--lesion-free", series("r", 4).toString(), "--false-positive-rate", "10");
+        Run e4 = execute(
+                "--models",
+                models.toString(),
+                "--lesion-free",
+                series("r", 4).toString(),
+                "--false-positive-rate",
+                "10");
         assertEquals(2, e4.status());
         assertTrue(e4.err().contains("false-positive rate"), e4.err());
         assertTrue(e4.out().isEmpty(), "nothing scored: " + e4.out());

@@ -1,9 +1,5 @@
 package org.meddiff.gateway.track;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.util.List;
 import java.util.Map;
 
@@ -19,11 +15,16 @@ import org.meddiff.gateway.events.StoreCompleted;
 import org.meddiff.gateway.events.TriageFinding;
 import org.meddiff.gateway.events.TriagePriority;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** The status view's order and bound: what the status page lists after weeks of traffic. */
 class StudyTrackerTest {
 
     static InstanceReceived received(String study) {
-        return InstanceReceived.of(study, study + ".1", study + ".1.1", "1.2.840.10008.1.2.1", 100, "instances/x", null);
+        return InstanceReceived.of(
+                study, study + ".1", study + ".1.1", "1.2.840.10008.1.2.1", 100, "instances/x", null);
     }
 
     @Test
@@ -60,7 +61,9 @@ class StudyTrackerTest {
         tracker.apply(JobProgress.of(JOB, 1, 2, "late progress", null));
         tracker.apply(JOB);
         assertEquals(JobState.COMPLETED, onlyJob(tracker).state(), "a late progress or request does not reopen it");
-        assertEquals(DispatchState.DELIVERED, onlyJob(tracker).dispatch().get("PACS@h:1").state());
+        assertEquals(
+                DispatchState.DELIVERED,
+                onlyJob(tracker).dispatch().get("PACS@h:1").state());
     }
 
     @Test
@@ -70,8 +73,12 @@ class StudyTrackerTest {
         tracker.apply(JOB);
         tracker.apply(JobProgress.of(JOB, 1, 2, "sampling", 3.5));
         tracker.apply(TriageFinding.of(JOB, "2.25.6", 0.2, "abdomen", TriagePriority.STAT, 0.09, "m/1"));
-        JsonNode job = Events.JSON.readTree(Events.JSON.writeValueAsString(tracker.status(STUDY).orElseThrow()))
-                .path("series").get(0).path("jobs").get(0);
+        JsonNode job = Events.JSON
+                .readTree(Events.JSON.writeValueAsString(tracker.status(STUDY).orElseThrow()))
+                .path("series")
+                .get(0)
+                .path("jobs")
+                .get(0);
         assertEquals("RUNNING", job.path("state").asText());
         assertEquals(1, job.path("step").asInt());
         assertEquals("sampling", job.path("message").asText());

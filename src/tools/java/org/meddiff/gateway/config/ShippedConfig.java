@@ -17,8 +17,7 @@ import io.smallrye.config.SmallRyeConfigBuilder;
  * their settings here instead of parsing the file, so they score and test exactly what a deployment runs.
  */
 public final class ShippedConfig {
-    private ShippedConfig() {
-    }
+    private ShippedConfig() {}
 
     public static <T> T load(Class<T> mapping, Map<String, String> overrides) {
         URL shipped = ShippedConfig.class.getResource("/application.properties");
@@ -31,7 +30,8 @@ public final class ShippedConfig {
                     .withConverter(Duration.class, 200, new DurationConverter()) // "10s", as Quarkus reads it
                     .withMapping(mapping)
                     .withValidateUnknown(false) // the file holds the other mappings' keys too
-                    .withSources(new PropertiesConfigSource(shipped, 250),
+                    .withSources(
+                            new PropertiesConfigSource(shipped, 250),
                             new PropertiesConfigSource(overrides, "overrides", 500))
                     .build();
             return config.getConfigMapping(mapping);

@@ -6,8 +6,7 @@ import org.meddiff.gateway.infer.diffusion.GaussianFilter;
 
 /** The classical denoising baselines the evaluation compares with: a 3-D Gaussian, 3-D non-local means, their mix. */
 public final class ClassicalFilters {
-    private ClassicalFilters() {
-    }
+    private ClassicalFilters() {}
 
     /** (1 - w) * a + w * b, voxel by voxel. */
     public static FloatVolume mix(FloatVolume a, FloatVolume b, double w) {

@@ -14,11 +14,8 @@ import java.util.function.DoubleFunction;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.meddiff.gateway.infer.baseline.CubicSliceInterpolator;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
-import org.meddiff.gateway.infer.diffusion.ClassicalBlend;
-import org.meddiff.gateway.infer.diffusion.GaussianFilter;
 import org.meddiff.gateway.infer.diffusion.SamplerProgress;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.model.ExecutionProvider;
@@ -54,8 +51,12 @@ import picocli.CommandLine.Option;
  *
  * <pre>bin/evaluate --help</pre>
  */
-@Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Scores the product's samplers on the evaluation set (volumes the model never saw); Markdown on stdout.")
+@Command(
+        name = "evaluate",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description =
+                "Scores the product's samplers on the evaluation set (volumes the model never saw); Markdown on stdout.")
 public final class Evaluation implements Callable<Integer> {
     /** The parts of the evaluation, as --only names them. */
     static final Set<String> TASKS = Set.of("denoise", "ldct", "superres", "anomaly", "lesions");
@@ -78,7 +79,9 @@ public final class Evaluation implements Callable<Integer> {
     @Option(names = "--steps", description = "sampler steps instead of the shipped ones")
     Integer stepsOverride;
 
-    @Option(names = "--only", description = "comma-separated parts: denoise, ldct, superres, anomaly, lesions (default: all)")
+    @Option(
+            names = "--only",
+            description = "comma-separated parts: denoise, ldct, superres, anomaly, lesions (default: all)")
     String only;
 
     @Option(names = "--json", description = "also write the figures to this file (the model cards' gateway_evaluation)")
@@ -99,7 +102,8 @@ public final class Evaluation implements Callable<Integer> {
         Set<String> out = Set.of(list.split(","));
         for (String t : out) {
             if (!TASKS.contains(t)) {
-                throw new IllegalArgumentException("--only: unknown part '" + t + "' (denoise, ldct, superres, anomaly, lesions)");
+                throw new IllegalArgumentException(
+                        "--only: unknown part '" + t + "' (denoise, ldct, superres, anomaly, lesions)");
             }
         }
         return out;
@@ -109,31 +113,60 @@ public final class Evaluation implements Callable<Integer> {
     public Integer call() throws IOException {
         Set<String> parts = only == null ? TASKS : tasks(only);
         JsonNode index = new ObjectMapper().readTree(data.resolve("index.json").toFile());
-        System.out.printf(Locale.ROOT, "Evaluation set: %s (created %s); validation case %s (never trained on), baselines tuned on %s.%n",
-                data, index.path("created_utc").asText(), index.path("validation_case").asText(), index.path("training_case").asText());
+        System.out.printf(
+                Locale.ROOT,
+                "Evaluation set: %s (created %s); validation case %s (never trained on), baselines tuned on %s.%n",
+                data,
+                index.path("created_utc").asText(),
+                index.path("validation_case").asText(),
+                index.path("training_case").asText());
         System.out.println("Low dose: " + index.path("low_dose").asText() + ".");
         System.out.println("Blocks are cropped small for 2 CPU cores (shapes z x y x x below, 1 mm voxels).");
-        System.out.println("Metrics: clip to [-160, 240] HU, scale to [0, 1] (data range 400 HU); PSNR over the block; "
-                + "SSIM 2-D per axial slice averaged (skimage defaults: 7x7 uniform window, K1 0.01, K2 0.03), as meddiff.evaluate.");
-        try (ModelRegistry registry = new ModelRegistry(models, new OnnxModel.Settings(ExecutionProvider.parse(provider), threads))) {
+        System.out.println(
+                "Metrics: clip to [-160, 240] HU, scale to [0, 1] (data range 400 HU); PSNR over the block; "
+                        + "SSIM 2-D per axial slice averaged (skimage defaults: 7x7 uniform window, K1 0.01, K2 0.03), as meddiff.evaluate.");
+        try (ModelRegistry registry =
+                new ModelRegistry(models, new OnnxModel.Settings(ExecutionProvider.parse(provider), threads))) {
             DiffusionPipeline pipeline = new DiffusionPipeline(registry, batch, 0, 0);
-            System.out.printf(Locale.ROOT, "Models: %s, %s on %s, %d intra-op threads, batch %d.%n",
-                    registry.model(ModelRegistry.BASE).card().name(), registry.model(ModelRegistry.SR_CONTROLNET).card().name(),
-                    registry.model(ModelRegistry.BASE).executionProvider(), threads, batch);
+            System.out.printf(
+                    Locale.ROOT,
+                    "Models: %s, %s on %s, %d intra-op threads, batch %d.%n",
+                    registry.model(ModelRegistry.BASE).card().name(),
+                    registry.model(ModelRegistry.SR_CONTROLNET).card().name(),
+                    registry.model(ModelRegistry.BASE).executionProvider(),
+                    threads,
+                    batch);
             if (parts.contains("denoise")) {
-                denoising(index, pipeline, stepsOverride != null ? stepsOverride : shipped.denoise().steps());
+                denoising(
+                        index,
+                        pipeline,
+                        stepsOverride != null
+                                ? stepsOverride
+                                : shipped.denoise().steps());
             }
             if (parts.contains("ldct")) {
                 if (index.path("ldct_real_pairs").path("evaluate").size() > 0) {
-                    realLowDose(index, pipeline, stepsOverride != null ? stepsOverride : shipped.denoise().steps());
+                    realLowDose(
+                            index,
+                            pipeline,
+                            stepsOverride != null
+                                    ? stepsOverride
+                                    : shipped.denoise().steps());
                 } else {
-                    System.out.println("\nNo real low-dose pairs in the evaluation set (the shared LDCT data is absent): skipped.");
+                    System.out.println(
+                            "\nNo real low-dose pairs in the evaluation set (the shared LDCT data is absent): skipped.");
                 }
             }
             if (parts.contains("superres")) {
-                superResolution(index, pipeline, stepsOverride != null ? stepsOverride : shipped.superres().steps());
+                superResolution(
+                        index,
+                        pipeline,
+                        stepsOverride != null
+                                ? stepsOverride
+                                : shipped.superres().steps());
             }
-            AnomalyEvaluation anomaly = new AnomalyEvaluation(pipeline, registry.model(ModelRegistry.BASE).card(), results);
+            AnomalyEvaluation anomaly = new AnomalyEvaluation(
+                    pipeline, registry.model(ModelRegistry.BASE).card(), results);
             if (parts.contains("anomaly")) {
                 anomaly.run(data, index, shipped);
             } else if (parts.contains("lesions")) {
@@ -169,14 +202,21 @@ public final class Evaluation implements Callable<Integer> {
     private void denoising(JsonNode index, DiffusionPipeline pipeline, int steps) throws IOException {
         FloatVolume trFd = read(data, index, "train/full_dose");
         FloatVolume trLd = read(data, index, "train/low_dose");
-        System.out.printf(Locale.ROOT, "%n### Baseline tuning on the training block (%s, %s), PSNR dB%n%n",
-                index.path("training_case").asText(), trFd.shapeString());
+        System.out.printf(
+                Locale.ROOT,
+                "%n### Baseline tuning on the training block (%s, %s), PSNR dB%n%n",
+                index.path("training_case").asText(),
+                trFd.shapeString());
         ClassicalBaselines baselines = ClassicalBaselines.tune(trLd, trFd);
         FloatVolume fd = read(data, index, "denoise/full_dose");
         FloatVolume ld = read(data, index, "denoise/low_dose");
         long t0 = System.nanoTime();
-        DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(ld, 0, 1), Region.ABDOMEN, shipped.denoise().settings().withSteps(steps),
-                new SeededGaussianNoise(1), SamplerProgress.NONE);
+        DiffusionPipeline.DenoiseResult r = pipeline.denoise(
+                volume(ld, 0, 1),
+                Region.ABDOMEN,
+                shipped.denoise().settings().withSteps(steps),
+                new SeededGaussianNoise(1),
+                SamplerProgress.NONE);
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume dn = CtPreprocessing.asFloatVolume(r.output());
         FloatVolume dnRaw = CtPreprocessing.asFloatVolume(r.unsmoothed());
@@ -184,14 +224,29 @@ public final class Evaluation implements Callable<Integer> {
         FloatVolume g = baselines.gaussian(ld);
         FloatVolume nlm = baselines.nlm(ld);
         FloatVolume classicalMix = baselines.mix(g, nlm);
-        System.out.printf(Locale.ROOT, "%n### Denoising, simulated quarter dose: %s block %s at %s (never trained on)%n%n",
-                index.path("validation_case").asText(), fd.shapeString(), index.path("volumes").path("denoise/full_dose").path("block_zyx"));
+        System.out.printf(
+                Locale.ROOT,
+                "%n### Denoising, simulated quarter dose: %s block %s at %s (never trained on)%n%n",
+                index.path("validation_case").asText(),
+                fd.shapeString(),
+                index.path("volumes").path("denoise/full_dose").path("block_zyx"));
         System.out.println("| method | PSNR dB | SSIM |");
         System.out.println("| --- | --- | --- |");
         row("low-dose input", ld, fd);
-        row(String.format(Locale.ROOT, "Gaussian 3-D, sigma %.2f voxel (tuned on training block)", baselines.sigma()), g, fd);
-        row(String.format(Locale.ROOT, "non-local means 3-D, h %.0f HU (tuned on training block)", baselines.h()), nlm, fd);
-        row(String.format(Locale.ROOT, "Gaussian / NLM mix, %.1f NLM (tuned on training block)", baselines.nlmShare()), classicalMix, fd);
+        row(
+                String.format(
+                        Locale.ROOT, "Gaussian 3-D, sigma %.2f voxel (tuned on training block)", baselines.sigma()),
+                g,
+                fd);
+        row(
+                String.format(Locale.ROOT, "non-local means 3-D, h %.0f HU (tuned on training block)", baselines.h()),
+                nlm,
+                fd);
+        row(
+                String.format(
+                        Locale.ROOT, "Gaussian / NLM mix, %.1f NLM (tuned on training block)", baselines.nlmShare()),
+                classicalMix,
+                fd);
         record("denoise", "low_dose", ld, fd);
         record("denoise", String.format(Locale.ROOT, "gaussian_sigma_%.2f", baselines.sigma()), g, fd);
         record("denoise", String.format(Locale.ROOT, "nlm_h_%.0f", baselines.h()), nlm, fd);
@@ -199,16 +254,32 @@ public final class Evaluation implements Callable<Integer> {
         record("denoise", "diffpir_without_output_smoothing", dnRaw, fd);
         record("denoise", "diffpir_without_classical_blend", dnSmoothed, fd);
         record("denoise", "diffpir", dn, fd);
-        String settings = String.format(Locale.ROOT, "%d steps, sigma_n %.4f (%s), lambda %.3g, zeta %.2g", steps, r.sigmaNUsed(),
-                r.sigmaNSource(), shipped.denoise().lambda(), shipped.denoise().zeta());
-        String smoothing = String.format(Locale.ROOT, "%.2g mm in-plane output smoothing", shipped.denoise().outputSmoothingMm());
-        String blend = String.format(Locale.ROOT, "classical blend %.2g (Gaussian %.2g mm)", shipped.denoise().classicalBlend(),
+        String settings = String.format(
+                Locale.ROOT,
+                "%d steps, sigma_n %.4f (%s), lambda %.3g, zeta %.2g",
+                steps,
+                r.sigmaNUsed(),
+                r.sigmaNSource(),
+                shipped.denoise().lambda(),
+                shipped.denoise().zeta());
+        String smoothing = String.format(
+                Locale.ROOT,
+                "%.2g mm in-plane output smoothing",
+                shipped.denoise().outputSmoothingMm());
+        String blend = String.format(
+                Locale.ROOT,
+                "classical blend %.2g (Gaussian %.2g mm)",
+                shipped.denoise().classicalBlend(),
                 shipped.denoise().classicalBlendSigmaMm());
         figures("denoise").put("diffpir_settings", settings + ", " + smoothing + ", " + blend);
         row("DiffPIR (Java, ONNX Runtime), " + settings + ", diffusion estimate alone", dnRaw, fd);
         row("DiffPIR, the same + " + smoothing, dnSmoothed, fd);
         row("DiffPIR, shipped: the same + " + smoothing + " + " + blend, dn, fd);
-        System.out.printf(Locale.ROOT, "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n", sec, r.sampler().patches(),
+        System.out.printf(
+                Locale.ROOT,
+                "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n",
+                sec,
+                r.sampler().patches(),
                 r.sampler().networkSeconds());
     }
 
@@ -224,16 +295,24 @@ public final class Evaluation implements Callable<Integer> {
         double pixel = pairs.path("pixel_mm").asDouble();
         double thickness = pairs.path("slice_mm").asDouble();
         FloatVolume tuneFull = read(data, index, "ldct/" + tune + "_full");
-        System.out.printf(Locale.ROOT, "%n### Baseline tuning on the real pair %s (quarter / full dose, %s), PSNR dB%n%n", tune,
+        System.out.printf(
+                Locale.ROOT,
+                "%n### Baseline tuning on the real pair %s (quarter / full dose, %s), PSNR dB%n%n",
+                tune,
                 tuneFull.shapeString());
-        ClassicalBaselines baselines = ClassicalBaselines.tune(read(data, index, "ldct/" + tune + "_quarter"), tuneFull);
-        String[] methods = {"low-dose input (real quarter dose)",
-                String.format(Locale.ROOT, "Gaussian, sigma %.2f pixel (tuned on %s)", baselines.sigma(), tune),
-                String.format(Locale.ROOT, "non-local means, h %.0f HU (tuned on %s)", baselines.h(), tune),
-                String.format(Locale.ROOT, "Gaussian / NLM mix, %.1f NLM (tuned on %s)", baselines.nlmShare(), tune),
-                "DiffPIR (Java), shipped settings, the diffusion estimate alone",
-                "DiffPIR, shipped: + output smoothing + classical blend"};
-        String[] keys = {"low_dose", "gaussian", "nlm", "gaussian_nlm_mix", "diffpir_without_output_smoothing", "diffpir"};
+        ClassicalBaselines baselines =
+                ClassicalBaselines.tune(read(data, index, "ldct/" + tune + "_quarter"), tuneFull);
+        String[] methods = {
+            "low-dose input (real quarter dose)",
+            String.format(Locale.ROOT, "Gaussian, sigma %.2f pixel (tuned on %s)", baselines.sigma(), tune),
+            String.format(Locale.ROOT, "non-local means, h %.0f HU (tuned on %s)", baselines.h(), tune),
+            String.format(Locale.ROOT, "Gaussian / NLM mix, %.1f NLM (tuned on %s)", baselines.nlmShare(), tune),
+            "DiffPIR (Java), shipped settings, the diffusion estimate alone",
+            "DiffPIR, shipped: + output smoothing + classical blend"
+        };
+        String[] keys = {
+            "low_dose", "gaussian", "nlm", "gaussian_nlm_mix", "diffpir_without_output_smoothing", "diffpir"
+        };
         int n = pairs.path("evaluate").size();
         double[][] psnr = new double[methods.length][n];
         double[][] ssim = new double[methods.length][n];
@@ -246,22 +325,42 @@ public final class Evaluation implements Callable<Integer> {
             FloatVolume fd = read(data, index, "ldct/" + names[k] + "_full");
             shape = fd.shapeString();
             long t0 = System.nanoTime();
-            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume(qd, 0, thickness, pixel), Region.ABDOMEN,
-                    shipped.denoise().settings().withSteps(steps), new SeededGaussianNoise(10 + k), SamplerProgress.NONE);
+            DiffusionPipeline.DenoiseResult r = pipeline.denoise(
+                    volume(qd, 0, thickness, pixel),
+                    Region.ABDOMEN,
+                    shipped.denoise().settings().withSteps(steps),
+                    new SeededGaussianNoise(10 + k),
+                    SamplerProgress.NONE);
             seconds += (System.nanoTime() - t0) / 1e9;
             FloatVolume g = baselines.gaussian(qd);
             FloatVolume nlm = baselines.nlm(qd);
-            FloatVolume[] outputs = {qd, g, nlm, baselines.mix(g, nlm), CtPreprocessing.asFloatVolume(r.unsmoothed()),
-                    CtPreprocessing.asFloatVolume(r.output())};
+            FloatVolume[] outputs = {
+                qd,
+                g,
+                nlm,
+                baselines.mix(g, nlm),
+                CtPreprocessing.asFloatVolume(r.unsmoothed()),
+                CtPreprocessing.asFloatVolume(r.output())
+            };
             for (int m = 0; m < methods.length; m++) {
                 psnr[m][k] = ImageMetrics.psnr(outputs[m], fd);
                 ssim[m][k] = ImageMetrics.ssim2d(outputs[m], fd);
             }
-            System.out.printf(Locale.ROOT, "%s: sigma_n %.4f (%s), %.0f s%n", names[k], r.sigmaNUsed(), r.sigmaNSource(),
+            System.out.printf(
+                    Locale.ROOT,
+                    "%s: sigma_n %.4f (%s), %.0f s%n",
+                    names[k],
+                    r.sigmaNUsed(),
+                    r.sigmaNSource(),
                     (System.nanoTime() - t0) / 1e9);
         }
-        System.out.printf(Locale.ROOT, "%n### Denoising, REAL quarter dose: Mayo 2016 patient L506, %d slices of 3 mm, central %s "
-                + "(never trained on; pixel %.2f mm assumed)%n%n", n, shape, pixel);
+        System.out.printf(
+                Locale.ROOT,
+                "%n### Denoising, REAL quarter dose: Mayo 2016 patient L506, %d slices of 3 mm, central %s "
+                        + "(never trained on; pixel %.2f mm assumed)%n%n",
+                n,
+                shape,
+                pixel);
         StringBuilder head = new StringBuilder("| method | mean PSNR dB | mean SSIM |");
         StringBuilder rule = new StringBuilder("| --- | --- | --- |");
         for (String name : names) {
@@ -274,7 +373,8 @@ public final class Evaluation implements Callable<Integer> {
         for (int m = 0; m < methods.length; m++) {
             double mp = Arrays.stream(psnr[m]).average().orElse(Double.NaN);
             double ms = Arrays.stream(ssim[m]).average().orElse(Double.NaN);
-            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %s | %.2f | %.4f |", methods[m], mp, ms));
+            StringBuilder row =
+                    new StringBuilder(String.format(Locale.ROOT, "| %s | %.2f | %.4f |", methods[m], mp, ms));
             for (int k = 0; k < n; k++) {
                 row.append(String.format(Locale.ROOT, " %.2f / %.4f |", psnr[m][k], ssim[m][k]));
             }
@@ -311,21 +411,31 @@ public final class Evaluation implements Callable<Integer> {
         }
 
         static ClassicalBaselines tune(FloatVolume lowDose, FloatVolume fullDose) {
-            Best g = best("Gaussian sigma (voxels)", "%.2f", SIGMAS, s -> ClassicalFilters.gaussian3d(lowDose, s), fullDose);
+            Best g = best(
+                    "Gaussian sigma (voxels)", "%.2f", SIGMAS, s -> ClassicalFilters.gaussian3d(lowDose, s), fullDose);
             System.out.println();
-            Best nlm = best("NLM h (HU; patch 3x3x3, search 5x7x7)", "%.0f", HS, h -> ClassicalFilters.nlm3d(lowDose, h, 1, 2, 3), fullDose);
+            Best nlm = best(
+                    "NLM h (HU; patch 3x3x3, search 5x7x7)",
+                    "%.0f",
+                    HS,
+                    h -> ClassicalFilters.nlm3d(lowDose, h, 1, 2, 3),
+                    fullDose);
             System.out.println();
-            Best mix = best("Gaussian / NLM mix, share of NLM", "%.1f", SHARES, w -> ClassicalFilters.mix(g.output(), nlm.output(), w), fullDose);
+            Best mix = best(
+                    "Gaussian / NLM mix, share of NLM",
+                    "%.1f",
+                    SHARES,
+                    w -> ClassicalFilters.mix(g.output(), nlm.output(), w),
+                    fullDose);
             return new ClassicalBaselines(g.parameter(), nlm.parameter(), mix.parameter());
         }
 
         /** A tuned parameter and the filtered volume it gave. */
-        private record Best(double parameter, FloatVolume output) {
-        }
+        private record Best(double parameter, FloatVolume output) {}
 
         /** Prints one tuning table (parameter, PSNR) and returns the highest-PSNR entry (the first on a tie). */
-        private static Best best(String what, String format, double[] grid, DoubleFunction<FloatVolume> filter,
-                                 FloatVolume reference) {
+        private static Best best(
+                String what, String format, double[] grid, DoubleFunction<FloatVolume> filter, FloatVolume reference) {
             System.out.println("| " + what + " | PSNR |");
             System.out.println("| --- | --- |");
             Best best = null;
@@ -350,48 +460,89 @@ public final class Evaluation implements Callable<Integer> {
         // slab i covers thin slices 5i..5i+4; its centre (thin coordinate 5i+2) is where the thick slice lives
         Volume thickVolume = volume(thick, (sf - 1) / 2.0, sf);
         long t0 = System.nanoTime();
-        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thickVolume, Region.ABDOMEN,
-                shipped.superres().settings(1.0).withSteps(steps), new SeededGaussianNoise(3), SamplerProgress.NONE);
+        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(
+                thickVolume,
+                Region.ABDOMEN,
+                shipped.superres().settings(1.0).withSteps(steps),
+                new SeededGaussianNoise(3),
+                SamplerProgress.NONE);
         double sec = (System.nanoTime() - t0) / 1e9;
         FloatVolume sr = CtPreprocessing.asFloatVolume(r.output());
         if (r.output().geometry().origin()[2] != 0 || sr.depth() != thin.depth()) {
-            throw new IllegalStateException("unexpected thin grid: origin z " + r.output().geometry().origin()[2] + ", " + sr.shapeString());
+            throw new IllegalStateException(
+                    "unexpected thin grid: origin z " + r.output().geometry().origin()[2] + ", " + sr.shapeString());
         }
         Volume cubic = CubicSliceInterpolator.resample(thickVolume, 1.0);
         int c0 = (int) Math.round(cubic.geometry().origin()[2]);
         FloatVolume cub = CtPreprocessing.asFloatVolume(cubic);
         int n = cub.depth();
         FloatVolume lin = VolumeBlocks.linearZ(thick, thin.depth(), sf);
-        System.out.printf(Locale.ROOT, "%n### Super-resolution 5 mm (mean of 5 slices) -> 1 mm: %s block %s%n%n",
-                index.path("validation_case").asText(), thin.shapeString());
-        System.out.printf(Locale.ROOT, "Scored on thin slices %d..%d (%d slices, between the first and last thick-slice centres, "
-                + "where the cubic baseline is defined); all 40 slices for linear / sampler in brackets.%n%n", c0, c0 + n - 1, n);
+        System.out.printf(
+                Locale.ROOT,
+                "%n### Super-resolution 5 mm (mean of 5 slices) -> 1 mm: %s block %s%n%n",
+                index.path("validation_case").asText(),
+                thin.shapeString());
+        System.out.printf(
+                Locale.ROOT,
+                "Scored on thin slices %d..%d (%d slices, between the first and last thick-slice centres, "
+                        + "where the cubic baseline is defined); all 40 slices for linear / sampler in brackets.%n%n",
+                c0,
+                c0 + n - 1,
+                n);
         System.out.println("| method | PSNR dB | SSIM |");
         System.out.println("| --- | --- | --- |");
         FloatVolume target = VolumeBlocks.slices(thin, c0, n);
         row("cubic (CubicSliceInterpolator)", cub, target);
         record("superres", "cubic", cub, target);
         record("superres", "diffpir_controlnet", VolumeBlocks.slices(sr, c0, n), target);
-        record("superres", "cubic_plus_slab_projection", VolumeBlocks.slices(ClassicalThinSlices.estimate(thick, thin.depth(), sf), c0, n), target);
+        record(
+                "superres",
+                "cubic_plus_slab_projection",
+                VolumeBlocks.slices(ClassicalThinSlices.estimate(thick, thin.depth(), sf), c0, n),
+                target);
         figures("superres").put("scored_slices", c0 + ".." + (c0 + n - 1));
-        // what the exact slab projection alone adds to the classical estimate (the sampler ends with the same projection)
+        // what the exact slab projection alone adds to the classical estimate (the sampler ends with the same
+        // projection)
         FloatVolume consistent = ClassicalThinSlices.estimate(thick, thin.depth(), sf);
-        System.out.printf(Locale.ROOT, "| cubic + slab projection (ClassicalThinSlices) | %.2f (%.2f) | %.4f (%.4f) |%n",
-                ImageMetrics.psnr(VolumeBlocks.slices(consistent, c0, n), target), ImageMetrics.psnr(consistent, thin),
-                ImageMetrics.ssim2d(VolumeBlocks.slices(consistent, c0, n), target), ImageMetrics.ssim2d(consistent, thin));
-        System.out.printf(Locale.ROOT, "| linear along z | %.2f (%.2f) | %.4f (%.4f) |%n", ImageMetrics.psnr(VolumeBlocks.slices(lin, c0, n), target),
-                ImageMetrics.psnr(lin, thin), ImageMetrics.ssim2d(VolumeBlocks.slices(lin, c0, n), target), ImageMetrics.ssim2d(lin, thin));
-        System.out.printf(Locale.ROOT, "| ControlNet DiffPIR (Java), %d steps, sigma_n %.3g, lambda %.3g, zeta %.2g, final slab projection "
-                + "| %.2f (%.2f) | %.4f (%.4f) |%n", steps, shipped.superres().sigmaN(), shipped.superres().lambda(), shipped.superres().zeta(), ImageMetrics.psnr(VolumeBlocks.slices(sr, c0, n), target), ImageMetrics.psnr(sr, thin),
-                ImageMetrics.ssim2d(VolumeBlocks.slices(sr, c0, n), target), ImageMetrics.ssim2d(sr, thin));
-        System.out.printf(Locale.ROOT, "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n", sec, r.sampler().patches(),
+        System.out.printf(
+                Locale.ROOT,
+                "| cubic + slab projection (ClassicalThinSlices) | %.2f (%.2f) | %.4f (%.4f) |%n",
+                ImageMetrics.psnr(VolumeBlocks.slices(consistent, c0, n), target),
+                ImageMetrics.psnr(consistent, thin),
+                ImageMetrics.ssim2d(VolumeBlocks.slices(consistent, c0, n), target),
+                ImageMetrics.ssim2d(consistent, thin));
+        System.out.printf(
+                Locale.ROOT,
+                "| linear along z | %.2f (%.2f) | %.4f (%.4f) |%n",
+                ImageMetrics.psnr(VolumeBlocks.slices(lin, c0, n), target),
+                ImageMetrics.psnr(lin, thin),
+                ImageMetrics.ssim2d(VolumeBlocks.slices(lin, c0, n), target),
+                ImageMetrics.ssim2d(lin, thin));
+        System.out.printf(
+                Locale.ROOT,
+                "| ControlNet DiffPIR (Java), %d steps, sigma_n %.3g, lambda %.3g, zeta %.2g, final slab projection "
+                        + "| %.2f (%.2f) | %.4f (%.4f) |%n",
+                steps,
+                shipped.superres().sigmaN(),
+                shipped.superres().lambda(),
+                shipped.superres().zeta(),
+                ImageMetrics.psnr(VolumeBlocks.slices(sr, c0, n), target),
+                ImageMetrics.psnr(sr, thin),
+                ImageMetrics.ssim2d(VolumeBlocks.slices(sr, c0, n), target),
+                ImageMetrics.ssim2d(sr, thin));
+        System.out.printf(
+                Locale.ROOT,
+                "%nSampler: %.1f s, %d patches, %.1f s in ONNX Runtime.%n",
+                sec,
+                r.sampler().patches(),
                 r.sampler().networkSeconds());
     }
 
     // ------------------------------------------------------------------ helpers
 
     private static void row(String name, FloatVolume a, FloatVolume ref) {
-        System.out.printf(Locale.ROOT, "| %s | %.2f | %.4f |%n", name, ImageMetrics.psnr(a, ref), ImageMetrics.ssim2d(a, ref));
+        System.out.printf(
+                Locale.ROOT, "| %s | %.2f | %.4f |%n", name, ImageMetrics.psnr(a, ref), ImageMetrics.ssim2d(a, ref));
     }
 
     /** Axial volume on a 1 mm in-plane grid; z origin and spacing in mm. */
@@ -401,8 +552,18 @@ public final class Evaluation implements Callable<Integer> {
 
     /** The same with an in-plane pixel size in mm. */
     static Volume volume(FloatVolume v, double originZ, double spacingZ, double pixelMm) {
-        VolumeGeometry g = new VolumeGeometry(v.width(), v.height(), v.depth(), new double[] {0, 0, originZ}, new double[] {1, 0, 0},
-                new double[] {0, 1, 0}, new double[] {0, 0, 1}, pixelMm, pixelMm, spacingZ, spacingZ);
+        VolumeGeometry g = new VolumeGeometry(
+                v.width(),
+                v.height(),
+                v.depth(),
+                new double[] {0, 0, originZ},
+                new double[] {1, 0, 0},
+                new double[] {0, 1, 0},
+                new double[] {0, 0, 1},
+                pixelMm,
+                pixelMm,
+                spacingZ,
+                spacingZ);
         return new Volume(g, v.data().clone());
     }
 

@@ -15,8 +15,7 @@ public final class ImageMetrics {
     /** PSNR cap when the images are identical in the window. */
     public static final double PSNR_CAP = 100;
 
-    private ImageMetrics() {
-    }
+    private ImageMetrics() {}
 
     static float[] windowed(FloatVolume v) {
         float[] out = new float[v.size()];

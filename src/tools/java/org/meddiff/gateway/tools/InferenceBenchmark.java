@@ -33,7 +33,10 @@ import picocli.CommandLine.Option;
  *
  * <pre>bin/benchmark-inference --help</pre>
  */
-@Command(name = "benchmark-inference", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "benchmark-inference",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         description = "Diffusion worker cost on this machine (network evaluations, a whole denoising job, resampling).")
 public final class InferenceBenchmark implements Callable<Integer> {
 
@@ -55,11 +58,15 @@ public final class InferenceBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (ModelRegistry registry = new ModelRegistry(models,
-                new OnnxModel.Settings(ExecutionProvider.parse(provider), threads))) {
+        try (ModelRegistry registry =
+                new ModelRegistry(models, new OnnxModel.Settings(ExecutionProvider.parse(provider), threads))) {
             OnnxModel base = registry.model(ModelRegistry.BASE);
-            System.out.printf(Locale.ROOT, "### Network evaluations (%s, %d intra-op threads, %s)%n%n", base.executionProvider(),
-                    threads, base.card().name());
+            System.out.printf(
+                    Locale.ROOT,
+                    "### Network evaluations (%s, %d intra-op threads, %s)%n%n",
+                    base.executionProvider(),
+                    threads,
+                    base.card().name());
             System.out.println("| patch | batch | ms per call | ms per patch |");
             System.out.println("| --- | --- | --- | --- |");
             for (int patch : new int[] {16, 24, 32, 48}) {
@@ -69,23 +76,40 @@ public final class InferenceBenchmark implements Callable<Integer> {
                 }
             }
             Path dir = Files.createTempDirectory("meddiff-bench");
-            SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(96, 48).withSeed(7).withPixelSpacing(1.0)
-                    .withThickness(1.0).withNoise(30).withDescription("benchmark reference volume");
+            SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(96, 48)
+                    .withSeed(7)
+                    .withPixelSpacing(1.0)
+                    .withThickness(1.0)
+                    .withNoise(30)
+                    .withDescription("benchmark reference volume");
             List<Path> files = SyntheticCtSeries.write(dir, params);
             Volume volume = new PixelMedDatasets().readVolume(files);
             DiffusionPipeline pipeline = new DiffusionPipeline(registry, 4, 0, 0);
             ShippedSettings shipped = ShippedSettings.load(); // the job a deployment runs, post-processing included
             long start = System.nanoTime();
-            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume, Region.ABDOMEN, shipped.denoise().settings(),
-                    new SeededGaussianNoise(1), SamplerProgress.NONE);
+            DiffusionPipeline.DenoiseResult r = pipeline.denoise(
+                    volume,
+                    Region.ABDOMEN,
+                    shipped.denoise().settings(),
+                    new SeededGaussianNoise(1),
+                    SamplerProgress.NONE);
             double total = (System.nanoTime() - start) / 1e9;
             double network = r.sampler().networkSeconds();
-            System.out.printf(Locale.ROOT, "%n### Whole denoising job: 96x96x48 voxels of 1 mm, the shipped settings (%d steps, "
-                    + "output smoothing %.2g mm, classical blend %.2g), batch 4%n%n", shipped.denoise().steps(), shipped.denoise().outputSmoothingMm(),
+            System.out.printf(
+                    Locale.ROOT,
+                    "%n### Whole denoising job: 96x96x48 voxels of 1 mm, the shipped settings (%d steps, "
+                            + "output smoothing %.2g mm, classical blend %.2g), batch 4%n%n",
+                    shipped.denoise().steps(),
+                    shipped.denoise().outputSmoothingMm(),
                     shipped.denoise().classicalBlend());
             System.out.println("| patches | total s | in ONNX Runtime s | outside ONNX Runtime |");
             System.out.println("| --- | --- | --- | --- |");
-            System.out.printf(Locale.ROOT, "| %d | %.2f | %.2f | %.1f %% |%n", r.sampler().patches(), total, network,
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %d | %.2f | %.2f | %.1f %% |%n",
+                    r.sampler().patches(),
+                    total,
+                    network,
                     100 * (total - network) / total);
             for (Path f : files) {
                 Files.deleteIfExists(f);
@@ -110,8 +134,14 @@ public final class InferenceBenchmark implements Callable<Integer> {
             v[i] = (float) (40 + 30 * random.nextGaussian());
         }
         FloatVolume series = new FloatVolume(slices, side, side, v);
-        System.out.printf(Locale.ROOT, "%n### Resampling a %dx%dx%d series (%.1f mm pixels, %.0f mm slices) to 1 mm and back%n%n", side, side,
-                slices, source[1], source[0]);
+        System.out.printf(
+                Locale.ROOT,
+                "%n### Resampling a %dx%dx%d series (%.1f mm pixels, %.0f mm slices) to 1 mm and back%n%n",
+                side,
+                side,
+                slices,
+                source[1],
+                source[0]);
         System.out.println("| kernel | to 1 mm s | back s |");
         System.out.println("| --- | --- | --- |");
         for (boolean cubic : new boolean[] {false, true}) {
@@ -119,7 +149,8 @@ public final class InferenceBenchmark implements Callable<Integer> {
             double[] back = new double[repeats];
             for (int k = 0; k < repeats; k++) {
                 long t0 = System.nanoTime();
-                FloatVolume at1mm = cubic ? Resampling.resampleCubic(series, source, mm) : Resampling.resample(series, source, mm);
+                FloatVolume at1mm =
+                        cubic ? Resampling.resampleCubic(series, source, mm) : Resampling.resample(series, source, mm);
                 long t1 = System.nanoTime();
                 if (cubic) {
                     Resampling.resampleCubic(at1mm, slices, side, side, mm, source);
@@ -132,8 +163,12 @@ public final class InferenceBenchmark implements Callable<Integer> {
             }
             Arrays.sort(there);
             Arrays.sort(back);
-            System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f |%n", cubic ? "cubic (Keys, images: the shipped path)" : "linear",
-                    there[repeats / 2], back[repeats / 2]);
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %.2f | %.2f |%n",
+                    cubic ? "cubic (Keys, images: the shipped path)" : "linear",
+                    there[repeats / 2],
+                    back[repeats / 2]);
         }
     }
 

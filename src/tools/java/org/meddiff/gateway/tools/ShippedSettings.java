@@ -41,12 +41,26 @@ final class ShippedSettings {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "denoise: steps %d, sigma_n scale %s, lambda %s, zeta %s, output smoothing %s mm, "
+        return String.format(
+                Locale.ROOT,
+                "denoise: steps %d, sigma_n scale %s, lambda %s, zeta %s, output smoothing %s mm, "
                         + "classical blend %s (sigma %s mm); superres: steps %d, sigma_n %s, lambda %s, zeta %s; "
                         + "anomaly: t %d, smoothing %s mm, draws %d, URGENT >= %s, STAT >= %s",
-                denoise().steps(), denoise().sigmaNScale(), denoise().lambda(), denoise().zeta(), denoise().outputSmoothingMm(),
-                denoise().classicalBlend(), denoise().classicalBlendSigmaMm(), superres().steps(), superres().sigmaN(),
-                superres().lambda(), superres().zeta(), anomaly().t(), anomaly().smoothingSigmaMm(), anomaly().draws(),
-                anomaly().urgentScore(), anomaly().statScore());
+                denoise().steps(),
+                denoise().sigmaNScale(),
+                denoise().lambda(),
+                denoise().zeta(),
+                denoise().outputSmoothingMm(),
+                denoise().classicalBlend(),
+                denoise().classicalBlendSigmaMm(),
+                superres().steps(),
+                superres().sigmaN(),
+                superres().lambda(),
+                superres().zeta(),
+                anomaly().t(),
+                anomaly().smoothingSigmaMm(),
+                anomaly().draws(),
+                anomaly().urgentScore(),
+                anomaly().statScore());
     }
 }

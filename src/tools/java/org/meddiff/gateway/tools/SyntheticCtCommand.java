@@ -14,7 +14,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Writes a synthetic CT series (the test suite's fixture) for a first try of the gateway or a benchmark. */
-@Command(name = "synthetic-ct", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "synthetic-ct",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         description = "Writes a synthetic CT series (CT Image Storage Part-10 files, one per slice) into a folder.")
 public final class SyntheticCtCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "folder to write (created)")
@@ -108,13 +111,18 @@ public final class SyntheticCtCommand implements Callable<Integer> {
             }
         }
         if (studyUid != null || seriesUid != null) {
-            p = p.withUids(studyUid != null ? studyUid : p.studyInstanceUid(), seriesUid != null ? seriesUid : p.seriesInstanceUid());
+            p = p.withUids(
+                    studyUid != null ? studyUid : p.studyInstanceUid(),
+                    seriesUid != null ? seriesUid : p.seriesInstanceUid());
         }
         if (seriesNumber != null) {
             p = p.withSeriesNumber(seriesNumber);
         }
         if (encoding != null) {
-            p = p.withTransferSyntax(encoding.implicit ? TransferSyntax.IMPLICIT_VR_LITTLE_ENDIAN : TransferSyntax.EXPLICIT_VR_BIG_ENDIAN);
+            p = p.withTransferSyntax(
+                    encoding.implicit
+                            ? TransferSyntax.IMPLICIT_VR_LITTLE_ENDIAN
+                            : TransferSyntax.EXPLICIT_VR_BIG_ENDIAN);
         }
         if (signed) {
             p = p.withSignedPixels(true);

@@ -11,13 +11,14 @@ import picocli.CommandLine;
  * line naming it; anything else with its stack trace.
  */
 final class ToolMain {
-    private ToolMain() {
-    }
+    private ToolMain() {}
 
     static int execute(Object command, String... args) {
         CommandLine line = new CommandLine(command);
         line.setExecutionExceptionHandler((e, commandLine, parsed) -> {
-            if (e instanceof IllegalArgumentException || e instanceof IOException || e instanceof IllegalStateException) {
+            if (e instanceof IllegalArgumentException
+                    || e instanceof IOException
+                    || e instanceof IllegalStateException) {
                 commandLine.getErr().println(commandLine.getCommandName() + ": " + e.getMessage());
                 return e instanceof IllegalArgumentException ? 2 : 1;
             }

@@ -39,18 +39,28 @@ import picocli.CommandLine.Option;
  * from its job id), so a rerun gives the same scores. Every folder is checked (files, DICOM, CT) before the first is
  * scored: each series costs an anomaly job, minutes on a GPU worker and much longer on CPU for full-size series.
  */
-@Command(name = "calibrate-triage", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "calibrate-triage",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         description = "Triage thresholds for this site from folders of its own CT series (one series per folder).")
 public final class TriageCalibration implements Callable<Integer> {
     private static final int FEW_SERIES = 10;
 
-    @Option(names = "--lesion-free", required = true, paramLabel = "DIR", description = "a series without findings (repeat)")
+    @Option(
+            names = "--lesion-free",
+            required = true,
+            paramLabel = "DIR",
+            description = "a series without findings (repeat)")
     List<Path> lesionFree = new ArrayList<>();
 
     @Option(names = "--finding", paramLabel = "DIR", description = "a series with a finding (repeat; optional)")
     List<Path> findings = new ArrayList<>();
 
-    @Option(names = "--false-positive-rate", defaultValue = "0.1", description = "share of lesion-free series allowed at URGENT")
+    @Option(
+            names = "--false-positive-rate",
+            defaultValue = "0.1",
+            description = "share of lesion-free series allowed at URGENT")
     double rate;
 
     @Option(names = "--region", defaultValue = "auto", description = "auto, abdomen, chest or HaN")
@@ -81,8 +91,7 @@ public final class TriageCalibration implements Callable<Integer> {
     Path models;
 
     /** One series to score. */
-    private record Series(Path folder, boolean finding, List<Path> files, InstanceHeader header) {
-    }
+    private record Series(Path folder, boolean finding, List<Path> files, InstanceHeader header) {}
 
     /** A bad argument ends the command with one line naming it (exit status 2), an unreadable series too (1). */
     public static void main(String[] args) {
@@ -96,10 +105,16 @@ public final class TriageCalibration implements Callable<Integer> {
         int drawCount = draws != null ? draws : shipped.anomaly().draws();
         double smoothing = smoothingMm != null ? smoothingMm : shipped.anomaly().smoothingSigmaMm();
         TriageThresholds.checkRate(rate);
-        if (steps < 1 || steps > 999 || drawCount < 1 || drawCount > AnomalyMap.MAX_DRAWS || !(smoothing >= 0 && smoothing <= 20)
-                || patch < 0 || stride < 0) {
-            throw new IllegalArgumentException("anomaly settings out of range: t " + steps + " (1..999), draws " + drawCount + " (1.."
-                    + AnomalyMap.MAX_DRAWS + "), smoothing " + smoothing + " mm (0..20), patch / stride >= 0");
+        if (steps < 1
+                || steps > 999
+                || drawCount < 1
+                || drawCount > AnomalyMap.MAX_DRAWS
+                || !(smoothing >= 0 && smoothing <= 20)
+                || patch < 0
+                || stride < 0) {
+            throw new IllegalArgumentException(
+                    "anomaly settings out of range: t " + steps + " (1..999), draws " + drawCount + " (1.."
+                            + AnomalyMap.MAX_DRAWS + "), smoothing " + smoothing + " mm (0..20), patch / stride >= 0");
         }
         List<Series> series = new ArrayList<>();
         for (Path f : lesionFree) {
@@ -108,13 +123,18 @@ public final class TriageCalibration implements Callable<Integer> {
         for (Path f : findings) {
             series.add(check(f, true));
         }
-        System.out.printf(Locale.ROOT, "### Triage calibration: anomaly map at t = %d, %d draw(s), smoothing %.1f mm%n%n", steps, drawCount,
+        System.out.printf(
+                Locale.ROOT,
+                "### Triage calibration: anomaly map at t = %d, %d draw(s), smoothing %.1f mm%n%n",
+                steps,
+                drawCount,
                 smoothing);
         System.out.println("| series folder | kind | region | slices | score (q99 of the map) |");
         System.out.println("| --- | --- | --- | --- | --- |");
         List<Double> free = new ArrayList<>();
         List<Double> withFinding = new ArrayList<>();
-        try (ModelRegistry registry = new ModelRegistry(models, new OnnxModel.Settings(ExecutionProvider.parse(provider), threads))) {
+        try (ModelRegistry registry =
+                new ModelRegistry(models, new OnnxModel.Settings(ExecutionProvider.parse(provider), threads))) {
             DiffusionPipeline pipeline = new DiffusionPipeline(registry, 4, patch, stride);
             for (Series s : series) {
                 Volume volume;
@@ -123,29 +143,61 @@ public final class TriageCalibration implements Callable<Integer> {
                 } catch (DicomDataException e) {
                     throw new IOException(s.folder() + ": " + e.getMessage(), e);
                 }
-                RegionGuess.Decision d = RegionGuess.decide(region, s.header().bodyPartExamined(), CtPreprocessing.asFloatVolume(volume));
-                double score = pipeline.anomaly(volume, d.region(), null,
-                        new DiffusionPipeline.AnomalySettings(steps, smoothing, drawCount), seed(s)).score();
+                RegionGuess.Decision d = RegionGuess.decide(
+                        region, s.header().bodyPartExamined(), CtPreprocessing.asFloatVolume(volume));
+                double score = pipeline.anomaly(
+                                volume,
+                                d.region(),
+                                null,
+                                new DiffusionPipeline.AnomalySettings(steps, smoothing, drawCount),
+                                seed(s))
+                        .score();
                 (s.finding() ? withFinding : free).add(score);
-                System.out.printf(Locale.ROOT, "| %s | %s | %s | %d | %.6f |%n", s.folder(), s.finding() ? "finding" : "lesion-free",
-                        d.region().cardName(), volume.geometry().slices(), score);
+                System.out.printf(
+                        Locale.ROOT,
+                        "| %s | %s | %s | %d | %.6f |%n",
+                        s.folder(),
+                        s.finding() ? "finding" : "lesion-free",
+                        d.region().cardName(),
+                        volume.geometry().slices(),
+                        score);
             }
         }
-        TriageThresholds th = TriageThresholds.suggest(free.stream().mapToDouble(Double::doubleValue).toArray(),
-                withFinding.stream().mapToDouble(Double::doubleValue).toArray(), rate);
-        System.out.printf(Locale.ROOT, "%nURGENT at %s: %d of %d lesion-free series reach it (false-positive rate asked: at most %.2f)",
-                plain(th.urgent()), th.lesionFreeUrgent(), th.lesionFree(), rate);
+        TriageThresholds th = TriageThresholds.suggest(
+                free.stream().mapToDouble(Double::doubleValue).toArray(),
+                withFinding.stream().mapToDouble(Double::doubleValue).toArray(),
+                rate);
+        System.out.printf(
+                Locale.ROOT,
+                "%nURGENT at %s: %d of %d lesion-free series reach it (false-positive rate asked: at most %.2f)",
+                plain(th.urgent()),
+                th.lesionFreeUrgent(),
+                th.lesionFree(),
+                rate);
         if (th.findings() > 0) {
-            System.out.printf(Locale.ROOT, "; %d of %d series with findings reach URGENT, %d STAT; series AUROC %.3f", th.findingsUrgent(),
-                    th.findings(), th.findingsStat(), th.seriesAuroc());
+            System.out.printf(
+                    Locale.ROOT,
+                    "; %d of %d series with findings reach URGENT, %d STAT; series AUROC %.3f",
+                    th.findingsUrgent(),
+                    th.findings(),
+                    th.findingsStat(),
+                    th.seriesAuroc());
         }
-        System.out.printf(Locale.ROOT, ".%nSTAT at %s: above every lesion-free series (one upper spread, highest - median, above the "
-                + "highest; never below URGENT).%n%n", plain(th.stat()));
+        System.out.printf(
+                Locale.ROOT,
+                ".%nSTAT at %s: above every lesion-free series (one upper spread, highest - median, above the "
+                        + "highest; never below URGENT).%n%n",
+                plain(th.stat()));
         if (th.lesionFree() < FEW_SERIES) {
-            System.out.printf(Locale.ROOT, "Only %d lesion-free series (fewer than %d): the thresholds are rough and STAT comes out close "
-                    + "to URGENT.%n%n", th.lesionFree(), FEW_SERIES);
+            System.out.printf(
+                    Locale.ROOT,
+                    "Only %d lesion-free series (fewer than %d): the thresholds are rough and STAT comes out close "
+                            + "to URGENT.%n%n",
+                    th.lesionFree(),
+                    FEW_SERIES);
         }
-        System.out.println("For application.properties (or the environment) of the gateway that runs this model with these settings:");
+        System.out.println(
+                "For application.properties (or the environment) of the gateway that runs this model with these settings:");
         System.out.println("gateway.diffusion.anomaly.urgent-score=" + plain(th.urgent()));
         System.out.println("gateway.diffusion.anomaly.stat-score=" + plain(th.stat()));
         return 0;
@@ -154,7 +206,8 @@ public final class TriageCalibration implements Callable<Integer> {
     /** Noise seeded from the SeriesInstanceUID (the folder's name where a file lacks it): the same scores on a rerun. */
     static SeededGaussianNoise seed(Path folder, InstanceHeader header) {
         String uid = header.seriesInstanceUid();
-        return new SeededGaussianNoise((uid == null || uid.isBlank() ? folder.getFileName().toString() : uid).hashCode());
+        return new SeededGaussianNoise(
+                (uid == null || uid.isBlank() ? folder.getFileName().toString() : uid).hashCode());
     }
 
     private static SeededGaussianNoise seed(Series s) {
@@ -184,7 +237,8 @@ public final class TriageCalibration implements Callable<Integer> {
             throw new IOException(folder + ": " + e.getMessage(), e);
         }
         if (!"CT".equalsIgnoreCase(h.modality())) {
-            throw new IOException(folder + ": modality " + h.modality() + " is not CT (the anomaly task takes CT only)");
+            throw new IOException(
+                    folder + ": modality " + h.modality() + " is not CT (the anomaly task takes CT only)");
         }
         return new Series(folder, finding, files, h);
     }

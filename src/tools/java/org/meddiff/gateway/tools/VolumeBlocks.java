@@ -6,8 +6,7 @@ import org.meddiff.gateway.infer.diffusion.FloatVolume;
 
 /** Cutting, padding and linear resampling of evaluation blocks. */
 public final class VolumeBlocks {
-    private VolumeBlocks() {
-    }
+    private VolumeBlocks() {}
 
     /** Linear interpolation along z between thick-slice centres (meddiff.evaluate.linear_z), constant outside. */
     public static FloatVolume linearZ(FloatVolume thick, int n, int sf) {
@@ -26,7 +25,8 @@ public final class VolumeBlocks {
             int i1 = Math.min(idx + 1, dt - 1);
             double w = i1 == idx ? 0 : Math.max(0, Math.min(1, (z - centres[idx]) / (centres[i1] - centres[idx])));
             for (int p = 0; p < plane; p++) {
-                out[z * plane + p] = (float) (thick.data()[idx * plane + p] * (1 - w) + thick.data()[i1 * plane + p] * w);
+                out[z * plane + p] =
+                        (float) (thick.data()[idx * plane + p] * (1 - w) + thick.data()[i1 * plane + p] * w);
             }
         }
         return new FloatVolume(n, thick.height(), thick.width(), out);

@@ -2,9 +2,9 @@ package org.meddiff.gateway.dicom.net;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.Arrays;
 
 /**
  * A DIMSE command set (PS3.7 section 9.3 and 9.1): group 0000 elements in Implicit VR Little Endian.
@@ -35,7 +35,9 @@ public final class DimseCommand {
         while (pos + 8 <= length) {
             int group = (bytes[pos] & 0xff) | (bytes[pos + 1] & 0xff) << 8;
             int element = (bytes[pos + 2] & 0xff) | (bytes[pos + 3] & 0xff) << 8;
-            int len = (bytes[pos + 4] & 0xff) | (bytes[pos + 5] & 0xff) << 8 | (bytes[pos + 6] & 0xff) << 16
+            int len = (bytes[pos + 4] & 0xff)
+                    | (bytes[pos + 5] & 0xff) << 8
+                    | (bytes[pos + 6] & 0xff) << 16
                     | (bytes[pos + 7] & 0xff) << 24;
             if (group != 0 || len < 0 || len > length - pos - 8) { // written so that a huge len cannot overflow
                 throw new DicomProtocolException("malformed command set at byte " + pos);
@@ -83,8 +85,9 @@ public final class DimseCommand {
         }
         byte[] rest = body.toByteArray();
         ByteArrayOutputStream all = new ByteArrayOutputStream(rest.length + 12);
-        writeElement(all, 0x0000, new byte[] {(byte) rest.length, (byte) (rest.length >>> 8),
-                (byte) (rest.length >>> 16), (byte) (rest.length >>> 24)});
+        writeElement(all, 0x0000, new byte[] {
+            (byte) rest.length, (byte) (rest.length >>> 8), (byte) (rest.length >>> 16), (byte) (rest.length >>> 24)
+        });
         all.writeBytes(rest);
         return all.toByteArray();
     }

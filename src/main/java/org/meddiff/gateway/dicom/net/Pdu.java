@@ -27,12 +27,10 @@ final class Pdu {
     /** Largest PDU body we are willing to buffer, whatever a peer announces (guards memory). */
     static final int MAX_ACCEPTED_PDU_BODY = 16 * 1024 * 1024;
 
-    private Pdu() {
-    }
+    private Pdu() {}
 
     /** Type and body length of the next PDU, or null at a clean end of stream. */
-    record Header(int type, int length) {
-    }
+    record Header(int type, int length) {}
 
     static Header readHeader(DataInputStream in) throws IOException {
         int type = in.read();
@@ -48,7 +46,8 @@ final class Pdu {
     }
 
     static byte[] readBody(DataInputStream in, Header header, byte[] reuse) throws IOException {
-        byte[] body = reuse != null && reuse.length >= header.length() ? reuse : new byte[Math.max(header.length(), 1024)];
+        byte[] body =
+                reuse != null && reuse.length >= header.length() ? reuse : new byte[Math.max(header.length(), 1024)];
         try {
             in.readFully(body, 0, header.length());
         } catch (EOFException e) {

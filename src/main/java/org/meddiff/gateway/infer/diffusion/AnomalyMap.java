@@ -27,11 +27,18 @@ public final class AnomalyMap {
 
     /** The paper's step; the gateway's own comes from its configuration. */
     public static final int T_PAPER = 950;
+
     public static final double QUANTILE_DEFAULT = 0.99;
 
     /** The map (normalized-scale differences), the reconstruction x0' and the series score. */
-    public record Result(FloatVolume map, FloatVolume x0Pred, double score, int t, double quantile, double smoothingSigma, int draws) {
-    }
+    public record Result(
+            FloatVolume map,
+            FloatVolume x0Pred,
+            double score,
+            int t,
+            double quantile,
+            double smoothingSigma,
+            int draws) {}
 
     public static final int MAX_DRAWS = 16;
 
@@ -51,7 +58,8 @@ public final class AnomalyMap {
     }
 
     /** @param smoothingSigma Gaussian sigma in voxels applied to |x0 - x0'| before masking (0: none) */
-    public AnomalyMap(CosineSchedule schedule, SlidingWindowEstimator estimator, int t, double quantile, double smoothingSigma) {
+    public AnomalyMap(
+            CosineSchedule schedule, SlidingWindowEstimator estimator, int t, double quantile, double smoothingSigma) {
         this(schedule, estimator, t, quantile, smoothingSigma, 1);
     }
 
@@ -59,8 +67,13 @@ public final class AnomalyMap {
      * @param smoothingSigma Gaussian sigma in voxels applied to x0 - x0' before the magnitude (0: none)
      * @param draws          one-step reconstructions averaged into x0' (1 to {@link #MAX_DRAWS})
      */
-    public AnomalyMap(CosineSchedule schedule, SlidingWindowEstimator estimator, int t, double quantile, double smoothingSigma,
-                      int draws) {
+    public AnomalyMap(
+            CosineSchedule schedule,
+            SlidingWindowEstimator estimator,
+            int t,
+            double quantile,
+            double smoothingSigma,
+            int draws) {
         if (estimator.model().conditioned()) {
             throw new IllegalArgumentException("the anomaly map uses the base model (no condition input)");
         }
@@ -122,7 +135,8 @@ public final class AnomalyMap {
             diff[i] = in[i] - p[i];
         }
         if (smoothingSigma > 0) {
-            diff = GaussianFilter.apply(new FloatVolume(x0.depth(), x0.height(), x0.width(), diff), smoothingSigma).data();
+            diff = GaussianFilter.apply(new FloatVolume(x0.depth(), x0.height(), x0.width(), diff), smoothingSigma)
+                    .data();
         }
         float[] m = mask.data();
         for (int i = 0; i < diff.length; i++) {

@@ -1,10 +1,10 @@
 package org.meddiff.gateway.infer.diffusion;
 
 import java.util.ArrayDeque;
-import java.util.Deque;
-import java.util.List;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
 
 /** Pre-made noise arrays handed out in order (golden parity). Running out or a size mismatch is an error. */
 public final class ArrayNoiseSource implements NoiseSource {
@@ -19,7 +19,8 @@ public final class ArrayNoiseSource implements NoiseSource {
     /** Splits a stacked [n, count] array into n arrays of {@code count}. */
     public static ArrayNoiseSource ofStacked(float[] stacked, int count) {
         if (count < 1 || stacked.length % count != 0) {
-            throw new IllegalArgumentException("stacked noise of " + stacked.length + " values is not a multiple of " + count);
+            throw new IllegalArgumentException(
+                    "stacked noise of " + stacked.length + " values is not a multiple of " + count);
         }
         List<float[]> l = new ArrayList<>();
         for (int o = 0; o < stacked.length; o += count) {
@@ -35,7 +36,8 @@ public final class ArrayNoiseSource implements NoiseSource {
             throw new IllegalStateException("noise source exhausted after " + used + " arrays");
         }
         if (a.length != count) {
-            throw new IllegalStateException("noise array " + used + " has " + a.length + " values, " + count + " requested");
+            throw new IllegalStateException(
+                    "noise array " + used + " has " + a.length + " values, " + count + " requested");
         }
         used++;
         return a;

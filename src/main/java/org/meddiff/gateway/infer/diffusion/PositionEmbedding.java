@@ -117,7 +117,8 @@ public final class PositionEmbedding {
 
     /** The whole-volume channels [6L, D, H, W] (small volumes and tests only: 6L floats per voxel). */
     public float[] wholeVolume() {
-        float[] out = new float[Math.multiplyExact(channels(), Math.multiplyExact(depth, Math.multiplyExact(height, width)))];
+        float[] out =
+                new float[Math.multiplyExact(channels(), Math.multiplyExact(depth, Math.multiplyExact(height, width)))];
         fillPatch(0, 0, 0, depth, height, width, out, 0);
         return out;
     }

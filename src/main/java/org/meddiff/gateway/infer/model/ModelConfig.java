@@ -2,10 +2,11 @@ package org.meddiff.gateway.infer.model;
 
 import java.nio.file.Path;
 
-import io.smallrye.config.ConfigMapping;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.Pattern;
+
+import io.smallrye.config.ConfigMapping;
 
 /** Settings of the diffusion model runtime ({@code gateway.models.*}). */
 @ConfigMapping(prefix = "gateway.models")
@@ -19,8 +20,12 @@ public interface ModelConfig {
     String executionProvider();
 
     /** ONNX Runtime intra-op threads per session (0 = ORT default: all cores). */
-    @Min(0) @Max(256) int intraOpThreads();
+    @Min(0)
+    @Max(256)
+    int intraOpThreads();
 
     /** Patches per network call (one sampling step's patches are batched up to this). */
-    @Min(1) @Max(256) int batchSize();
+    @Min(1)
+    @Max(256)
+    int batchSize();
 }

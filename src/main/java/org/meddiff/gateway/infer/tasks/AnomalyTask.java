@@ -17,16 +17,15 @@ import org.meddiff.gateway.dicom.DerivedSeriesResult;
 import org.meddiff.gateway.dicom.DerivedSeriesSpec;
 import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.events.JobRequested;
+import org.meddiff.gateway.events.TaskNames;
 import org.meddiff.gateway.events.TriageFinding;
 import org.meddiff.gateway.events.TriagePriority;
-import org.meddiff.gateway.infer.TaskFailedException;
 import org.meddiff.gateway.infer.TaskResult;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.pipeline.AnomalyFusion;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
-import org.meddiff.gateway.events.TaskNames;
 import org.meddiff.gateway.volume.Volume;
 
 /**
@@ -67,14 +66,25 @@ public class AnomalyTask extends DiffusionTask {
     @Override
     Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, TaskProgress progress) {
         progress.step(1, 2, "anomaly map at t=" + config.anomaly().t(), null);
-        DiffusionPipeline.AnomalyResult r = pipeline.anomaly(source, region, null, config.anomaly().settings(),
-                DiffusionTaskSupport.noiseFor(job));
+        DiffusionPipeline.AnomalyResult r =
+                pipeline.anomaly(source, region, null, config.anomaly().settings(), DiffusionTaskSupport.noiseFor(job));
         progress.step(2, 2, String.format(Locale.ROOT, "writing anomaly map, score %.4f", r.score()), null);
-        return new Output(scaledMap(source, r.mapOnSourceGrid()), "[MedDiff-FM anomaly map]", 4000, String.format(Locale.ROOT,
-                "MedDiff-FM anomaly map |x0 - x0'| at t=%d, %d draw(s), smoothed %.1f mm; pixel = 1000 x magnitude in window "
-                        + "units (not HU); series score (q%.2f) %.4f", r.onGrid1mm().t(), r.onGrid1mm().draws(),
-                        r.onGrid1mm().smoothingSigma(), r.onGrid1mm().quantile(), r.score()),
-                250, 500, r.score());
+        return new Output(
+                scaledMap(source, r.mapOnSourceGrid()),
+                "[MedDiff-FM anomaly map]",
+                4000,
+                String.format(
+                        Locale.ROOT,
+                        "MedDiff-FM anomaly map |x0 - x0'| at t=%d, %d draw(s), smoothed %.1f mm; pixel = 1000 x magnitude in window "
+                                + "units (not HU); series score (q%.2f) %.4f",
+                        r.onGrid1mm().t(),
+                        r.onGrid1mm().draws(),
+                        r.onGrid1mm().smoothingSigma(),
+                        r.onGrid1mm().quantile(),
+                        r.score()),
+                250,
+                500,
+                r.score());
     }
 
     /** Bad fusion settings stop start-up of a process that runs infer with the keys named, not its first anomaly job. */
@@ -89,11 +99,14 @@ public class AnomalyTask extends DiffusionTask {
         DiffusionConfig.Fusion f = config.anomaly().fusion();
         AnomalyFusion.Settings configured;
         try { // checked as configured, so the message shows the keys' own values
-            configured = new AnomalyFusion.Settings(f.windowCenter(), f.windowWidth(), f.lower(), f.upper(), f.opacity());
+            configured =
+                    new AnomalyFusion.Settings(f.windowCenter(), f.windowWidth(), f.lower(), f.upper(), f.opacity());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("gateway.diffusion.anomaly.fusion: " + e.getMessage() + " (keys .lower, .upper, "
-                    + ".window-width, .opacity; .lower and .upper default to gateway.diffusion.anomaly.urgent-score and "
-                    + ".stat-score)", e);
+            throw new IllegalArgumentException(
+                    "gateway.diffusion.anomaly.fusion: " + e.getMessage() + " (keys .lower, .upper, "
+                            + ".window-width, .opacity; .lower and .upper default to gateway.diffusion.anomaly.urgent-score and "
+                            + ".stat-score)",
+                    e);
         }
         return configured.scaled(MAP_SCALE);
     }
@@ -103,27 +116,53 @@ public class AnomalyTask extends DiffusionTask {
      * it is logged and the job still delivers the map and its finding (the runner publishes the finding).
      */
     @Override
-    TaskResult afterWrite(JobRequested job, List<Path> sourceFiles, Volume source, Region region, Output output,
-                          DerivedSeriesSpec spec, DerivedSeriesResult written, Path outputDir) {
+    TaskResult afterWrite(
+            JobRequested job,
+            List<Path> sourceFiles,
+            Volume source,
+            Region region,
+            Output output,
+            DerivedSeriesSpec spec,
+            DerivedSeriesResult written,
+            Path outputDir) {
         TriageFinding finding = finding(job, region, output.score(), written);
         DiffusionConfig.Fusion f = config.anomaly().fusion();
         if (!f.enabled()) {
             return new TaskResult(written, Optional.of(finding));
         }
-        DerivedSeriesSpec fusedSpec = new DerivedSeriesSpec(spec.uidSeed() + "/fused", FUSED_SUFFIX, spec.seriesNumberOffset() + 1,
+        DerivedSeriesSpec fusedSpec = new DerivedSeriesSpec(
+                spec.uidSeed() + "/fused",
+                FUSED_SUFFIX,
+                spec.seriesNumberOffset() + 1,
                 // under 256 characters: Orthanc's REST API drops longer values
-                String.format(Locale.ROOT, "%s anomaly map fused on the CT (W%.0f L%.0f): red at %.4f%s to yellow at %.4f%s, "
-                        + "opacity %.2f-1; RGB, not HU; %s, region %s", DerivedMarker.PREFIX, f.windowWidth(), f.windowCenter(),
-                        f.lower(), f.lower() == config.anomaly().urgentScore() ? " (URGENT)" : "", f.upper(),
-                        f.upper() == config.anomaly().statScore() ? " (STAT)" : "", f.opacity(), method(), region.cardName()),
-                f.windowCenter(), f.windowWidth());
+                String.format(
+                        Locale.ROOT,
+                        "%s anomaly map fused on the CT (W%.0f L%.0f): red at %.4f%s to yellow at %.4f%s, "
+                                + "opacity %.2f-1; RGB, not HU; %s, region %s",
+                        DerivedMarker.PREFIX,
+                        f.windowWidth(),
+                        f.windowCenter(),
+                        f.lower(),
+                        f.lower() == config.anomaly().urgentScore() ? " (URGENT)" : "",
+                        f.upper(),
+                        f.upper() == config.anomaly().statScore() ? " (STAT)" : "",
+                        f.opacity(),
+                        method(),
+                        region.cardName()),
+                f.windowCenter(),
+                f.windowWidth());
         DerivedSeriesResult all = written;
         try {
-            all = written.with(datasets.writeColourSeries(sourceFiles,
-                    AnomalyFusion.fuse(source, output.volume(), fusionSettings()), fusedSpec, FUSED_FILE_PREFIX, outputDir));
+            all = written.with(datasets.writeColourSeries(
+                    sourceFiles,
+                    AnomalyFusion.fuse(source, output.volume(), fusionSettings()),
+                    fusedSpec,
+                    FUSED_FILE_PREFIX,
+                    outputDir));
         } catch (DicomDataException | IllegalArgumentException e) {
-            LOG.errorf("job %s: colour-fused anomaly series not written (the map and its finding are): %s", job.jobId(),
-                    e.getMessage());
+            LOG.errorf(
+                    "job %s: colour-fused anomaly series not written (the map and its finding are): %s",
+                    job.jobId(), e.getMessage());
         }
         return new TaskResult(all, Optional.of(finding));
     }

@@ -3,6 +3,7 @@ package org.meddiff.gateway.infer.tasks;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Locale;
 
@@ -19,18 +20,19 @@ import org.meddiff.gateway.infer.pipeline.CtPreprocessing;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.infer.pipeline.RegionGuess;
 import org.meddiff.gateway.volume.Volume;
-import java.security.NoSuchAlgorithmException;
 
 /** What the three diffusion tasks share: reading the series, choosing the region, seeding, progress. */
 final class DiffusionTaskSupport {
     private static final Logger LOG = Logger.getLogger(DiffusionTaskSupport.class);
 
-    private DiffusionTaskSupport() {
-    }
+    private DiffusionTaskSupport() {}
 
     static Volume readCt(DicomDatasets datasets, JobRequested job, List<Path> files) throws TaskFailedException {
-        if (job.series() != null && job.series().modality() != null && !"CT".equalsIgnoreCase(job.series().modality())) {
-            throw new TaskFailedException("modality " + job.series().modality() + " is not CT: " + job.task() + " needs a CT series");
+        if (job.series() != null
+                && job.series().modality() != null
+                && !"CT".equalsIgnoreCase(job.series().modality())) {
+            throw new TaskFailedException(
+                    "modality " + job.series().modality() + " is not CT: " + job.task() + " needs a CT series");
         }
         try {
             return datasets.readVolume(files);
@@ -41,7 +43,8 @@ final class DiffusionTaskSupport {
 
     static Region region(DiffusionConfig config, JobRequested job, Volume volume) {
         String bodyPart = job.series() == null ? null : job.series().bodyPartExamined();
-        RegionGuess.Decision d = RegionGuess.decide(config.region().orElse(null), bodyPart, CtPreprocessing.asFloatVolume(volume));
+        RegionGuess.Decision d =
+                RegionGuess.decide(config.region().orElse(null), bodyPart, CtPreprocessing.asFloatVolume(volume));
         LOG.infof("job %s: region %s (%s: %s)", job.jobId(), d.region().cardName(), d.source(), d.reason());
         return d.region();
     }
@@ -62,8 +65,8 @@ final class DiffusionTaskSupport {
 
     /** Sampler progress as job progress: step i of n with the network's patches per second. */
     static SamplerProgress progress(InferenceTask.TaskProgress out, String what) {
-        return (step, steps, t, patchesPerSecond) -> out.step(step, steps,
-                String.format(Locale.ROOT, "%s: diffusion step t=%d", what, t), patchesPerSecond);
+        return (step, steps, t, patchesPerSecond) ->
+                out.step(step, steps, String.format(Locale.ROOT, "%s: diffusion step t=%d", what, t), patchesPerSecond);
     }
 
     static void requireModel(ModelRegistry registry, String name) throws TaskFailedException {

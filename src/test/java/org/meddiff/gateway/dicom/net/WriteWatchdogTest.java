@@ -1,20 +1,20 @@
 package org.meddiff.gateway.dicom.net;
 
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.net.ServerSocket;
 import java.net.Socket;
 
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A peer that accepts and never reads: the write that fills its window must end, not block for ever. */
 class WriteWatchdogTest {
     @Test
     void aWriteThePeerDoesNotTake_endsAfterTheLimit() throws Exception {
         try (ServerSocket deaf = new ServerSocket(0);
-             Socket socket = new Socket("127.0.0.1", deaf.getLocalPort());
-             Socket accepted = deaf.accept()) { // accepted, never read
+                Socket socket = new Socket("127.0.0.1", deaf.getLocalPort());
+                Socket accepted = deaf.accept()) { // accepted, never read
             WriteWatchdog.Guarded out = WriteWatchdog.guard(socket, 300);
             byte[] block = new byte[1 << 20];
             long t0 = System.nanoTime();

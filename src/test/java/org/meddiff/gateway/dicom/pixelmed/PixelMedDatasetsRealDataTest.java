@@ -1,9 +1,5 @@
 package org.meddiff.gateway.dicom.pixelmed;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
@@ -20,6 +16,10 @@ import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.dicom.InstanceHeader;
 import org.meddiff.gateway.infer.baseline.CubicSliceInterpolator;
 import org.meddiff.gateway.volume.Volume;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Real scanner data from the shared data folder (see its SOURCES.md); skipped where it is absent.
@@ -38,7 +38,10 @@ class PixelMedDatasetsRealDataTest {
         Path d = DATA.resolve(dir);
         Assumptions.assumeTrue(Files.isDirectory(d), "real test data not present: " + d);
         try (Stream<Path> s = Files.list(d)) {
-            return s.filter(p -> p.getFileName().toString().endsWith(suffix)).sorted().limit(limit).toList();
+            return s.filter(p -> p.getFileName().toString().endsWith(suffix))
+                    .sorted()
+                    .limit(limit)
+                    .toList();
         }
     }
 
@@ -57,8 +60,13 @@ class PixelMedDatasetsRealDataTest {
         assertEquals(1.0, v.geometry().sliceThickness(), 1e-9);
 
         Volume thin = CubicSliceInterpolator.resample(v, 0.4);
-        DerivedSeriesSpec spec = new DerivedSeriesSpec(h.seriesInstanceUid() + "/sr/test", "[MedDiff-FM SR]", 1000,
-                "MedDiff-FM super-resolution (test)", 40, 400);
+        DerivedSeriesSpec spec = new DerivedSeriesSpec(
+                h.seriesInstanceUid() + "/sr/test",
+                "[MedDiff-FM SR]",
+                1000,
+                "MedDiff-FM super-resolution (test)",
+                40,
+                400);
         DerivedSeriesResult r = datasets.writeDerivedSeries(src, thin, spec, tmp);
         assertEquals(39, r.files().size());
         Volume back = datasets.readVolume(r.files());

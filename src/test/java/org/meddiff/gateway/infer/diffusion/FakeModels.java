@@ -1,14 +1,13 @@
 package org.meddiff.gateway.infer.diffusion;
 
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Arrays;
+import java.util.List;
 
 /** Epsilon models with known outputs for the sampler tests. */
 final class FakeModels {
 
-    private FakeModels() {
-    }
+    private FakeModels() {}
 
     /** eps = slope * x + offset (+ condSlope * condition): every patch agrees, so smoothing is the identity. */
     static final class Linear implements EpsilonModel {

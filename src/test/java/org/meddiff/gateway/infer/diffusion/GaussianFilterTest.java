@@ -1,10 +1,10 @@
 package org.meddiff.gateway.infer.diffusion;
 
+import org.junit.jupiter.api.Test;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-
-import org.junit.jupiter.api.Test;
 
 class GaussianFilterTest {
 
@@ -32,8 +32,10 @@ class GaussianFilterTest {
 
     @Test
     void isotropicSigmaEqualsPerAxisSigma() {
-        assertArrayEquals(GaussianFilter.apply(impulse(), new double[] {0.7, 0.7, 0.7}).data(),
-                GaussianFilter.apply(impulse(), 0.7).data(), 0f);
+        assertArrayEquals(
+                GaussianFilter.apply(impulse(), new double[] {0.7, 0.7, 0.7}).data(),
+                GaussianFilter.apply(impulse(), 0.7).data(),
+                0f);
         assertArrayEquals(impulse().data(), GaussianFilter.apply(impulse(), 0).data(), 0f);
         assertThrows(IllegalArgumentException.class, () -> GaussianFilter.applyInPlane(impulse(), -1));
     }

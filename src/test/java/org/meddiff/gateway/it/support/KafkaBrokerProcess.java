@@ -7,14 +7,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
-import java.util.concurrent.ExecutionException;
-import java.util.logging.Level;
 import org.jboss.logmanager.LogContext;
 
 /**
@@ -51,7 +51,6 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         }
     }
 
-
     private final String name;
     private final Path dataDir;
     private final int port;
@@ -82,8 +81,15 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         }
         Processes.logMarker(log, "start kafka broker " + name + " on 127.0.0.1:" + port + " data " + dataDir);
         Path script = Processes.projectRoot().resolve("bin/kafka-broker");
-        ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "--data-dir", dataDir.toString(),
-                "--port", String.valueOf(port), "--controller-port", String.valueOf(controllerPort))
+        ProcessBuilder pb = new ProcessBuilder(
+                        "bash",
+                        script.toString(),
+                        "--data-dir",
+                        dataDir.toString(),
+                        "--port",
+                        String.valueOf(port),
+                        "--controller-port",
+                        String.valueOf(controllerPort))
                 .directory(Processes.projectRoot().toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -112,7 +118,10 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         RuntimeException last = null;
         while (System.nanoTime() < deadline) {
             try (Admin admin = admin()) {
-                int nodes = admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size();
+                int nodes = admin.describeCluster()
+                        .nodes()
+                        .get(10, TimeUnit.SECONDS)
+                        .size();
                 if (nodes > 0) {
                     return;
                 }
@@ -124,8 +133,10 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             }
             Processes.sleep(200);
         }
-        throw new IllegalStateException("Kafka broker " + name + " is not answering metadata requests; last lines of "
-                + log + ":\n" + Processes.tail(log, 40), last);
+        throw new IllegalStateException(
+                "Kafka broker " + name + " is not answering metadata requests; last lines of " + log + ":\n"
+                        + Processes.tail(log, 40),
+                last);
     }
 
     /** An admin client for this broker (close it). */
@@ -141,7 +152,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     public void createTopics(Map<String, Integer> partitionsByTopic) {
         try (Admin admin = admin()) {
             List<NewTopic> topics = partitionsByTopic.entrySet().stream()
-                    .map(e -> new NewTopic(e.getKey(), e.getValue(), (short) 1)).toList();
+                    .map(e -> new NewTopic(e.getKey(), e.getValue(), (short) 1))
+                    .toList();
             admin.createTopics(topics).values().forEach((t, f) -> {
                 try {
                     f.get(30, TimeUnit.SECONDS);
