@@ -1,5 +1,7 @@
 package org.meddiff.gateway.dispatch;
 
+import static org.meddiff.gateway.track.StudyResource.problem;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,8 +20,6 @@ import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.JobCompleted;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.spool.Spool;
-
-import static org.meddiff.gateway.track.StudyResource.problem;
 
 /**
  * {@code POST /api/jobs/{jobId}/redeliver}: sends a completed job's derived series again, e.g. after a dead letter

@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
-import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
 
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.net.StoreScu;
@@ -16,7 +16,7 @@ import org.meddiff.gateway.dicom.net.TlsClientSettings;
  * one and the dispatch time-outs. The TLS material is loaded once, at start-up, and only where a destination needs it,
  * so a process that does not dispatch never asks for a key store.
  */
-@ApplicationScoped
+@Singleton // made with the Dispatcher that injects it: a bad key store stops start-up, not a delivery
 public class StoreScuSender implements DestinationSender {
     private final StoreScu scu;
 

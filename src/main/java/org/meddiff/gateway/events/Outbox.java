@@ -48,6 +48,8 @@ public class Outbox {
     /** Guards the queue's order between appends and a requeue of failed entries. */
     private final Object queueLock = new Object();
 
+    private static final List<FileChannel> HELD = Collections.synchronizedList(new ArrayList<>());
+
     @Inject
     public Outbox(Spool spool) {
         this(spool.outbox());
@@ -138,8 +140,6 @@ public class Outbox {
         }
         HELD.add(channel); // released when the process ends
     }
-
-    private static final List<FileChannel> HELD = Collections.synchronizedList(new ArrayList<>());
 
     private List<Path> existingEntries() throws IOException {
         List<Path> files = new ArrayList<>();

@@ -34,6 +34,11 @@ public record JobFailure(String cause, String reason) {
         }
     }
 
+    /** What the operating system says when the disk, not the data, is the problem. */
+    private static final Pattern SYSTEM_ERRORS = Pattern.compile(
+            "No space left on device|Input/output error|Read-only file system|Disk quota exceeded|Stale file handle"
+                    + "|Too many open files|Permission denied");
+
     public boolean retryable() {
         return JobFailed.MACHINE.equals(cause);
     }
@@ -92,11 +97,6 @@ public record JobFailure(String cause, String reason) {
         }
         return null;
     }
-
-    /** What the operating system says when the disk, not the data, is the problem. */
-    private static final Pattern SYSTEM_ERRORS = Pattern.compile(
-            "No space left on device|Input/output error|Read-only file system|Disk quota exceeded|Stale file handle"
-                    + "|Too many open files|Permission denied");
 
     private static Throwable find(Throwable t, String className) {
         for (Throwable e = t; e != null; e = e.getCause()) {

@@ -38,6 +38,11 @@ public class Spool {
     private final long minFreeBytes;
     private final String outbox;
 
+    private volatile FileStore cachedStore;
+
+    /** The file in a job's directory that says it completed: its inference.job.completed event. */
+    public static final String COMPLETE_MARKER = ".complete.json";
+
     @Inject
     public Spool(GatewayConfig config) {
         this(
@@ -102,9 +107,6 @@ public class Spool {
         return seriesDir(studyUid, seriesUid).resolve(sopInstanceUid + ".dcm");
     }
 
-    /** The file in a job's directory that says it completed: its inference.job.completed event. */
-    public static final String COMPLETE_MARKER = ".complete.json";
-
     /** Directory of a job's derived series; job ids are hex digests. */
     public Path derivedDir(String jobId) {
         if (jobId == null || !jobId.matches("[0-9a-f]{8,64}")) {
@@ -151,8 +153,6 @@ public class Spool {
         }
         return store;
     }
-
-    private volatile FileStore cachedStore;
 
     /** Atomic rename into place, then fsync of the directory so the rename itself survives a crash. */
     public void moveDurably(Path from, Path to) throws IOException {

@@ -1,5 +1,6 @@
 package org.meddiff.gateway.track;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -107,23 +108,20 @@ public class StudyTracker {
 
     @Incoming("track-all")
     public void onEvent(String json) {
-        GatewayEvent event;
         try {
             String type = Events.JSON.readTree(json).path("type").asText(null);
             Class<? extends GatewayEvent> record = type == null ? null : TYPES.get(type);
-            if (record == null) {
-                return;
+            if (record != null) {
+                apply(Events.fromJson(json, record));
             }
-            event = Events.fromJson(json, record);
-        } catch (Exception e) {
-            LOG.warnf("track: skipping unreadable event: %s", e.getMessage());
-            return;
+        } catch (RuntimeException | IOException e) {
+            // an event the view cannot take (not JSON, a foreign one without the fields it keys on) must not stop it
+            LOG.warnf("track: skipping an event the status view cannot take: %s", e.getMessage());
         }
-        apply(event);
     }
 
     synchronized void apply(GatewayEvent event) {
-        String studyUid = event.correlationId(); // the StudyInstanceUID, in every event
+        String studyUid = event.correlationId() != null ? event.correlationId() : studyInstanceUid(event);
         if (studyUid == null) {
             return;
         }
@@ -189,6 +187,21 @@ public class StudyTracker {
                 /* other events are not part of the study view */
             }
         }
+    }
+
+    /** The correlation id is the StudyInstanceUID in every event the gateway writes; a foreign one may lack it. */
+    private static String studyInstanceUid(GatewayEvent event) {
+        return switch (event) {
+            case InstanceReceived e -> e.studyInstanceUid();
+            case SeriesReady e -> e.studyInstanceUid();
+            case JobRequested e -> e.studyInstanceUid();
+            case JobCompleted e -> e.studyInstanceUid();
+            case JobFailed e -> e.studyInstanceUid();
+            case TriageFinding e -> e.studyInstanceUid();
+            case StoreCompleted e -> e.studyInstanceUid();
+            case StoreDeadLettered e -> e.studyInstanceUid();
+            default -> null;
+        };
     }
 
     /** A dispatch event can be read before its job's completion event: it implies the completion. */

@@ -1,5 +1,9 @@
 package org.meddiff.gateway.assemble;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,10 +31,6 @@ import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Assemble on a real spool and outbox (quiet period 0: every check announces what is quiet): an instance whose series

@@ -103,6 +103,12 @@ public final class FailoverCampaign {
         }
     }
 
+    private static final Pattern STARTED = Pattern.compile("job (\\p{XDigit}+): denoise on series");
+    private static final Pattern COMPLETED = Pattern.compile("job (\\p{XDigit}+) completed in");
+    private static final Pattern REANNOUNCED = Pattern.compile("job (\\p{XDigit}+) already completed: announcing");
+    private static final Pattern PARTITION =
+            Pattern.compile("topic-partition '" + Pattern.quote(JOB_TOPIC) + "-(\\d+)'");
+
     private FailoverCampaign() {}
 
     public static void main(String[] argv) {
@@ -175,12 +181,6 @@ public final class FailoverCampaign {
             Double takenOverAfterSeconds,
             Double completedAfterSeconds,
             boolean completedByKilledWorker) {}
-
-    private static final Pattern STARTED = Pattern.compile("job (\\p{XDigit}+): denoise on series");
-    private static final Pattern COMPLETED = Pattern.compile("job (\\p{XDigit}+) completed in");
-    private static final Pattern REANNOUNCED = Pattern.compile("job (\\p{XDigit}+) already completed: announcing");
-    private static final Pattern PARTITION =
-            Pattern.compile("topic-partition '" + Pattern.quote(JOB_TOPIC) + "-(\\d+)'");
 
     public static CampaignReport run(Options o) {
         CampaignReport report =

@@ -1,24 +1,5 @@
 package org.meddiff.gateway.campaign;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-
-import org.meddiff.gateway.campaign.FuzzCase.Expect;
-import org.meddiff.gateway.campaign.FuzzCase.StoreAttempt;
-import org.meddiff.gateway.campaign.HostileBytes.Bytes;
-import org.meddiff.gateway.campaign.HostileBytes.Command;
-import org.meddiff.gateway.campaign.HostileBytes.DataSet;
-import org.meddiff.gateway.campaign.RawPeer.Answer;
-
 import static org.meddiff.gateway.campaign.HostileBytes.ABORT;
 import static org.meddiff.gateway.campaign.HostileBytes.ASSOCIATE_AC;
 import static org.meddiff.gateway.campaign.HostileBytes.ASSOCIATE_RJ;
@@ -38,6 +19,25 @@ import static org.meddiff.gateway.campaign.HostileBytes.VERIFICATION;
 import static org.meddiff.gateway.campaign.HostileBytes.pData;
 import static org.meddiff.gateway.campaign.HostileBytes.pdu;
 import static org.meddiff.gateway.campaign.HostileBytes.pdv;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.meddiff.gateway.campaign.FuzzCase.Expect;
+import org.meddiff.gateway.campaign.FuzzCase.StoreAttempt;
+import org.meddiff.gateway.campaign.HostileBytes.Bytes;
+import org.meddiff.gateway.campaign.HostileBytes.Command;
+import org.meddiff.gateway.campaign.HostileBytes.DataSet;
+import org.meddiff.gateway.campaign.RawPeer.Answer;
 
 /**
  * What each category does on its connection(s), and what it requires of the answers. Every case ends by

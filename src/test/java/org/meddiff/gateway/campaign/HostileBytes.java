@@ -34,6 +34,12 @@ final class HostileBytes {
     static final int C_ECHO_RSP = 0x8030;
     static final int NO_DATA_SET = 0x0101;
 
+    static final int PC_ECHO = 1;
+    static final int PC_CT_EXPLICIT = 3;
+    static final int PC_CT_IMPLICIT = 5;
+    static final int PC_MR_REFUSED = 7;
+    static final int PC_JPEG_REFUSED = 9;
+
     private HostileBytes() {}
 
     // ------------------------------------------------------------------ PDUs
@@ -139,12 +145,6 @@ final class HostileBytes {
                 presentationContext(7, MR_IMAGE_STORAGE, List.of(EXPLICIT_LE)),
                 presentationContext(9, CT_IMAGE_STORAGE, List.of(JPEG_BASELINE)));
     }
-
-    static final int PC_ECHO = 1;
-    static final int PC_CT_EXPLICIT = 3;
-    static final int PC_CT_IMPLICIT = 5;
-    static final int PC_MR_REFUSED = 7;
-    static final int PC_JPEG_REFUSED = 9;
 
     // ------------------------------------------------------------------ P-DATA
 

@@ -1,5 +1,8 @@
 package org.meddiff.gateway.config;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.Method;
@@ -25,9 +28,6 @@ import io.smallrye.config.WithName;
 import org.junit.jupiter.api.Test;
 import org.meddiff.gateway.infer.model.ModelConfig;
 import org.meddiff.gateway.infer.tasks.DiffusionConfig;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Each setting's default is stated in one place: application.properties, beside the comment an operator reads. The

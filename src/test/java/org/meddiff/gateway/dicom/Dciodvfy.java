@@ -1,5 +1,7 @@
 package org.meddiff.gateway.dicom;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,8 +13,6 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Assumptions;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Runs dicom3tools' dciodvfy on files; tests are skipped (with a message) where it is not installed. */
 public final class Dciodvfy {

@@ -1,5 +1,8 @@
 package org.meddiff.gateway.dispatch;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,9 +32,6 @@ import org.meddiff.gateway.events.SeriesReady;
 import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The dispatcher's decisions alone, behind its sending port and on a fake clock (DispatcherTest runs them against real

@@ -1,5 +1,9 @@
 package org.meddiff.gateway.dispatch;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -40,10 +44,6 @@ import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.ingest.IngestPolicy;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Dispatch against real C-STORE SCPs on loopback: the product's own SCP with a handler that counts what arrives and how

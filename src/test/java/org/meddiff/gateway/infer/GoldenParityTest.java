@@ -1,5 +1,10 @@
 package org.meddiff.gateway.infer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import java.nio.file.Files;
 import java.util.Locale;
 
@@ -25,11 +30,6 @@ import org.meddiff.gateway.infer.pipeline.AnatomyClasses;
 import org.meddiff.gateway.infer.pipeline.CtPreprocessing;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.infer.pipeline.ThinCondition;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Parity with the Python reference (onnx-export/golden, written by meddiff.golden from the shipped models).

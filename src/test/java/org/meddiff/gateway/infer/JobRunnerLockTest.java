@@ -1,25 +1,21 @@
 package org.meddiff.gateway.infer;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.meddiff.gateway.dicom.DerivedSeriesResult;
 import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.SeriesReady;
 import org.meddiff.gateway.spool.Spool;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Two workers sharing a spool and handed the same job (a redelivery after a rebalance): while another process holds
@@ -40,30 +36,7 @@ class JobRunnerLockTest {
         Path seriesDir = spool.seriesDir(STUDY, SERIES);
         Files.createDirectories(seriesDir);
         Files.write(seriesDir.resolve(SERIES + ".1.dcm"), new byte[] {1});
-        AtomicInteger runs = new AtomicInteger();
-        InferenceTask task = new InferenceTask() {
-            @Override
-            public String name() {
-                return "stand-in";
-            }
-
-            @Override
-            public String method() {
-                return "stand-in/1";
-            }
-
-            @Override
-            public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, TaskProgress p)
-                    throws TaskFailedException {
-                runs.incrementAndGet();
-                try {
-                    return TaskResult.of(new DerivedSeriesResult(
-                            "2.25.1", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x"))));
-                } catch (IOException e) {
-                    throw new TaskFailedException(e.getMessage(), e);
-                }
-            }
-        };
+        JobRunnerTest.Scripted task = new JobRunnerTest.Scripted(); // writes a one-file derived series, counts its runs
         JobRunner runner = JobRunnerTest.runner(task, spool, new Outbox(spool), JobRunnerTest.QUICK);
         JobRequested job = JobRequested.of(
                 JOB,
@@ -86,10 +59,10 @@ class JobRunnerLockTest {
             Thread worker = Thread.ofPlatform().start(() -> runner.run(job));
             worker.join(1500);
             assertTrue(worker.isAlive(), "this worker waits while the other holds the job");
-            assertEquals(0, runs.get(), "and has not touched the job meanwhile");
+            assertEquals(0, task.runs.get(), "and has not touched the job meanwhile");
             other.getOutputStream().close(); // the other worker is done (or died): its lock goes
             worker.join(30_000);
-            assertEquals(1, runs.get(), "then the job runs here, once");
+            assertEquals(1, task.runs.get(), "then the job runs here, once");
             assertTrue(Files.exists(spool.derivedDir(JOB).resolve(Spool.COMPLETE_MARKER)));
         } finally {
             other.destroyForcibly().waitFor(10, TimeUnit.SECONDS);

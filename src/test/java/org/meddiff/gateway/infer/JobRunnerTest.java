@@ -1,5 +1,9 @@
 package org.meddiff.gateway.infer;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
@@ -31,10 +35,6 @@ import org.meddiff.gateway.events.TriageFinding;
 import org.meddiff.gateway.events.TriagePriority;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The worker's promises, one test each: a result that cannot be recorded is not dropped, a torn completion marker is
@@ -74,7 +74,7 @@ class JobRunnerTest {
     }
 
     /** A task that plays its script, one step per attempt; a null step writes a one-file derived series. */
-    static final class Scripted implements InferenceTask {
+    static class Scripted implements InferenceTask {
         final List<Step> script;
         final AtomicInteger runs = new AtomicInteger();
 
@@ -149,30 +149,15 @@ class JobRunnerTest {
     }
 
     /** A task that returns a triage finding (as the anomaly task does): the runner, not the task, publishes it. */
-    static final class WithFinding implements InferenceTask {
-        @Override
-        public String name() {
-            return "stand-in";
-        }
-
-        @Override
-        public String method() {
-            return "stand-in/1";
-        }
-
+    static final class WithFinding extends Scripted {
         @Override
         public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, TaskProgress p)
                 throws TaskFailedException {
-            try {
-                DerivedSeriesResult map = new DerivedSeriesResult(
-                        "2.25.7", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x")));
-                return new TaskResult(
-                        map,
-                        Optional.of(TriageFinding.of(
-                                job, map.seriesInstanceUid(), 0.2, "abdomen", TriagePriority.STAT, 0.09, method())));
-            } catch (IOException e) {
-                throw new TaskFailedException(e.getMessage(), e);
-            }
+            DerivedSeriesResult map = super.run(job, sources, outputDir, p).derived();
+            return new TaskResult(
+                    map,
+                    Optional.of(TriageFinding.of(
+                            job, map.seriesInstanceUid(), 0.2, "abdomen", TriagePriority.STAT, 0.09, method())));
         }
     }
 
@@ -184,7 +169,7 @@ class JobRunnerTest {
         List<JsonNode> findings = events(Topics.TRIAGE_FINDING);
         assertEquals(1, findings.size());
         assertEquals("STAT", findings.get(0).path("priority").asText());
-        assertEquals("2.25.7", findings.get(0).path("derivedSeriesInstanceUid").asText());
+        assertEquals("2.25.1", findings.get(0).path("derivedSeriesInstanceUid").asText());
         assertEquals(1, events(Topics.JOB_COMPLETED).size());
     }
 

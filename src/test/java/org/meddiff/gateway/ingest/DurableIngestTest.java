@@ -1,5 +1,9 @@
 package org.meddiff.gateway.ingest;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,10 +23,6 @@ import org.meddiff.gateway.events.OutboxFiles;
 import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.spool.Spool;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * What a C-STORE answer promises, each refusal on its own (the ITs cover them through the listener): Success only with
@@ -154,5 +154,22 @@ class DurableIngestTest {
         assertEquals(
                 DicomStatus.OUT_OF_RESOURCES, ingest(outbox).store(received(1)).status());
         assertTrue(Files.exists(inSpool(1)), "the acknowledged copy stays (it was announced when it was stored)");
+    }
+
+    @Test
+    void aSpoolThatCannotTakeTheFileIsA700_andNothingIsAnnounced() throws IOException {
+        // a file where the study's directory must go: the rename into the spool fails, as on a broken or full disk
+        Path study = spool.instancePath(params.resolvedStudyUid(), params.resolvedSeriesUid(), params.sopInstanceUid(1))
+                .getParent()
+                .getParent();
+        Files.createDirectories(study.getParent());
+        Files.writeString(study, "not a directory");
+        ReceivedInstance in = received(1);
+        StoreOutcome outcome = ingest(new Outbox(spool.outbox())).store(in);
+        assertEquals(DicomStatus.OUT_OF_RESOURCES, outcome.status());
+        assertEquals("spool write failed", outcome.errorComment());
+        assertFalse(Files.exists(in.file()), "the received file is removed");
+        assertTrue(OutboxFiles.events(spool.outbox(), Topics.INSTANCE_RECEIVED).isEmpty());
+        assertEquals(1, refused(DicomStatus.OUT_OF_RESOURCES));
     }
 }

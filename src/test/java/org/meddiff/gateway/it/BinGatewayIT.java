@@ -1,5 +1,8 @@
 package org.meddiff.gateway.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,9 +23,6 @@ import org.meddiff.gateway.it.support.Dcmtk;
 import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Ports;
 import org.meddiff.gateway.it.support.Processes;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The README's first command as a new user types it: {@code bin/gateway} on the default ports starts

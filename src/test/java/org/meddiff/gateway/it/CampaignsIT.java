@@ -1,5 +1,7 @@
 package org.meddiff.gateway.it;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -10,8 +12,6 @@ import org.meddiff.gateway.campaign.CrashCampaign;
 import org.meddiff.gateway.campaign.FailoverCampaign;
 import org.meddiff.gateway.campaign.OutageCampaign;
 import org.meddiff.gateway.it.support.Processes;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The short version of each reliability campaign (bin/campaign runs the full ones): each starts its own broker, gateway

@@ -1,5 +1,8 @@
 package org.meddiff.gateway.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,9 +28,6 @@ import org.meddiff.gateway.it.support.Ports;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.volume.ColourVolume;
 import org.meddiff.gateway.volume.Volume;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A PACS that takes CT images but refuses Secondary Capture (DCMTK storescp with a CT-only association profile) and

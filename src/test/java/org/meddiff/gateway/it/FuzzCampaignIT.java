@@ -1,5 +1,9 @@
 package org.meddiff.gateway.it;
 
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -10,10 +14,6 @@ import org.meddiff.gateway.campaign.Category;
 import org.meddiff.gateway.campaign.FuzzCampaign;
 import org.meddiff.gateway.campaign.FuzzReport;
 import org.meddiff.gateway.campaign.FuzzReport.Kind;
-
-import static org.junit.jupiter.api.Assertions.assertAll;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The short fuzz campaign of bin/test: 700 hostile cases (7 cycles, so every category several times) against the

@@ -1,5 +1,8 @@
 package org.meddiff.gateway.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,9 +31,6 @@ import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Ports;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.it.support.StatusApiPoller;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Failures a hospital deployment meets: the gateway killed mid-series, Kafka down at ingest, the PACS

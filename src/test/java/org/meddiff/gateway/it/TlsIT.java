@@ -1,5 +1,8 @@
 package org.meddiff.gateway.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,9 +26,6 @@ import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Ports;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.it.support.StatusApiPoller;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * DICOM over TLS both ways, with client certificates. In: DCMTK's storescu +tls; a trusted scanner certificate

@@ -1,5 +1,10 @@
 package org.meddiff.gateway.route;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -19,11 +24,6 @@ import org.meddiff.gateway.events.SeriesReady;
 import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Route with the shipped rules and a real outbox: a request the outbox refuses is not dropped, a repeat is not routed twice. */
 class RouterTest {

@@ -1,5 +1,8 @@
 package org.meddiff.gateway.route;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -9,9 +12,6 @@ import org.meddiff.gateway.config.TestSettings;
 import org.meddiff.gateway.events.SeriesAttributes;
 import org.meddiff.gateway.events.TaskNames;
 import org.meddiff.gateway.route.RoutingRules.Criteria;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Which series get which task: the decision a radiographer or PACS admin cares about. */
 class RoutingRulesTest {

@@ -1,15 +1,15 @@
 package org.meddiff.gateway.tools;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.util.Arrays;
 import java.util.Random;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class EvaluationMetricsTest {
 

@@ -1,5 +1,8 @@
 package org.meddiff.gateway.tools;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -21,9 +24,6 @@ import org.meddiff.gateway.infer.model.TinyModels;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.volume.Volume;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The calibration command on DICOM folders the test writes, with the tiny analytic networks as models. */
 class TriageCalibrationTest {

@@ -1,5 +1,9 @@
 package org.meddiff.gateway.track;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.util.List;
 import java.util.Map;
 
@@ -15,12 +19,11 @@ import org.meddiff.gateway.events.StoreCompleted;
 import org.meddiff.gateway.events.TriageFinding;
 import org.meddiff.gateway.events.TriagePriority;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 /** The status view's order and bound: what the status page lists after weeks of traffic. */
 class StudyTrackerTest {
+    static final String STUDY = "1.2.9";
+    static final SeriesReady READY = SeriesReady.of(STUDY, STUDY + ".1", 1, 3, "instances/1.2.9/1.2.9.1", null);
+    static final JobRequested JOB = JobRequested.of("b".repeat(32), "anomaly", "ae-anomaly", READY, Map.of());
 
     static InstanceReceived received(String study) {
         return InstanceReceived.of(
@@ -42,10 +45,6 @@ class StudyTrackerTest {
         assertTrue(tracker.status("1.2.6").isPresent());
         assertFalse(tracker.status("1.2.5").isPresent());
     }
-
-    static final String STUDY = "1.2.9";
-    static final SeriesReady READY = SeriesReady.of(STUDY, STUDY + ".1", 1, 3, "instances/1.2.9/1.2.9.1", null);
-    static final JobRequested JOB = JobRequested.of("b".repeat(32), "anomaly", "ae-anomaly", READY, Map.of());
 
     StudyStatus.JobStatus onlyJob(StudyTracker tracker) {
         return tracker.status(STUDY).orElseThrow().series().get(0).jobs().get(0);
@@ -86,5 +85,16 @@ class StudyTrackerTest {
         assertEquals(0.2, job.path("triageScore").asDouble());
         assertTrue(job.has("derivedSeriesInstanceUid") && job.has("failureCause"), job.toString());
         assertFalse(job.has("progress") || job.has("outcome") || job.has("triage"), "no nesting: " + job);
+    }
+
+    @Test
+    void anEventTheViewCannotTakeIsSkipped_notThrownAtTheChannel() {
+        StudyTracker tracker = new StudyTracker();
+        tracker.onEvent("not json");
+        tracker.onEvent("{\"type\":\"dicom.instance.received\",\"studyInstanceUid\":\"1.2.3\"}"); // no SOP instance
+        tracker.onEvent("{\"type\":\"dicom.instance.received\",\"studyInstanceUid\":\"1.2.4\",\"seriesInstanceUid\":"
+                + "\"1.2.4.1\",\"sopInstanceUid\":\"1.2.4.1.1\"}"); // foreign: no correlation id
+        assertTrue(tracker.status("1.2.4").isPresent(), "a foreign event is filed under its studyInstanceUid");
+        assertEquals(1, tracker.status("1.2.4").orElseThrow().series().get(0).instancesReceived());
     }
 }

@@ -13,7 +13,8 @@ import io.smallrye.config.SmallRyeConfigBuilder;
 
 /**
  * A config mapping as the gateway reads it: application.properties from the class path (where every default is
- * stated once) through SmallRye Config, with the mapping's validation, and overrides on top. Tools and tests build
+ * stated once) through SmallRye Config, and overrides on top. The bean-validation constraints of the mapping are
+ * checked by the running gateway (Quarkus), not here: tools and tests may set values a deployment could not. Tools and tests build
  * their settings here instead of parsing the file, so they score and test exactly what a deployment runs.
  */
 public final class ShippedConfig {

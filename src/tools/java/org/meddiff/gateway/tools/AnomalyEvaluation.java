@@ -29,7 +29,6 @@ final class AnomalyEvaluation {
 
     static final int[] T_GRID = {950, 800, 700, 600, 500, 400, 300};
     static final double[] SIGMA_GRID_MM = {0, 1, 2, 3};
-    static final int PAPER_T = 950;
     /** Numbers of averaged reconstructions tried at the chosen t and smoothing (1 is the grid itself). */
     static final int[] DRAWS_GRID = {4, 16};
     /** Pooled AUROC a larger number of draws must add on the training case to be worth its cost. */
@@ -60,6 +59,12 @@ final class AnomalyEvaluation {
     /** The run's figures (--json): "anomaly" and "real_lesions" are this part's sections. */
     private final ObjectNode results;
 
+    /**
+     * A lesion counts as anomalous when its voxels outrank the rest of the ROI as well as the inserted lesions must
+     * (pixel AUROC of the lesion against the other ROI voxels >= {@link #INSERTED_BAR}).
+     */
+    static final double INSERTED_BAR = 0.90;
+
     AnomalyEvaluation(DiffusionPipeline pipeline, ModelCard card, ObjectNode results) {
         this.pipeline = pipeline;
         this.results = results;
@@ -76,7 +81,7 @@ final class AnomalyEvaluation {
                 settings.anomaly().t(),
                 settings.anomaly().smoothingSigmaMm(),
                 settings.anomaly().draws());
-        Setting paper = new Setting(PAPER_T, 0, 1);
+        Setting paper = new Setting(AnomalyMap.T_PAPER, 0, 1);
         Setting chosen = paper;
         if (index.has("anomaly_train_cases")) {
             List<Case> train = cases(data, index, "anomaly_train_cases", "anomaly_train_roi");
@@ -218,7 +223,7 @@ final class AnomalyEvaluation {
                 settings.anomaly().t(),
                 settings.anomaly().smoothingSigmaMm(),
                 settings.anomaly().draws());
-        Setting paper = new Setting(PAPER_T, 0, 1);
+        Setting paper = new Setting(AnomalyMap.T_PAPER, 0, 1);
         return shipped.equals(paper) ? List.of(paper) : List.of(paper, shipped);
     }
 
@@ -250,12 +255,6 @@ final class AnomalyEvaluation {
                     "\nNo real-lesion cases in the evaluation set (the shared data is absent and no --lesion-case was given).");
         }
     }
-
-    /**
-     * A lesion counts as anomalous when its voxels outrank the rest of the ROI as well as the inserted lesions must
-     * (pixel AUROC of the lesion against the other ROI voxels >= {@link #INSERTED_BAR}).
-     */
-    static final double INSERTED_BAR = 0.90;
 
     private void realLesions(
             Path data, JsonNode index, String key, String heading, List<Setting> settings, String section)

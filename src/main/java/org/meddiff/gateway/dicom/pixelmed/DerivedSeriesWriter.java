@@ -1,5 +1,17 @@
 package org.meddiff.gateway.dicom.pixelmed;
 
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.decimals;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.integer;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.put;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.putDs;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.putUs;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.string;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.strings;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.truncate;
+import static org.meddiff.gateway.dicom.pixelmed.Vectors.cross;
+import static org.meddiff.gateway.dicom.pixelmed.Vectors.dot;
+import static org.meddiff.gateway.dicom.pixelmed.Vectors.normalize;
+
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
@@ -38,18 +50,6 @@ import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.volume.ColourVolume;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
-
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.decimals;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.integer;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.put;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.putDs;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.putUs;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.string;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.strings;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.truncate;
-import static org.meddiff.gateway.dicom.pixelmed.Vectors.cross;
-import static org.meddiff.gateway.dicom.pixelmed.Vectors.dot;
-import static org.meddiff.gateway.dicom.pixelmed.Vectors.normalize;
 
 /**
  * Writes derived series next to their source (same patient and study, new deterministic UIDs, references to the

@@ -1,5 +1,17 @@
 package org.meddiff.gateway.dicom.pixelmed;
 
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.decimal;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.decimals;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.intOr;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.integer;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.string;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.strings;
+import static org.meddiff.gateway.dicom.pixelmed.Vectors.cross;
+import static org.meddiff.gateway.dicom.pixelmed.Vectors.dot;
+import static org.meddiff.gateway.dicom.pixelmed.Vectors.norm;
+import static org.meddiff.gateway.dicom.pixelmed.Vectors.normalize;
+import static org.meddiff.gateway.dicom.pixelmed.Vectors.sub;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,18 +37,6 @@ import org.meddiff.gateway.dicom.InstanceHeader;
 import org.meddiff.gateway.volume.ColourVolume;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
-
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.decimal;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.decimals;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.intOr;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.integer;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.string;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.strings;
-import static org.meddiff.gateway.dicom.pixelmed.Vectors.cross;
-import static org.meddiff.gateway.dicom.pixelmed.Vectors.dot;
-import static org.meddiff.gateway.dicom.pixelmed.Vectors.norm;
-import static org.meddiff.gateway.dicom.pixelmed.Vectors.normalize;
-import static org.meddiff.gateway.dicom.pixelmed.Vectors.sub;
 
 /**
  * The {@link DicomDatasets} port on PixelMed. Stateless and thread-safe.

@@ -50,13 +50,6 @@ public final class DiffusionPipeline {
     }
 
     /**
-     * What happens to the DiffPIR result after sampling. {@code outputSmoothingMm}: sigma (mm) of an in-plane Gaussian on
-     * the sampler's 1 mm output before it goes back to the source grid (the small model's residual voxel-scale texture);
-     * {@code classicalBlend}: share w of a classical estimate in the HU output on the source grid, output = (1 - w) *
-     * DiffPIR + w * Gaussian(source, {@code classicalBlendSigmaMm}) ({@link ClassicalBlend}). 0 turns either off. Both
-     * are chosen on the training volume (onnx-export/meddiff/tune.py, docs/EVALUATION.md).
-     */
-    /**
      * The DiffPIR denoising settings of a job: {@code sigmaN} null means the automatic estimate times
      * {@code estimateScale}; {@code post} is applied to the output.
      */
@@ -78,6 +71,13 @@ public final class DiffusionPipeline {
     /** The anomaly map's settings: noise to step {@code t}, {@code draws} reconstructions averaged, smoothing in mm. */
     public record AnomalySettings(int t, double smoothingSigmaMm, int draws) {}
 
+    /**
+     * What happens to the DiffPIR result after sampling. {@code outputSmoothingMm}: sigma (mm) of an in-plane Gaussian on
+     * the sampler's 1 mm output before it goes back to the source grid (the small model's residual voxel-scale texture);
+     * {@code classicalBlend}: share w of a classical estimate in the HU output on the source grid, output = (1 - w) *
+     * DiffPIR + w * Gaussian(source, {@code classicalBlendSigmaMm}) ({@link ClassicalBlend}). 0 turns either off. Both
+     * are chosen on the training volume (onnx-export/meddiff/tune.py, docs/EVALUATION.md).
+     */
     public record DenoisePostProcessing(double outputSmoothingMm, double classicalBlend, double classicalBlendSigmaMm) {
         public static final DenoisePostProcessing NONE = new DenoisePostProcessing(0, 0, 0);
         /** Bounds, the same as the configuration's (DiffusionConfig.Denoise). */

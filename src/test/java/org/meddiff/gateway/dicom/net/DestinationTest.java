@@ -1,14 +1,14 @@
 package org.meddiff.gateway.dicom.net;
 
-import java.util.regex.Pattern;
-
-import org.junit.jupiter.api.Test;
-import org.meddiff.gateway.config.GatewayConfig;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+import org.meddiff.gateway.config.GatewayConfig;
 
 /** Destinations as operators write them in gateway.dispatch.destinations. */
 class DestinationTest {

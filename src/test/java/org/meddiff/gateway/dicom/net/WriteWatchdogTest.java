@@ -1,12 +1,12 @@
 package org.meddiff.gateway.dicom.net;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.net.ServerSocket;
 import java.net.Socket;
 
 import org.junit.jupiter.api.Test;
-
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A peer that accepts and never reads: the write that fills its window must end, not block for ever. */
 class WriteWatchdogTest {

@@ -1,5 +1,9 @@
 package org.meddiff.gateway.dicom.pixelmed;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
@@ -16,10 +20,6 @@ import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.dicom.InstanceHeader;
 import org.meddiff.gateway.infer.baseline.CubicSliceInterpolator;
 import org.meddiff.gateway.volume.Volume;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Real scanner data from the shared data folder (see its SOURCES.md); skipped where it is absent.

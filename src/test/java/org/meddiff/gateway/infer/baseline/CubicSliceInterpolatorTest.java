@@ -1,17 +1,17 @@
 package org.meddiff.gateway.infer.baseline;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.util.function.DoubleUnaryOperator;
 
 import org.junit.jupiter.api.Test;
 import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CubicSliceInterpolatorTest {
 

@@ -1,12 +1,12 @@
 package org.meddiff.gateway.infer.diffusion;
 
-import java.util.Arrays;
-
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Arrays;
+
+import org.junit.jupiter.api.Test;
 
 class ClassicalBlendTest {
 

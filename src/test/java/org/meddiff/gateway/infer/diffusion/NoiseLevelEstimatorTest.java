@@ -1,9 +1,9 @@
 package org.meddiff.gateway.infer.diffusion;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
 
 /** sigma_n estimate on smooth anatomy + white Gaussian noise of known std. */
 class NoiseLevelEstimatorTest {

@@ -1,9 +1,9 @@
 package org.meddiff.gateway.infer.diffusion;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
 
 class PositionEmbeddingTest {
 

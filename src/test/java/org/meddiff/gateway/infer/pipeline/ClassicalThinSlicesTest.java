@@ -1,12 +1,12 @@
 package org.meddiff.gateway.infer.pipeline;
 
-import org.junit.jupiter.api.Test;
-import org.meddiff.gateway.infer.diffusion.DiffPirSuperResolver;
-import org.meddiff.gateway.infer.diffusion.FloatVolume;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.meddiff.gateway.infer.diffusion.DiffPirSuperResolver;
+import org.meddiff.gateway.infer.diffusion.FloatVolume;
 
 class ClassicalThinSlicesTest {
 

@@ -1,5 +1,11 @@
 package org.meddiff.gateway.infer.pipeline;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,12 +20,6 @@ import org.meddiff.gateway.infer.model.OnnxModel;
 import org.meddiff.gateway.infer.model.TinyModels;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Series volume in, series volume out, on the tiny analytic ONNX networks (shapes, grids, plumbing). */
 class DiffusionPipelineTest {

@@ -1,10 +1,10 @@
 package org.meddiff.gateway.infer.pipeline;
 
-import org.junit.jupiter.api.Test;
-import org.meddiff.gateway.infer.diffusion.FloatVolume;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+import org.meddiff.gateway.infer.diffusion.FloatVolume;
 
 class WindowPassthroughTest {
 

@@ -38,6 +38,13 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         quietKafkaClientLogs();
     }
 
+    private final String name;
+    private final Path dataDir;
+    private final int port;
+    private final int controllerPort;
+    private final Path log;
+    private Process process;
+
     /**
      * Kafka clients log every config at INFO; in the test JVM (slf4j goes to the JBoss LogManager) keep
      * org.apache.kafka at WARN unless -Dit.kafka.client.log=INFO.
@@ -50,13 +57,6 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             // JBoss LogManager not on the classpath: leave the levels alone
         }
     }
-
-    private final String name;
-    private final Path dataDir;
-    private final int port;
-    private final int controllerPort;
-    private final Path log;
-    private Process process;
 
     public KafkaBrokerProcess(String name, Path dataDir) {
         this.name = name;
