@@ -4,8 +4,7 @@ import java.io.UncheckedIOException;
 
 /** Failures in words, for log lines, DICOM error comments and events: never empty, never "null". */
 public final class Failures {
-    private Failures() {
-    }
+    private Failures() {}
 
     /** The exception's message, or its class name when it has none; an UncheckedIOException speaks for its cause. */
     public static String reason(Throwable e) {

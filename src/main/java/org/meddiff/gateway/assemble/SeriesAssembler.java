@@ -2,6 +2,7 @@ package org.meddiff.gateway.assemble;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,21 +24,24 @@ import io.quarkus.runtime.StartupEvent;
 import io.smallrye.common.annotation.Blocking;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.Failures;
+import org.meddiff.gateway.GatewayClock;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.DerivedMarker;
 import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.dicom.DicomDatasets;
 import org.meddiff.gateway.dicom.InstanceHeader;
 import org.meddiff.gateway.events.DurableRetry;
+import org.meddiff.gateway.events.EventReader;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.InstanceReceived;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.SeriesAttributes;
 import org.meddiff.gateway.events.SeriesReady;
+import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
-import org.meddiff.gateway.Failures;
 
 /**
  * Decides when a series is complete: no new instance for the quiet period (wall clock, checked by a
@@ -80,6 +84,12 @@ public class SeriesAssembler {
     @Inject
     DicomDatasets datasets;
 
+    @Inject
+    EventReader reader;
+
+    @Inject
+    GatewayClock clock;
+
     private final Map<String, SeriesState> open = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
 
@@ -99,7 +109,13 @@ public class SeriesAssembler {
         /** The last announcement failed (logged once, until one succeeds). */
         boolean announceFailing;
 
-        SeriesState(String studyUid, String seriesUid, Path dir, SeriesAttributes attributes, int generation, int announcedCount) {
+        SeriesState(
+                String studyUid,
+                String seriesUid,
+                Path dir,
+                SeriesAttributes attributes,
+                int generation,
+                int announcedCount) {
             this.studyUid = studyUid;
             this.seriesUid = seriesUid;
             this.dir = dir;
@@ -110,17 +126,17 @@ public class SeriesAssembler {
     }
 
     void start(@Observes StartupEvent event) {
-        boolean consuming = org.eclipse.microprofile.config.ConfigProvider.getConfig()
-                .getOptionalValue("mp.messaging.incoming.assemble-instances.enabled", Boolean.class).orElse(true);
-        if (!config.stages().assemble() || !consuming) {
-            // the series state in the spool belongs to the one process that assembles: never recover or announce it here
-            LOG.infof("assemble stage off in this process (%s)", consuming ? "gateway.stages.assemble=false"
-                    : "its channel assemble-instances is disabled");
+        if (!config.stages().assemble()) {
+            // the series state in the spool belongs to the one process that assembles: never recover or announce it
+            // here
+            // (the channel assemble-instances follows the same key: mp.messaging.incoming.assemble-instances.enabled)
+            LOG.info("assemble stage off in this process (gateway.stages.assemble=false)");
             return;
         }
         recoverFromSpool();
         long interval = config.assemble().checkInterval().toMillis();
-        timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("assemble-timer").daemon(true).unstarted(r));
+        timer = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("assemble-timer").daemon(true).unstarted(r));
         timer.scheduleWithFixedDelay(this::checkQuietSeries, interval, interval, TimeUnit.MILLISECONDS);
     }
 
@@ -133,31 +149,33 @@ public class SeriesAssembler {
     @Incoming("assemble-instances")
     @Blocking
     public void onInstance(String json) {
-        InstanceReceived event;
-        try {
-            event = Events.fromJson(json, InstanceReceived.class);
-        } catch (IllegalArgumentException e) {
-            LOG.errorf("skipping unreadable dicom.instance.received record: %s", e.getMessage());
-            return;
+        reader.read(Topics.INSTANCE_RECEIVED, json, InstanceReceived.class, this::problem)
+                .ifPresent(this::track);
+    }
+
+    /** Ingest refuses invalid UIDs, so only a foreign producer writes such an event: it can never be assembled. */
+    private String problem(InstanceReceived event) {
+        if (event.sopInstanceUid() == null || event.series() == null) {
+            return "event " + event.eventId() + " has no SOP instance UID or series attributes";
         }
-        Path dir;
         try {
-            dir = spool.seriesDir(event.studyInstanceUid(), event.seriesInstanceUid());
-            if (event.sopInstanceUid() == null || event.series() == null) {
-                throw new IllegalArgumentException("no SOP instance UID or series attributes");
-            }
+            spool.seriesDir(event.studyInstanceUid(), event.seriesInstanceUid());
+            return null;
         } catch (IllegalArgumentException e) {
-            // ingest refuses invalid UIDs, so only a foreign producer writes this: it can never be assembled
-            LOG.errorf("skipping dicom.instance.received %s with an invalid UID: %s", event.eventId(), e.getMessage());
-            return;
+            return "event " + event.eventId() + " has an invalid UID: " + e.getMessage();
         }
+    }
+
+    private void track(InstanceReceived event) {
+        Path dir = spool.seriesDir(event.studyInstanceUid(), event.seriesInstanceUid());
         while (true) {
             SeriesState state = open.get(event.seriesInstanceUid());
             boolean opened = false;
             if (state == null) {
-                // the series' files are written outside the map's lock, retried until they are: the record stays uncommitted
-                SeriesState created = retry.call(STAGE, "open series " + event.seriesInstanceUid() + " in " + dir,
-                        () -> reopen(event, dir));
+                // the series' files are written outside the map's lock, retried until they are: the record stays
+                // uncommitted
+                SeriesState created = retry.call(
+                        STAGE, "open series " + event.seriesInstanceUid() + " in " + dir, () -> reopen(event, dir));
                 state = open.putIfAbsent(event.seriesInstanceUid(), created);
                 if (state == null) {
                     state = created;
@@ -172,7 +190,7 @@ public class SeriesAssembler {
                 if (state.instances.add(event.sopInstanceUid()) || opened) {
                     // a new instance restarts the quiet period, and so does the instance that reopened an announced
                     // series (the spool listing already holds it); a replayed duplicate must not hold a series back
-                    state.lastArrivalNanos = System.nanoTime();
+                    state.lastArrivalNanos = clock.nanoTime();
                 }
                 return;
             }
@@ -185,8 +203,8 @@ public class SeriesAssembler {
             AtomicFiles.writeString(attributes, Events.toJson(event.series()));
         }
         int[] ready = readReady(dir);
-        SeriesState state = new SeriesState(event.studyInstanceUid(), event.seriesInstanceUid(), dir, event.series(),
-                ready[0], ready[1]);
+        SeriesState state = new SeriesState(
+                event.studyInstanceUid(), event.seriesInstanceUid(), dir, event.series(), ready[0], ready[1]);
         if (ready[0] > 0) {
             // Reopened after an announcement: the instances already announced count towards the total.
             for (Path f : spool.seriesFiles(dir)) {
@@ -204,13 +222,16 @@ public class SeriesAssembler {
         } catch (DurableRetry.Interrupted e) {
             // shutting down
         } catch (RuntimeException e) {
-            LOG.errorf(e, "checking for quiet series failed; checking again in %s", config.assemble().checkInterval());
+            LOG.errorf(
+                    e,
+                    "checking for quiet series failed; checking again in %s",
+                    config.assemble().checkInterval());
         }
     }
 
     void announceQuietSeries() {
         long quietNanos = config.assemble().seriesQuietPeriod().toNanos();
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         for (SeriesState state : open.values()) {
             synchronized (state) {
                 if (now - state.lastArrivalNanos < quietNanos) {
@@ -226,8 +247,14 @@ public class SeriesAssembler {
                 int count = state.instances.size();
                 String what = "announce series " + state.seriesUid;
                 try {
-                    outbox.append(SeriesReady.of(state.studyUid, state.seriesUid, generation, count, spool.relative(state.dir),
-                            state.attributes, state.recovered));
+                    outbox.append(SeriesReady.of(
+                            state.studyUid,
+                            state.seriesUid,
+                            generation,
+                            count,
+                            spool.relative(state.dir),
+                            state.attributes,
+                            state.recovered));
                 } catch (IOException e) {
                     // the timer tries again on its next tick; logged once, not on every tick
                     if (!state.announceFailing) {
@@ -242,15 +269,17 @@ public class SeriesAssembler {
                     state.announceFailing = false;
                     progress.progressing(STAGE, what);
                 }
-                // the event is out: record it, or a restart would announce the same readiness again (deduplicated downstream)
+                // the event is out: record it, or a restart would announce the same readiness again (deduplicated
+                // downstream)
                 retry.run(STAGE, "record the readiness of series " + state.seriesUid, () -> {
                     AtomicFiles.writeString(state.dir.resolve(READY_FILE), generation + " " + count);
                     Files.deleteIfExists(state.dir.resolve(RECOVERED_FILE));
                 });
                 state.generation = generation;
                 state.announcedCount = count;
-                LOG.infof("series %s ready: %d instance(s), generation %d%s", state.seriesUid, count, generation,
-                        state.recovered ? " (recovered after a restart)" : "");
+                LOG.infof(
+                        "series %s ready: %d instance(s), generation %d%s",
+                        state.seriesUid, count, generation, state.recovered ? " (recovered after a restart)" : "");
                 state.closed = true;
                 open.remove(state.seriesUid, state);
             }
@@ -263,7 +292,8 @@ public class SeriesAssembler {
         try {
             dirs = spool.allSeriesDirs();
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot scan the spool " + spool.root() + " for open series: " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot scan the spool " + spool.root() + " for open series: " + e.getMessage(), e);
         }
         for (Path dir : dirs) {
             try {
@@ -289,8 +319,8 @@ public class SeriesAssembler {
             attributes = rebuildAttributes(attributesFile, files.get(0));
         }
         String seriesUid = dir.getFileName().toString();
-        SeriesState state = new SeriesState(dir.getParent().getFileName().toString(), seriesUid, dir, attributes,
-                ready[0], ready[1]);
+        SeriesState state = new SeriesState(
+                dir.getParent().getFileName().toString(), seriesUid, dir, attributes, ready[0], ready[1]);
         files.forEach(f -> state.instances.add(stripExtension(f)));
         state.recovered = true;
         Path marker = dir.resolve(RECOVERED_FILE);
@@ -301,15 +331,18 @@ public class SeriesAssembler {
             for (Path f : files) {
                 newest = Math.max(newest, Files.getLastModifiedTime(f).toMillis());
             }
-            long quietFor = Math.max(0, System.currentTimeMillis() - newest);
-            state.lastArrivalNanos = System.nanoTime() - quietFor * 1_000_000;
-            LOG.infof("recovered series %s with %d instance(s) from the spool again, nothing new since: ready once quiet "
-                    + "since its newest instance (%d s ago)", seriesUid, files.size(), quietFor / 1000);
+            long quietFor = Math.max(0, clock.currentTimeMillis() - newest);
+            state.lastArrivalNanos = clock.nanoTime() - quietFor * 1_000_000;
+            LOG.infof(
+                    "recovered series %s with %d instance(s) from the spool again, nothing new since: ready once quiet "
+                            + "since its newest instance (%d s ago)",
+                    seriesUid, files.size(), quietFor / 1000);
         } else {
-            state.lastArrivalNanos = System.nanoTime();
+            state.lastArrivalNanos = clock.nanoTime();
             AtomicFiles.writeString(marker, String.valueOf(files.size()));
-            LOG.infof("recovered series %s with %d instance(s) from the spool: ready after a fresh quiet period", seriesUid,
-                    files.size());
+            LOG.infof(
+                    "recovered series %s with %d instance(s) from the spool: ready after a fresh quiet period",
+                    seriesUid, files.size());
         }
         open.put(seriesUid, state);
     }
@@ -320,7 +353,8 @@ public class SeriesAssembler {
             return -1;
         }
         try {
-            return Integer.parseInt(Files.readString(file, StandardCharsets.ISO_8859_1).trim());
+            return Integer.parseInt(
+                    Files.readString(file, StandardCharsets.ISO_8859_1).trim());
         } catch (NumberFormatException e) {
             return -1; // unreadable: the series gets a fresh quiet period, the safe side
         }
@@ -333,7 +367,7 @@ public class SeriesAssembler {
         }
         try {
             return Events.fromJson(Files.readString(file), SeriesAttributes.class);
-        } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+        } catch (IllegalArgumentException | CharacterCodingException e) {
             LOG.errorf("series attributes %s are unreadable (%s): rebuilt", file, e.getMessage());
             return null;
         }
@@ -350,13 +384,22 @@ public class SeriesAssembler {
         } catch (DicomDataException e) {
             throw new IOException("cannot rebuild " + attributesFile + " from " + instance + ": " + e.getMessage(), e);
         }
-        SeriesAttributes rebuilt = new SeriesAttributes(h.modality(), h.seriesNumber(), h.sliceThicknessMm(),
-                h.seriesDescription(), h.bodyPartExamined(), h.imageType(), h.sopClassUid(), null, null,
+        SeriesAttributes rebuilt = new SeriesAttributes(
+                h.modality(),
+                h.seriesNumber(),
+                h.sliceThicknessMm(),
+                h.seriesDescription(),
+                h.bodyPartExamined(),
+                h.imageType(),
+                h.sopClassUid(),
+                null,
+                null,
                 DerivedMarker.isOurs(h.derivationDescription()));
         AtomicFiles.writeString(attributesFile, Events.toJson(rebuilt));
-        LOG.errorf("series attributes %s rebuilt from %s without the calling and called AE titles: routing rules on AE titles "
-                + "(every shipped one) will not match this series; send it again to have it processed", attributesFile,
-                instance.getFileName());
+        LOG.errorf(
+                "series attributes %s rebuilt from %s without the calling and called AE titles: routing rules on AE titles "
+                        + "(every shipped one) will not match this series; send it again to have it processed",
+                attributesFile, instance.getFileName());
         return rebuilt;
     }
 
@@ -371,9 +414,11 @@ public class SeriesAssembler {
             String[] parts = text.split(" ");
             return new int[] {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
         } catch (RuntimeException e) {
-            // a repeated announcement is the safe side: its job ids and derived UIDs are deterministic, dispatch dedupes
-            LOG.errorf("series state %s is unreadable ('%s'): taken as never announced", ready,
-                    text.replaceAll("[^\\x20-\\x7e]", "?"));
+            // a repeated announcement is the safe side: its job ids and derived UIDs are deterministic, dispatch
+            // dedupes
+            LOG.errorf(
+                    "series state %s is unreadable ('%s'): taken as never announced",
+                    ready, text.replaceAll("[^\\x20-\\x7e]", "?"));
             return new int[] {0, 0};
         }
     }
@@ -381,10 +426,5 @@ public class SeriesAssembler {
     private static String stripExtension(Path f) {
         String name = f.getFileName().toString();
         return name.endsWith(".dcm") ? name.substring(0, name.length() - 4) : name;
-    }
-
-    /** For the status API: series still waiting for their quiet period. */
-    public int openSeriesCount() {
-        return open.size();
     }
 }

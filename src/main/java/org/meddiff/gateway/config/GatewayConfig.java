@@ -5,51 +5,66 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
-import io.smallrye.config.ConfigMapping;
-import io.smallrye.config.WithDefault;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.Pattern;
 
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
 /**
- * Every gateway setting ({@code gateway.*} in application.properties). Invalid values stop start-up
- * with a message naming the key.
+ * Every gateway setting ({@code gateway.*}). Invalid values stop start-up with a message naming the key.
+ *
+ * <p>Each default is stated once, in application.properties, with the comment an operator reads; the mappings
+ * (this one, {@code DiffusionConfig}, {@code ModelConfig}) only name and validate the keys. The one exception is a member
+ * of a list element (a routing rule's {@code enabled}), which has no single key to write a default under.
+ * ConfigDefaultsTest holds the rule.
  */
 @ConfigMapping(prefix = "gateway")
 public interface GatewayConfig {
 
     /** AE titles: 1-16 characters of the default repertoire, no backslash, not all spaces. */
     String AE_TITLE = "^(?=.*\\S)[\\x20-\\x5b\\x5d-\\x7e]{1,16}$";
+
     String DESTINATION = "^[\\x20-\\x5b\\x5d-\\x7e]{1,16}@[^@:\\s/*]+:\\d{1,5}(/tls)?(\\*[1-9]\\d?)?$";
 
-    @Valid Stages stages();
+    @Valid
+    Stages stages();
 
-    @Valid Dicom dicom();
+    @Valid
+    Dicom dicom();
 
-    @Valid Spool spool();
+    @Valid
+    Spool spool();
 
-    @Valid Assemble assemble();
+    @Valid
+    Assemble assemble();
 
-    @Valid Route route();
+    @Valid
+    Route route();
 
-    @Valid Infer infer();
+    @Valid
+    Infer infer();
 
-    @Valid Dispatch dispatch();
+    @Valid
+    Dispatch dispatch();
 
-    @Valid Kafka kafka();
+    @Valid
+    Kafka kafka();
 
-    @Valid Retry retry();
+    @Valid
+    Retry retry();
 
     /**
      * How a stage retries a durable write it cannot skip (its result into the outbox, its state into the spool): for as
      * long as it takes, its Kafka record uncommitted meanwhile, waiting from initial-backoff doubling up to max-backoff.
      */
     interface Retry {
-        @WithDefault("200ms") Duration initialBackoff();
+        Duration initialBackoff();
 
-        @WithDefault("30s") Duration maxBackoff();
+        Duration maxBackoff();
     }
 
     /**
@@ -60,53 +75,64 @@ public interface GatewayConfig {
      */
     interface Stages {
         /** The DICOM listener (C-ECHO, C-STORE SCP). */
-        @WithDefault("true") boolean ingest();
+        boolean ingest();
 
         /** Series readiness: consumes dicom.instance.received, recovers open series from the spool at start. */
-        @WithDefault("true") boolean assemble();
+        boolean assemble();
 
-        @WithDefault("true") boolean route();
+        boolean route();
 
         /** The inference workers (consumer group meddiff-infer). */
-        @WithDefault("true") boolean infer();
+        boolean infer();
 
-        @WithDefault("true") boolean dispatch();
+        boolean dispatch();
     }
 
     interface Kafka {
         /** Create the topics of kafka/topics.json that are missing, at start-up. */
-        @WithDefault("true") boolean createTopics();
+        boolean createTopics();
 
-        @WithDefault("1") @Min(1) @Max(16) short replicationFactor();
+        @Min(1)
+        @Max(16)
+        short replicationFactor();
     }
 
     interface Dicom {
         /** Called AE title of the listener (and calling AE title of dispatch). */
-        @WithDefault("MEDDIFF") @Pattern(regexp = AE_TITLE, message = "must be an AE title of 1-16 characters") String aeTitle();
+        @Pattern(regexp = AE_TITLE, message = "must be an AE title of 1-16 characters")
+        String aeTitle();
 
         /** Further called AE titles served by the same listener (e.g. one per task). */
-        Optional<List<@Pattern(regexp = AE_TITLE, message = "must be AE titles of 1-16 characters") String>> additionalAeTitles();
+        Optional<List<@Pattern(regexp = AE_TITLE, message = "must be AE titles of 1-16 characters") String>>
+                additionalAeTitles();
 
-        @WithDefault("11112") @Min(1) @Max(65535) int port();
+        @Min(1)
+        @Max(65535)
+        int port();
 
-        @WithDefault("0.0.0.0") String bindAddress();
+        String bindAddress();
 
         /** If set, only these calling AE titles may associate; others get A-ASSOCIATE-RJ (reason 3). */
         Optional<List<String>> allowedCallingAes();
 
-        @WithDefault("1048576") @Min(4096) @Max(16777216) int maxPduLength();
+        @Min(4096)
+        @Max(16777216)
+        int maxPduLength();
 
-        @WithDefault("32") @Min(1) @Max(1024) int maxAssociations();
+        @Min(1)
+        @Max(1024)
+        int maxAssociations();
 
-        @WithDefault("60s") Duration idleTimeout();
+        Duration idleTimeout();
 
         /**
          * The plain (non-TLS) listener on {@link #port()}. Switch it off for TLS only: while it runs, client-auth=need
          * on the TLS port protects nothing by itself (the calling-AE allow-list is all that guards the plain port).
          */
-        @WithDefault("true") boolean plainListener();
+        boolean plainListener();
 
-        @Valid Tls tls();
+        @Valid
+        Tls tls();
     }
 
     /**
@@ -116,10 +142,12 @@ public interface GatewayConfig {
      * with a trust store, calling peers can be asked for (want) or required to present (need) a certificate it trusts.
      */
     interface Tls {
-        @WithDefault("false") boolean enabled();
+        boolean enabled();
 
         /** 2762 is the IANA port for DICOM over TLS. */
-        @WithDefault("2762") @Min(1) @Max(65535) int port();
+        @Min(1)
+        @Max(65535)
+        int port();
 
         /** PKCS #12 file with the gateway's private key and certificate chain (required when TLS is enabled). */
         Optional<Path> keyStore();
@@ -132,17 +160,19 @@ public interface GatewayConfig {
         Optional<String> trustStorePassword();
 
         /** none, want or need: whether calling peers must authenticate with a certificate of the trust store. */
-        @WithDefault("none") @Pattern(regexp = "none|want|need", message = "must be none, want or need") String clientAuth();
+        @Pattern(regexp = "none|want|need", message = "must be none, want or need")
+        String clientAuth();
 
         /** Protocol versions offered (BCP 195: TLS 1.2 and later). */
-        @WithDefault("TLSv1.3,TLSv1.2") List<@Pattern(regexp = "TLSv1\\.[23]", message = "must be TLSv1.2 or TLSv1.3") String> protocols();
+        List<@Pattern(regexp = "TLSv1\\.[23]", message = "must be TLSv1.2 or TLSv1.3") String> protocols();
     }
 
     interface Spool {
-        @WithDefault("data/spool") Path dir();
+        Path dir();
 
         /** Below this much free space, C-STORE is refused with 0xA700 (out of resources). */
-        @WithDefault("256") @Min(0) long minFreeMegabytes();
+        @Min(0)
+        long minFreeMegabytes();
 
         /**
          * This process's event outbox: a directory name under the spool root. Every process sharing one spool needs
@@ -152,21 +182,22 @@ public interface GatewayConfig {
          * Received and derived series whose newest file is older than this are removed (0 = never); 7 days = the
          * retention of the topics whose events point at them.
          */
-        @WithDefault("7d") Duration retention();
+        Duration retention();
 
-        @WithDefault("1h") Duration retentionCheckInterval();
+        Duration retentionCheckInterval();
 
-        @WithDefault("outbox")
-        @Pattern(regexp = "^(?!(incoming|instances|derived|dispatch|processed)$)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-                message = "must be a directory name under the spool root (letters, digits, . _ -; not incoming, instances, derived, dispatch or processed)")
+        @Pattern(
+                regexp = "^(?!(incoming|instances|derived|dispatch|processed)$)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                message =
+                        "must be a directory name under the spool root (letters, digits, . _ -; not incoming, instances, derived, dispatch or processed)")
         String outbox();
     }
 
     interface Assemble {
         /** A series is ready once no instance arrived for this long. */
-        @WithDefault("10s") Duration seriesQuietPeriod();
+        Duration seriesQuietPeriod();
 
-        @WithDefault("500ms") Duration checkInterval();
+        Duration checkInterval();
     }
 
     interface Route {
@@ -174,13 +205,16 @@ public interface GatewayConfig {
         List<@Valid Rule> rules();
 
         interface Rule {
-            @NotEmpty String name();
+            @NotEmpty
+            String name();
 
             /** A rule can be switched off without deleting it (e.g. -Dgateway.route.rules[1].enabled=false). */
-            @WithDefault("true") boolean enabled();
+            @WithDefault("true")
+            boolean enabled();
 
             /** Task name; must be one the infer stage knows (checked at start-up). */
-            @NotEmpty String task();
+            @NotEmpty
+            String task();
 
             Optional<String> modality();
 
@@ -205,22 +239,24 @@ public interface GatewayConfig {
 
     interface Infer {
         /** Target slice spacing of thick-to-thin tasks, in millimetres. */
-        @WithDefault("1.0") double thinSliceSpacingMm();
+        double thinSliceSpacingMm();
 
         /** Version string recorded in derived series and used in their UID seed. */
-        @WithDefault("cubic-1") String baselineVersion();
+        String baselineVersion();
 
         /**
          * Attempts of a job that fails for a reason of the machine (ONNX Runtime error, out of memory, I/O error, over
          * its time limit), on this or another worker; failures of the input (not CT, missing slices) fail at once.
          */
-        @WithDefault("3") @Min(1) @Max(20) int maxAttempts();
+        @Min(1)
+        @Max(20)
+        int maxAttempts();
 
         /** Wait before a failed attempt is requested again; doubles with each attempt. */
-        @WithDefault("10s") Duration retryBackoff();
+        Duration retryBackoff();
 
         /** A job running longer than this is stopped and counts as a failed attempt: a worker never hangs on one job. */
-        @WithDefault("2h") Duration jobTimeout();
+        Duration jobTimeout();
     }
 
     interface Dispatch {
@@ -228,32 +264,42 @@ public interface GatewayConfig {
          * Destinations as AET@host:port (AET@host:port/tls: DICOM over TLS); derived series go to each of them. A
          * suffix *N allows N concurrent associations to that destination (default 1: many PACS serve one at a time).
          */
-        Optional<List<@Pattern(regexp = DESTINATION, message = "must be AET@host:port or AET@host:port/tls, optionally followed by *N (associations)") String>> destinations();
+        Optional<
+                        List<
+                                @Pattern(
+                                        regexp = DESTINATION,
+                                        message =
+                                                "must be AET@host:port or AET@host:port/tls, optionally followed by *N (associations)")
+                                String>>
+                destinations();
 
         /**
          * Attempts of a delivery that the destination answered and did not store (failure statuses, a rejected
          * association, a failed TLS handshake); a destination that is down or busy is waited for instead (give-up-after).
          */
-        @WithDefault("8") @Min(1) @Max(100) int maxAttempts();
+        @Min(1)
+        @Max(100)
+        int maxAttempts();
 
         /**
          * A delivery whose destination stays down (connection refused) or busy (no answer) this long is dead-lettered:
          * long enough for an overnight PACS maintenance window to pass without anybody redelivering by hand.
          */
-        @WithDefault("12h") Duration giveUpAfter();
+        Duration giveUpAfter();
 
         /** How long to wait for the answer to an association request: a single-association PACS busy with another sender stays silent. */
-        @WithDefault("30s") Duration associationTimeout();
+        Duration associationTimeout();
 
-        @WithDefault("1s") Duration initialBackoff();
+        Duration initialBackoff();
 
-        @WithDefault("60s") Duration maxBackoff();
+        Duration maxBackoff();
 
-        @WithDefault("10s") Duration connectTimeout();
+        Duration connectTimeout();
 
-        @WithDefault("120s") Duration responseTimeout();
+        Duration responseTimeout();
 
-        @Valid DispatchTls tls();
+        @Valid
+        DispatchTls tls();
     }
 
     /** DICOM over TLS to destinations marked /tls. */
@@ -268,9 +314,9 @@ public interface GatewayConfig {
 
         Optional<String> trustStorePassword();
 
-        @WithDefault("TLSv1.3,TLSv1.2") List<@Pattern(regexp = "TLSv1\\.[23]", message = "must be TLSv1.2 or TLSv1.3") String> protocols();
+        List<@Pattern(regexp = "TLSv1\\.[23]", message = "must be TLSv1.2 or TLSv1.3") String> protocols();
 
         /** The PACS certificate must name the host dialled (subject alternative name). */
-        @WithDefault("true") boolean verifyHostname();
+        boolean verifyHostname();
     }
 }

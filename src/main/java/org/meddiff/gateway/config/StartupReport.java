@@ -23,7 +23,9 @@ public class StartupReport {
     Spool spool;
 
     void report(@Observes StartupEvent event) {
-        LOG.infof("stages in this process: %s, track; outbox %s", String.join(", ", running(config.stages())), spool.outbox());
+        LOG.infof(
+                "stages in this process: %s, track; outbox %s",
+                String.join(", ", running(config.stages())), spool.outbox());
     }
 
     static List<String> running(GatewayConfig.Stages s) {

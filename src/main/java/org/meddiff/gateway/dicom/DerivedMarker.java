@@ -7,8 +7,7 @@ package org.meddiff.gateway.dicom;
 public final class DerivedMarker {
     public static final String PREFIX = "[meddiff-gateway]";
 
-    private DerivedMarker() {
-    }
+    private DerivedMarker() {}
 
     public static boolean isOurs(String derivationDescription) {
         return derivationDescription != null && derivationDescription.contains(PREFIX);

@@ -1,6 +1,7 @@
 package org.meddiff.gateway.dicom;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -19,9 +20,9 @@ public record DerivedSeriesResult(String seriesInstanceUid, List<Path> files, Li
 
     /** This result with {@code companion} written beside it. */
     public DerivedSeriesResult with(DerivedSeriesResult companion) {
-        List<Path> all = new java.util.ArrayList<>(files);
+        List<Path> all = new ArrayList<>(files);
         all.addAll(companion.files());
-        List<String> uids = new java.util.ArrayList<>(companionSeriesUids);
+        List<String> uids = new ArrayList<>(companionSeriesUids);
         uids.add(companion.seriesInstanceUid());
         uids.addAll(companion.companionSeriesUids());
         return new DerivedSeriesResult(seriesInstanceUid, all, uids);

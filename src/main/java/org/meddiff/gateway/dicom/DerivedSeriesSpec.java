@@ -11,5 +11,4 @@ public record DerivedSeriesSpec(
         int seriesNumberOffset,
         String derivationDescription,
         double windowCenter,
-        double windowWidth) {
-}
+        double windowWidth) {}

@@ -27,8 +27,7 @@ public final class DerivedUids {
 
     private static final Pattern UID_SYNTAX = Pattern.compile("(0|[1-9][0-9]*)(\\.(0|[1-9][0-9]*))*");
 
-    private DerivedUids() {
-    }
+    private DerivedUids() {}
 
     /** SeriesInstanceUID of the series derived with {@code seed}. */
     public static String seriesInstanceUid(String seed) {
@@ -60,6 +59,9 @@ public final class DerivedUids {
 
     /** DICOM UID syntax (PS3.5 9.1): digits and dots, no empty or zero-led components, at most 64 characters. */
     public static boolean isValid(String uid) {
-        return uid != null && !uid.isEmpty() && uid.length() <= 64 && UID_SYNTAX.matcher(uid).matches();
+        return uid != null
+                && !uid.isEmpty()
+                && uid.length() <= 64
+                && UID_SYNTAX.matcher(uid).matches();
     }
 }

@@ -27,14 +27,15 @@ public interface DicomDatasets {
      * deterministic UIDs derived from {@code spec.uidSeed()}, ImageType DERIVED\SECONDARY, references
      * to the source series, one instance per slice of the volume's geometry.
      */
-    DerivedSeriesResult writeDerivedSeries(List<Path> sourceFiles, Volume volume, DerivedSeriesSpec spec, Path outputDir)
-            throws DicomDataException;
+    DerivedSeriesResult writeDerivedSeries(
+            List<Path> sourceFiles, Volume volume, DerivedSeriesSpec spec, Path outputDir) throws DicomDataException;
 
     /**
      * Writes an RGB image stack for reading (not HU) as a derived series of secondary captures beside its source, with
      * the same identity, references and geometry attributes as {@link #writeDerivedSeries}; files are named
      * {@code fileNamePrefix-NNNN.dcm} so that they can share a directory with another derived series.
      */
-    DerivedSeriesResult writeColourSeries(List<Path> sourceFiles, ColourVolume image, DerivedSeriesSpec spec, String fileNamePrefix,
-                                          Path outputDir) throws DicomDataException;
+    DerivedSeriesResult writeColourSeries(
+            List<Path> sourceFiles, ColourVolume image, DerivedSeriesSpec spec, String fileNamePrefix, Path outputDir)
+            throws DicomDataException;
 }

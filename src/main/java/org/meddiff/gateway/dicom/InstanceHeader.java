@@ -19,5 +19,4 @@ public record InstanceHeader(
         String bodyPartExamined,
         List<String> imageType,
         /** DerivationDescription; the gateway marks its own output here (loop guard). */
-        String derivationDescription) {
-}
+        String derivationDescription) {}

@@ -14,10 +14,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.Failures;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
-import org.meddiff.gateway.Failures;
 
 /**
  * What each destination holds, one file per derived series in the spool's {@code dispatch/} (written atomically,
@@ -35,8 +35,13 @@ public class DeliveryLog {
      * How one destination's delivery of the series ended, and for which job. {@code outcomeEvent}: the pacs.store.*
      * event, as published.
      */
-    public record Delivery(String state, String jobId, int instances, List<String> eventIds, String outcomeTopic,
-                           String outcomeEvent) {
+    public record Delivery(
+            String state,
+            String jobId,
+            int instances,
+            List<String> eventIds,
+            String outcomeTopic,
+            String outcomeEvent) {
         public static final String DELIVERED = "DELIVERED";
         public static final String DEAD_LETTERED = "DEAD_LETTERED";
 
@@ -55,8 +60,13 @@ public class DeliveryLog {
             }
             List<String> ids = new ArrayList<>(eventIds);
             ids.add(eventId);
-            return new Delivery(state, jobId, instances, ids.subList(Math.max(0, ids.size() - KEPT_EVENT_IDS), ids.size()),
-                    outcomeTopic, outcomeEvent);
+            return new Delivery(
+                    state,
+                    jobId,
+                    instances,
+                    ids.subList(Math.max(0, ids.size() - KEPT_EVENT_IDS), ids.size()),
+                    outcomeTopic,
+                    outcomeEvent);
         }
 
         /** Repeats come soon after the original: a series announced more often than this has a bigger problem. */
@@ -64,8 +74,7 @@ public class DeliveryLog {
     }
 
     /** The file's content. */
-    record SeriesDeliveries(String derivedSeriesInstanceUid, Map<String, Delivery> deliveries) {
-    }
+    record SeriesDeliveries(String derivedSeriesInstanceUid, Map<String, Delivery> deliveries) {}
 
     private final Spool spool;
 
@@ -82,8 +91,8 @@ public class DeliveryLog {
     public synchronized void record(String derivedSeriesUid, String destination, Delivery delivery) throws IOException {
         Map<String, Delivery> all = new LinkedHashMap<>(read(derivedSeriesUid).deliveries());
         all.put(destination, delivery);
-        AtomicFiles.writeString(spool.dispatchStateFile(derivedSeriesUid),
-                Events.toJson(new SeriesDeliveries(derivedSeriesUid, all)));
+        AtomicFiles.writeString(
+                spool.dispatchStateFile(derivedSeriesUid), Events.toJson(new SeriesDeliveries(derivedSeriesUid, all)));
     }
 
     /** A missing file is a series never dispatched; an unreadable one is reported and read as empty (a resend is harmless). */
@@ -95,7 +104,8 @@ public class DeliveryLog {
         } catch (NoSuchFileException e) {
             return new SeriesDeliveries(derivedSeriesUid, Map.of());
         } catch (IOException | IllegalArgumentException e) {
-            LOG.errorf("dispatch state %s is unreadable (%s): taken as no delivery made, so the series is sent again",
+            LOG.errorf(
+                    "dispatch state %s is unreadable (%s): taken as no delivery made, so the series is sent again",
                     file, Failures.reason(e));
             return new SeriesDeliveries(derivedSeriesUid, Map.of());
         }

@@ -45,11 +45,17 @@ public class RedeliveryResource {
         try {
             marker = spool.derivedDir(jobId).resolve(Spool.COMPLETE_MARKER);
         } catch (IllegalArgumentException e) {
-            return problem(400, "Invalid job id", "'" + jobId.replaceAll("[^\\x20-\\x7e]", "?") + "' is not a job id (hex digits)");
+            return problem(
+                    400,
+                    "Invalid job id",
+                    "'" + jobId.replaceAll("[^\\x20-\\x7e]", "?") + "' is not a job id (hex digits)");
         }
         if (!Files.isRegularFile(marker)) {
-            return problem(404, "No completed job", "no completed job " + jobId + " in the spool (never completed, still "
-                    + "running, or removed by the spool retention)");
+            return problem(
+                    404,
+                    "No completed job",
+                    "no completed job " + jobId + " in the spool (never completed, still "
+                            + "running, or removed by the spool retention)");
         }
         JobCompleted previous;
         try {

@@ -76,8 +76,9 @@ public class DurableRetry {
                 try {
                     T result = write.run();
                     if (failures > 0) {
-                        LOG.infof("%s: %s done after %d failed attempt(s) over %d ms", stage, what, failures,
-                                (System.nanoTime() - firstFailure) / 1_000_000);
+                        LOG.infof(
+                                "%s: %s done after %d failed attempt(s) over %d ms",
+                                stage, what, failures, (System.nanoTime() - firstFailure) / 1_000_000);
                     }
                     return result;
                 } catch (IOException | UncheckedIOException e) {
@@ -87,7 +88,9 @@ public class DurableRetry {
                     }
                     failures++;
                     if (!Objects.equals(reason, lastReason)) {
-                        LOG.errorf("%s: cannot %s (%s); retrying with backoff, the record stays uncommitted", stage, what, reason);
+                        LOG.errorf(
+                                "%s: cannot %s (%s); retrying with backoff, the record stays uncommitted",
+                                stage, what, reason);
                         lastReason = reason;
                     }
                     progress.stalled(stage, what, reason);

@@ -14,8 +14,7 @@ public final class Events {
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-    private Events() {
-    }
+    private Events() {}
 
     public static String newId() {
         return UUID.randomUUID().toString();
@@ -29,7 +28,8 @@ public final class Events {
         try {
             return JSON.writeValueAsString(event);
         } catch (Exception e) {
-            throw new IllegalStateException("cannot serialise " + event.getClass().getSimpleName(), e);
+            throw new IllegalStateException(
+                    "cannot serialise " + event.getClass().getSimpleName(), e);
         }
     }
 
@@ -41,7 +41,8 @@ public final class Events {
             throw new IllegalArgumentException("not a valid " + type.getSimpleName() + " event: " + e.getMessage(), e);
         }
         if (event == null) {
-            throw new IllegalArgumentException("not a valid " + type.getSimpleName() + " event: the record is JSON null");
+            throw new IllegalArgumentException(
+                    "not a valid " + type.getSimpleName() + " event: the record is JSON null");
         }
         return event;
     }

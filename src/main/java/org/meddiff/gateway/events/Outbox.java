@@ -3,6 +3,8 @@ package org.meddiff.gateway.events;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -10,18 +12,20 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.Failures;
 import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
-import org.meddiff.gateway.Failures;
 
 /**
  * Transactional outbox on the spool's file system: an event is durable (written, fsync-ed, renamed)
@@ -32,8 +36,7 @@ import org.meddiff.gateway.Failures;
 public class Outbox {
     private static final Logger LOG = Logger.getLogger(Outbox.class);
     /** One pending record. {@code file} is its outbox entry. */
-    public record Entry(Path file, String topic, String key, String value) {
-    }
+    public record Entry(Path file, String topic, String key, String value) {}
 
     private final Path dir;
     private final BlockingQueue<Entry> pending = new LinkedBlockingQueue<>();
@@ -44,6 +47,8 @@ public class Outbox {
     private final AtomicLong sequence = new AtomicLong(System.currentTimeMillis() * 1000);
     /** Guards the queue's order between appends and a requeue of failed entries. */
     private final Object queueLock = new Object();
+
+    private static final List<FileChannel> HELD = Collections.synchronizedList(new ArrayList<>());
 
     @Inject
     public Outbox(Spool spool) {
@@ -86,7 +91,7 @@ public class Outbox {
     /** Blocks up to {@code millis} for the first pending entry, then takes up to {@code max}. */
     List<Entry> take(int max, long millis) throws InterruptedException {
         List<Entry> batch = new ArrayList<>();
-        Entry first = pending.poll(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        Entry first = pending.poll(millis, TimeUnit.MILLISECONDS);
         if (first != null) {
             batch.add(first);
             pending.drainTo(batch, max - 1);
@@ -118,23 +123,23 @@ public class Outbox {
      * so it stops at start-up instead. The lock goes with the process, however it ends.
      */
     private static void claim(Path dir) throws IOException {
-        FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        java.nio.channels.FileLock lock;
+        FileChannel channel =
+                FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock;
         try {
             lock = channel.tryLock();
-        } catch (java.nio.channels.OverlappingFileLockException e) {
+        } catch (OverlappingFileLockException e) {
             channel.close();
             return; // this process holds it already (an Outbox re-opened on the same directory)
         }
         if (lock == null) {
             channel.close();
-            throw new IllegalStateException("the outbox " + dir + " is in use by another process: every process sharing a "
-                    + "spool needs its own outbox (gateway.spool.outbox)");
+            throw new IllegalStateException(
+                    "the outbox " + dir + " is in use by another process: every process sharing a "
+                            + "spool needs its own outbox (gateway.spool.outbox)");
         }
         HELD.add(channel); // released when the process ends
     }
-
-    private static final List<FileChannel> HELD = java.util.Collections.synchronizedList(new ArrayList<>());
 
     private List<Path> existingEntries() throws IOException {
         List<Path> files = new ArrayList<>();
@@ -161,7 +166,8 @@ public class Outbox {
         Path target = corrupt.resolve(entry.getFileName());
         Files.move(entry, target, StandardCopyOption.REPLACE_EXISTING);
         Spool.fsyncDirectory(dir);
-        LOG.errorf("outbox entry %s is unreadable (%s): moved to %s, not published", entry, Failures.reason(why), target);
+        LOG.errorf(
+                "outbox entry %s is unreadable (%s): moved to %s, not published", entry, Failures.reason(why), target);
     }
 
     private static Entry read(Path file) throws IOException {

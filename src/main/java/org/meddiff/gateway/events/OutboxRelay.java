@@ -1,5 +1,6 @@
 package org.meddiff.gateway.events;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -10,6 +11,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -17,10 +19,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
-
-import io.micrometer.core.instrument.MeterRegistry;
+import org.meddiff.gateway.config.KafkaClientConfig;
 
 /**
  * Moves outbox entries to Kafka: batches of sends, each entry deleted only after the broker acknowledged
@@ -39,8 +39,8 @@ public class OutboxRelay {
     @Inject
     MeterRegistry metrics;
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrapServers;
+    @Inject
+    KafkaClientConfig kafka;
 
     private volatile boolean running;
     private Thread thread;
@@ -50,7 +50,7 @@ public class OutboxRelay {
         // open the outbox now, not lazily in the relay thread: an outbox another process holds must stop start-up
         outbox.size();
         Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "2");
@@ -76,7 +76,7 @@ public class OutboxRelay {
             }
         }
         if (producer != null) {
-            producer.close(java.time.Duration.ofSeconds(5));
+            producer.close(Duration.ofSeconds(5));
         }
     }
 
@@ -97,7 +97,7 @@ public class OutboxRelay {
             List<Outbox.Entry> failed = send(batch);
             if (failed.isEmpty()) {
                 if (reportedOutage) {
-                    LOG.infof("Kafka reachable again at %s; outbox draining", bootstrapServers);
+                    LOG.infof("Kafka reachable again at %s; outbox draining", kafka.bootstrapServers());
                     reportedOutage = false;
                 }
                 backoff = 500;
@@ -105,8 +105,9 @@ public class OutboxRelay {
             }
             outbox.requeue(failed);
             if (!reportedOutage) {
-                LOG.warnf("Kafka not accepting events at %s; %d event(s) kept in the outbox, retrying", bootstrapServers,
-                        outbox.size());
+                LOG.warnf(
+                        "Kafka not accepting events at %s; %d event(s) kept in the outbox, retrying",
+                        kafka.bootstrapServers(), outbox.size());
                 reportedOutage = true;
             }
             try {

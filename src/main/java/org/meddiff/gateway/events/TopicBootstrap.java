@@ -16,17 +16,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
+import org.meddiff.gateway.config.KafkaClientConfig;
 
 /** Creates the topics of kafka/topics.json that are missing (partitions, retention, cleanup policy). */
 @ApplicationScoped
 public class TopicBootstrap {
     private static final Logger LOG = Logger.getLogger(TopicBootstrap.class);
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrapServers;
+    @Inject
+    KafkaClientConfig kafka;
 
     @Inject
     GatewayConfig config;
@@ -38,29 +39,34 @@ public class TopicBootstrap {
         }
         List<NewTopic> wanted = declaredTopics();
         Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "10000");
         boolean warned = false;
         while (!Thread.currentThread().isInterrupted()) {
             try (Admin admin = Admin.create(p)) {
                 Set<String> existing = admin.listTopics().names().get(10, TimeUnit.SECONDS);
-                List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();
+                List<NewTopic> missing = wanted.stream()
+                        .filter(t -> !existing.contains(t.name()))
+                        .toList();
                 if (!missing.isEmpty()) {
                     admin.createTopics(missing).all().get(15, TimeUnit.SECONDS);
-                    LOG.infof("created Kafka topics %s", missing.stream().map(NewTopic::name).toList());
+                    LOG.infof(
+                            "created Kafka topics %s",
+                            missing.stream().map(NewTopic::name).toList());
                 }
                 return;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             } catch (Exception e) {
-                if (e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException) {
+                if (e.getCause() instanceof TopicExistsException) {
                     return; // another gateway node created them meanwhile
                 }
                 if (!warned) {
-                    LOG.warnf("Kafka at %s not reachable yet (%s); topics will be created when it is", bootstrapServers,
-                            e.getMessage());
+                    LOG.warnf(
+                            "Kafka at %s not reachable yet (%s); topics will be created when it is",
+                            kafka.bootstrapServers(), e.getMessage());
                     warned = true;
                 }
                 try {
@@ -81,7 +87,11 @@ public class TopicBootstrap {
                 Map<String, String> configs = new HashMap<>();
                 configs.put("retention.ms", t.get("retentionMs").asText());
                 configs.put("cleanup.policy", t.get("cleanupPolicy").asText());
-                topics.add(new NewTopic(t.get("name").asText(), t.get("partitions").asInt(), config.kafka().replicationFactor()).configs(configs));
+                topics.add(new NewTopic(
+                                t.get("name").asText(),
+                                t.get("partitions").asInt(),
+                                config.kafka().replicationFactor())
+                        .configs(configs));
             }
             return topics;
         } catch (Exception e) {

@@ -12,6 +12,5 @@ public final class Topics {
     public static final String STORE_COMPLETED = "pacs.store.completed";
     public static final String STORE_DLQ = "pacs.store.dlq";
 
-    private Topics() {
-    }
+    private Topics() {}
 }

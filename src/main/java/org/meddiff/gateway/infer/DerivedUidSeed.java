@@ -13,13 +13,14 @@ import java.util.List;
  * stores it once); a series reopened by a late instance gives a new derived series.
  */
 public final class DerivedUidSeed {
-    private DerivedUidSeed() {
-    }
+    private DerivedUidSeed() {}
 
     public static String of(String sourceSeriesUid, List<Path> sourceFiles, String task, String method) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sourceFiles.stream().map(p -> p.getFileName().toString()).sorted()
+            sourceFiles.stream()
+                    .map(p -> p.getFileName().toString())
+                    .sorted()
                     .forEach(n -> sha.update((n + "\n").getBytes(StandardCharsets.US_ASCII)));
             String instances = HexFormat.of().formatHex(sha.digest(), 0, 12);
             return sourceSeriesUid + "|" + instances + "|" + task + "|" + method;

@@ -1,12 +1,15 @@
 package org.meddiff.gateway.infer;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.file.FileSystemException;
 import java.time.Duration;
+import java.util.regex.Pattern;
 
-import org.meddiff.gateway.events.DurableRetry;
-import org.meddiff.gateway.events.JobFailed;
 import org.meddiff.gateway.Failures;
+import org.meddiff.gateway.events.JobFailed;
 
 /**
  * Why one attempt of a job failed, sorted by whose fault it is. The input's (not CT, missing slices, unreadable or
@@ -30,6 +33,11 @@ public record JobFailure(String cause, String reason) {
             return abandoned;
         }
     }
+
+    /** What the operating system says when the disk, not the data, is the problem. */
+    private static final Pattern SYSTEM_ERRORS = Pattern.compile(
+            "No space left on device|Input/output error|Read-only file system|Disk quota exceeded|Stale file handle"
+                    + "|Too many open files|Permission denied");
 
     public boolean retryable() {
         return JobFailed.MACHINE.equals(cause);
@@ -74,22 +82,21 @@ public record JobFailure(String cause, String reason) {
      */
     private static Throwable machineCause(Throwable c) {
         for (Throwable e = c; e != null; e = e.getCause()) {
-            if (e instanceof java.nio.file.FileSystemException || e instanceof java.io.FileNotFoundException
-                    || e instanceof java.nio.channels.ClosedChannelException || e instanceof UncheckedIOException
+            if (e instanceof FileSystemException
+                    || e instanceof FileNotFoundException
+                    || e instanceof ClosedChannelException
+                    || e instanceof UncheckedIOException
                     || e.getClass().getName().equals("ai.onnxruntime.OrtException")) {
                 return e;
             }
-            if (e instanceof IOException && e.getMessage() != null && SYSTEM_ERRORS.matcher(e.getMessage()).find()) {
+            if (e instanceof IOException
+                    && e.getMessage() != null
+                    && SYSTEM_ERRORS.matcher(e.getMessage()).find()) {
                 return e;
             }
         }
         return null;
     }
-
-    /** What the operating system says when the disk, not the data, is the problem. */
-    private static final java.util.regex.Pattern SYSTEM_ERRORS = java.util.regex.Pattern.compile(
-            "No space left on device|Input/output error|Read-only file system|Disk quota exceeded|Stale file handle"
-                    + "|Too many open files|Permission denied");
 
     private static Throwable find(Throwable t, String className) {
         for (Throwable e = t; e != null; e = e.getCause()) {
@@ -99,5 +106,4 @@ public record JobFailure(String cause, String reason) {
         }
         return null;
     }
-
 }

@@ -3,6 +3,7 @@ package org.meddiff.gateway.infer;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -24,9 +25,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.common.annotation.Blocking;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.Failures;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.dicom.DerivedSeriesResult;
 import org.meddiff.gateway.events.DurableRetry;
+import org.meddiff.gateway.events.EventReader;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.GatewayEvent;
 import org.meddiff.gateway.events.JobCompleted;
@@ -35,10 +38,10 @@ import org.meddiff.gateway.events.JobProgress;
 import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.ProcessedEvents;
+import org.meddiff.gateway.events.Topics;
 import org.meddiff.gateway.spool.AtomicFiles;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
-import org.meddiff.gateway.Failures;
 
 /**
  * The worker side of the job contract: consumes inference.job.requested (one consumer group, so jobs spread over
@@ -55,6 +58,7 @@ public class JobRunner {
     static final String COMPLETE_MARKER = Spool.COMPLETE_MARKER;
     /** Beside the completion marker: the inference.job.failed event of a job that ended without a derived series. */
     static final String FAILED_MARKER = ".failed.json";
+
     static final String STAGE = "infer";
 
     /** How often and how long a job is tried. */
@@ -77,15 +81,30 @@ public class JobRunner {
     private final DurableRetry retry;
     private final ProcessedEvents processed;
     private final StageProgress progress;
+    private final EventReader reader;
 
     @Inject
-    public JobRunner(Instance<InferenceTask> tasks, Spool spool, Outbox outbox, MeterRegistry metrics, GatewayConfig config,
-                     DurableRetry retry, ProcessedEvents processed, StageProgress progress) {
+    public JobRunner(
+            Instance<InferenceTask> tasks,
+            Spool spool,
+            Outbox outbox,
+            MeterRegistry metrics,
+            GatewayConfig config,
+            DurableRetry retry,
+            ProcessedEvents processed,
+            StageProgress progress) {
         this(tasks.stream().toList(), spool, outbox, metrics, Attempts.of(config.infer()), retry, processed, progress);
     }
 
-    public JobRunner(Collection<InferenceTask> tasks, Spool spool, Outbox outbox, MeterRegistry metrics, Attempts attempts,
-                     DurableRetry retry, ProcessedEvents processed, StageProgress progress) {
+    public JobRunner(
+            Collection<InferenceTask> tasks,
+            Spool spool,
+            Outbox outbox,
+            MeterRegistry metrics,
+            Attempts attempts,
+            DurableRetry retry,
+            ProcessedEvents processed,
+            StageProgress progress) {
         this.tasks = tasks.stream().collect(Collectors.toMap(InferenceTask::name, Function.identity()));
         this.spool = spool;
         this.outbox = outbox;
@@ -94,26 +113,21 @@ public class JobRunner {
         this.retry = retry;
         this.processed = processed;
         this.progress = progress;
+        this.reader = new EventReader(metrics);
     }
 
     @Incoming("infer-jobs")
     @Blocking
     public void onJob(String json) {
-        JobRequested job;
-        try {
-            job = Events.fromJson(json, JobRequested.class);
-        } catch (IllegalArgumentException e) {
-            LOG.errorf("skipping unreadable inference.job.requested record: %s", e.getMessage());
-            metrics.counter("gateway_events_unreadable_total", "topic", "inference.job.requested").increment();
-            return;
-        }
-        run(job);
+        reader.read(Topics.JOB_REQUESTED, json, JobRequested.class).ifPresent(this::run);
     }
 
     /** Runs one request unless this or another worker sharing the spool has handled it (the same eventId) already. */
     void run(JobRequested job) {
         if (!processed.once(STAGE, job.eventId(), retry, () -> runLocked(job))) {
-            LOG.infof("job %s: request %s (attempt %d) already handled: skipped", job.jobId(), job.eventId(), job.attempt());
+            LOG.infof(
+                    "job %s: request %s (attempt %d) already handled: skipped",
+                    job.jobId(), job.eventId(), job.attempt());
         }
     }
 
@@ -130,7 +144,9 @@ public class JobRunner {
             publish(failed(job, JobFailure.input("invalid job: " + e.getMessage())));
             return;
         }
-        FileChannel channel = retry.call(STAGE, "open the lock file " + lockFile + " of job " + job.jobId(),
+        FileChannel channel = retry.call(
+                STAGE,
+                "open the lock file " + lockFile + " of job " + job.jobId(),
                 () -> FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE));
         try (channel) {
             FileLock lock = retry.call(STAGE, "lock job " + job.jobId(), () -> {
@@ -191,7 +207,10 @@ public class JobRunner {
             }
             sources = spool.seriesFiles(spool.resolve(job.seriesRef()));
             if (sources.isEmpty()) {
-                return failed(job, JobFailure.input("source series " + job.seriesInstanceUid() + " has no instances in the spool"));
+                return failed(
+                        job,
+                        JobFailure.input(
+                                "source series " + job.seriesInstanceUid() + " has no instances in the spool"));
             }
             clear(outputDir);
         } catch (IllegalArgumentException e) {
@@ -199,20 +218,32 @@ public class JobRunner {
         } catch (IOException e) {
             return failedAttempt(job, JobFailure.machine("cannot prepare job: " + Failures.reason(e)));
         }
-        LOG.infof("job %s: %s on series %s (%d instances, attempt %d of %d)", job.jobId(), job.task(), job.seriesInstanceUid(),
-                sources.size(), job.attempt(), attempts.max());
-        DerivedSeriesResult result;
+        LOG.infof(
+                "job %s: %s on series %s (%d instances, attempt %d of %d)",
+                job.jobId(), job.task(), job.seriesInstanceUid(), sources.size(), job.attempt(), attempts.max());
+        TaskResult outcome;
         try {
-            result = TimeLimit.run("job-" + job.jobId(), attempts.timeLimit(),
-                    () -> task.run(job, sources, outputDir, (step, steps, message, rate) -> progress(job, step, steps, message, rate)));
+            outcome = TimeLimit.run(
+                    "job-" + job.jobId(),
+                    attempts.timeLimit(),
+                    () -> task.run(
+                            job,
+                            sources,
+                            outputDir,
+                            (step, steps, message, rate) -> progress(job, step, steps, message, rate)));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DurableRetry.Interrupted("run job " + job.jobId());
         } catch (Throwable t) {
             if (t instanceof JobFailure.OverTimeLimit over && over.abandoned()) {
-                LOG.errorf("job %s: its thread did not stop after the time limit and still runs: restart this worker to "
-                        + "free what it holds (liveness check abandoned-work is DOWN)", job.jobId());
-                progress.abandoned(STAGE, "job " + job.jobId(), "its thread ran past " + attempts.timeLimit() + " and did not stop");
+                LOG.errorf(
+                        "job %s: its thread did not stop after the time limit and still runs: restart this worker to "
+                                + "free what it holds (liveness check abandoned-work is DOWN)",
+                        job.jobId());
+                progress.abandoned(
+                        STAGE,
+                        "job " + job.jobId(),
+                        "its thread ran past " + attempts.timeLimit() + " and did not stop");
             }
             JobFailure failure = JobFailure.of(t);
             if (failure.reason().startsWith("internal error")) {
@@ -220,14 +251,28 @@ public class JobRunner {
             }
             return failure.retryable() ? failedAttempt(job, failure) : failed(job, failure);
         }
+        DerivedSeriesResult result = outcome.derived();
+        // the finding before the completion: a consumer that sees the job completed can look its finding up
+        outcome.finding()
+                .ifPresent(finding -> retry.run(
+                        STAGE, "record the triage finding of job " + job.jobId(), () -> outbox.append(finding)));
         long millis = (System.nanoTime() - start) / 1_000_000;
-        JobCompleted completed = JobCompleted.of(job, task.method(), result.seriesInstanceUid(), result.companionSeriesUids(),
-                result.files().size(), spool.relative(outputDir), millis);
-        retry.run(STAGE, "write the completion marker of job " + job.jobId(),
+        JobCompleted completed = JobCompleted.of(
+                job,
+                task.method(),
+                result.seriesInstanceUid(),
+                result.companionSeriesUids(),
+                result.files().size(),
+                spool.relative(outputDir),
+                millis);
+        retry.run(
+                STAGE,
+                "write the completion marker of job " + job.jobId(),
                 () -> AtomicFiles.writeString(outputDir.resolve(COMPLETE_MARKER), Events.toJson(completed)));
         metrics.timer("gateway_job_duration", "task", job.task()).record(Duration.ofMillis(millis));
-        LOG.infof("job %s completed in %d ms: derived series %s, %d instances", job.jobId(), millis,
-                result.seriesInstanceUid(), result.files().size());
+        LOG.infof(
+                "job %s completed in %d ms: derived series %s, %d instances",
+                job.jobId(), millis, result.seriesInstanceUid(), result.files().size());
         return completed;
     }
 
@@ -241,12 +286,14 @@ public class JobRunner {
             if (previous.derivedSeriesInstanceUid() == null || previous.derivedRef() == null) {
                 throw new IllegalArgumentException("it names no derived series");
             }
-            LOG.infof("job %s already completed: announcing its derived series %s again", job.jobId(),
-                    previous.derivedSeriesInstanceUid());
+            LOG.infof(
+                    "job %s already completed: announcing its derived series %s again",
+                    job.jobId(), previous.derivedSeriesInstanceUid());
             return previous;
-        } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
-            LOG.warnf("job %s: its completion marker %s is unreadable (%s): computing the job again", job.jobId(), marker,
-                    e.getMessage());
+        } catch (IllegalArgumentException | CharacterCodingException e) {
+            LOG.warnf(
+                    "job %s: its completion marker %s is unreadable (%s): computing the job again",
+                    job.jobId(), marker, e.getMessage());
             Files.delete(marker);
             return null;
         }
@@ -257,7 +304,10 @@ public class JobRunner {
         if (Thread.currentThread().isInterrupted()) {
             throw new CancellationException("job " + job.jobId() + " stopped");
         }
-        retry.run(STAGE, "report the progress of job " + job.jobId(), () -> outbox.append(JobProgress.of(job, step, steps, message, rate)));
+        retry.run(
+                STAGE,
+                "report the progress of job " + job.jobId(),
+                () -> outbox.append(JobProgress.of(job, step, steps, message, rate)));
     }
 
     /** A failure of the machine: the next attempt is requested after the backoff, unless this was the last one. */
@@ -265,15 +315,27 @@ public class JobRunner {
         if (job.attempt() >= attempts.max()) {
             StringBuilder all = new StringBuilder("failed " + job.attempt() + " time(s): ");
             for (int i = 0; i < job.previousFailures().size(); i++) {
-                all.append("attempt ").append(i + 1).append(": ").append(job.previousFailures().get(i)).append("; ");
+                all.append("attempt ")
+                        .append(i + 1)
+                        .append(": ")
+                        .append(job.previousFailures().get(i))
+                        .append("; ");
             }
             all.append("attempt ").append(job.attempt()).append(": ").append(failure.reason());
             return failed(job, JobFailure.machine(all.toString()));
         }
-        LOG.warnf("job %s (%s on series %s): attempt %d of %d failed: %s; requesting attempt %d in %s", job.jobId(), job.task(),
-                job.seriesInstanceUid(), job.attempt(), attempts.max(), failure.reason(), job.attempt() + 1,
+        LOG.warnf(
+                "job %s (%s on series %s): attempt %d of %d failed: %s; requesting attempt %d in %s",
+                job.jobId(),
+                job.task(),
+                job.seriesInstanceUid(),
+                job.attempt(),
+                attempts.max(),
+                failure.reason(),
+                job.attempt() + 1,
                 attempts.before(job.attempt() + 1));
-        metrics.counter("gateway_job_attempts_failed_total", "task", String.valueOf(job.task())).increment();
+        metrics.counter("gateway_job_attempts_failed_total", "task", String.valueOf(job.task()))
+                .increment();
         return job.retry(failure.reason());
     }
 
@@ -289,13 +351,18 @@ public class JobRunner {
             reason = reason + " (after " + job.previousFailures().size() + " earlier attempt(s) failed: "
                     + String.join("; ", job.previousFailures()) + ")";
         }
-        LOG.errorf("job %s (%s on series %s) failed (%s): %s", job.jobId(), job.task(), job.seriesInstanceUid(), failure.cause(),
-                reason);
-        metrics.counter("gateway_jobs_failed_total", "task", String.valueOf(job.task())).increment();
+        LOG.errorf(
+                "job %s (%s on series %s) failed (%s): %s",
+                job.jobId(), job.task(), job.seriesInstanceUid(), failure.cause(), reason);
+        metrics.counter("gateway_jobs_failed_total", "task", String.valueOf(job.task()))
+                .increment();
         JobFailed failed = JobFailed.of(job, reason, failure.cause());
         try {
             Path marker = spool.derivedDir(job.jobId()).resolve(FAILED_MARKER);
-            retry.run(STAGE, "write the failure marker of job " + job.jobId(), () -> AtomicFiles.writeString(marker, Events.toJson(failed)));
+            retry.run(
+                    STAGE,
+                    "write the failure marker of job " + job.jobId(),
+                    () -> AtomicFiles.writeString(marker, Events.toJson(failed)));
         } catch (IllegalArgumentException e) {
             // no directory for an invalid job id: nothing to record it in
         }
@@ -311,9 +378,10 @@ public class JobRunner {
             JobFailed previous = Events.fromJson(Files.readString(marker), JobFailed.class);
             LOG.infof("job %s failed before (%s): announcing its failure again", job.jobId(), previous.reason());
             return previous;
-        } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
-            LOG.warnf("job %s: its failure marker %s is unreadable (%s): running the job again", job.jobId(), marker,
-                    e.getMessage());
+        } catch (IllegalArgumentException | CharacterCodingException e) {
+            LOG.warnf(
+                    "job %s: its failure marker %s is unreadable (%s): running the job again",
+                    job.jobId(), marker, e.getMessage());
             Files.delete(marker);
             return null;
         }

@@ -20,8 +20,7 @@ final class TimeLimit {
         T run() throws Exception;
     }
 
-    private TimeLimit() {
-    }
+    private TimeLimit() {}
 
     /** The work's result; what it threw (an Error too) is thrown as is; {@link JobFailure.OverTimeLimit} past the limit. */
     static <T> T run(String threadName, Duration limit, Work<T> work) throws Throwable {

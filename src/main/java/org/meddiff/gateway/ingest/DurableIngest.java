@@ -3,12 +3,14 @@ package org.meddiff.gateway.ingest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import org.jboss.logging.Logger;
+import org.meddiff.gateway.Failures;
 import org.meddiff.gateway.dicom.DerivedMarker;
 import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.dicom.DicomDatasets;
@@ -22,7 +24,6 @@ import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.SeriesAttributes;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.spool.Uids;
-import org.meddiff.gateway.Failures;
 
 /**
  * What a C-STORE success promises: the data set parsed, its UIDs are safe to use as path names, the
@@ -55,12 +56,14 @@ public class DurableIngest implements StoreHandler {
     public StoreOutcome store(ReceivedInstance in) {
         long start = System.nanoTime();
         StoreOutcome outcome = storeOrRefuse(in);
-        metrics.timer("gateway_ingest_store").record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+        metrics.timer("gateway_ingest_store").record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
         if (outcome.status() != DicomStatus.SUCCESS) {
             deleteQuietly(in.file());
-            LOG.warnf("C-STORE from %s of SOP instance %s refused with %s: %s", in.callingAe(), in.sopInstanceUid(),
-                    DicomStatus.hex(outcome.status()), outcome.errorComment());
-            metrics.counter("gateway_instances_refused_total", "status", DicomStatus.hex(outcome.status())).increment();
+            LOG.warnf(
+                    "C-STORE from %s of SOP instance %s refused with %s: %s",
+                    in.callingAe(), in.sopInstanceUid(), DicomStatus.hex(outcome.status()), outcome.errorComment());
+            metrics.counter("gateway_instances_refused_total", "status", DicomStatus.hex(outcome.status()))
+                    .increment();
         } else {
             metrics.counter("gateway_instances_stored_total").increment();
         }
@@ -70,7 +73,8 @@ public class DurableIngest implements StoreHandler {
     /** The network layer logged its refusal (ScpAssociation); it is counted here with the handler's own. */
     @Override
     public void refusedBeforeHandling(String callingAe, String sopInstanceUid, int status, String reason) {
-        metrics.counter("gateway_instances_refused_total", "status", DicomStatus.hex(status)).increment();
+        metrics.counter("gateway_instances_refused_total", "status", DicomStatus.hex(status))
+                .increment();
     }
 
     private StoreOutcome storeOrRefuse(ReceivedInstance in) {
@@ -83,20 +87,25 @@ public class DurableIngest implements StoreHandler {
         } catch (DicomDataException e) {
             return StoreOutcome.failure(DicomStatus.CANNOT_UNDERSTAND, "cannot parse data set: " + e.getMessage());
         }
-        for (String uid : new String[] {header.studyInstanceUid(), header.seriesInstanceUid(), header.sopInstanceUid()}) {
+        for (String uid :
+                new String[] {header.studyInstanceUid(), header.seriesInstanceUid(), header.sopInstanceUid()}) {
             if (!Uids.isValid(uid)) {
                 return StoreOutcome.failure(DicomStatus.CANNOT_UNDERSTAND, "invalid UID '" + printable(uid) + "'");
             }
         }
         if (!header.sopInstanceUid().equals(in.sopInstanceUid())) {
-            return StoreOutcome.failure(DicomStatus.CANNOT_UNDERSTAND, "SOPInstanceUID differs from the C-STORE request");
+            return StoreOutcome.failure(
+                    DicomStatus.CANNOT_UNDERSTAND, "SOPInstanceUID differs from the C-STORE request");
         }
         if (!header.sopClassUid().equals(in.sopClassUid())) {
-            return StoreOutcome.failure(DicomStatus.DATA_SET_DOES_NOT_MATCH_SOP_CLASS,
+            return StoreOutcome.failure(
+                    DicomStatus.DATA_SET_DOES_NOT_MATCH_SOP_CLASS,
                     "data set is " + header.sopClassUid() + ", request said " + in.sopClassUid());
         }
-        Path target = spool.instancePath(header.studyInstanceUid(), header.seriesInstanceUid(), header.sopInstanceUid());
-        // two senders storing the same instance at once: one's refusal must not remove the copy the other was told is stored
+        Path target =
+                spool.instancePath(header.studyInstanceUid(), header.seriesInstanceUid(), header.sopInstanceUid());
+        // two senders storing the same instance at once: one's refusal must not remove the copy the other was told is
+        // stored
         synchronized (sameInstance[Math.floorMod(target.hashCode(), sameInstance.length)]) {
             return moveAndAnnounce(in, header, target);
         }
@@ -112,12 +121,26 @@ public class DurableIngest implements StoreHandler {
             LOG.errorf("cannot move %s into the spool at %s: %s", in.file(), target, Failures.reason(e));
             return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "spool write failed");
         }
-        SeriesAttributes series = new SeriesAttributes(header.modality(), header.seriesNumber(), header.sliceThicknessMm(),
-                header.seriesDescription(), header.bodyPartExamined(), header.imageType(), header.sopClassUid(),
-                in.callingAe(), in.calledAe(), DerivedMarker.isOurs(header.derivationDescription()));
+        SeriesAttributes series = new SeriesAttributes(
+                header.modality(),
+                header.seriesNumber(),
+                header.sliceThicknessMm(),
+                header.seriesDescription(),
+                header.bodyPartExamined(),
+                header.imageType(),
+                header.sopClassUid(),
+                in.callingAe(),
+                in.calledAe(),
+                DerivedMarker.isOurs(header.derivationDescription()));
         try {
-            outbox.append(InstanceReceived.of(header.studyInstanceUid(), header.seriesInstanceUid(), header.sopInstanceUid(),
-                    in.transferSyntaxUid(), size, spool.relative(target), series));
+            outbox.append(InstanceReceived.of(
+                    header.studyInstanceUid(),
+                    header.seriesInstanceUid(),
+                    header.sopInstanceUid(),
+                    in.transferSyntaxUid(),
+                    size,
+                    spool.relative(target),
+                    series));
         } catch (IOException e) {
             // Not announced: refuse, so the sender retries and the retry announces it. A refused instance leaves
             // nothing behind, unless it replaced a copy acknowledged before (that one was announced then).

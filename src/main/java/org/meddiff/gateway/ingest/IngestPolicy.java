@@ -22,7 +22,8 @@ public final class IngestPolicy implements AssociationPolicy {
 
     public IngestPolicy(Set<String> calledAes, Optional<List<String>> allowedCallingAes) {
         this.calledAes = Set.copyOf(calledAes);
-        this.allowedCallingAes = allowedCallingAes.map(l -> Set.copyOf(l.stream().map(String::trim).toList()));
+        this.allowedCallingAes = allowedCallingAes.map(
+                l -> Set.copyOf(l.stream().map(String::trim).toList()));
     }
 
     @Override
@@ -40,20 +41,23 @@ public final class IngestPolicy implements AssociationPolicy {
     public PresentationContextResult answer(PresentationContext pc) {
         boolean verification = StorageClasses.VERIFICATION.equals(pc.abstractSyntax());
         if (!verification && !StorageClasses.ACCEPTED.containsKey(pc.abstractSyntax())) {
-            return new PresentationContextResult(pc.id(), pc.abstractSyntax(),
-                    PresentationContextResult.ABSTRACT_SYNTAX_NOT_SUPPORTED, first(pc));
+            return new PresentationContextResult(
+                    pc.id(), pc.abstractSyntax(), PresentationContextResult.ABSTRACT_SYNTAX_NOT_SUPPORTED, first(pc));
         }
         for (String ts : StorageClasses.TRANSFER_SYNTAXES) {
             if (pc.transferSyntaxes().contains(ts)) {
-                return new PresentationContextResult(pc.id(), pc.abstractSyntax(), PresentationContextResult.ACCEPTANCE, ts);
+                return new PresentationContextResult(
+                        pc.id(), pc.abstractSyntax(), PresentationContextResult.ACCEPTANCE, ts);
             }
         }
-        return new PresentationContextResult(pc.id(), pc.abstractSyntax(),
-                PresentationContextResult.TRANSFER_SYNTAXES_NOT_SUPPORTED, first(pc));
+        return new PresentationContextResult(
+                pc.id(), pc.abstractSyntax(), PresentationContextResult.TRANSFER_SYNTAXES_NOT_SUPPORTED, first(pc));
     }
 
     private static String first(PresentationContext pc) {
-        return pc.transferSyntaxes().isEmpty() ? "1.2.840.10008.1.2" : pc.transferSyntaxes().get(0);
+        return pc.transferSyntaxes().isEmpty()
+                ? "1.2.840.10008.1.2"
+                : pc.transferSyntaxes().get(0);
     }
 
     public static Set<String> calledAes(String main, Optional<List<String>> additional) {

@@ -30,9 +30,8 @@ public final class StorageClasses {
     /** In order of preference when a peer proposes several. */
     public static final List<String> TRANSFER_SYNTAXES = List.of(
             "1.2.840.10008.1.2.1", // Explicit VR Little Endian
-            "1.2.840.10008.1.2",   // Implicit VR Little Endian
+            "1.2.840.10008.1.2", // Implicit VR Little Endian
             "1.2.840.10008.1.2.2"); // Explicit VR Big Endian (retired, still sent by old modalities)
 
-    private StorageClasses() {
-    }
+    private StorageClasses() {}
 }

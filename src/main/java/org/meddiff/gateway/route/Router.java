@@ -15,11 +15,13 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.events.DurableRetry;
-import org.meddiff.gateway.events.Events;
+import org.meddiff.gateway.events.EventReader;
 import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.ProcessedEvents;
 import org.meddiff.gateway.events.SeriesReady;
+import org.meddiff.gateway.events.TaskNames;
+import org.meddiff.gateway.events.Topics;
 
 /**
  * Turns each dicom.series.ready into one inference.job.requested per matching rule. The record is committed only once
@@ -35,46 +37,63 @@ public class Router {
     private final Outbox outbox;
     private final DurableRetry retry;
     private final ProcessedEvents processed;
+    private final EventReader reader;
 
     @Inject
-    public Router(GatewayConfig config, Outbox outbox, DurableRetry retry, ProcessedEvents processed) {
-        this(fromConfig(config.route().rules()), outbox, retry, processed);
+    public Router(
+            GatewayConfig config, Outbox outbox, DurableRetry retry, ProcessedEvents processed, EventReader reader) {
+        this(fromConfig(config.route().rules()), outbox, retry, processed, reader);
     }
 
-    Router(RoutingRules rules, Outbox outbox, DurableRetry retry, ProcessedEvents processed) {
+    Router(RoutingRules rules, Outbox outbox, DurableRetry retry, ProcessedEvents processed, EventReader reader) {
         this.rules = rules;
         this.outbox = outbox;
         this.retry = retry;
         this.processed = processed;
-        LOG.infof("routing rules: %s", rules.rules().stream().map(r -> r.name() + " -> " + r.task()).toList());
+        this.reader = reader;
+        LOG.infof(
+                "routing rules: %s",
+                rules.rules().stream().map(r -> r.name() + " -> " + r.task()).toList());
     }
 
     static RoutingRules fromConfig(List<GatewayConfig.Route.Rule> configured) {
-        return new RoutingRules(configured.stream().filter(GatewayConfig.Route.Rule::enabled).map(r -> {
-            if (!TaskNames.KNOWN.contains(r.task())) {
-                throw new IllegalArgumentException("gateway.route.rules '" + r.name() + "': unknown task '" + r.task()
-                        + "' (known: " + TaskNames.KNOWN + ")");
-            }
-            return new RoutingRules.Rule(r.name(), r.task(), r.modality(), r.minSliceThicknessMm(), r.maxSliceThicknessMm(),
-                    r.seriesDescriptionRegex().map(RoutingRules::descriptionPattern), r.bodyParts(), r.imageTypeContains(),
-                    r.callingAes(), r.calledAes());
-        }).toList());
+        return new RoutingRules(configured.stream()
+                .filter(GatewayConfig.Route.Rule::enabled)
+                .map(r -> {
+                    if (!TaskNames.KNOWN.contains(r.task())) {
+                        throw new IllegalArgumentException("gateway.route.rules '" + r.name() + "': unknown task '"
+                                + r.task() + "' (known: " + TaskNames.KNOWN + ")");
+                    }
+                    return new RoutingRules.Rule(
+                            r.name(),
+                            r.task(),
+                            new RoutingRules.Criteria(
+                                    r.modality(),
+                                    r.minSliceThicknessMm(),
+                                    r.maxSliceThicknessMm(),
+                                    r.seriesDescriptionRegex().map(RoutingRules::descriptionPattern),
+                                    r.bodyParts(),
+                                    r.imageTypeContains(),
+                                    r.callingAes(),
+                                    r.calledAes()));
+                })
+                .toList());
     }
 
     @Incoming("route-series")
     @Blocking
     public void onSeriesReady(String json) {
-        SeriesReady ready;
-        try {
-            ready = Events.fromJson(json, SeriesReady.class);
-        } catch (IllegalArgumentException e) {
-            LOG.errorf("skipping unreadable dicom.series.ready record: %s", e.getMessage());
-            return;
-        }
-        if (ready.series() == null || ready.seriesInstanceUid() == null) {
-            LOG.errorf("skipping dicom.series.ready %s without its series: it cannot be routed", ready.eventId());
-            return;
-        }
+        reader.read(
+                        Topics.SERIES_READY,
+                        json,
+                        SeriesReady.class,
+                        r -> r.series() == null || r.seriesInstanceUid() == null
+                                ? "event " + r.eventId() + " names no series"
+                                : null)
+                .ifPresent(this::onSeriesReady);
+    }
+
+    private void onSeriesReady(SeriesReady ready) {
         if (ready.series().derivedByGateway()) {
             LOG.infof("series %s is the gateway's own output: not routed", ready.seriesInstanceUid());
             return;
@@ -87,13 +106,19 @@ public class Router {
     private void route(SeriesReady ready) {
         List<RoutingRules.Decision> decisions = rules.decide(ready.series());
         if (decisions.isEmpty()) {
-            LOG.infof("series %s (%s, %s mm, '%s'): no rule matched", ready.seriesInstanceUid(), ready.series().modality(),
-                    ready.series().sliceThicknessMm(), ready.series().seriesDescription());
+            LOG.infof(
+                    "series %s (%s, %s mm, '%s'): no rule matched",
+                    ready.seriesInstanceUid(),
+                    ready.series().modality(),
+                    ready.series().sliceThicknessMm(),
+                    ready.series().seriesDescription());
         }
         for (RoutingRules.Decision d : decisions) {
             String jobId = jobId(ready.seriesInstanceUid(), ready.generation(), ready.instanceCount(), d.task());
             JobRequested request = JobRequested.of(jobId, d.task(), d.rule(), ready, Map.of());
-            retry.run(STAGE, "request job " + jobId + " (" + d.task() + ") for series " + ready.seriesInstanceUid(),
+            retry.run(
+                    STAGE,
+                    "request job " + jobId + " (" + d.task() + ") for series " + ready.seriesInstanceUid(),
                     () -> outbox.append(request));
             LOG.infof("series %s -> job %s (%s, rule %s)", ready.seriesInstanceUid(), jobId, d.task(), d.rule());
         }
@@ -102,8 +127,9 @@ public class Router {
     /** Deterministic: a redelivered series.ready requests the very same job. */
     static String jobId(String seriesUid, int generation, int instanceCount, String task) {
         try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(
-                    (seriesUid + "|" + generation + "|" + instanceCount + "|" + task).getBytes(StandardCharsets.US_ASCII));
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest((seriesUid + "|" + generation + "|" + instanceCount + "|" + task)
+                            .getBytes(StandardCharsets.US_ASCII));
             return HexFormat.of().formatHex(digest, 0, 16);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -37,9 +38,17 @@ public class Spool {
     private final long minFreeBytes;
     private final String outbox;
 
+    private volatile FileStore cachedStore;
+
+    /** The file in a job's directory that says it completed: its inference.job.completed event. */
+    public static final String COMPLETE_MARKER = ".complete.json";
+
     @Inject
     public Spool(GatewayConfig config) {
-        this(config.spool().dir(), config.spool().minFreeMegabytes() * 1024 * 1024, config.spool().outbox());
+        this(
+                config.spool().dir(),
+                config.spool().minFreeMegabytes() * 1024 * 1024,
+                config.spool().outbox());
     }
 
     public Spool(Path root, long minFreeBytes) {
@@ -98,9 +107,6 @@ public class Spool {
         return seriesDir(studyUid, seriesUid).resolve(sopInstanceUid + ".dcm");
     }
 
-    /** The file in a job's directory that says it completed: its inference.job.completed event. */
-    public static final String COMPLETE_MARKER = ".complete.json";
-
     /** Directory of a job's derived series; job ids are hex digests. */
     public Path derivedDir(String jobId) {
         if (jobId == null || !jobId.matches("[0-9a-f]{8,64}")) {
@@ -139,16 +145,14 @@ public class Spool {
     }
 
     /** Looked up once: finding a path's file store parses the mount table, on every C-STORE otherwise. */
-    private java.nio.file.FileStore fileStore() throws IOException {
-        java.nio.file.FileStore store = cachedStore;
+    private FileStore fileStore() throws IOException {
+        FileStore store = cachedStore;
         if (store == null) {
             store = Files.getFileStore(root);
             cachedStore = store;
         }
         return store;
     }
-
-    private volatile java.nio.file.FileStore cachedStore;
 
     /** Atomic rename into place, then fsync of the directory so the rename itself survives a crash. */
     public void moveDurably(Path from, Path to) throws IOException {

@@ -2,12 +2,14 @@ package org.meddiff.gateway.spool;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -66,19 +68,27 @@ public class SpoolRetention {
             return; // the assembling process sweeps the shared spool
         }
         long every = config.spool().retentionCheckInterval().toMillis();
-        timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("spool-retention").daemon(true).unstarted(r));
-        timer.scheduleWithFixedDelay(() -> {
-            try {
-                Summary s = purge(Instant.now().minus(retention));
-                if (s.series() + s.derivedSeries() > 0) {
-                    LOG.infof("spool retention: removed %d received and %d derived series older than %s (%.1f MB)", s.series(),
-                            s.derivedSeries(), human(retention), s.bytes() / 1e6);
-                }
-            } catch (RuntimeException e) {
-                LOG.errorf("spool retention sweep failed: %s", e.toString());
-            }
-        }, Math.min(every, 60_000), every, TimeUnit.MILLISECONDS);
-        LOG.infof("spool retention %s, checked every %s", human(retention), human(config.spool().retentionCheckInterval()));
+        timer = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("spool-retention").daemon(true).unstarted(r));
+        timer.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        Summary s = purge(Instant.now().minus(retention));
+                        if (s.series() + s.derivedSeries() > 0) {
+                            LOG.infof(
+                                    "spool retention: removed %d received and %d derived series older than %s (%.1f MB)",
+                                    s.series(), s.derivedSeries(), human(retention), s.bytes() / 1e6);
+                        }
+                    } catch (RuntimeException e) {
+                        LOG.errorf("spool retention sweep failed: %s", e.toString());
+                    }
+                },
+                Math.min(every, 60_000),
+                every,
+                TimeUnit.MILLISECONDS);
+        LOG.infof(
+                "spool retention %s, checked every %s",
+                human(retention), human(config.spool().retentionCheckInterval()));
     }
 
     /** 7d, 36h, 90m, 45s: as an operator writes it. */
@@ -120,12 +130,13 @@ public class SpoolRetention {
                 }
             }
             // what dispatch and the consumers remember about those jobs and events goes with them
-            List<Path> records = new java.util.ArrayList<>(list(spool.dispatchStates()));
+            List<Path> records = new ArrayList<>(list(spool.dispatchStates()));
             for (Path consumer : list(spool.processed())) {
                 records.addAll(list(consumer));
             }
             for (Path record : records) {
-                if (Files.isRegularFile(record) && Files.getLastModifiedTime(record).toMillis() < cutoff.toEpochMilli()) {
+                if (Files.isRegularFile(record)
+                        && Files.getLastModifiedTime(record).toMillis() < cutoff.toEpochMilli()) {
                     Files.deleteIfExists(record);
                     removedRecords++;
                 }
@@ -169,7 +180,7 @@ public class SpoolRetention {
             if (s.findAny().isEmpty()) {
                 Files.deleteIfExists(dir);
             }
-        } catch (NoSuchFileException | java.nio.file.DirectoryNotEmptyException e) {
+        } catch (NoSuchFileException | DirectoryNotEmptyException e) {
             // gone or refilled meanwhile
         }
     }

@@ -6,10 +6,12 @@ import java.util.regex.Pattern;
 public final class Uids {
     private static final Pattern UID = Pattern.compile("[0-9]+(\\.[0-9]+)*");
 
-    private Uids() {
-    }
+    private Uids() {}
 
     public static boolean isValid(String uid) {
-        return uid != null && !uid.isEmpty() && uid.length() <= 64 && UID.matcher(uid).matches();
+        return uid != null
+                && !uid.isEmpty()
+                && uid.length() <= 64
+                && UID.matcher(uid).matches();
     }
 }

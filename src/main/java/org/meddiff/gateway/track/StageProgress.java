@@ -23,11 +23,11 @@ import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 @ApplicationScoped
 public class StageProgress {
     /** Why a stage is stalled. */
-    public record Stall(String stage, String what, String reason, Instant since) {
-    }
+    public record Stall(String stage, String what, String reason, Instant since) {}
 
     /** Keyed by stage and what it waits for: concurrent records of one stage stall and recover on their own. */
     private final Map<String, Stall> stalled = new ConcurrentHashMap<>();
+
     private final Map<String, Stall> abandoned = new ConcurrentHashMap<>();
     private final Clock clock;
 
@@ -42,7 +42,9 @@ public class StageProgress {
 
     /** The stage cannot do {@code what} ({@code reason}); keeps the first time it was reported. */
     public void stalled(String stage, String what, String reason) {
-        stalled.compute(stage + "\n" + what, (k, old) -> new Stall(stage, what, reason, old == null ? clock.instant() : old.since()));
+        stalled.compute(
+                stage + "\n" + what,
+                (k, old) -> new Stall(stage, what, reason, old == null ? clock.instant() : old.since()));
     }
 
     /** What the stage waited for went through. */
@@ -65,7 +67,8 @@ public class StageProgress {
 
     /** The liveness answer: DOWN while abandoned work holds this process. */
     public HealthCheckResponse liveness() {
-        HealthCheckResponseBuilder b = HealthCheckResponse.named("abandoned-work").status(abandoned.isEmpty());
+        HealthCheckResponseBuilder b =
+                HealthCheckResponse.named("abandoned-work").status(abandoned.isEmpty());
         for (Stall s : abandoned.values()) {
             b.withData(s.stage() + ": " + s.what(), s.reason() + " since " + s.since());
         }
@@ -77,7 +80,10 @@ public class StageProgress {
         HealthCheckResponseBuilder b = HealthCheckResponse.named("stages").status(stalled.isEmpty());
         Map<String, String> byStage = new TreeMap<>();
         for (Stall s : stalled.values()) {
-            byStage.merge(s.stage(), "cannot " + s.what() + " since " + s.since() + " (" + s.reason() + ")", (a, c) -> a + "; " + c);
+            byStage.merge(
+                    s.stage(),
+                    "cannot " + s.what() + " since " + s.since() + " (" + s.reason() + ")",
+                    (a, c) -> a + "; " + c);
         }
         byStage.forEach(b::withData);
         return b.build();

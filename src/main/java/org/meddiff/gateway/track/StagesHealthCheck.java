@@ -7,9 +7,9 @@ import jakarta.inject.Inject;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.health.api.HealthGroup;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
-import io.smallrye.health.api.HealthGroup;
 
 /**
  * {@code stages} in {@code /q/health/group/stages} (and the gauge {@code gateway_stages_stalled}): DOWN while a stage
@@ -27,7 +27,8 @@ public class StagesHealthCheck implements HealthCheck {
 
     void start(@Observes StartupEvent event) {
         Gauge.builder("gateway_stages_stalled", progress, p -> p.stalls().size())
-                .description("durable writes a stage is retrying with its Kafka record held (0 = every stage progresses)")
+                .description(
+                        "durable writes a stage is retrying with its Kafka record held (0 = every stage progresses)")
                 .register(metrics);
     }
 

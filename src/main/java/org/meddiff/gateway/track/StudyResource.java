@@ -30,16 +30,22 @@ public class StudyResource {
     @Path("/{studyInstanceUid}")
     public Response study(@PathParam("studyInstanceUid") String studyUid) {
         if (!Uids.isValid(studyUid)) {
-            return problem(400, "Invalid StudyInstanceUID", "'" + studyUid.replaceAll("[^\\x20-\\x7e]", "?")
-                    + "' is not a DICOM UID (digits and dots, at most 64 characters)");
+            return problem(
+                    400,
+                    "Invalid StudyInstanceUID",
+                    "'" + studyUid.replaceAll("[^\\x20-\\x7e]", "?")
+                            + "' is not a DICOM UID (digits and dots, at most 64 characters)");
         }
-        return tracker.status(studyUid).map(s -> Response.ok(s).build())
+        return tracker.status(studyUid)
+                .map(s -> Response.ok(s).build())
                 .orElseGet(() -> problem(404, "Study not known", "no event for study " + studyUid + " has been seen"));
     }
 
     /** An RFC 9457 problem response; every REST endpoint of the gateway answers errors with it. */
     public static Response problem(int status, String title, String detail) {
-        return Response.status(status).type("application/problem+json")
-                .entity(Map.of("type", "about:blank", "title", title, "status", status, "detail", detail)).build();
+        return Response.status(status)
+                .type("application/problem+json")
+                .entity(Map.of("type", "about:blank", "title", title, "status", status, "detail", detail))
+                .build();
     }
 }

@@ -1,5 +1,6 @@
 package org.meddiff.gateway.track;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,11 +11,21 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 import org.meddiff.gateway.events.Events;
+import org.meddiff.gateway.events.GatewayEvent;
+import org.meddiff.gateway.events.InstanceReceived;
+import org.meddiff.gateway.events.JobCompleted;
+import org.meddiff.gateway.events.JobFailed;
+import org.meddiff.gateway.events.JobProgress;
+import org.meddiff.gateway.events.JobRequested;
+import org.meddiff.gateway.events.SeriesAttributes;
+import org.meddiff.gateway.events.SeriesReady;
+import org.meddiff.gateway.events.StoreCompleted;
+import org.meddiff.gateway.events.StoreDeadLettered;
 import org.meddiff.gateway.events.Topics;
+import org.meddiff.gateway.events.TriageFinding;
 
 /**
  * Folds every topic into a per-study view. Each gateway process reads all topics from the beginning
@@ -55,143 +66,170 @@ public class StudyTracker {
     static final class Job {
         String task;
         String rule;
-        String state = "REQUESTED";
-
-        /** Topics are consumed in no particular order relative to each other: a state never goes back. */
-        void advance(String next) {
-            if (rank(next) >= rank(state)) {
-                state = next;
-            }
-        }
-
-        private static int rank(String s) {
-            return switch (s) {
-                case "RUNNING" -> 1;
-                case "COMPLETED", "FAILED" -> 2;
-                default -> 0;
-            };
-        }
-        Integer step;
-        Integer steps;
-        String message;
-        Double rate;
+        JobState state = JobState.REQUESTED;
+        int attempt = 1;
+        List<String> previousFailures = List.of();
+        StudyStatus.Progress progress = new StudyStatus.Progress(null, null, null, null);
         String derivedSeriesUid;
         Integer derivedInstances;
         List<String> companionSeriesUids = List.of();
         String error;
         String failureCause;
-        int attempt = 1;
-        List<String> previousFailures = List.of();
-        Double triageScore;
-        String triagePriority;
+        StudyStatus.Triage triage = new StudyStatus.Triage(null, null);
         final Map<String, StudyStatus.DispatchStatus> dispatch = new LinkedHashMap<>();
+
+        StudyStatus.JobStatus status(String jobId) {
+            return new StudyStatus.JobStatus(
+                    jobId,
+                    task,
+                    rule,
+                    state,
+                    attempt,
+                    previousFailures,
+                    progress,
+                    new StudyStatus.Outcome(
+                            derivedSeriesUid, derivedInstances, companionSeriesUids, error, failureCause),
+                    triage,
+                    Map.copyOf(dispatch));
+        }
     }
+
+    /** The record type of each topic the view folds in; other topics are not part of it. */
+    private static final Map<String, Class<? extends GatewayEvent>> TYPES = Map.of(
+            Topics.INSTANCE_RECEIVED, InstanceReceived.class,
+            Topics.SERIES_READY, SeriesReady.class,
+            Topics.JOB_REQUESTED, JobRequested.class,
+            Topics.JOB_PROGRESS, JobProgress.class,
+            Topics.JOB_COMPLETED, JobCompleted.class,
+            Topics.JOB_FAILED, JobFailed.class,
+            Topics.TRIAGE_FINDING, TriageFinding.class,
+            Topics.STORE_COMPLETED, StoreCompleted.class,
+            Topics.STORE_DLQ, StoreDeadLettered.class);
 
     @Incoming("track-all")
     public void onEvent(String json) {
         try {
-            apply(Events.JSON.readTree(json));
-        } catch (Exception e) {
-            LOG.warnf("track: skipping unreadable event: %s", e.getMessage());
+            String type = Events.JSON.readTree(json).path("type").asText(null);
+            Class<? extends GatewayEvent> record = type == null ? null : TYPES.get(type);
+            if (record != null) {
+                apply(Events.fromJson(json, record));
+            }
+        } catch (RuntimeException | IOException e) {
+            // an event the view cannot take (not JSON, a foreign one without the fields it keys on) must not stop it
+            LOG.warnf("track: skipping an event the status view cannot take: %s", e.getMessage());
         }
     }
 
-    synchronized void apply(JsonNode e) {
-        String type = text(e, "type");
-        String studyUid = text(e, "studyInstanceUid") != null ? text(e, "studyInstanceUid") : text(e, "correlationId");
-        if (type == null || studyUid == null) {
+    synchronized void apply(GatewayEvent event) {
+        String studyUid = event.correlationId() != null ? event.correlationId() : studyInstanceUid(event);
+        if (studyUid == null) {
             return;
         }
         Study study = studies.computeIfAbsent(studyUid, k -> new Study());
-        switch (type) {
-            case Topics.INSTANCE_RECEIVED -> {
-                Series s = series(study, text(e, "seriesInstanceUid"), e.get("series"));
-                s.instances.add(text(e, "sopInstanceUid"));
-            }
-            case Topics.SERIES_READY -> {
-                Series s = series(study, text(e, "seriesInstanceUid"), e.get("series"));
-                int generation = e.path("generation").asInt();
-                if (s.readyGeneration == null || generation >= s.readyGeneration) {
-                    s.readyGeneration = generation;
-                    s.readyCount = e.path("instanceCount").asInt();
-                    s.recovered = e.path("recovered").asBoolean(false);
+        switch (event) {
+            case InstanceReceived e ->
+                series(study, e.seriesInstanceUid(), e.series()).instances.add(e.sopInstanceUid());
+            case SeriesReady e -> {
+                Series s = series(study, e.seriesInstanceUid(), e.series());
+                if (s.readyGeneration == null || e.generation() >= s.readyGeneration) {
+                    s.readyGeneration = e.generation();
+                    s.readyCount = e.instanceCount();
+                    s.recovered = e.recovered();
                 }
             }
-            case Topics.JOB_REQUESTED -> {
-                Job job = job(study, e);
-                job.task = text(e, "task");
-                job.rule = text(e, "rule");
-                int attempt = e.path("attempt").asInt(1);
-                if (attempt >= job.attempt) {
-                    job.attempt = attempt;
-                    List<String> failures = new ArrayList<>();
-                    e.path("previousFailures").forEach(f -> failures.add(f.asText()));
-                    job.previousFailures = List.copyOf(failures);
+            case JobRequested e -> {
+                Job job = job(study, e.seriesInstanceUid(), e.jobId());
+                job.task = e.task();
+                job.rule = e.rule();
+                if (e.attempt() >= job.attempt) {
+                    job.attempt = e.attempt();
+                    job.previousFailures = e.previousFailures();
                 }
             }
-            case Topics.JOB_PROGRESS -> {
-                Job job = job(study, e);
-                job.advance("RUNNING");
-                job.step = e.path("step").asInt();
-                job.steps = e.path("steps").asInt();
-                job.message = text(e, "message");
-                job.rate = e.hasNonNull("itemsPerSecond") ? e.get("itemsPerSecond").asDouble() : null;
+            case JobProgress e -> {
+                Job job = job(study, e.seriesInstanceUid(), e.jobId());
+                job.state = job.state.advance(JobState.RUNNING);
+                job.progress = new StudyStatus.Progress(e.step(), e.steps(), e.message(), e.itemsPerSecond());
             }
-            case Topics.JOB_COMPLETED -> {
-                Job job = job(study, e);
-                job.advance("COMPLETED");
-                job.derivedSeriesUid = text(e, "derivedSeriesInstanceUid");
-                job.derivedInstances = e.path("instanceCount").asInt();
-                List<String> companions = new ArrayList<>();
-                e.path("companionSeriesInstanceUids").forEach(u -> companions.add(u.asText()));
-                job.companionSeriesUids = List.copyOf(companions);
+            case JobCompleted e -> {
+                Job job = job(study, e.seriesInstanceUid(), e.jobId());
+                job.state = job.state.advance(JobState.COMPLETED);
+                job.derivedSeriesUid = e.derivedSeriesInstanceUid();
+                job.derivedInstances = e.instanceCount();
+                job.companionSeriesUids = e.companionSeriesInstanceUids();
             }
-            case Topics.JOB_FAILED -> {
-                Job job = job(study, e);
-                job.advance("FAILED");
-                job.error = text(e, "reason");
-                job.failureCause = text(e, "cause");
+            case JobFailed e -> {
+                Job job = job(study, e.seriesInstanceUid(), e.jobId());
+                job.state = job.state.advance(JobState.FAILED);
+                job.error = e.reason();
+                job.failureCause = e.cause();
             }
-            case Topics.TRIAGE_FINDING -> {
-                Job job = job(study, e);
-                job.triageScore = e.path("score").asDouble();
-                job.triagePriority = text(e, "priority");
+            case TriageFinding e ->
+                job(study, e.seriesInstanceUid(), e.jobId()).triage = new StudyStatus.Triage(e.score(), e.priority());
+            case StoreCompleted e ->
+                dispatched(
+                                job(study, e.seriesInstanceUid(), e.jobId()),
+                                e.derivedSeriesInstanceUid(),
+                                e.instancesStored())
+                        .dispatch
+                        .put(
+                                e.destination(),
+                                new StudyStatus.DispatchStatus(
+                                        DispatchState.DELIVERED, e.instancesStored(), e.attempts(), null));
+            case StoreDeadLettered e ->
+                dispatched(job(study, e.seriesInstanceUid(), e.jobId()), e.derivedSeriesInstanceUid(), null)
+                        .dispatch
+                        .put(
+                                e.destination(),
+                                new StudyStatus.DispatchStatus(
+                                        DispatchState.DEAD_LETTERED, null, e.attempts(), e.lastError()));
+            default -> {
+                /* other events are not part of the study view */
             }
-            case Topics.STORE_COMPLETED -> dispatched(job(study, e), e).dispatch.put(text(e, "destination"),
-                    new StudyStatus.DispatchStatus("DELIVERED", e.path("instancesStored").asInt(), e.path("attempts").asInt(), null));
-            case Topics.STORE_DLQ -> dispatched(job(study, e), e).dispatch.put(text(e, "destination"),
-                    new StudyStatus.DispatchStatus("DEAD_LETTERED", null, e.path("attempts").asInt(), text(e, "lastError")));
-            default -> { /* other topics are not part of the study view */ }
         }
     }
 
+    /** The correlation id is the StudyInstanceUID in every event the gateway writes; a foreign one may lack it. */
+    private static String studyInstanceUid(GatewayEvent event) {
+        return switch (event) {
+            case InstanceReceived e -> e.studyInstanceUid();
+            case SeriesReady e -> e.studyInstanceUid();
+            case JobRequested e -> e.studyInstanceUid();
+            case JobCompleted e -> e.studyInstanceUid();
+            case JobFailed e -> e.studyInstanceUid();
+            case TriageFinding e -> e.studyInstanceUid();
+            case StoreCompleted e -> e.studyInstanceUid();
+            case StoreDeadLettered e -> e.studyInstanceUid();
+            default -> null;
+        };
+    }
+
     /** A dispatch event can be read before its job's completion event: it implies the completion. */
-    private static Job dispatched(Job job, JsonNode e) {
-        job.advance("COMPLETED");
+    private static Job dispatched(Job job, String derivedSeriesUid, Integer instancesStored) {
+        job.state = job.state.advance(JobState.COMPLETED);
         if (job.derivedSeriesUid == null) {
-            job.derivedSeriesUid = text(e, "derivedSeriesInstanceUid");
+            job.derivedSeriesUid = derivedSeriesUid;
         }
-        if (job.derivedInstances == null && e.hasNonNull("instancesStored")) {
-            job.derivedInstances = e.get("instancesStored").asInt();
+        if (job.derivedInstances == null && instancesStored != null) {
+            job.derivedInstances = instancesStored;
         }
         return job;
     }
 
-    private static Series series(Study study, String seriesUid, JsonNode attributes) {
+    private static Series series(Study study, String seriesUid, SeriesAttributes attributes) {
         Series s = study.series.computeIfAbsent(seriesUid, k -> new Series());
         if (attributes != null && s.modality == null) {
-            s.modality = text(attributes, "modality");
-            s.description = text(attributes, "seriesDescription");
-            s.thickness = attributes.hasNonNull("sliceThicknessMm") ? attributes.get("sliceThicknessMm").asDouble() : null;
-            s.derived = attributes.path("derivedByGateway").asBoolean(false);
+            s.modality = attributes.modality();
+            s.description = attributes.seriesDescription();
+            s.thickness = attributes.sliceThicknessMm();
+            s.derived = attributes.derivedByGateway();
         }
         return s;
     }
 
     /** Jobs hang under their source series; events name it as seriesInstanceUid. */
-    private static Job job(Study study, JsonNode e) {
-        Series s = series(study, text(e, "seriesInstanceUid"), e.get("series"));
-        return s.jobs.computeIfAbsent(text(e, "jobId"), k -> new Job());
+    private static Job job(Study study, String seriesUid, String jobId) {
+        return series(study, seriesUid, null).jobs.computeIfAbsent(jobId, k -> new Job());
     }
 
     public synchronized Optional<StudyStatus> status(String studyUid) {
@@ -202,21 +240,23 @@ public class StudyTracker {
         List<StudyStatus.SeriesStatus> series = new ArrayList<>();
         study.series.forEach((uid, s) -> {
             List<StudyStatus.JobStatus> jobs = new ArrayList<>();
-            s.jobs.forEach((id, j) -> jobs.add(new StudyStatus.JobStatus(id, j.task, j.rule, j.state, j.step, j.steps, j.message,
-                    j.rate, j.derivedSeriesUid, j.derivedInstances, j.companionSeriesUids, j.error, j.triageScore, j.triagePriority,
-                    Map.copyOf(j.dispatch), j.attempt, j.previousFailures, j.failureCause)));
-            series.add(new StudyStatus.SeriesStatus(uid, s.modality, s.description, s.thickness, s.instances.size(),
-                    s.readyGeneration, s.readyCount, s.recovered, s.derived, jobs));
+            s.jobs.forEach((id, j) -> jobs.add(j.status(id)));
+            series.add(new StudyStatus.SeriesStatus(
+                    uid,
+                    s.modality,
+                    s.description,
+                    s.thickness,
+                    s.instances.size(),
+                    s.readyGeneration,
+                    s.readyCount,
+                    s.recovered,
+                    s.derived,
+                    jobs));
         });
         return Optional.of(new StudyStatus(studyUid, series));
     }
 
     public synchronized List<String> studyUids() {
         return List.copyOf(studies.keySet());
-    }
-
-    private static String text(JsonNode node, String field) {
-        JsonNode v = node == null ? null : node.get(field);
-        return v == null || v.isNull() ? null : v.asText();
     }
 }

@@ -12,21 +12,41 @@ package org.meddiff.gateway.volume;
  * @param spacingZ        distance between slice centres along sliceDirection
  * @param sliceThickness  nominal reconstructed slice thickness (may differ from spacingZ)
  */
-public record VolumeGeometry(int columns, int rows, int slices,
-                             double[] origin, double[] rowDirection, double[] columnDirection, double[] sliceDirection,
-                             double spacingX, double spacingY, double spacingZ, double sliceThickness) {
+public record VolumeGeometry(
+        int columns,
+        int rows,
+        int slices,
+        double[] origin,
+        double[] rowDirection,
+        double[] columnDirection,
+        double[] sliceDirection,
+        double spacingX,
+        double spacingY,
+        double spacingZ,
+        double sliceThickness) {
 
     /** Patient position of slice {@code z} (its ImagePositionPatient). */
     public double[] slicePosition(int z) {
         return new double[] {
             origin[0] + sliceDirection[0] * spacingZ * z,
             origin[1] + sliceDirection[1] * spacingZ * z,
-            origin[2] + sliceDirection[2] * spacingZ * z };
+            origin[2] + sliceDirection[2] * spacingZ * z
+        };
     }
 
     /** The same in-plane grid with a different slice count, spacing and thickness. */
     public VolumeGeometry withSlices(int newSlices, double newSpacingZ, double newThickness) {
-        return new VolumeGeometry(columns, rows, newSlices, origin, rowDirection, columnDirection, sliceDirection,
-                spacingX, spacingY, newSpacingZ, newThickness);
+        return new VolumeGeometry(
+                columns,
+                rows,
+                newSlices,
+                origin,
+                rowDirection,
+                columnDirection,
+                sliceDirection,
+                spacingX,
+                spacingY,
+                newSpacingZ,
+                newThickness);
     }
 }

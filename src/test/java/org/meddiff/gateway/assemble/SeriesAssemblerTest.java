@@ -7,24 +7,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.meddiff.gateway.FakeClock;
 import org.meddiff.gateway.config.TestSettings;
 import org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets;
+import org.meddiff.gateway.events.EventReader;
 import org.meddiff.gateway.events.Events;
 import org.meddiff.gateway.events.InstanceReceived;
 import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.OutboxFiles;
 import org.meddiff.gateway.events.SeriesAttributes;
 import org.meddiff.gateway.events.Topics;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.spool.Spool;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
 import org.meddiff.gateway.track.StageProgress;
 
 /**
@@ -35,9 +40,11 @@ import org.meddiff.gateway.track.StageProgress;
 class SeriesAssemblerTest {
     @TempDir
     Path root;
+
     Spool spool;
     SeriesAssembler assembler;
     final StageProgress progress = new StageProgress();
+    final FakeClock clock = new FakeClock();
     SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(16, 3).withSeed(5);
     List<Path> files;
 
@@ -51,11 +58,14 @@ class SeriesAssemblerTest {
         assembler.retry = OutboxFiles.quickRetry(progress);
         assembler.progress = progress;
         assembler.datasets = new PixelMedDatasets();
+        assembler.reader = new EventReader(new SimpleMeterRegistry());
+        assembler.clock = clock;
         // in the spool as ingest leaves them: <study>/<series>/<sop>.dcm
         List<Path> written = SyntheticCtSeries.write(root.resolve("sent"), params);
-        List<Path> inSpool = new java.util.ArrayList<>();
+        List<Path> inSpool = new ArrayList<>();
         for (int i = 1; i <= written.size(); i++) {
-            Path target = spool.instancePath(params.resolvedStudyUid(), params.resolvedSeriesUid(), params.sopInstanceUid(i));
+            Path target =
+                    spool.instancePath(params.resolvedStudyUid(), params.resolvedSeriesUid(), params.sopInstanceUid(i));
             Files.createDirectories(target.getParent());
             inSpool.add(Files.copy(written.get(i - 1), target));
         }
@@ -63,11 +73,26 @@ class SeriesAssemblerTest {
     }
 
     String received(int instance) {
-        SeriesAttributes series = new SeriesAttributes("CT", 1, 5.0, "thick", "ABDOMEN", List.of("ORIGINAL", "PRIMARY", "AXIAL"),
-                SyntheticCtSeries.CT_IMAGE_STORAGE, "SCANNER", "MEDDIFF", false);
+        SeriesAttributes series = new SeriesAttributes(
+                "CT",
+                1,
+                5.0,
+                "thick",
+                "ABDOMEN",
+                List.of("ORIGINAL", "PRIMARY", "AXIAL"),
+                SyntheticCtSeries.CT_IMAGE_STORAGE,
+                "SCANNER",
+                "MEDDIFF",
+                false);
         Path file = files.get(instance - 1);
-        return Events.toJson(InstanceReceived.of(params.resolvedStudyUid(), params.resolvedSeriesUid(), params.sopInstanceUid(instance),
-                "1.2.840.10008.1.2.1", 1, spool.relative(file), series));
+        return Events.toJson(InstanceReceived.of(
+                params.resolvedStudyUid(),
+                params.resolvedSeriesUid(),
+                params.sopInstanceUid(instance),
+                "1.2.840.10008.1.2.1",
+                1,
+                spool.relative(file),
+                series));
     }
 
     List<JsonNode> ready() {
@@ -139,7 +164,8 @@ class SeriesAssemblerTest {
         assembler.announceQuietSeries();
         assertEquals(1, ready().size(), "the series is announced");
         assertEquals(3, ready().get(0).path("instanceCount").asInt());
-        assertEquals("1 3", Files.readString(seriesDir.resolve(SeriesAssembler.READY_FILE)), "and its state written anew");
+        assertEquals(
+                "1 3", Files.readString(seriesDir.resolve(SeriesAssembler.READY_FILE)), "and its state written anew");
     }
 
     @Test
@@ -148,14 +174,15 @@ class SeriesAssemblerTest {
         Files.writeString(seriesDir.resolve(SeriesAssembler.ATTRIBUTES_FILE), "{\"modality\":\"C"); // torn
         Files.writeString(seriesDir.resolve(SeriesAssembler.READY_FILE), "\u0000\u0000"); // garbage
         assembler.recoverFromSpool();
-        assertEquals(1, assembler.openSeriesCount());
         assembler.announceQuietSeries();
         List<JsonNode> ready = ready();
         assertEquals(1, ready.size());
         assertTrue(ready.get(0).path("recovered").asBoolean(), ready.get(0).toString());
         assertEquals(3, ready.get(0).path("instanceCount").asInt());
-        assertEquals("CT", ready.get(0).path("series").path("modality").asText(), "attributes rebuilt from an instance");
-        assertEquals("1 3", Files.readString(seriesDir.resolve(SeriesAssembler.READY_FILE)), "and the state written anew");
+        assertEquals(
+                "CT", ready.get(0).path("series").path("modality").asText(), "attributes rebuilt from an instance");
+        assertEquals(
+                "1 3", Files.readString(seriesDir.resolve(SeriesAssembler.READY_FILE)), "and the state written anew");
     }
 
     SeriesAssembler restartedWith(String quietPeriod) {
@@ -166,6 +193,8 @@ class SeriesAssemblerTest {
         next.retry = assembler.retry;
         next.progress = progress;
         next.datasets = assembler.datasets;
+        next.reader = assembler.reader;
+        next.clock = clock;
         return next;
     }
 
@@ -176,7 +205,7 @@ class SeriesAssemblerTest {
         }
         Path seriesDir = spool.seriesDir(params.resolvedStudyUid(), params.resolvedSeriesUid());
         for (Path f : files) {
-            Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+            Files.setLastModifiedTime(f, FileTime.fromMillis(clock.currentTimeMillis() - 60_000));
         }
         SeriesAssembler first = restartedWith("30s"); // the process died; a new one starts
         first.recoverFromSpool();
@@ -187,16 +216,18 @@ class SeriesAssemblerTest {
         second.announceQuietSeries();
         assertEquals(1, ready().size(), "quiet since its newest instance a minute ago: ready at once");
         assertTrue(ready().get(0).path("recovered").asBoolean());
-        assertFalse(Files.exists(seriesDir.resolve(SeriesAssembler.RECOVERED_FILE)), "the recovery mark goes with the announcement");
+        assertFalse(
+                Files.exists(seriesDir.resolve(SeriesAssembler.RECOVERED_FILE)),
+                "the recovery mark goes with the announcement");
     }
 
     @Test
     void aReplayedDuplicateDoesNotRestartTheQuietPeriod() throws Exception {
-        SeriesAssembler quiet = restartedWith("400ms");
+        SeriesAssembler quiet = restartedWith("10s");
         for (int i = 1; i <= 3; i++) {
             quiet.onInstance(received(i));
         }
-        Thread.sleep(450);
+        clock.advance(Duration.ofSeconds(10));
         quiet.onInstance(received(2)); // the same event again, e.g. replayed after a restart
         quiet.announceQuietSeries();
         assertEquals(1, ready().size(), "announced on time: " + ready());
@@ -205,21 +236,42 @@ class SeriesAssemblerTest {
 
     @Test
     void aLateInstanceReopensTheSeries_andItWaitsAFullQuietPeriodBeforeTheNextGeneration() throws Exception {
-        SeriesAssembler quiet = restartedWith("400ms");
+        SeriesAssembler quiet = restartedWith("10s");
         quiet.onInstance(received(1));
         quiet.onInstance(received(2));
-        Thread.sleep(450);
+        clock.advance(Duration.ofSeconds(10));
         quiet.announceQuietSeries();
         assertEquals(1, ready().size());
         // instance 3 arrives late: ingest put its file in the spool before its event came
         quiet.onInstance(received(3));
         quiet.announceQuietSeries();
         assertEquals(1, ready().size(), "not announced at once: the scanner may still be sending the rest");
-        Thread.sleep(450);
+        clock.advance(Duration.ofSeconds(9));
+        quiet.announceQuietSeries();
+        assertEquals(1, ready().size(), "nor a second before its quiet period ends");
+        clock.advance(Duration.ofSeconds(1));
         quiet.announceQuietSeries();
         assertEquals(2, ready().size());
         assertEquals(2, ready().get(1).path("generation").asInt());
         assertEquals(3, ready().get(1).path("instanceCount").asInt());
+    }
+
+    @Test
+    void theQuietPeriodRunsFromTheLastNewInstance() {
+        SeriesAssembler quiet = restartedWith("10s");
+        quiet.onInstance(received(1));
+        clock.advance(Duration.ofSeconds(9));
+        quiet.onInstance(received(2)); // still arriving: the period starts again
+        clock.advance(Duration.ofSeconds(9));
+        quiet.announceQuietSeries();
+        assertTrue(ready().isEmpty(), "9 s after the last instance: not yet");
+        clock.advance(Duration.ofSeconds(1));
+        quiet.announceQuietSeries();
+        assertEquals(1, ready().size());
+        assertEquals(1, ready().get(0).path("generation").asInt());
+        assertEquals(2, ready().get(0).path("instanceCount").asInt());
+        quiet.announceQuietSeries();
+        assertEquals(1, ready().size(), "announced once");
     }
 
     @Test

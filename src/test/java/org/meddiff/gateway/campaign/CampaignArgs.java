@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -22,8 +23,8 @@ final class CampaignArgs {
         }
     }
 
-    private record Option(String name, String valueName, String defaultValue, String help, boolean flag, boolean repeatable) {
-    }
+    private record Option(
+            String name, String valueName, String defaultValue, String help, boolean flag, boolean repeatable) {}
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)?");
 
@@ -96,7 +97,11 @@ final class CampaignArgs {
 
     String usage() {
         StringBuilder b = new StringBuilder();
-        b.append("usage: bin/campaign ").append(command).append(" [options]\n\n").append(summary).append("\n\noptions:\n");
+        b.append("usage: bin/campaign ")
+                .append(command)
+                .append(" [options]\n\n")
+                .append(summary)
+                .append("\n\noptions:\n");
         for (Option o : options.values()) {
             String left = "  --" + o.name() + (o.flag() ? "" : " " + o.valueName());
             b.append(String.format(Locale.ROOT, "%-30s %s", left, o.help()));
@@ -131,10 +136,10 @@ final class CampaignArgs {
         return s;
     }
 
-    java.util.Optional<String> optional(String name) {
+    Optional<String> optional(String name) {
         declared(name);
         List<String> v = given.get(name);
-        return v == null ? java.util.Optional.ofNullable(declared(name).defaultValue()) : java.util.Optional.of(v.get(v.size() - 1));
+        return v == null ? Optional.ofNullable(declared(name).defaultValue()) : Optional.of(v.get(v.size() - 1));
     }
 
     boolean flag(String name) {
@@ -185,7 +190,8 @@ final class CampaignArgs {
     Duration duration(String name, Duration min, Duration max) {
         Duration d = parseDuration(name, string(name));
         if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
-            throw new UsageException("--" + name + " must be between " + format(min) + " and " + format(max) + ": " + string(name));
+            throw new UsageException(
+                    "--" + name + " must be between " + format(min) + " and " + format(max) + ": " + string(name));
         }
         return d;
     }

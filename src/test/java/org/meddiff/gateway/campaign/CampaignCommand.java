@@ -12,20 +12,27 @@ final class CampaignCommand {
     /** The launcher named in the report's command line (bin/campaign sets it; a bare java call has none). */
     static final String LAUNCHER_PROPERTY = "campaign.launcher";
 
-    private CampaignCommand() {
-    }
+    private CampaignCommand() {}
 
     /** The options every campaign has. */
     static CampaignArgs withCommonOptions(CampaignArgs args, String defaultMaxMinutes) {
-        return args
-                .option("max-minutes", "N", defaultMaxMinutes, "hard bound on the whole run; past it the run stops, audits what it has and fails")
+        return args.option(
+                        "max-minutes",
+                        "N",
+                        defaultMaxMinutes,
+                        "hard bound on the whole run; past it the run stops, audits what it has and fails")
                 .option("report", "FILE", null, "also write the report as JSON to FILE")
-                .repeatable("gateway-property", "KEY=VALUE", "extra -D property for every gateway process (e.g. gateway.dispatch.max-attempts=12)");
+                .repeatable(
+                        "gateway-property",
+                        "KEY=VALUE",
+                        "extra -D property for every gateway process (e.g. gateway.dispatch.max-attempts=12)");
     }
 
     /** The command line a report names: how to run the same campaign again. */
     static String commandLine(String campaign, List<String> args) {
-        StringBuilder b = new StringBuilder(System.getProperty(LAUNCHER_PROPERTY, "bin/campaign")).append(' ').append(campaign);
+        StringBuilder b = new StringBuilder(System.getProperty(LAUNCHER_PROPERTY, "bin/campaign"))
+                .append(' ')
+                .append(campaign);
         for (String a : args) {
             b.append(' ').append(a.matches("[A-Za-z0-9_./:=@,+-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
         }
@@ -50,7 +57,10 @@ final class CampaignCommand {
             System.out.println("JSON report: " + Path.of(f).toAbsolutePath());
         });
         if (!report.passed()) {
-            System.out.println("FAILED checks: " + report.failedChecks().stream().map(CampaignReport.Check::name).toList());
+            System.out.println("FAILED checks: "
+                    + report.failedChecks().stream()
+                            .map(CampaignReport.Check::name)
+                            .toList());
         }
         return report.passed() ? 0 : 1;
     }

@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,12 +26,10 @@ import org.meddiff.gateway.it.support.Processes;
  */
 public final class CampaignReport {
     /** One pass/fail statement with the numbers behind it. */
-    public record Check(String name, boolean passed, String detail) {
-    }
+    public record Check(String name, boolean passed, String detail) {}
 
     /** A small table: headers and rows of cells. */
-    public record Table(String title, List<String> headers, List<List<String>> rows) {
-    }
+    public record Table(String title, List<String> headers, List<List<String>> rows) {}
 
     private final String campaign;
     private final String command;
@@ -64,7 +63,8 @@ public final class CampaignReport {
     }
 
     void table(String title, List<String> headers, List<List<String>> rows) {
-        tables.add(new Table(title, List.copyOf(headers), rows.stream().map(List::copyOf).toList()));
+        tables.add(new Table(
+                title, List.copyOf(headers), rows.stream().map(List::copyOf).toList()));
     }
 
     /** A log line quoted as evidence ("where: line"). */
@@ -98,7 +98,7 @@ public final class CampaignReport {
     }
 
     public Map<String, Object> figures() {
-        return java.util.Collections.unmodifiableMap(figures);
+        return Collections.unmodifiableMap(figures);
     }
 
     /** A figure as a number (fails loudly when it is missing or not a number: a test must not read a typo as 0). */
@@ -117,29 +117,61 @@ public final class CampaignReport {
     public String markdown() {
         finish();
         StringBuilder b = new StringBuilder();
-        b.append("### ").append(campaign).append(" campaign: ").append(passed() ? "PASSED" : "FAILED")
-                .append(" (").append(DateTimeFormatter.ISO_LOCAL_DATE_TIME.format(started.atOffset(ZoneOffset.UTC).withNano(0)))
+        b.append("### ")
+                .append(campaign)
+                .append(" campaign: ")
+                .append(passed() ? "PASSED" : "FAILED")
+                .append(" (")
+                .append(DateTimeFormatter.ISO_LOCAL_DATE_TIME.format(
+                        started.atOffset(ZoneOffset.UTC).withNano(0)))
                 .append(" UTC)\n\n");
         b.append("Command: `").append(command).append("`\n");
         if (seed != null) {
-            b.append("Seed: ").append(seed).append(" (--seed ").append(seed).append(" replays the same series and, in crash, the same kill gaps)\n");
+            b.append("Seed: ")
+                    .append(seed)
+                    .append(" (--seed ")
+                    .append(seed)
+                    .append(" replays the same series and, in crash, the same kill gaps)\n");
         }
-        b.append("Wall time: ").append(human(wallTime)).append("; machine: ").append(Runtime.getRuntime().availableProcessors())
+        b.append("Wall time: ")
+                .append(human(wallTime))
+                .append("; machine: ")
+                .append(Runtime.getRuntime().availableProcessors())
                 .append(" cores\n");
-        b.append("Load (`uptime`) at start: `").append(loadAtStart).append("`; at end: `").append(loadAtEnd).append("`\n\n");
+        b.append("Load (`uptime`) at start: `")
+                .append(loadAtStart)
+                .append("`; at end: `")
+                .append(loadAtEnd)
+                .append("`\n\n");
         b.append("| figure | value |\n| --- | --- |\n");
-        figures.forEach((k, v) -> b.append("| ").append(cell(k)).append(" | ").append(cell(String.valueOf(v))).append(" |\n"));
+        figures.forEach((k, v) -> b.append("| ")
+                .append(cell(k))
+                .append(" | ")
+                .append(cell(String.valueOf(v)))
+                .append(" |\n"));
         b.append("\n| check | result | evidence |\n| --- | --- | --- |\n");
         for (Check c : checks) {
-            b.append("| ").append(cell(c.name())).append(" | ").append(c.passed() ? "pass" : "**FAIL**").append(" | ")
-                    .append(cell(c.detail())).append(" |\n");
+            b.append("| ")
+                    .append(cell(c.name()))
+                    .append(" | ")
+                    .append(c.passed() ? "pass" : "**FAIL**")
+                    .append(" | ")
+                    .append(cell(c.detail()))
+                    .append(" |\n");
         }
         for (Table t : tables) {
-            b.append("\n").append(t.title()).append("\n\n| ").append(String.join(" | ", t.headers())).append(" |\n|");
+            b.append("\n")
+                    .append(t.title())
+                    .append("\n\n| ")
+                    .append(String.join(" | ", t.headers()))
+                    .append(" |\n|");
             t.headers().forEach(h -> b.append(" --- |"));
             b.append('\n');
             for (List<String> row : t.rows()) {
-                b.append("| ").append(String.join(" | ", row.stream().map(CampaignReport::cell).toList())).append(" |\n");
+                b.append("| ")
+                        .append(String.join(
+                                " | ", row.stream().map(CampaignReport::cell).toList()))
+                        .append(" |\n");
             }
         }
         if (!quotes.isEmpty()) {
@@ -148,7 +180,8 @@ public final class CampaignReport {
         }
         if (!files.isEmpty()) {
             b.append("\nFiles:\n\n");
-            files.forEach((k, v) -> b.append("* ").append(k).append(": ").append(v).append('\n'));
+            files.forEach(
+                    (k, v) -> b.append("* ").append(k).append(": ").append(v).append('\n'));
         }
         return b.toString();
     }

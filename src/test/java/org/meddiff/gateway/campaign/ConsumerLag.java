@@ -22,8 +22,7 @@ final class ConsumerLag {
     /** The gateway's stage groups and the topic each consumes (application.properties). */
     static final Map<String, String> STAGE_GROUPS = stageGroups();
 
-    private ConsumerLag() {
-    }
+    private ConsumerLag() {}
 
     private static Map<String, String> stageGroups() {
         Map<String, String> m = new LinkedHashMap<>();
@@ -41,11 +40,21 @@ final class ConsumerLag {
             for (Map.Entry<String, String> e : STAGE_GROUPS.entrySet()) {
                 String topic = e.getValue();
                 Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(e.getKey())
-                        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
-                List<TopicPartition> partitions = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS)
-                        .get(topic).partitions().stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+                        .partitionsToOffsetAndMetadata()
+                        .get(30, TimeUnit.SECONDS);
+                List<TopicPartition> partitions = admin
+                        .describeTopics(List.of(topic))
+                        .allTopicNames()
+                        .get(30, TimeUnit.SECONDS)
+                        .get(topic)
+                        .partitions()
+                        .stream()
+                        .map(p -> new TopicPartition(topic, p.partition()))
+                        .toList();
                 Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> end = admin.listOffsets(
-                        partitions.stream().collect(Collectors.toMap(tp -> tp, tp -> OffsetSpec.latest()))).all().get(30, TimeUnit.SECONDS);
+                                partitions.stream().collect(Collectors.toMap(tp -> tp, tp -> OffsetSpec.latest())))
+                        .all()
+                        .get(30, TimeUnit.SECONDS);
                 long total = 0;
                 long lag = 0;
                 for (TopicPartition tp : partitions) {

@@ -5,7 +5,9 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -27,27 +29,37 @@ import com.fasterxml.jackson.databind.JsonNode;
  * </ul>
  */
 final class DestinationAudit {
-    record SeriesOutcome(String label, String sourceSeriesUid, int derivedSeries, String completeDerivedSeriesUid,
-                         Long completeAtMillis, Long latencyMillis, int partiallyDelivered, int fromIncompleteSource,
-                         int instancesReceivedTwice, int receptions) {
+    record SeriesOutcome(
+            String label,
+            String sourceSeriesUid,
+            int derivedSeries,
+            String completeDerivedSeriesUid,
+            Long completeAtMillis,
+            Long latencyMillis,
+            int partiallyDelivered,
+            int fromIncompleteSource,
+            int instancesReceivedTwice,
+            int receptions) {
         boolean complete() {
             return completeDerivedSeriesUid != null;
         }
     }
 
     /** What the gateway's events say of each derived series: its job and how many instances the job wrote. */
-    record DerivedJob(String jobId, String sourceSeriesUid, int instanceCount) {
-    }
+    record DerivedJob(String jobId, String sourceSeriesUid, int instanceCount) {}
 
-    private DestinationAudit() {
-    }
+    private DestinationAudit() {}
 
     /** Maps derived SeriesInstanceUID -> its job, from inference.job.completed events. */
     static Map<String, DerivedJob> jobsByDerivedSeries(List<JsonNode> jobCompleted) {
         Map<String, DerivedJob> out = new HashMap<>();
         for (JsonNode e : jobCompleted) {
-            out.putIfAbsent(e.path("derivedSeriesInstanceUid").asText(),
-                    new DerivedJob(e.path("jobId").asText(), e.path("seriesInstanceUid").asText(), e.path("instanceCount").asInt()));
+            out.putIfAbsent(
+                    e.path("derivedSeriesInstanceUid").asText(),
+                    new DerivedJob(
+                            e.path("jobId").asText(),
+                            e.path("seriesInstanceUid").asText(),
+                            e.path("instanceCount").asInt()));
         }
         return out;
     }
@@ -55,9 +67,12 @@ final class DestinationAudit {
     /**
      * @param lastAcknowledgedAtMillis per source series UID, when its last instance was acknowledged (0 or absent: never)
      */
-    static List<SeriesOutcome> audit(List<SourceSeries> sources, Map<String, Long> lastAcknowledgedAtMillis,
-                                     List<ReceivedInstances.Reception> receptions, int expectedDerivedInstances,
-                                     Map<String, DerivedJob> jobs) {
+    static List<SeriesOutcome> audit(
+            List<SourceSeries> sources,
+            Map<String, Long> lastAcknowledgedAtMillis,
+            List<ReceivedInstances.Reception> receptions,
+            int expectedDerivedInstances,
+            Map<String, DerivedJob> jobs) {
         Map<String, List<ReceivedInstances.Reception>> bySource = receptions.stream()
                 .filter(r -> r.sourceSeriesUid() != null)
                 .collect(Collectors.groupingBy(ReceivedInstances.Reception::sourceSeriesUid));
@@ -68,7 +83,8 @@ final class DestinationAudit {
             Map<String, Map<String, Long>> firstArrival = new TreeMap<>();
             Map<String, Integer> receptionsPerSop = new HashMap<>();
             for (ReceivedInstances.Reception r : mine) {
-                firstArrival.computeIfAbsent(r.seriesInstanceUid(), k -> new HashMap<>())
+                firstArrival
+                        .computeIfAbsent(r.seriesInstanceUid(), k -> new HashMap<>())
                         .merge(r.sopInstanceUid(), r.receivedAtMillis(), Math::min);
                 receptionsPerSop.merge(r.sopInstanceUid(), 1, Integer::sum);
             }
@@ -79,7 +95,9 @@ final class DestinationAudit {
             for (Map.Entry<String, Map<String, Long>> e : firstArrival.entrySet()) {
                 int distinct = e.getValue().size();
                 if (distinct >= expectedDerivedInstances) {
-                    long at = e.getValue().values().stream().max(Comparator.naturalOrder()).orElseThrow();
+                    long at = e.getValue().values().stream()
+                            .max(Comparator.naturalOrder())
+                            .orElseThrow();
                     if (completeAt == null || at < completeAt) {
                         complete = e.getKey();
                         completeAt = at;
@@ -95,9 +113,19 @@ final class DestinationAudit {
             }
             Long lastAck = lastAcknowledgedAtMillis.get(s.seriesUid());
             Long latency = completeAt != null && lastAck != null && lastAck > 0 ? completeAt - lastAck : null;
-            int twice = (int) receptionsPerSop.values().stream().filter(n -> n > 1).count();
-            out.add(new SeriesOutcome(s.label(), s.seriesUid(), firstArrival.size(), complete, completeAt, latency,
-                    partiallyDelivered, fromIncompleteSource, twice, mine.size()));
+            int twice =
+                    (int) receptionsPerSop.values().stream().filter(n -> n > 1).count();
+            out.add(new SeriesOutcome(
+                    s.label(),
+                    s.seriesUid(),
+                    firstArrival.size(),
+                    complete,
+                    completeAt,
+                    latency,
+                    partiallyDelivered,
+                    fromIncompleteSource,
+                    twice,
+                    mine.size()));
         }
         return out;
     }
@@ -105,17 +133,23 @@ final class DestinationAudit {
     /** Received files that name no source series of the campaign (foreign or unreadable as derived data). */
     static long foreign(List<SourceSeries> sources, List<ReceivedInstances.Reception> receptions) {
         Set<String> known = sources.stream().map(SourceSeries::seriesUid).collect(Collectors.toSet());
-        return receptions.stream().filter(r -> r.sourceSeriesUid() == null || !known.contains(r.sourceSeriesUid())).count();
+        return receptions.stream()
+                .filter(r -> r.sourceSeriesUid() == null || !known.contains(r.sourceSeriesUid()))
+                .count();
     }
 
     /** min / median / max of non-null values, in seconds, for a figure ("-" when none). */
     static String secondsSummary(List<Long> millis) {
-        List<Long> v = millis.stream().filter(java.util.Objects::nonNull).sorted().toList();
+        List<Long> v = millis.stream().filter(Objects::nonNull).sorted().toList();
         if (v.isEmpty()) {
             return "-";
         }
-        return String.format(java.util.Locale.ROOT, "median %.1f s, max %.1f s (min %.1f s)",
-                median(v) / 1000.0, v.get(v.size() - 1) / 1000.0, v.get(0) / 1000.0);
+        return String.format(
+                Locale.ROOT,
+                "median %.1f s, max %.1f s (min %.1f s)",
+                median(v) / 1000.0,
+                v.get(v.size() - 1) / 1000.0,
+                v.get(0) / 1000.0);
     }
 
     static double median(List<Long> sorted) {

@@ -3,13 +3,16 @@ package org.meddiff.gateway.campaign;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
@@ -21,6 +24,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -34,12 +38,12 @@ import org.meddiff.gateway.campaign.FuzzCase.Expect;
 import org.meddiff.gateway.campaign.FuzzCase.StoreAttempt;
 import org.meddiff.gateway.campaign.FuzzReport.Kind;
 import org.meddiff.gateway.dicom.net.StoreScu;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.it.support.Dcmtk;
 import org.meddiff.gateway.it.support.EventLog;
 import org.meddiff.gateway.it.support.GatewayProcess;
 import org.meddiff.gateway.it.support.KafkaBrokerProcess;
 import org.meddiff.gateway.it.support.Processes;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
 
 /**
  * The fuzz campaign of the reliability issue: N hostile cases (default 10,000) against the packaged gateway's DICOM
@@ -54,11 +58,25 @@ import org.meddiff.gateway.tools.SyntheticCtSeries;
  */
 public final class FuzzCampaign {
     /** Run settings; {@link #parse} reads them from the command line. */
-    public record Options(int cases, long seed, double maxMinutes, Path report, int maxAssociations, int idleTimeoutSeconds,
-                          int heapMegabytes, String command) {
+    public record Options(
+            int cases,
+            long seed,
+            double maxMinutes,
+            Path report,
+            int maxAssociations,
+            int idleTimeoutSeconds,
+            int heapMegabytes,
+            String command) {
         public static Options of(int cases, long seed, double maxMinutes) {
-            return new Options(cases, seed, maxMinutes, null, 8, 3, 512, "FuzzCampaign.run(cases=" + cases + ", seed=" + seed
-                    + ", maxMinutes=" + maxMinutes + ")");
+            return new Options(
+                    cases,
+                    seed,
+                    maxMinutes,
+                    null,
+                    8,
+                    3,
+                    512,
+                    "FuzzCampaign.run(cases=" + cases + ", seed=" + seed + ", maxMinutes=" + maxMinutes + ")");
         }
     }
 
@@ -97,8 +115,7 @@ public final class FuzzCampaign {
             Exit status: 0 every check passed, 1 a check failed, 2 usage error.
             """;
 
-    private FuzzCampaign() {
-    }
+    private FuzzCampaign() {}
 
     public static void main(String[] args) {
         Options options;
@@ -123,8 +140,10 @@ public final class FuzzCampaign {
             System.out.println("\nFirst failures:");
             report.failureDetails.stream().limit(60).forEach(f -> System.out.println("  " + f));
         }
-        System.out.println(report.passed() ? "\nfuzz-campaign: PASSED" : "\nfuzz-campaign: FAILED (" + report.totalFailures()
-                + " failures)");
+        System.out.println(
+                report.passed()
+                        ? "\nfuzz-campaign: PASSED"
+                        : "\nfuzz-campaign: FAILED (" + report.totalFailures() + " failures)");
         System.exit(report.passed() ? 0 : 1);
     }
 
@@ -199,8 +218,9 @@ public final class FuzzCampaign {
         report.command = o.command();
         report.heapLimitBytes = o.heapMegabytes() * 1024L * 1024L;
         String runId = String.valueOf(Math.floorMod(o.seed() * 31 + System.nanoTime(), 1_000_000_000L) + 1);
-        say("fuzz-campaign: seed %d, %d cases, at most %s minutes; replay with: %s", o.seed(), o.cases(), fmt(o.maxMinutes()),
-                o.command());
+        say(
+                "fuzz-campaign: seed %d, %d cases, at most %s minutes; replay with: %s",
+                o.seed(), o.cases(), fmt(o.maxMinutes()), o.command());
         try (KafkaBrokerProcess kafka = KafkaBrokerProcess.start("fuzz-" + runId)) {
             Path work = Processes.workDir("fuzz-" + runId);
             Path spool = work.resolve("spool");
@@ -211,7 +231,8 @@ public final class FuzzCampaign {
             props.put("gateway.dicom.idle-timeout", o.idleTimeoutSeconds() + "s");
             props.put("gateway.assemble.series-quiet-period", "2s");
             props.put("gateway.spool.min-free-megabytes", "64");
-            try (GatewayProcess gateway = new GatewayProcess("fuzz-" + runId, props).jvmOption("-Xmx" + o.heapMegabytes() + "m")) {
+            try (GatewayProcess gateway =
+                    new GatewayProcess("fuzz-" + runId, props).jvmOption("-Xmx" + o.heapMegabytes() + "m")) {
                 gateway.start().awaitReady();
                 report.gatewayLog = gateway.logFile().toString();
                 new Run(o, report, kafka, gateway, work, spool, runId).execute();
@@ -260,15 +281,27 @@ public final class FuzzCampaign {
         Map<String, String> workBefore;
         Set<String> spoolTopBefore;
 
-        Run(Options o, FuzzReport report, KafkaBrokerProcess kafka, GatewayProcess gateway, Path work, Path spool, String runId) {
+        Run(
+                Options o,
+                FuzzReport report,
+                KafkaBrokerProcess kafka,
+                GatewayProcess gateway,
+                Path work,
+                Path spool,
+                String runId) {
             this.o = o;
             this.report = report;
             this.kafka = kafka;
             this.gateway = gateway;
             this.work = work;
             this.spool = spool.toAbsolutePath().normalize();
-            this.target = new FuzzTarget(gateway.dicomPort(), gateway.aeTitle(), runId, o.idleTimeoutSeconds() * 1000,
-                    o.maxAssociations(), this.spool);
+            this.target = new FuzzTarget(
+                    gateway.dicomPort(),
+                    gateway.aeTitle(),
+                    runId,
+                    o.idleTimeoutSeconds() * 1000,
+                    o.maxAssociations(),
+                    this.spool);
         }
 
         void execute() throws IOException {
@@ -285,8 +318,10 @@ public final class FuzzCampaign {
             int n = 0;
             for (; n < o.cases(); n++) {
                 if (System.nanoTime() > deadline) {
-                    report.fail(Kind.INCOMPLETE, "the time bound of " + fmt(o.maxMinutes()) + " minutes stopped the run after "
-                            + n + " of " + o.cases() + " cases");
+                    report.fail(
+                            Kind.INCOMPLETE,
+                            "the time bound of " + fmt(o.maxMinutes()) + " minutes stopped the run after " + n + " of "
+                                    + o.cases() + " cases");
                     break;
                 }
                 if (n % Category.cycleLength() == 0) {
@@ -306,8 +341,10 @@ public final class FuzzCampaign {
                     collect(runCase(c));
                 }
                 if (!gateway.isRunning()) {
-                    report.fail(Kind.CRASH, "the gateway JVM died during case " + n + " (" + category + " [" + c.variant
-                            + "]); exit " + exitCode());
+                    report.fail(
+                            Kind.CRASH,
+                            "the gateway JVM died during case " + n + " (" + category + " [" + c.variant + "]); exit "
+                                    + exitCode());
                     n++;
                     break;
                 }
@@ -321,8 +358,9 @@ public final class FuzzCampaign {
                     checkpoint("after " + (n + 1) + " cases", true);
                 }
                 if ((n + 1) % 500 == 0) {
-                    say("fuzz-campaign: %d cases, %d failures so far, %.0f s", n + 1, report.totalFailures(),
-                            (System.nanoTime() - started) / 1e9);
+                    say(
+                            "fuzz-campaign: %d cases, %d failures so far, %.0f s",
+                            n + 1, report.totalFailures(), (System.nanoTime() - started) / 1e9);
                 }
             }
             report.casesRun = n;
@@ -393,8 +431,8 @@ public final class FuzzCampaign {
         boolean echo(String when) {
             report.echoes++;
             try {
-                return new StoreScu("FUZZ_ECHO", 5_000, 15_000).echo(new StoreScu.Destination(gateway.aeTitle(), "127.0.0.1",
-                        gateway.dicomPort()));
+                return new StoreScu("FUZZ_ECHO", 5_000, 15_000)
+                        .echo(new StoreScu.Destination(gateway.aeTitle(), "127.0.0.1", gateway.dicomPort()));
             } catch (IOException e) {
                 say("fuzz-campaign: C-ECHO %s failed: %s", when, e.getMessage());
                 return false;
@@ -406,8 +444,12 @@ public final class FuzzCampaign {
         /** Reads heap in use, live threads and open files from /q/metrics; optionally after a full GC (jcmd). */
         void checkpoint(String when, boolean gc) {
             if (gc) {
-                Processes.Result r = Processes.run(Duration.ofSeconds(60), Paths.get(System.getProperty("java.home"), "bin", "jcmd")
-                        .toString(), String.valueOf(gateway.pid()), "GC.run");
+                Processes.Result r = Processes.run(
+                        Duration.ofSeconds(60),
+                        Paths.get(System.getProperty("java.home"), "bin", "jcmd")
+                                .toString(),
+                        String.valueOf(gateway.pid()),
+                        "GC.run");
                 if (!r.ok()) {
                     report.fail(Kind.HEAP, "jcmd GC.run failed " + when + ": " + r.output());
                 }
@@ -483,13 +525,18 @@ public final class FuzzCampaign {
         void finalChecks() throws IOException {
             // incoming/ must empty once every connection is gone (idle ones end after the idle timeout)
             long until = System.nanoTime() + target.endWithinMillis() * 1_000_000L;
-            List<Path> leftovers = list(spool.resolve("incoming")).stream().map(spool.resolve("incoming")::resolve).toList();
+            List<Path> leftovers = list(spool.resolve("incoming")).stream()
+                    .map(spool.resolve("incoming")::resolve)
+                    .toList();
             while (!leftovers.isEmpty() && System.nanoTime() < until) {
                 FuzzCases.pause(200);
-                leftovers = list(spool.resolve("incoming")).stream().map(spool.resolve("incoming")::resolve).toList();
+                leftovers = list(spool.resolve("incoming")).stream()
+                        .map(spool.resolve("incoming")::resolve)
+                        .toList();
             }
             for (Path p : leftovers) {
-                report.fail(Kind.PARTIAL_FILE, "left in incoming/: " + p.getFileName() + " (" + Files.size(p) + " bytes)");
+                report.fail(
+                        Kind.PARTIAL_FILE, "left in incoming/: " + p.getFileName() + " (" + Files.size(p) + " bytes)");
             }
             if (!echo("after the last case")) {
                 report.fail(Kind.ECHO_FAILURE, "C-ECHO not answered after the last case");
@@ -507,16 +554,23 @@ public final class FuzzCampaign {
         /** DCMTK storescu sends one valid CT instance: it must be stored. */
         StoreAttempt finalValidStore() throws IOException {
             Path dir = work.resolve("final-store");
-            SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(32, 1).withSeed(o.seed()).withThickness(1.0);
+            SyntheticCtSeries.Params params =
+                    SyntheticCtSeries.Params.thick(32, 1).withSeed(o.seed()).withThickness(1.0);
             Path file = SyntheticCtSeries.write(dir, params).get(0);
             byte[] all = Files.readAllBytes(file);
             int offset = dataSetOffset(all);
-            byte[] dataSet = java.util.Arrays.copyOfRange(all, offset, all.length);
+            byte[] dataSet = Arrays.copyOfRange(all, offset, all.length);
             String[] uids = TopLevel.uids(dataSet, true);
-            Processes.Result r = Dcmtk.store("FUZZ_FINAL", gateway.aeTitle(), "127.0.0.1", gateway.dicomPort(), List.of(file));
+            Processes.Result r =
+                    Dcmtk.store("FUZZ_FINAL", gateway.aeTitle(), "127.0.0.1", gateway.dicomPort(), List.of(file));
             report.finalStoreOutput = r.output();
-            StoreAttempt attempt = new StoreAttempt(-1, uids == null ? "?" : uids[0], uids == null ? null : uids[1],
-                    uids == null ? null : uids[2], dataSet, Expect.SUCCESS);
+            StoreAttempt attempt = new StoreAttempt(
+                    -1,
+                    uids == null ? "?" : uids[0],
+                    uids == null ? null : uids[1],
+                    uids == null ? null : uids[2],
+                    dataSet,
+                    Expect.SUCCESS);
             attempt.status = Dcmtk.storeSuccesses(r) == 1 ? 0 : -1;
             if (attempt.status != 0) {
                 report.fail(Kind.WRONG_ANSWER, "the final valid instance (storescu) was not stored: " + r.output());
@@ -534,7 +588,8 @@ public final class FuzzCampaign {
                     boolean dir = Files.isDirectory(p);
                     int depth = rel.toString().isEmpty() ? 0 : rel.getNameCount();
                     if (dir && depth >= 1 && depth <= 2) {
-                        if (!UID.matcher(rel.getFileName().toString()).matches() || rel.getFileName().toString().length() > 64) {
+                        if (!UID.matcher(rel.getFileName().toString()).matches()
+                                || rel.getFileName().toString().length() > 64) {
                             report.fail(Kind.ESCAPE, "instances/" + rel + ": a directory named after an invalid UID");
                         }
                     } else if (dir && depth > 2) {
@@ -552,7 +607,10 @@ public final class FuzzCampaign {
                 }
             }
             Map<String, List<String>> byName = new HashMap<>();
-            dcmFiles.keySet().forEach(rel -> byName.computeIfAbsent(Paths.get(rel).getFileName().toString(), k -> new ArrayList<>()).add(rel));
+            dcmFiles.keySet()
+                    .forEach(rel -> byName.computeIfAbsent(
+                                    Paths.get(rel).getFileName().toString(), k -> new ArrayList<>())
+                            .add(rel));
             Set<String> accounted = new HashSet<>();
             List<StoreAttempt> all = new ArrayList<>(stores);
             all.add(last);
@@ -575,13 +633,18 @@ public final class FuzzCampaign {
                 List<String> candidates = byName.getOrDefault(s.sopInstanceUid + ".dcm", List.of());
                 if (!s.answeredSuccess()) {
                     if (!successSops.contains(s.sopInstanceUid) && !candidates.isEmpty()) {
-                        report.fail(Kind.PARTIAL_FILE, "case " + s.caseIndex + " " + s.variant + ": SOP instance " + s.sopInstanceUid + " was "
-                                + (s.status < 0 ? "never answered" : String.format("refused (0x%04X)", s.status))
-                                + " but is in the spool: " + candidates);
+                        report.fail(
+                                Kind.PARTIAL_FILE,
+                                "case " + s.caseIndex + " " + s.variant + ": SOP instance " + s.sopInstanceUid + " was "
+                                        + (s.status < 0
+                                                ? "never answered"
+                                                : String.format("refused (0x%04X)", s.status))
+                                        + " but is in the spool: " + candidates);
                     }
                     continue;
                 }
-                String expected = s.studyUid == null ? null : s.studyUid + "/" + s.seriesUid + "/" + s.sopInstanceUid + ".dcm";
+                String expected =
+                        s.studyUid == null ? null : s.studyUid + "/" + s.seriesUid + "/" + s.sopInstanceUid + ".dcm";
                 String found = null;
                 for (String rel : candidates) {
                     if (FuzzCase.sha256(dataSetOf(dcmFiles.get(rel))).equals(s.sha256)) {
@@ -589,15 +652,22 @@ public final class FuzzCampaign {
                     }
                 }
                 if (found == null) {
-                    report.fail(candidates.isEmpty() ? Kind.LOST_INSTANCE : Kind.PARTIAL_FILE, "case " + s.caseIndex
-                            + " " + s.variant + ": SOP instance " + s.sopInstanceUid + " was answered Success but "
-                            + (candidates.isEmpty() ? "is not in the spool" : "its bytes differ from what was sent: " + candidates));
+                    report.fail(
+                            candidates.isEmpty() ? Kind.LOST_INSTANCE : Kind.PARTIAL_FILE,
+                            "case " + s.caseIndex
+                                    + " " + s.variant + ": SOP instance " + s.sopInstanceUid
+                                    + " was answered Success but "
+                                    + (candidates.isEmpty()
+                                            ? "is not in the spool"
+                                            : "its bytes differ from what was sent: " + candidates));
                     continue;
                 }
                 accounted.add(found);
                 if (expected != null && !expected.equals(found)) {
-                    report.fail(Kind.ESCAPE, "case " + s.caseIndex + " " + s.variant + ": stored at instances/" + visible(found)
-                            + ", its UIDs say instances/" + visible(expected));
+                    report.fail(
+                            Kind.ESCAPE,
+                            "case " + s.caseIndex + " " + s.variant + ": stored at instances/" + visible(found)
+                                    + ", its UIDs say instances/" + visible(expected));
                 }
             }
             for (String rel : dcmFiles.keySet()) {
@@ -612,7 +682,11 @@ public final class FuzzCampaign {
             List<StoreAttempt> all = new ArrayList<>(stores);
             all.add(last);
             long expected = all.stream().filter(StoreAttempt::answeredSuccess).count();
-            List<JsonNode> events = EventLog.await(kafka.bootstrapServers(), "dicom.instance.received", e -> true, (int) expected,
+            List<JsonNode> events = EventLog.await(
+                    kafka.bootstrapServers(),
+                    "dicom.instance.received",
+                    e -> true,
+                    (int) expected,
                     Duration.ofSeconds(90));
             Set<String> announced = new HashSet<>();
             for (JsonNode e : events) {
@@ -623,15 +697,21 @@ public final class FuzzCampaign {
                 if (s.answeredSuccess()) {
                     successSops.add(s.sopInstanceUid);
                     if (!announced.contains(s.sopInstanceUid)) {
-                        report.fail(Kind.LOST_INSTANCE, "case " + s.caseIndex + ": SOP instance " + s.sopInstanceUid
-                                + " answered Success but never announced on dicom.instance.received");
+                        report.fail(
+                                Kind.LOST_INSTANCE,
+                                "case " + s.caseIndex + ": SOP instance " + s.sopInstanceUid
+                                        + " answered Success but never announced on dicom.instance.received");
                     }
                 }
             }
             for (StoreAttempt s : all) {
-                if (!s.answeredSuccess() && !successSops.contains(s.sopInstanceUid) && announced.contains(s.sopInstanceUid)) {
-                    report.fail(Kind.PARTIAL_FILE, "case " + s.caseIndex + ": SOP instance " + s.sopInstanceUid
-                            + " was not acknowledged but was announced");
+                if (!s.answeredSuccess()
+                        && !successSops.contains(s.sopInstanceUid)
+                        && announced.contains(s.sopInstanceUid)) {
+                    report.fail(
+                            Kind.PARTIAL_FILE,
+                            "case " + s.caseIndex + ": SOP instance " + s.sopInstanceUid
+                                    + " was not acknowledged but was announced");
                 }
             }
         }
@@ -658,15 +738,21 @@ public final class FuzzCampaign {
         void checkHeap() {
             List<Long> gc = report.heapAfterGcBytes;
             if (report.maxHeapUsedBytes >= report.heapLimitBytes * 0.95) {
-                report.fail(Kind.HEAP, String.format("heap in use reached %d MiB of %d MiB", report.maxHeapUsedBytes >> 20,
-                        report.heapLimitBytes >> 20));
+                report.fail(
+                        Kind.HEAP,
+                        String.format(
+                                "heap in use reached %d MiB of %d MiB",
+                                report.maxHeapUsedBytes >> 20, report.heapLimitBytes >> 20));
             }
             if (gc.size() >= 2) {
                 long start = gc.get(0);
                 long end = gc.get(gc.size() - 1);
                 if (end - start > 64L << 20) {
-                    report.fail(Kind.HEAP, String.format("heap after a full GC grew from %d to %d MiB over the run",
-                            start >> 20, end >> 20));
+                    report.fail(
+                            Kind.HEAP,
+                            String.format(
+                                    "heap after a full GC grew from %d to %d MiB over the run",
+                                    start >> 20, end >> 20));
                 }
             }
             // a leak shows as a rise at every checkpoint; noise and the status view's slow growth do not
@@ -675,18 +761,24 @@ public final class FuzzCampaign {
                 rising = gc.get(i) - gc.get(i - 1) > 8L << 20;
             }
             if (rising) {
-                report.fail(Kind.HEAP, "heap after a full GC rose by more than 8 MiB at every checkpoint (MiB): "
-                        + gc.stream().map(v -> v >> 20).toList());
+                report.fail(
+                        Kind.HEAP,
+                        "heap after a full GC rose by more than 8 MiB at every checkpoint (MiB): "
+                                + gc.stream().map(v -> v >> 20).toList());
             }
             List<Integer> threads = report.liveThreads;
             if (threads.size() >= 2 && threads.get(threads.size() - 1) > threads.get(0) + 10) {
-                report.fail(Kind.HEAP, "live threads grew from " + threads.get(0) + " to " + threads.get(threads.size() - 1)
-                        + " (leaked association threads?)");
+                report.fail(
+                        Kind.HEAP,
+                        "live threads grew from " + threads.get(0) + " to " + threads.get(threads.size() - 1)
+                                + " (leaked association threads?)");
             }
             List<Integer> files = report.openFiles;
             if (files.size() >= 2 && files.get(files.size() - 1) > files.get(0) + 20) {
-                report.fail(Kind.HEAP, "open files grew from " + files.get(0) + " to " + files.get(files.size() - 1)
-                        + " (leaked sockets or spool files?)");
+                report.fail(
+                        Kind.HEAP,
+                        "open files grew from " + files.get(0) + " to " + files.get(files.size() - 1)
+                                + " (leaked sockets or spool files?)");
             }
         }
 
@@ -697,9 +789,13 @@ public final class FuzzCampaign {
         void checkLog() throws IOException {
             String log = Files.readString(gateway.logFile(), StandardCharsets.UTF_8);
             for (String line : log.lines().toList()) {
-                if (line.contains("OutOfMemoryError") || line.contains("StackOverflowError") || line.contains("Exception in thread")
+                if (line.contains("OutOfMemoryError")
+                        || line.contains("StackOverflowError")
+                        || line.contains("Exception in thread")
                         || line.contains("hs_err_pid")) {
-                    report.fail(Kind.CRASH, "gateway log: " + (line.length() > 300 ? line.substring(0, 300) + "..." : line));
+                    report.fail(
+                            Kind.CRASH,
+                            "gateway log: " + (line.length() > 300 ? line.substring(0, 300) + "..." : line));
                 }
             }
             Set<String> abortPorts = new HashSet<>();
@@ -723,22 +819,34 @@ public final class FuzzCampaign {
             for (FuzzCase c : aborted) {
                 for (int p : c.abortedPorts) {
                     if (!abortPorts.contains(String.valueOf(p))) {
-                        report.fail(Kind.LOG, "case " + c.index + " " + c.category + " [" + c.variant + "]: A-ABORT to port " + p
-                                + " with no log line saying why");
+                        report.fail(
+                                Kind.LOG,
+                                "case " + c.index + " " + c.category + " [" + c.variant + "]: A-ABORT to port " + p
+                                        + " with no log line saying why");
                     }
                 }
             }
             for (StoreAttempt s : stores) {
-                if (s.status > 0 && s.namedInCommand && UID.matcher(s.sopInstanceUid).matches() && !namedInRefusals.contains(s.sopInstanceUid)) {
-                    report.fail(Kind.LOG, String.format("case %d %s: C-STORE of %s refused with 0x%04X, and no log line names "
-                            + "the instance and the reason", s.caseIndex, s.variant, s.sopInstanceUid, s.status));
+                if (s.status > 0
+                        && s.namedInCommand
+                        && UID.matcher(s.sopInstanceUid).matches()
+                        && !namedInRefusals.contains(s.sopInstanceUid)) {
+                    report.fail(
+                            Kind.LOG,
+                            String.format(
+                                    "case %d %s: C-STORE of %s refused with 0x%04X, and no log line names "
+                                            + "the instance and the reason",
+                                    s.caseIndex, s.variant, s.sopInstanceUid, s.status));
                 }
             }
         }
 
         /** Nothing new or changed outside the spool: the project tree (the gateway's working directory), target/it-work. */
         void checkNothingEscaped() throws IOException {
-            diff("project tree (the gateway's working directory)", projectBefore, snapshot(Processes.projectRoot(), projectExclusions()));
+            diff(
+                    "project tree (the gateway's working directory)",
+                    projectBefore,
+                    snapshot(Processes.projectRoot(), projectExclusions()));
             diff("target/it-work", workBefore, snapshot(work.getParent(), workExclusions()));
             Set<String> top = list(spool);
             for (String name : top) {
@@ -747,13 +855,17 @@ public final class FuzzCampaign {
                 }
             }
             // the hostile UIDs named absolute and relative places with a marker in them: none may exist anywhere near
-            List<Path> roots = List.of(Paths.get("/tmp"), Processes.projectRoot(), work.getParent().getParent(), spool);
+            List<Path> roots = List.of(
+                    Paths.get("/tmp"), Processes.projectRoot(), work.getParent().getParent(), spool);
             for (Path root : roots) {
                 try (Stream<Path> walk = Files.walk(root, root.equals(Paths.get("/tmp")) ? 3 : 8)) {
                     walk.filter(p -> {
-                        String n = p.getFileName() == null ? "" : p.getFileName().toString();
-                        return n.contains("fzesc" + target.runId() + "x");
-                    }).forEach(p -> report.fail(Kind.ESCAPE, "a file named after a hostile UID: " + p));
+                                String n = p.getFileName() == null
+                                        ? ""
+                                        : p.getFileName().toString();
+                                return n.contains("fzesc" + target.runId() + "x");
+                            })
+                            .forEach(p -> report.fail(Kind.ESCAPE, "a file named after a hostile UID: " + p));
                 } catch (UncheckedIOException | IOException e) {
                     // unreadable corners of /tmp belong to others
                 }
@@ -773,13 +885,21 @@ public final class FuzzCampaign {
 
         /** The spool itself, the broker's data and the campaign's own final-store folder. */
         Set<Path> workExclusions() {
-            return Set.of(spool, kafka.dataDir().toAbsolutePath().normalize(), work.resolve("final-store").toAbsolutePath().normalize());
+            return Set.of(
+                    spool,
+                    kafka.dataDir().toAbsolutePath().normalize(),
+                    work.resolve("final-store").toAbsolutePath().normalize());
         }
 
         Set<Path> projectExclusions() {
             Path root = Processes.projectRoot();
             Set<Path> ex = new HashSet<>();
-            for (String p : List.of(".git", "target/it-logs", "target/it-work", "target/failsafe-reports", "target/surefire-reports",
+            for (String p : List.of(
+                    ".git",
+                    "target/it-logs",
+                    "target/it-work",
+                    "target/failsafe-reports",
+                    "target/surefire-reports",
                     "target/campaign")) {
                 ex.add(root.resolve(p).toAbsolutePath().normalize());
             }
@@ -807,24 +927,27 @@ public final class FuzzCampaign {
     static Map<String, String> snapshot(Path root, Set<Path> excluded) throws IOException {
         Map<String, String> files = new TreeMap<>();
         Path base = root.toAbsolutePath().normalize();
-        Files.walkFileTree(base, new java.nio.file.SimpleFileVisitor<>() {
+        Files.walkFileTree(base, new SimpleFileVisitor<>() {
             @Override
-            public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                return excluded.contains(dir.toAbsolutePath().normalize()) ? java.nio.file.FileVisitResult.SKIP_SUBTREE
-                        : java.nio.file.FileVisitResult.CONTINUE;
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                return excluded.contains(dir.toAbsolutePath().normalize())
+                        ? FileVisitResult.SKIP_SUBTREE
+                        : FileVisitResult.CONTINUE;
             }
 
             @Override
-            public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
                 if (!excluded.contains(file.toAbsolutePath().normalize())) {
-                    files.put(base.relativize(file).toString(), attrs.size() + "@" + attrs.lastModifiedTime().toMillis());
+                    files.put(
+                            base.relativize(file).toString(),
+                            attrs.size() + "@" + attrs.lastModifiedTime().toMillis());
                 }
-                return java.nio.file.FileVisitResult.CONTINUE;
+                return FileVisitResult.CONTINUE;
             }
 
             @Override
-            public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) {
-                return java.nio.file.FileVisitResult.CONTINUE;
+            public FileVisitResult visitFileFailed(Path file, IOException e) {
+                return FileVisitResult.CONTINUE;
             }
         });
         return files;
@@ -835,7 +958,7 @@ public final class FuzzCampaign {
             return Set.of();
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return new java.util.TreeSet<>(s.map(p -> p.getFileName().toString()).toList());
+            return new TreeSet<>(s.map(p -> p.getFileName().toString()).toList());
         }
     }
 
@@ -848,7 +971,7 @@ public final class FuzzCampaign {
     static byte[] dataSetOf(Path part10) {
         try {
             byte[] all = Files.readAllBytes(part10);
-            return java.util.Arrays.copyOfRange(all, dataSetOffset(all), all.length);
+            return Arrays.copyOfRange(all, dataSetOffset(all), all.length);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

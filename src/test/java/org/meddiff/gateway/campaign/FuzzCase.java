@@ -14,7 +14,11 @@ import java.util.Random;
  */
 final class FuzzCase {
     /** What the campaign requires of a C-STORE's outcome. */
-    enum Expect { SUCCESS, REFUSAL, ANY }
+    enum Expect {
+        SUCCESS,
+        REFUSAL,
+        ANY
+    }
 
     /** One C-STORE data set sent: where it must be if answered Success, and how it was answered. */
     static final class StoreAttempt {
@@ -22,6 +26,7 @@ final class FuzzCase {
         final String sopInstanceUid;
         /** From the campaign's own reading of the bytes sent; null when the mutation left them unreadable. */
         final String studyUid;
+
         final String seriesUid;
         final String sha256;
         final int length;
@@ -32,9 +37,16 @@ final class FuzzCase {
         String variant = "";
         /** -1: no C-STORE-RSP came. */
         int status = -1;
+
         String errorComment;
 
-        StoreAttempt(int caseIndex, String sopInstanceUid, String studyUid, String seriesUid, byte[] dataSet, Expect expect) {
+        StoreAttempt(
+                int caseIndex,
+                String sopInstanceUid,
+                String studyUid,
+                String seriesUid,
+                byte[] dataSet,
+                Expect expect) {
             this.caseIndex = caseIndex;
             this.sopInstanceUid = sopInstanceUid;
             this.studyUid = studyUid;
@@ -59,6 +71,7 @@ final class FuzzCase {
     final List<StoreAttempt> stores = new ArrayList<>();
     /** Local ports of the connections this case opened (to find the gateway's log lines about them). */
     final List<Integer> abortedPorts = new ArrayList<>();
+
     private final List<RawPeer> peers = new ArrayList<>();
     private int messageId = 1;
 

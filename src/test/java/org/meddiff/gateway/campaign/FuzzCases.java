@@ -30,6 +30,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.meddiff.gateway.campaign.FuzzCase.Expect;
 import org.meddiff.gateway.campaign.FuzzCase.StoreAttempt;
@@ -37,7 +38,6 @@ import org.meddiff.gateway.campaign.HostileBytes.Bytes;
 import org.meddiff.gateway.campaign.HostileBytes.Command;
 import org.meddiff.gateway.campaign.HostileBytes.DataSet;
 import org.meddiff.gateway.campaign.RawPeer.Answer;
-import org.meddiff.gateway.campaign.RawPeer.Kind;
 
 /**
  * What each category does on its connection(s), and what it requires of the answers. Every case ends by
@@ -48,8 +48,7 @@ final class FuzzCases {
     /** The maximum PDV value the campaign sends per PDU (well under the gateway's 1 MiB). */
     static final int FRAGMENT = 16 * 1024;
 
-    private FuzzCases() {
-    }
+    private FuzzCases() {}
 
     static void run(FuzzCase c) throws IOException {
         switch (c.category) {
@@ -86,6 +85,7 @@ final class FuzzCases {
         String frames;
         /** Bytes of pixel data; -1: exactly what the image needs. */
         long pixelBytes = -1;
+
         boolean pixelData = true;
         byte[] nested;
         final Random random;
@@ -175,10 +175,17 @@ final class FuzzCases {
         DataSet d = ct.encode();
         byte[] bytes = d.toArray();
         String[] uids = TopLevel.uids(bytes, ct.explicit);
-        StoreAttempt attempt = new StoreAttempt(c.index, ct.sopUid(), uids == null ? null : uids[1],
-                uids == null ? null : uids[2], bytes, expect);
+        StoreAttempt attempt = new StoreAttempt(
+                c.index, ct.sopUid(), uids == null ? null : uids[1], uids == null ? null : uids[2], bytes, expect);
         int pc = ct.explicit ? PC_CT_EXPLICIT : PC_CT_IMPLICIT;
-        Answer a = store(c, p, pc, HostileBytes.storeRq(c.nextMessageId(), ct.sopClass, ct.sopUid()).encode(), bytes, attempt);
+        Answer a = store(
+                c,
+                p,
+                pc,
+                HostileBytes.storeRq(c.nextMessageId(), ct.sopClass, ct.sopUid())
+                        .encode(),
+                bytes,
+                attempt);
         requireStoreResponse(c, a, attempt);
         return a;
     }
@@ -211,7 +218,8 @@ final class FuzzCases {
         c.saw(seen);
         for (Answer a : seen) {
             if (a.is(P_DATA_TF) && a.commandField() == HostileBytes.C_STORE_RSP) {
-                c.answerPendingStore(a.status()); // an answer the case did not wait for still says what became of the data
+                c.answerPendingStore(
+                        a.status()); // an answer the case did not wait for still says what became of the data
             }
         }
         Answer last = seen.get(seen.size() - 1);
@@ -255,7 +263,13 @@ final class FuzzCases {
             }
             case 2 -> {
                 c.variant = "TLS ClientHello on the plain port";
-                bytes = new Bytes().u8(0x16).u8(3).u8(1).u16be(512).raw(new byte[512]).toArray();
+                bytes = new Bytes()
+                        .u8(0x16)
+                        .u8(3)
+                        .u8(1)
+                        .u16be(512)
+                        .raw(new byte[512])
+                        .toArray();
             }
             case 3 -> {
                 c.variant = "unknown PDU type";
@@ -305,10 +319,12 @@ final class FuzzCases {
                 c.variant = "PDU length shorter than the body";
                 int claimed = 68 + r.nextInt(validBody.length - 68);
                 p.send(HostileBytes.pduClaiming(ASSOCIATE_RQ, claimed, validBody));
-                // the request may parse; the rest of the body then arrives as a (broken) next PDU: any answer, then the end
+                // the request may parse; the rest of the body then arrives as a (broken) next PDU: any answer, then the
+                // end
                 Answer a = p.next(10_000);
                 c.saw(a);
-                c.expect(a.is(ASSOCIATE_AC) || a.is(ASSOCIATE_RJ) || a.is(ABORT), c.variant + ": answered " + a.label());
+                c.expect(
+                        a.is(ASSOCIATE_AC) || a.is(ASSOCIATE_RJ) || a.is(ABORT), c.variant + ": answered " + a.label());
                 ends(c, p);
             }
             case 2 -> {
@@ -332,7 +348,8 @@ final class FuzzCases {
                 List<byte[]> items = new ArrayList<>();
                 items.add(HostileBytes.uidItem(0x10, HostileBytes.APPLICATION_CONTEXT));
                 byte[] pc = HostileBytes.presentationContext(1, VERIFICATION, List.of(IMPLICIT_LE));
-                items.add(HostileBytes.itemClaiming(0x20, pc.length - 4 + 1 + r.nextInt(60_000), Arrays.copyOfRange(pc, 4, pc.length)));
+                items.add(HostileBytes.itemClaiming(
+                        0x20, pc.length - 4 + 1 + r.nextInt(60_000), Arrays.copyOfRange(pc, 4, pc.length)));
                 p.send(pdu(ASSOCIATE_RQ, HostileBytes.associateBody(called, "FUZZER", items)));
                 requireAbort(c, p, c.variant);
             }
@@ -341,13 +358,16 @@ final class FuzzCases {
             case 7 -> manyPresentationContexts(c, p);
             case 8 -> {
                 c.variant = "foreign application context";
-                List<byte[]> items = List.of(HostileBytes.uidItem(0x10, pick(r, List.of("1.2.3.4", "", "1.2.840.10008.3.1.1.1.9"))),
-                        HostileBytes.presentationContext(1, VERIFICATION, List.of(IMPLICIT_LE)), HostileBytes.userInformation(65536));
+                List<byte[]> items = List.of(
+                        HostileBytes.uidItem(0x10, pick(r, List.of("1.2.3.4", "", "1.2.840.10008.3.1.1.1.9"))),
+                        HostileBytes.presentationContext(1, VERIFICATION, List.of(IMPLICIT_LE)),
+                        HostileBytes.userInformation(65536));
                 p.send(pdu(ASSOCIATE_RQ, HostileBytes.associateBody(called, "FUZZER", items)));
                 Answer a = p.next(10_000);
                 c.saw(a);
                 int[] rj = a.rejection();
-                c.expect(rj != null && rj[0] == 1 && rj[1] == 1 && rj[2] == 2,
+                c.expect(
+                        rj != null && rj[0] == 1 && rj[1] == 1 && rj[2] == 2,
                         "foreign application context answered " + a.label() + ", not A-ASSOCIATE-RJ 1/1/2");
                 ends(c, p);
             }
@@ -401,8 +421,9 @@ final class FuzzCases {
         if (a.is(ASSOCIATE_AC)) {
             release(c, p);
         } else {
-            c.expect(a.is(ASSOCIATE_RJ) || a.is(ABORT), c.variant + ": answered " + a.label()
-                    + " (expected A-ASSOCIATE-AC, -RJ or A-ABORT)");
+            c.expect(
+                    a.is(ASSOCIATE_RJ) || a.is(ABORT),
+                    c.variant + ": answered " + a.label() + " (expected A-ASSOCIATE-AC, -RJ or A-ABORT)");
             if (a.is(ABORT)) {
                 c.abortedPorts.add(p.localPort());
             }
@@ -447,15 +468,22 @@ final class FuzzCases {
                 ours = false;
             }
         }
-        List<byte[]> items = List.of(HostileBytes.uidItem(0x10, HostileBytes.APPLICATION_CONTEXT),
-                HostileBytes.presentationContext(1, VERIFICATION, List.of(IMPLICIT_LE)), HostileBytes.userInformation(65536));
-        byte[] body = new Bytes().raw(HostileBytes.associateFixedFields(HostileBytes.aeField(ae), HostileBytes.aeField("FUZZER")))
-                .raw(items.get(0)).raw(items.get(1)).raw(items.get(2)).toArray();
+        List<byte[]> items = List.of(
+                HostileBytes.uidItem(0x10, HostileBytes.APPLICATION_CONTEXT),
+                HostileBytes.presentationContext(1, VERIFICATION, List.of(IMPLICIT_LE)),
+                HostileBytes.userInformation(65536));
+        byte[] body = new Bytes()
+                .raw(HostileBytes.associateFixedFields(HostileBytes.aeField(ae), HostileBytes.aeField("FUZZER")))
+                .raw(items.get(0))
+                .raw(items.get(1))
+                .raw(items.get(2))
+                .toArray();
         p.send(pdu(ASSOCIATE_RQ, body));
         Answer a = p.next(10_000);
         c.saw(a);
         if (ours) {
-            c.expect(a.is(ASSOCIATE_AC), c.variant + " answered " + a.label() + " (leading spaces are not significant)");
+            c.expect(
+                    a.is(ASSOCIATE_AC), c.variant + " answered " + a.label() + " (leading spaces are not significant)");
             if (a.is(ASSOCIATE_AC)) {
                 echoOn(c, p, PC_ECHO);
                 release(c, p);
@@ -463,7 +491,8 @@ final class FuzzCases {
             }
         } else {
             int[] rj = a.rejection();
-            c.expect(rj != null && rj[0] == 1 && rj[1] == 1 && rj[2] == 7,
+            c.expect(
+                    rj != null && rj[0] == 1 && rj[1] == 1 && rj[2] == 7,
                     c.variant + " answered " + a.label() + ", not A-ASSOCIATE-RJ 1/1/7 (called AE not recognised)");
         }
         ends(c, p);
@@ -482,11 +511,13 @@ final class FuzzCases {
             default -> ascii("%s%n%x'; DROP--");
         };
         c.variant = "odd calling AE title (random, empty, NUL, format string)";
-        byte[] body = new Bytes().raw(HostileBytes.associateFixedFields(HostileBytes.aeField(c.target.calledAe()),
-                        HostileBytes.aeField(ae)))
+        byte[] body = new Bytes()
+                .raw(HostileBytes.associateFixedFields(
+                        HostileBytes.aeField(c.target.calledAe()), HostileBytes.aeField(ae)))
                 .raw(HostileBytes.uidItem(0x10, HostileBytes.APPLICATION_CONTEXT))
                 .raw(HostileBytes.presentationContext(1, VERIFICATION, List.of(IMPLICIT_LE)))
-                .raw(HostileBytes.userInformation(65536)).toArray();
+                .raw(HostileBytes.userInformation(65536))
+                .toArray();
         p.send(pdu(ASSOCIATE_RQ, body));
         Answer a = p.next(10_000);
         c.saw(a);
@@ -520,22 +551,30 @@ final class FuzzCases {
             items.raw(HostileBytes.presentationContext(id, as, List.of(i % 3 == 0 ? EXPLICIT_LE : IMPLICIT_LE)));
         }
         items.raw(HostileBytes.userInformation(65536));
-        p.send(pdu(ASSOCIATE_RQ, new Bytes().raw(HostileBytes.associateFixedFields(HostileBytes.aeField(c.target.calledAe()),
-                HostileBytes.aeField("FUZZER"))).raw(items.toArray()).toArray()));
+        p.send(pdu(
+                ASSOCIATE_RQ,
+                new Bytes()
+                        .raw(HostileBytes.associateFixedFields(
+                                HostileBytes.aeField(c.target.calledAe()), HostileBytes.aeField("FUZZER")))
+                        .raw(items.toArray())
+                        .toArray()));
         Answer a = p.next(20_000);
         c.saw(a);
         if (count <= 128 && !repeatedId) {
             c.expect(a.is(ASSOCIATE_AC), c.variant + " answered " + a.label());
             if (a.is(ASSOCIATE_AC)) {
-                c.expect(countResults(a.body()) == count, c.variant + ": A-ASSOCIATE-AC answers " + countResults(a.body())
-                        + " contexts");
+                c.expect(
+                        countResults(a.body()) == count,
+                        c.variant + ": A-ASSOCIATE-AC answers " + countResults(a.body()) + " contexts");
                 echoOn(c, p, PC_ECHO);
                 release(c, p);
                 return;
             }
         } else {
-            c.expect(a.is(ASSOCIATE_RJ) || a.is(ABORT), c.variant + " answered " + a.label()
-                    + " (expected A-ASSOCIATE-RJ or A-ABORT: more than 128 contexts, or a repeated ID, is not a valid request)");
+            c.expect(
+                    a.is(ASSOCIATE_RJ) || a.is(ABORT),
+                    c.variant + " answered " + a.label()
+                            + " (expected A-ASSOCIATE-RJ or A-ABORT: more than 128 contexts, or a repeated ID, is not a valid request)");
             if (a.is(ABORT)) {
                 c.abortedPorts.add(p.localPort());
             }
@@ -564,7 +603,8 @@ final class FuzzCases {
         p.send(pData(pdv(pc, true, true, HostileBytes.echoRq(c.nextMessageId()).encode())));
         Answer a = p.next(10_000);
         c.saw(a);
-        c.expect(a.is(P_DATA_TF) && a.commandField() == HostileBytes.C_ECHO_RSP && a.status() == 0,
+        c.expect(
+                a.is(P_DATA_TF) && a.commandField() == HostileBytes.C_ECHO_RSP && a.status() == 0,
                 "C-ECHO answered " + a.label());
     }
 
@@ -581,7 +621,8 @@ final class FuzzCases {
         switch (r.nextInt(7)) {
             case 0 -> {
                 c.variant = "PDV length beyond its PDU";
-                long claimed = pick(r, List.of(echo.length + 3L, echo.length + 1000L, 0x7FFFFFFFL, 0xFFFFFFFFL, 0x80000000L));
+                long claimed =
+                        pick(r, List.of(echo.length + 3L, echo.length + 1000L, 0x7FFFFFFFL, 0xFFFFFFFFL, 0x80000000L));
                 p.send(pdu(P_DATA_TF, HostileBytes.pdvClaiming(claimed, PC_ECHO, 3, echo)));
             }
             case 1 -> {
@@ -599,19 +640,26 @@ final class FuzzCases {
             }
             case 4 -> {
                 c.variant = "P-DATA PDU length out of range";
-                p.send(HostileBytes.pduClaiming(P_DATA_TF, pick(r, List.of(0xFFFFFFFFL, (16L << 20) + 1, 0x80000000L)),
+                p.send(HostileBytes.pduClaiming(
+                        P_DATA_TF,
+                        pick(r, List.of(0xFFFFFFFFL, (16L << 20) + 1, 0x80000000L)),
                         pdv(PC_ECHO, true, true, echo)));
             }
             case 5 -> {
                 c.variant = "second PDV overruns the PDU";
                 byte[] first = pdv(PC_ECHO, true, false, Arrays.copyOf(echo, 10));
-                byte[] second = HostileBytes.pdvClaiming(echo.length * 4L, PC_ECHO, 3, Arrays.copyOfRange(echo, 10, echo.length));
+                byte[] second = HostileBytes.pdvClaiming(
+                        echo.length * 4L, PC_ECHO, 3, Arrays.copyOfRange(echo, 10, echo.length));
                 p.send(pdu(P_DATA_TF, new Bytes().raw(first).raw(second).toArray()));
             }
             default -> {
                 c.variant = "PDV header cut by the PDU end";
-                p.send(pdu(P_DATA_TF, new Bytes().raw(pdv(PC_ECHO, true, false, Arrays.copyOf(echo, 12)))
-                        .raw(new byte[] {0, 0, 0, 0x40, 1, 3, 0, 0}).toArray()));
+                p.send(pdu(
+                        P_DATA_TF,
+                        new Bytes()
+                                .raw(pdv(PC_ECHO, true, false, Arrays.copyOf(echo, 12)))
+                                .raw(new byte[] {0, 0, 0, 0x40, 1, 3, 0, 0})
+                                .toArray()));
             }
         }
         requireAbort(c, p, c.variant);
@@ -636,7 +684,11 @@ final class FuzzCases {
             case 1 -> {
                 c.variant = "data set, then its C-STORE-RQ";
                 p.send(HostileBytes.fragmented(PC_CT_EXPLICIT, false, data, FRAGMENT));
-                p.send(pData(pdv(PC_CT_EXPLICIT, true, true, HostileBytes.storeRq(1, CT_IMAGE_STORAGE, ct.sopUid()).encode())));
+                p.send(pData(pdv(
+                        PC_CT_EXPLICIT,
+                        true,
+                        true,
+                        HostileBytes.storeRq(1, CT_IMAGE_STORAGE, ct.sopUid()).encode())));
             }
             default -> {
                 c.variant = "data after a C-ECHO-RQ";
@@ -719,18 +771,31 @@ final class FuzzCases {
             case 0 -> {
                 int field = pick(r, List.of(0x0020, 0x0021, 0x0010, 0x0FFF, 0xFFFF, 0x8001, 0x0120, 0x0150));
                 c.variant = "unsupported or response command field";
-                p.send(pData(pdv(PC_ECHO, true, true, new Command().ui(0x0002, VERIFICATION).us(0x0100, field).us(0x0110, 1)
-                        .us(0x0800, HostileBytes.NO_DATA_SET).encode())));
+                p.send(pData(pdv(
+                        PC_ECHO,
+                        true,
+                        true,
+                        new Command()
+                                .ui(0x0002, VERIFICATION)
+                                .us(0x0100, field)
+                                .us(0x0110, 1)
+                                .us(0x0800, HostileBytes.NO_DATA_SET)
+                                .encode())));
                 requireAbort(c, p, c.variant + String.format(" 0x%04X", field));
             }
             case 1 -> {
                 c.variant = "no command field";
-                p.send(pData(pdv(PC_ECHO, true, true, new Command().ui(0x0002, VERIFICATION).us(0x0110, 1).encode())));
+                p.send(pData(pdv(
+                        PC_ECHO,
+                        true,
+                        true,
+                        new Command().ui(0x0002, VERIFICATION).us(0x0110, 1).encode())));
                 requireAbort(c, p, c.variant);
             }
             case 2 -> {
                 c.variant = "element of another group in the command set";
-                Command cmd = HostileBytes.echoRq(1).rawClaiming(pick(r, List.of(0x0008, 0x0002, 0xFFFE)), 0x0010, 2, new byte[2]);
+                Command cmd = HostileBytes.echoRq(1)
+                        .rawClaiming(pick(r, List.of(0x0008, 0x0002, 0xFFFE)), 0x0010, 2, new byte[2]);
                 p.send(pData(pdv(PC_ECHO, true, true, cmd.encode())));
                 requireAbort(c, p, c.variant);
             }
@@ -747,7 +812,10 @@ final class FuzzCases {
                 byte[] data = ct.encode().toArray();
                 StoreAttempt attempt = new StoreAttempt(c.index, ct.sopUid(), null, null, data, Expect.REFUSAL);
                 attempt.namedInCommand = false;
-                Command cmd = new Command().ui(0x0002, CT_IMAGE_STORAGE).us(0x0100, HostileBytes.C_STORE_RQ).us(0x0110, 1)
+                Command cmd = new Command()
+                        .ui(0x0002, CT_IMAGE_STORAGE)
+                        .us(0x0100, HostileBytes.C_STORE_RQ)
+                        .us(0x0110, 1)
                         .us(0x0800, 0);
                 Answer a = store(c, p, PC_CT_EXPLICIT, cmd.encode(), data, attempt);
                 requireStoreResponse(c, a, attempt);
@@ -757,7 +825,13 @@ final class FuzzCases {
                 c.variant = "C-STORE-RQ naming another SOP class than its context";
                 byte[] data = ct.encode().toArray();
                 StoreAttempt attempt = new StoreAttempt(c.index, ct.sopUid(), null, null, data, Expect.REFUSAL);
-                Answer a = store(c, p, PC_CT_EXPLICIT, HostileBytes.storeRq(1, MR_IMAGE_STORAGE, ct.sopUid()).encode(), data, attempt);
+                Answer a = store(
+                        c,
+                        p,
+                        PC_CT_EXPLICIT,
+                        HostileBytes.storeRq(1, MR_IMAGE_STORAGE, ct.sopUid()).encode(),
+                        data,
+                        attempt);
                 requireStoreResponse(c, a, attempt);
                 release(c, p);
             }
@@ -765,8 +839,12 @@ final class FuzzCases {
                 c.variant = "C-STORE-RQ saying no data set follows";
                 StoreAttempt attempt = new StoreAttempt(c.index, ct.sopUid(), null, null, new byte[0], Expect.REFUSAL);
                 c.stores.add(attempt);
-                Command cmd = new Command().ui(0x0002, CT_IMAGE_STORAGE).us(0x0100, HostileBytes.C_STORE_RQ).us(0x0110, 1)
-                        .us(0x0800, HostileBytes.NO_DATA_SET).ui(0x1000, ct.sopUid());
+                Command cmd = new Command()
+                        .ui(0x0002, CT_IMAGE_STORAGE)
+                        .us(0x0100, HostileBytes.C_STORE_RQ)
+                        .us(0x0110, 1)
+                        .us(0x0800, HostileBytes.NO_DATA_SET)
+                        .ui(0x1000, ct.sopUid());
                 p.send(pData(pdv(PC_CT_EXPLICIT, true, true, cmd.encode())));
                 Answer a = p.next(10_000);
                 c.saw(a);
@@ -776,7 +854,8 @@ final class FuzzCases {
                 requireStoreResponse(c, a, attempt);
                 if (r.nextBoolean()) {
                     c.variant += ", then the data set anyway";
-                    p.send(HostileBytes.fragmented(PC_CT_EXPLICIT, false, ct.encode().toArray(), FRAGMENT));
+                    p.send(HostileBytes.fragmented(
+                            PC_CT_EXPLICIT, false, ct.encode().toArray(), FRAGMENT));
                     requireAbort(c, p, c.variant);
                 } else {
                     release(c, p);
@@ -787,7 +866,13 @@ final class FuzzCases {
                 byte[] data = ct.encode().toArray();
                 String other = c.uidRoot() + ".9";
                 StoreAttempt attempt = new StoreAttempt(c.index, other, null, null, data, Expect.REFUSAL);
-                Answer a = store(c, p, PC_CT_EXPLICIT, HostileBytes.storeRq(1, CT_IMAGE_STORAGE, other).encode(), data, attempt);
+                Answer a = store(
+                        c,
+                        p,
+                        PC_CT_EXPLICIT,
+                        HostileBytes.storeRq(1, CT_IMAGE_STORAGE, other).encode(),
+                        data,
+                        attempt);
                 requireStoreResponse(c, a, attempt);
                 c.stores.add(new StoreAttempt(c.index, ct.sopUid(), null, null, data, Expect.REFUSAL));
                 release(c, p);
@@ -796,7 +881,8 @@ final class FuzzCases {
                 c.variant = "a second C-STORE-RQ while a data set is arriving";
                 byte[] data = ct.encode().toArray();
                 c.stores.add(new StoreAttempt(c.index, ct.sopUid(), null, null, data, Expect.REFUSAL));
-                byte[] cmd = HostileBytes.storeRq(1, CT_IMAGE_STORAGE, ct.sopUid()).encode();
+                byte[] cmd =
+                        HostileBytes.storeRq(1, CT_IMAGE_STORAGE, ct.sopUid()).encode();
                 p.send(pData(pdv(PC_CT_EXPLICIT, true, true, cmd)));
                 p.send(pData(pdv(PC_CT_EXPLICIT, false, false, Arrays.copyOf(data, data.length / 2))));
                 p.send(pData(pdv(PC_CT_EXPLICIT, true, true, cmd)));
@@ -860,7 +946,8 @@ final class FuzzCases {
                 case 0 -> {
                     int cut = r.nextInt(bytes.length);
                     expect = d.cutsInsideAnElement(cut) ? Expect.REFUSAL : Expect.ANY;
-                    what = "truncated at byte " + cut + " of " + bytes.length + (expect == Expect.REFUSAL ? " (inside an element)" : "");
+                    what = "truncated at byte " + cut + " of " + bytes.length
+                            + (expect == Expect.REFUSAL ? " (inside an element)" : "");
                     bytes = Arrays.copyOf(bytes, cut);
                 }
                 case 1, 2 -> {
@@ -884,10 +971,16 @@ final class FuzzCases {
             }
             c.variant = k == 1 ? what : c.variant + "; " + what;
             String[] uids = TopLevel.uids(bytes, ct.explicit);
-            StoreAttempt attempt = new StoreAttempt(c.index, ct.sopUid(), uids == null ? null : uids[1],
-                    uids == null ? null : uids[2], bytes, expect);
-            Answer a = store(c, p, ct.explicit ? PC_CT_EXPLICIT : PC_CT_IMPLICIT,
-                    HostileBytes.storeRq(c.nextMessageId(), CT_IMAGE_STORAGE, ct.sopUid()).encode(), bytes, attempt);
+            StoreAttempt attempt = new StoreAttempt(
+                    c.index, ct.sopUid(), uids == null ? null : uids[1], uids == null ? null : uids[2], bytes, expect);
+            Answer a = store(
+                    c,
+                    p,
+                    ct.explicit ? PC_CT_EXPLICIT : PC_CT_IMPLICIT,
+                    HostileBytes.storeRq(c.nextMessageId(), CT_IMAGE_STORAGE, ct.sopUid())
+                            .encode(),
+                    bytes,
+                    attempt);
             requireStoreResponse(c, a, attempt);
             if (!a.is(P_DATA_TF)) {
                 ends(c, p);
@@ -906,7 +999,13 @@ final class FuzzCases {
         boolean undefined = r.nextBoolean();
         int depth = pick(r, List.of(2, 8, 20, 31, 40, 100, 1000, 5000, 20_000));
         boolean lie = r.nextInt(5) == 0;
-        byte[] inner = new Bytes().u16le(0x0008).u16le(0x0100).raw(ascii("SH")).u16le(4).raw(ascii("FUZZ")).toArray();
+        byte[] inner = new Bytes()
+                .u16le(0x0008)
+                .u16le(0x0100)
+                .raw(ascii("SH"))
+                .u16le(4)
+                .raw(ascii("FUZZ"))
+                .toArray();
         byte[] nested = HostileBytes.nestedSequences(0x0008, 0x1140, inner, depth, undefined);
         if (lie) {
             // the outermost sequence claims more than the data set holds
@@ -916,7 +1015,8 @@ final class FuzzCases {
             nested[11] = 0x0F;
         }
         ct.nested = nested;
-        c.variant = depth + " levels of " + (undefined ? "undefined" : "defined") + "-length sequences" + (lie ? ", lying length" : "");
+        c.variant = depth + " levels of " + (undefined ? "undefined" : "defined") + "-length sequences"
+                + (lie ? ", lying length" : "");
         RawPeer p = c.connect();
         if (!associate(c, p)) {
             ends(c, p);
@@ -994,7 +1094,13 @@ final class FuzzCases {
         byte[] data = ct.encode().toArray();
         String sop = ct.sopUid();
         StoreAttempt attempt = new StoreAttempt(c.index, sop, null, null, data, Expect.REFUSAL);
-        Answer a = store(c, p, PC_CT_EXPLICIT, HostileBytes.storeRq(1, CT_IMAGE_STORAGE, sop).encode(), data, attempt);
+        Answer a = store(
+                c,
+                p,
+                PC_CT_EXPLICIT,
+                HostileBytes.storeRq(1, CT_IMAGE_STORAGE, sop).encode(),
+                data,
+                attempt);
         requireStoreResponse(c, a, attempt);
         if (a.is(P_DATA_TF)) {
             release(c, p);
@@ -1069,8 +1175,15 @@ final class FuzzCases {
         Ct ct = new Ct(c, 1);
         ct.rows = ct.columns = pick(r, List.of(32, 64, 128));
         byte[] data = ct.encode().toArray();
-        byte[] command = pData(pdv(PC_CT_EXPLICIT, true, true, HostileBytes.storeRq(1, CT_IMAGE_STORAGE, ct.sopUid()).encode()));
-        byte[] all = new Bytes().raw(command).raw(HostileBytes.fragmented(PC_CT_EXPLICIT, false, data, 4096)).toArray();
+        byte[] command = pData(pdv(
+                PC_CT_EXPLICIT,
+                true,
+                true,
+                HostileBytes.storeRq(1, CT_IMAGE_STORAGE, ct.sopUid()).encode()));
+        byte[] all = new Bytes()
+                .raw(command)
+                .raw(HostileBytes.fragmented(PC_CT_EXPLICIT, false, data, 4096))
+                .toArray();
         // cut somewhere in the data set: between PDUs or inside one, never after the last byte
         int cut = command.length + r.nextInt(all.length - command.length - 1);
         byte[] trailer;
@@ -1096,15 +1209,23 @@ final class FuzzCases {
                 trailer = HostileBytes.associateRq(c.target.calledAe(), "FUZZER", HostileBytes.standardContexts());
             }
         }
-        byte[] stream = new Bytes().raw(Arrays.copyOf(all, cut)).raw(trailer == null ? new byte[0] : trailer).toArray();
+        byte[] stream = new Bytes()
+                .raw(Arrays.copyOf(all, cut))
+                .raw(trailer == null ? new byte[0] : trailer)
+                .toArray();
         // inside the last PDU the trailer's bytes are just more data and may complete the message: then what the
         // gateway received is a whole (altered) data set, which it may store; otherwise nothing may be stored
         byte[] received = PduStream.completedDataSet(stream, PC_CT_EXPLICIT);
         if (received != null) {
             String[] uids = TopLevel.uids(received, true);
             c.variant += " (the trailer completed the last PDU)";
-            c.stores.add(new StoreAttempt(c.index, ct.sopUid(), uids == null ? null : uids[1], uids == null ? null : uids[2],
-                    received, Expect.ANY));
+            c.stores.add(new StoreAttempt(
+                    c.index,
+                    ct.sopUid(),
+                    uids == null ? null : uids[1],
+                    uids == null ? null : uids[2],
+                    received,
+                    Expect.ANY));
         } else {
             c.stores.add(new StoreAttempt(c.index, ct.sopUid(), null, null, data, Expect.REFUSAL));
         }
@@ -1146,15 +1267,27 @@ final class FuzzCases {
             case 4 -> {
                 c.variant = "silent inside a data set PDU";
                 if (associate(c, p)) {
-                    byte[] all = new Bytes().raw(pData(pdv(PC_CT_EXPLICIT, true, true,
-                            HostileBytes.storeRq(1, CT_IMAGE_STORAGE, ct.sopUid()).encode()))).raw(pData(pdv(PC_CT_EXPLICIT, false, true, data))).toArray();
+                    byte[] all = new Bytes()
+                            .raw(pData(pdv(
+                                    PC_CT_EXPLICIT,
+                                    true,
+                                    true,
+                                    HostileBytes.storeRq(1, CT_IMAGE_STORAGE, ct.sopUid())
+                                            .encode())))
+                            .raw(pData(pdv(PC_CT_EXPLICIT, false, true, data)))
+                            .toArray();
                     p.send(Arrays.copyOf(all, all.length - 10));
                 }
             }
             default -> {
                 c.variant = "silent between two data set fragments";
                 if (associate(c, p)) {
-                    p.send(pData(pdv(PC_CT_EXPLICIT, true, true, HostileBytes.storeRq(1, CT_IMAGE_STORAGE, ct.sopUid()).encode())));
+                    p.send(pData(pdv(
+                            PC_CT_EXPLICIT,
+                            true,
+                            true,
+                            HostileBytes.storeRq(1, CT_IMAGE_STORAGE, ct.sopUid())
+                                    .encode())));
                     p.send(pData(pdv(PC_CT_EXPLICIT, false, false, Arrays.copyOf(data, data.length / 2))));
                 }
             }
@@ -1165,8 +1298,10 @@ final class FuzzCases {
         long waited = (System.nanoTime() - start) / 1_000_000;
         c.saw(seen);
         Answer last = seen.get(seen.size() - 1);
-        c.expect(last.ended(), c.variant + ": still open after " + waited + " ms (idle timeout "
-                + c.target.idleTimeoutMillis() + " ms)");
+        c.expect(
+                last.ended(),
+                c.variant + ": still open after " + waited + " ms (idle timeout " + c.target.idleTimeoutMillis()
+                        + " ms)");
     }
 
     /**
@@ -1189,7 +1324,8 @@ final class FuzzCases {
                 batch.raw(one);
             }
             byte[] bytes = batch.toArray();
-            ExecutorService writer = Executors.newSingleThreadExecutor(Thread.ofVirtual().factory());
+            ExecutorService writer =
+                    Executors.newSingleThreadExecutor(Thread.ofVirtual().factory());
             int batches = 0;
             boolean blocked = false;
             try {
@@ -1200,14 +1336,15 @@ final class FuzzCases {
                         if (!sent.get(2, TimeUnit.SECONDS)) {
                             break;
                         }
-                    } catch (java.util.concurrent.TimeoutException e) {
+                    } catch (TimeoutException e) {
                         blocked = true; // the gateway stopped reading: its answers have nowhere to go
                         break;
                     } catch (Exception e) {
                         break;
                     }
                 }
-                c.variant += blocked ? " (gateway blocked after " + batches + " x 2000)" : " (" + batches + " x 2000 sent)";
+                c.variant +=
+                        blocked ? " (gateway blocked after " + batches + " x 2000)" : " (" + batches + " x 2000 sent)";
                 pause(c.target.idleTimeoutMillis() + 2_000L);
                 long start = System.nanoTime();
                 List<Answer> seen = p.drain(c.target.endWithinMillis() + 20_000);
@@ -1219,9 +1356,13 @@ final class FuzzCases {
                 c.expect(last.ended(), c.variant + ": the connection never ended");
                 // a gateway that gave up has nothing left but what is buffered; one stuck in its write resumes now and
                 // only ends an idle timeout after the last request it finds
-                c.expect(took < c.target.idleTimeoutMillis() / 2, c.variant + ": the gateway still served the "
-                        + "association " + (c.target.idleTimeoutMillis() + 2_000) + " ms after the peer went silent "
-                        + "(ended " + took + " ms after the peer read again): a blocked write escapes the idle timeout");
+                c.expect(
+                        took < c.target.idleTimeoutMillis() / 2,
+                        c.variant + ": the gateway still served the "
+                                + "association " + (c.target.idleTimeoutMillis() + 2_000)
+                                + " ms after the peer went silent "
+                                + "(ended " + took
+                                + " ms after the peer read again): a blocked write escapes the idle timeout");
             } finally {
                 p.close();
                 writer.shutdownNow();
@@ -1268,17 +1409,22 @@ final class FuzzCases {
                 first.add(p.next(10_000));
             }
             long accepted = first.stream().filter(a -> a.is(ASSOCIATE_AC)).count();
-            long limited = first.stream().filter(a -> {
-                int[] rj = a.rejection();
-                return rj != null && rj[0] == 2 && rj[1] == 3 && rj[2] == 2;
-            }).count();
+            long limited = first.stream()
+                    .filter(a -> {
+                        int[] rj = a.rejection();
+                        return rj != null && rj[0] == 2 && rj[1] == 3 && rj[2] == 2;
+                    })
+                    .count();
             boolean last = attempt == 3 || accepted == max;
             if (last) {
                 first.forEach(c::saw);
-                c.expect(accepted + limited == n, c.variant + ": every request must be accepted or rejected for the limit, got "
-                        + labels(first));
+                c.expect(
+                        accepted + limited == n,
+                        c.variant + ": every request must be accepted or rejected for the limit, got " + labels(first));
                 c.expect(accepted <= max, c.variant + ": " + accepted + " accepted, more than the limit");
-                c.expect(accepted == max, c.variant + ": only " + accepted + " accepted in 3 tries (association slots leaked?)");
+                c.expect(
+                        accepted == max,
+                        c.variant + ": only " + accepted + " accepted in 3 tries (association slots leaked?)");
             }
             // what the accepted ones do with their association varies: echo and release, abort, or just hang up
             for (int i = 0; i < n; i++) {
@@ -1315,8 +1461,14 @@ final class FuzzCases {
     static void lengthBombFlood(FuzzCase c, int n) throws IOException {
         c.variant = n + " connections each announcing a 16 MiB A-ASSOCIATE-RQ";
         List<RawPeer> peers = new ArrayList<>();
-        byte[] head = new Bytes().u8(ASSOCIATE_RQ).u8(0).u32be((16L << 20) - 16).raw(HostileBytes.associateFixedFields(
-                HostileBytes.aeField(c.target.calledAe()), HostileBytes.aeField("BOMB"))).raw(new byte[1024 - 68]).toArray();
+        byte[] head = new Bytes()
+                .u8(ASSOCIATE_RQ)
+                .u8(0)
+                .u32be((16L << 20) - 16)
+                .raw(HostileBytes.associateFixedFields(
+                        HostileBytes.aeField(c.target.calledAe()), HostileBytes.aeField("BOMB")))
+                .raw(new byte[1024 - 68])
+                .toArray();
         for (int i = 0; i < n; i++) {
             RawPeer p = c.connect();
             peers.add(p);

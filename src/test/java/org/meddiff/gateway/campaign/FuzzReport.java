@@ -17,7 +17,18 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  */
 public final class FuzzReport {
     /** Failure kinds, so the totals line up with the checks. */
-    public enum Kind { CRASH, PARTIAL_FILE, ESCAPE, ECHO_FAILURE, HANG, LOST_INSTANCE, WRONG_ANSWER, HEAP, LOG, INCOMPLETE }
+    public enum Kind {
+        CRASH,
+        PARTIAL_FILE,
+        ESCAPE,
+        ECHO_FAILURE,
+        HANG,
+        LOST_INSTANCE,
+        WRONG_ANSWER,
+        HEAP,
+        LOG,
+        INCOMPLETE
+    }
 
     public static final class CategoryStats {
         public int cases;
@@ -35,6 +46,7 @@ public final class FuzzReport {
     public final Map<Kind, Integer> failureCounts = new EnumMap<>(Kind.class);
     /** The first failures in detail (all are counted). */
     public final List<String> failureDetails = new ArrayList<>();
+
     public int echoes;
     public int storesAnsweredSuccess;
     public int storesRefused;
@@ -43,6 +55,7 @@ public final class FuzzReport {
     public long maxHeapUsedBytes;
     /** Heap in use right after a full GC, at the checkpoints (start, each quarter, end). */
     public final List<Long> heapAfterGcBytes = new ArrayList<>();
+
     public final List<Integer> liveThreads = new ArrayList<>();
     public final List<Integer> openFiles = new ArrayList<>();
     public double wallSeconds;
@@ -73,8 +86,12 @@ public final class FuzzReport {
         s.variants.merge(c.variant, 1, Integer::sum);
         s.failures += c.failures.size();
         for (String f : c.failures) {
-            Kind kind = f.contains("did not end the connection") || f.contains("still open after") || f.contains("never ended")
-                    || f.contains("still served the association") ? Kind.HANG : Kind.WRONG_ANSWER;
+            Kind kind = f.contains("did not end the connection")
+                            || f.contains("still open after")
+                            || f.contains("never ended")
+                            || f.contains("still served the association")
+                    ? Kind.HANG
+                    : Kind.WRONG_ANSWER;
             fail(kind, "case " + c.index + " " + c.category + " [" + c.variant + "]: " + f);
         }
     }
@@ -100,24 +117,58 @@ public final class FuzzReport {
             if (s.cases == 0) {
                 continue;
             }
-            b.append("| ").append(e.getKey().description).append(" | ").append(s.cases).append(" | ")
-                    .append(answerSummary(s.answers)).append(" | ").append(s.failures).append(" |\n");
+            b.append("| ")
+                    .append(e.getKey().description)
+                    .append(" | ")
+                    .append(s.cases)
+                    .append(" | ")
+                    .append(answerSummary(s.answers))
+                    .append(" | ")
+                    .append(s.failures)
+                    .append(" |\n");
         }
         b.append('\n');
-        b.append(String.format(Locale.ROOT, "* cases: %d of %d%s%n", casesRun, casesPlanned,
+        b.append(String.format(
+                Locale.ROOT,
+                "* cases: %d of %d%s%n",
+                casesRun,
+                casesPlanned,
                 casesRun < casesPlanned ? " (stopped by the time bound)" : ""));
-        b.append(String.format(Locale.ROOT, "* crashes: %d; partial files: %d; escapes: %d; echo failures: %d of %d echoes%n",
-                failures(Kind.CRASH), failures(Kind.PARTIAL_FILE), failures(Kind.ESCAPE), failures(Kind.ECHO_FAILURE), echoes));
-        b.append(String.format(Locale.ROOT, "* hangs: %d; lost instances: %d; wrong answers: %d; heap: %d; log: %d%n",
-                failures(Kind.HANG), failures(Kind.LOST_INSTANCE), failures(Kind.WRONG_ANSWER), failures(Kind.HEAP),
+        b.append(String.format(
+                Locale.ROOT,
+                "* crashes: %d; partial files: %d; escapes: %d; echo failures: %d of %d echoes%n",
+                failures(Kind.CRASH),
+                failures(Kind.PARTIAL_FILE),
+                failures(Kind.ESCAPE),
+                failures(Kind.ECHO_FAILURE),
+                echoes));
+        b.append(String.format(
+                Locale.ROOT,
+                "* hangs: %d; lost instances: %d; wrong answers: %d; heap: %d; log: %d%n",
+                failures(Kind.HANG),
+                failures(Kind.LOST_INSTANCE),
+                failures(Kind.WRONG_ANSWER),
+                failures(Kind.HEAP),
                 failures(Kind.LOG)));
-        b.append(String.format(Locale.ROOT, "* C-STOREs: %d answered Success (each found byte-identical in the spool and announced), "
-                + "%d refused (none in the spool), %d unanswered (connection cut on purpose)%n", storesAnsweredSuccess,
-                storesRefused, storesUnanswered));
-        b.append(String.format(Locale.ROOT, "* heap: max %.0f MiB in use of %.0f MiB (-Xmx); after a full GC at start/quarters/end: %s MiB%n",
-                mib(maxHeapUsedBytes), mib(heapLimitBytes), String.join(" / ", heapAfterGcBytes.stream()
-                        .map(v -> String.format(Locale.ROOT, "%.0f", mib(v))).toList())));
-        b.append(String.format(Locale.ROOT, "* live threads at the checkpoints: %s; open files: %s%n", liveThreads, openFiles));
+        b.append(String.format(
+                Locale.ROOT,
+                "* C-STOREs: %d answered Success (each found byte-identical in the spool and announced), "
+                        + "%d refused (none in the spool), %d unanswered (connection cut on purpose)%n",
+                storesAnsweredSuccess,
+                storesRefused,
+                storesUnanswered));
+        b.append(String.format(
+                Locale.ROOT,
+                "* heap: max %.0f MiB in use of %.0f MiB (-Xmx); after a full GC at start/quarters/end: %s MiB%n",
+                mib(maxHeapUsedBytes),
+                mib(heapLimitBytes),
+                String.join(
+                        " / ",
+                        heapAfterGcBytes.stream()
+                                .map(v -> String.format(Locale.ROOT, "%.0f", mib(v)))
+                                .toList())));
+        b.append(String.format(
+                Locale.ROOT, "* live threads at the checkpoints: %s; open files: %s%n", liveThreads, openFiles));
         b.append(String.format(Locale.ROOT, "* wall time: %.0f s; seed: %d%n", wallSeconds, seed));
         b.append("* command: `").append(command).append("`\n");
         return b.toString();
@@ -158,8 +209,19 @@ public final class FuzzReport {
         m.put("openFiles", openFiles);
         m.put("gatewayLog", gatewayLog);
         Map<String, Object> cats = new LinkedHashMap<>();
-        categories.forEach((k, v) -> cats.put(k.name(), Map.of("description", k.description, "cases", v.cases,
-                "answers", v.answers, "variants", v.variants, "failures", v.failures)));
+        categories.forEach((k, v) -> cats.put(
+                k.name(),
+                Map.of(
+                        "description",
+                        k.description,
+                        "cases",
+                        v.cases,
+                        "answers",
+                        v.answers,
+                        "variants",
+                        v.variants,
+                        "failures",
+                        v.failures)));
         m.put("categories", cats);
         try {
             return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m);

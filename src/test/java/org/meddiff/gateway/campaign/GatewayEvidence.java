@@ -17,8 +17,7 @@ import org.meddiff.gateway.it.support.Processes;
 
 /** What the gateway itself shows at the end of a campaign: its spool, its events, its status API, its log. */
 final class GatewayEvidence {
-    private GatewayEvidence() {
-    }
+    private GatewayEvidence() {}
 
     /** Acknowledged instances the gateway does not have: missing from the spool, or never announced on Kafka. */
     record Losses(int acknowledged, List<String> notInSpool, List<String> notAnnounced) {
@@ -29,8 +28,9 @@ final class GatewayEvidence {
         }
 
         String detail() {
-            return acknowledged + " acknowledged; not in the spool: " + notInSpool.size() + ", never on dicom.instance.received: "
-                    + notAnnounced.size() + (lost() == 0 ? "" : " (first: " + first(notInSpool, notAnnounced) + ")");
+            return acknowledged + " acknowledged; not in the spool: " + notInSpool.size()
+                    + ", never on dicom.instance.received: " + notAnnounced.size()
+                    + (lost() == 0 ? "" : " (first: " + first(notInSpool, notAnnounced) + ")");
         }
 
         private static String first(List<String> a, List<String> b) {
@@ -38,7 +38,8 @@ final class GatewayEvidence {
         }
     }
 
-    static Losses losses(Collection<ModalitySender.Delivery> deliveries, Path spoolDir, List<JsonNode> instanceReceived) {
+    static Losses losses(
+            Collection<ModalitySender.Delivery> deliveries, Path spoolDir, List<JsonNode> instanceReceived) {
         Set<String> announced = new HashSet<>();
         instanceReceived.forEach(e -> announced.add(e.path("sopInstanceUid").asText()));
         int acknowledged = 0;
@@ -65,13 +66,15 @@ final class GatewayEvidence {
      */
     record Jobs(boolean answered, List<JsonNode> jobs, List<String> stuck, List<String> notReady, String error) {
         Map<String, Integer> byState() {
-            return DestinationAudit.histogram(jobs.stream().map(j -> j.path("state").asText()).toList());
+            return DestinationAudit.histogram(
+                    jobs.stream().map(j -> j.path("state").asText()).toList());
         }
 
         /** Delivery state at {@code destination} -> how many jobs. */
         Map<String, Integer> deliveries(String destination) {
             return DestinationAudit.histogram(jobs.stream()
-                    .map(j -> j.path("dispatch").path(destination).path("state").asText("NONE")).toList());
+                    .map(j -> j.path("dispatch").path(destination).path("state").asText("NONE"))
+                    .toList());
         }
     }
 
@@ -100,20 +103,31 @@ final class GatewayEvidence {
             for (String study : studies) {
                 GatewayProcess.HttpResult r = gateway.http("/api/studies/" + study);
                 if (r.status() != 200) {
-                    return new Jobs(false, List.of(), List.of(), List.of(), "GET /api/studies/" + study + " -> " + r.status() + " " + r.body());
+                    return new Jobs(
+                            false,
+                            List.of(),
+                            List.of(),
+                            List.of(),
+                            "GET /api/studies/" + study + " -> " + r.status() + " " + r.body());
                 }
                 for (JsonNode series : r.json().path("series")) {
                     int received = series.path("instancesReceived").asInt();
-                    if (!series.path("derivedByGateway").asBoolean() && received > 0
+                    if (!series.path("derivedByGateway").asBoolean()
+                            && received > 0
                             && series.path("readyInstanceCount").asInt(0) < received) {
-                        notReady.add(series.path("seriesInstanceUid").asText() + " (" + received + " received, ready with "
-                                + (series.path("readyInstanceCount").isNumber() ? series.path("readyInstanceCount").asInt() : "none") + ")");
+                        notReady.add(series.path("seriesInstanceUid").asText() + " (" + received
+                                + " received, ready with "
+                                + (series.path("readyInstanceCount").isNumber()
+                                        ? series.path("readyInstanceCount").asInt()
+                                        : "none")
+                                + ")");
                     }
                     for (JsonNode j : series.path("jobs")) {
                         jobs.add(j);
                         String state = j.path("state").asText();
                         if (state.equals("REQUESTED") || state.equals("RUNNING")) {
-                            stuck.add(j.path("jobId").asText() + " " + state + " (series " + series.path("seriesInstanceUid").asText() + ")");
+                            stuck.add(j.path("jobId").asText() + " " + state + " (series "
+                                    + series.path("seriesInstanceUid").asText() + ")");
                         }
                     }
                 }
@@ -141,6 +155,11 @@ final class GatewayEvidence {
     /** The first {@code n} lines of {@code log} containing {@code needle}, prefixed with the log's name. */
     static List<String> firstLines(Path log, String needle, int n) {
         String name = log.getFileName().toString();
-        return Processes.read(log).lines().filter(l -> l.contains(needle)).limit(n).map(l -> name + ": " + l.strip()).toList();
+        return Processes.read(log)
+                .lines()
+                .filter(l -> l.contains(needle))
+                .limit(n)
+                .map(l -> name + ": " + l.strip())
+                .toList();
     }
 }

@@ -34,8 +34,13 @@ final class HostileBytes {
     static final int C_ECHO_RSP = 0x8030;
     static final int NO_DATA_SET = 0x0101;
 
-    private HostileBytes() {
-    }
+    static final int PC_ECHO = 1;
+    static final int PC_CT_EXPLICIT = 3;
+    static final int PC_CT_IMPLICIT = 5;
+    static final int PC_MR_REFUSED = 7;
+    static final int PC_JPEG_REFUSED = 9;
+
+    private HostileBytes() {}
 
     // ------------------------------------------------------------------ PDUs
 
@@ -96,12 +101,23 @@ final class HostileBytes {
     /** User information (0x50) with a maximum length sub-item (0x51) and an implementation class UID (0x52). */
     static byte[] userInformation(long maxPduLength) {
         byte[] max = new Bytes().u32be(maxPduLength).toArray();
-        return item(0x50, new Bytes().raw(item(0x51, max)).raw(uidItem(0x52, "1.2.826.0.1.3680043.10.1427.77")).toArray());
+        return item(
+                0x50,
+                new Bytes()
+                        .raw(item(0x51, max))
+                        .raw(uidItem(0x52, "1.2.826.0.1.3680043.10.1427.77"))
+                        .toArray());
     }
 
     /** The fixed part of an A-ASSOCIATE-RQ body: protocol version 1, reserved, called, calling, 32 reserved bytes. */
     static byte[] associateFixedFields(byte[] calledField, byte[] callingField) {
-        return new Bytes().u16be(1).u16be(0).raw(calledField).raw(callingField).raw(new byte[32]).toArray();
+        return new Bytes()
+                .u16be(1)
+                .u16be(0)
+                .raw(calledField)
+                .raw(callingField)
+                .raw(new byte[32])
+                .toArray();
     }
 
     /** The body of a plain A-ASSOCIATE-RQ from the given items. */
@@ -130,12 +146,6 @@ final class HostileBytes {
                 presentationContext(9, CT_IMAGE_STORAGE, List.of(JPEG_BASELINE)));
     }
 
-    static final int PC_ECHO = 1;
-    static final int PC_CT_EXPLICIT = 3;
-    static final int PC_CT_IMPLICIT = 5;
-    static final int PC_MR_REFUSED = 7;
-    static final int PC_JPEG_REFUSED = 9;
-
     // ------------------------------------------------------------------ P-DATA
 
     /** One PDV item: 32-bit length (= value length + 2), context id, control header (bit 0 command, bit 1 last). */
@@ -144,7 +154,12 @@ final class HostileBytes {
     }
 
     static byte[] pdvClaiming(long claimedItemLength, int contextId, int control, byte[] value) {
-        return new Bytes().u32be(claimedItemLength).u8(contextId).u8(control).raw(value).toArray();
+        return new Bytes()
+                .u32be(claimedItemLength)
+                .u8(contextId)
+                .u8(control)
+                .raw(value)
+                .toArray();
     }
 
     /** A P-DATA-TF PDU holding the given PDV items. */
@@ -169,7 +184,8 @@ final class HostileBytes {
         return b.toArray();
     }
 
-    // ------------------------------------------------------------------ DIMSE command sets (implicit VR LE, group 0000)
+    // ------------------------------------------------------------------ DIMSE command sets (implicit VR LE, group
+    // 0000)
 
     /** A command set under construction: elements in the order added, group length first on {@link #encode()}. */
     static final class Command {
@@ -192,7 +208,12 @@ final class HostileBytes {
 
         /** An element with any group and any claimed length. */
         Command rawClaiming(int group, int element, long claimedLength, byte[] value) {
-            elements.add(new Bytes().u16le(group).u16le(element).u32le(claimedLength).raw(value).toArray());
+            elements.add(new Bytes()
+                    .u16le(group)
+                    .u16le(element)
+                    .u32le(claimedLength)
+                    .raw(value)
+                    .toArray());
             return this;
         }
 
@@ -214,12 +235,21 @@ final class HostileBytes {
     }
 
     static Command echoRq(int messageId) {
-        return new Command().ui(0x0002, VERIFICATION).us(0x0100, C_ECHO_RQ).us(0x0110, messageId).us(0x0800, NO_DATA_SET);
+        return new Command()
+                .ui(0x0002, VERIFICATION)
+                .us(0x0100, C_ECHO_RQ)
+                .us(0x0110, messageId)
+                .us(0x0800, NO_DATA_SET);
     }
 
     static Command storeRq(int messageId, String sopClass, String sopInstance) {
-        return new Command().ui(0x0002, sopClass).us(0x0100, C_STORE_RQ).us(0x0110, messageId).us(0x0700, 0)
-                .us(0x0800, 0x0000).ui(0x1000, sopInstance);
+        return new Command()
+                .ui(0x0002, sopClass)
+                .us(0x0100, C_STORE_RQ)
+                .us(0x0110, messageId)
+                .us(0x0700, 0)
+                .us(0x0800, 0x0000)
+                .ui(0x1000, sopInstance);
     }
 
     // ------------------------------------------------------------------ data sets
@@ -314,7 +344,11 @@ final class HostileBytes {
         Bytes b = new Bytes();
         if (undefinedLength) {
             for (int i = 0; i < depth; i++) {
-                b.u16le(group).u16le(element).raw("SQ".getBytes(StandardCharsets.US_ASCII)).u16le(0).u32le(0xFFFFFFFFL);
+                b.u16le(group)
+                        .u16le(element)
+                        .raw("SQ".getBytes(StandardCharsets.US_ASCII))
+                        .u16le(0)
+                        .u32le(0xFFFFFFFFL);
                 b.u16le(0xFFFE).u16le(0xE000).u32le(0xFFFFFFFFL);
             }
             b.raw(inner);
@@ -326,7 +360,11 @@ final class HostileBytes {
             // level k (counted from the inside) holds 20 bytes of headers per level below it plus the inner bytes
             for (int level = depth; level >= 1; level--) {
                 long itemLength = inner.length + 20L * (level - 1);
-                b.u16le(group).u16le(element).raw("SQ".getBytes(StandardCharsets.US_ASCII)).u16le(0).u32le(itemLength + 8);
+                b.u16le(group)
+                        .u16le(element)
+                        .raw("SQ".getBytes(StandardCharsets.US_ASCII))
+                        .u16le(0)
+                        .u32le(itemLength + 8);
                 b.u16le(0xFFFE).u16le(0xE000).u32le(itemLength);
             }
             b.raw(inner);
@@ -393,11 +431,17 @@ final class HostileBytes {
     }
 
     static long u32be(byte[] b, int off) {
-        return ((b[off] & 0xffL) << 24) | ((b[off + 1] & 0xffL) << 16) | ((b[off + 2] & 0xffL) << 8) | (b[off + 3] & 0xffL);
+        return ((b[off] & 0xffL) << 24)
+                | ((b[off + 1] & 0xffL) << 16)
+                | ((b[off + 2] & 0xffL) << 8)
+                | (b[off + 3] & 0xffL);
     }
 
     static long u32le(byte[] b, int off) {
-        return (b[off] & 0xffL) | ((b[off + 1] & 0xffL) << 8) | ((b[off + 2] & 0xffL) << 16) | ((b[off + 3] & 0xffL) << 24);
+        return (b[off] & 0xffL)
+                | ((b[off + 1] & 0xffL) << 8)
+                | ((b[off + 2] & 0xffL) << 16)
+                | ((b[off + 3] & 0xffL) << 24);
     }
 
     /** The unsigned 16-bit value of {@code element} in an implicit VR LE command set, or -1. */

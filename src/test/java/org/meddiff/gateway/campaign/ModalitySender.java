@@ -2,6 +2,7 @@ package org.meddiff.gateway.campaign;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -69,20 +70,23 @@ final class ModalitySender {
         d.firstSentAtMillis = System.currentTimeMillis();
         while (!deadline.expired()) {
             long elapsed = System.nanoTime() - start;
-            int releasedParts = parts == 1 ? 1 : (int) Math.min(parts, 1 + elapsed * (parts - 1) / Math.max(1, arrival.toNanos()));
+            int releasedParts =
+                    parts == 1 ? 1 : (int) Math.min(parts, 1 + elapsed * (parts - 1) / Math.max(1, arrival.toNanos()));
             int released = (int) Math.ceil((double) n * releasedParts / parts);
             List<Path> unacknowledged = series.files().subList(0, released).stream()
-                    .filter(f -> !d.acknowledged.contains(series.sopByFile().get(f))).toList();
+                    .filter(f -> !d.acknowledged.contains(series.sopByFile().get(f)))
+                    .toList();
             if (!unacknowledged.isEmpty()) {
                 int attempt = d.attempts.incrementAndGet();
-                activity = "sending " + series.label() + " (association " + attempt + ", " + d.acknowledged.size() + " of " + n
-                        + " acknowledged)";
+                activity = "sending " + series.label() + " (association " + attempt + ", " + d.acknowledged.size()
+                        + " of " + n + " acknowledged)";
                 Processes.Result r = Dcmtk.storeFast(callingAe, calledAe, "127.0.0.1", port.getAsInt(), unacknowledged);
                 Set<String> acked = acknowledgedSops(r, series);
                 d.acknowledged.addAll(acked);
                 if (acked.size() < unacknowledged.size()) {
                     d.failedAttempts.incrementAndGet();
-                    activity = "waiting to resend " + series.label() + " (" + d.acknowledged.size() + " of " + n + " acknowledged)";
+                    activity = "waiting to resend " + series.label() + " (" + d.acknowledged.size() + " of " + n
+                            + " acknowledged)";
                     deadline.sleepAtMost(retryBackoff);
                     continue;
                 }
@@ -106,7 +110,7 @@ final class ModalitySender {
 
     /** The SOP instances of files storescu -v reports a Success response for (each answers the file sent before it). */
     static Set<String> acknowledgedSops(Processes.Result storescu, SourceSeries series) {
-        Set<String> sops = new java.util.HashSet<>();
+        Set<String> sops = new HashSet<>();
         String sending = null;
         for (String line : storescu.output().lines().toList()) {
             int at = line.indexOf("Sending file: ");
@@ -115,7 +119,8 @@ final class ModalitySender {
             } else if (line.contains("Received Store Response (Success)") && sending != null) {
                 String sop = series.sopByFile().get(Path.of(sending));
                 if (sop == null) {
-                    throw new IllegalStateException("storescu acknowledged a file the series does not have: " + sending);
+                    throw new IllegalStateException(
+                            "storescu acknowledged a file the series does not have: " + sending);
                 }
                 sops.add(sop);
                 sending = null; // one response per file sent

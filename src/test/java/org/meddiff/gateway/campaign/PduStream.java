@@ -4,8 +4,7 @@ import java.io.ByteArrayOutputStream;
 
 /** The campaign's own reading of a byte stream it sends after association, as the listener must frame it. */
 final class PduStream {
-    private PduStream() {
-    }
+    private PduStream() {}
 
     /**
      * The data set a listener receives from {@code stream} on presentation context {@code pc}: the values of its data

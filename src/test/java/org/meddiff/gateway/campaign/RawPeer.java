@@ -20,7 +20,12 @@ import java.util.List;
  */
 final class RawPeer implements AutoCloseable {
     /** What came back: a PDU, or how the connection ended. */
-    enum Kind { PDU, CLOSED, RESET, TIMEOUT }
+    enum Kind {
+        PDU,
+        CLOSED,
+        RESET,
+        TIMEOUT
+    }
 
     record Answer(Kind kind, int pduType, byte[] body, int commandField, int status, String label) {
         boolean is(int type) {
@@ -34,7 +39,8 @@ final class RawPeer implements AutoCloseable {
         /** A-ASSOCIATE-RJ result, source and reason as "RJ r/s/reason", else null. */
         int[] rejection() {
             return is(HostileBytes.ASSOCIATE_RJ) && body.length >= 4
-                    ? new int[] {body[1] & 0xff, body[2] & 0xff, body[3] & 0xff} : null;
+                    ? new int[] {body[1] & 0xff, body[2] & 0xff, body[3] & 0xff}
+                    : null;
         }
     }
 
@@ -105,7 +111,13 @@ final class RawPeer implements AutoCloseable {
             in.readUnsignedByte();
             long length = in.readInt() & 0xFFFFFFFFL;
             if (length > 1 << 24) {
-                return new Answer(Kind.PDU, type, new byte[0], -1, -1, "PDU 0x" + Integer.toHexString(type) + " of " + length + " bytes");
+                return new Answer(
+                        Kind.PDU,
+                        type,
+                        new byte[0],
+                        -1,
+                        -1,
+                        "PDU 0x" + Integer.toHexString(type) + " of " + length + " bytes");
             }
             byte[] body = new byte[(int) length];
             in.readFully(body);
@@ -124,8 +136,16 @@ final class RawPeer implements AutoCloseable {
     private static Answer label(int type, byte[] body) {
         return switch (type) {
             case HostileBytes.ASSOCIATE_AC -> new Answer(Kind.PDU, type, body, -1, -1, "AC");
-            case HostileBytes.ASSOCIATE_RJ -> new Answer(Kind.PDU, type, body, -1, -1, body.length >= 4
-                    ? "RJ " + (body[1] & 0xff) + "/" + (body[2] & 0xff) + "/" + (body[3] & 0xff) : "RJ (short)");
+            case HostileBytes.ASSOCIATE_RJ ->
+                new Answer(
+                        Kind.PDU,
+                        type,
+                        body,
+                        -1,
+                        -1,
+                        body.length >= 4
+                                ? "RJ " + (body[1] & 0xff) + "/" + (body[2] & 0xff) + "/" + (body[3] & 0xff)
+                                : "RJ (short)");
             case HostileBytes.ABORT -> new Answer(Kind.PDU, type, body, -1, -1, "ABORT");
             case HostileBytes.RELEASE_RP -> new Answer(Kind.PDU, type, body, -1, -1, "RP");
             case HostileBytes.P_DATA_TF -> commandAnswer(body);
@@ -142,9 +162,11 @@ final class RawPeer implements AutoCloseable {
                 byte[] command = Arrays.copyOfRange(body, 6, (int) (4 + itemLength));
                 int field = HostileBytes.commandUs(command, 0x0100);
                 int status = HostileBytes.commandUs(command, 0x0900);
-                String name = field == HostileBytes.C_STORE_RSP ? "C-STORE-RSP" : field == HostileBytes.C_ECHO_RSP ? "C-ECHO-RSP"
-                        : "command 0x" + Integer.toHexString(field);
-                return new Answer(Kind.PDU, HostileBytes.P_DATA_TF, body, field, status, name + String.format(" 0x%04X", status));
+                String name = field == HostileBytes.C_STORE_RSP
+                        ? "C-STORE-RSP"
+                        : field == HostileBytes.C_ECHO_RSP ? "C-ECHO-RSP" : "command 0x" + Integer.toHexString(field);
+                return new Answer(
+                        Kind.PDU, HostileBytes.P_DATA_TF, body, field, status, name + String.format(" 0x%04X", status));
             }
         }
         return new Answer(Kind.PDU, HostileBytes.P_DATA_TF, body, -1, -1, "P-DATA (not a command)");

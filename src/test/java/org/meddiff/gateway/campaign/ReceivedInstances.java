@@ -25,9 +25,13 @@ import com.pixelmed.dicom.TagFromName;
  */
 final class ReceivedInstances {
     /** One received file. {@code sourceSeriesUid} is null for a file that is no derived series of the gateway. */
-    record Reception(Path file, String sopInstanceUid, String seriesInstanceUid, String sourceSeriesUid,
-                     String derivationDescription, long receivedAtMillis) {
-    }
+    record Reception(
+            Path file,
+            String sopInstanceUid,
+            String seriesInstanceUid,
+            String sourceSeriesUid,
+            String derivationDescription,
+            long receivedAtMillis) {}
 
     private final Path dir;
     private final Map<Path, Reception> read = new HashMap<>();
@@ -74,10 +78,17 @@ final class ReceivedInstances {
             throw new DicomException(f + ": no SOPInstanceUID or SeriesInstanceUID");
         }
         String source = null;
-        if (l.get(TagFromName.ReferencedSeriesSequence) instanceof SequenceAttribute seq && seq.getNumberOfItems() > 0) {
-            source = Attribute.getSingleStringValueOrNull(seq.getItem(0).getAttributeList(), TagFromName.SeriesInstanceUID);
+        if (l.get(TagFromName.ReferencedSeriesSequence) instanceof SequenceAttribute seq
+                && seq.getNumberOfItems() > 0) {
+            source = Attribute.getSingleStringValueOrNull(
+                    seq.getItem(0).getAttributeList(), TagFromName.SeriesInstanceUID);
         }
-        return new Reception(f, sop, series, source,
-                Attribute.getSingleStringValueOrNull(l, TagFromName.DerivationDescription), mtime);
+        return new Reception(
+                f,
+                sop,
+                series,
+                source,
+                Attribute.getSingleStringValueOrNull(l, TagFromName.DerivationDescription),
+                mtime);
     }
 }

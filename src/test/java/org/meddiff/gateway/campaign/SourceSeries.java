@@ -3,11 +3,12 @@ package org.meddiff.gateway.campaign;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 
 /**
  * A synthetic CT series a campaign sends (SyntheticCtSeries: each seed its own study, series and instances), with
@@ -23,8 +24,12 @@ record SourceSeries(String label, String studyUid, String seriesUid, List<Path> 
                 // SyntheticCtSeries writes instance i + 1 to the i-th file (0001.dcm, 0002.dcm, ...)
                 sops.put(files.get(i), params.sopInstanceUid(i + 1));
             }
-            return new SourceSeries(label, params.resolvedStudyUid(), params.resolvedSeriesUid(), List.copyOf(files),
-                    java.util.Collections.unmodifiableMap(sops));
+            return new SourceSeries(
+                    label,
+                    params.resolvedStudyUid(),
+                    params.resolvedSeriesUid(),
+                    List.copyOf(files),
+                    Collections.unmodifiableMap(sops));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write series " + label + " to " + dir, e);
         }
@@ -36,6 +41,9 @@ record SourceSeries(String label, String studyUid, String seriesUid, List<Path> 
 
     /** Path in the spool where ingest keeps an instance (instances/STUDY/SERIES/SOP.dcm). */
     Path spoolFile(Path spoolDir, String sopInstanceUid) {
-        return spoolDir.resolve("instances").resolve(studyUid).resolve(seriesUid).resolve(sopInstanceUid + ".dcm");
+        return spoolDir.resolve("instances")
+                .resolve(studyUid)
+                .resolve(seriesUid)
+                .resolve(sopInstanceUid + ".dcm");
     }
 }

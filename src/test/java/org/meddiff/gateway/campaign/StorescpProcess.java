@@ -34,19 +34,22 @@ final class StorescpProcess implements AutoCloseable {
         if (isRunning()) {
             throw new IllegalStateException("storescp " + aeTitle + " is already running");
         }
-        List<String> cmd = new ArrayList<>(List.of("storescp", "-v", "-aet", aeTitle, "+uf", "-od", receiveDir.toString(),
-                String.valueOf(port)));
+        List<String> cmd = new ArrayList<>(
+                List.of("storescp", "-v", "-aet", aeTitle, "+uf", "-od", receiveDir.toString(), String.valueOf(port)));
         Processes.logMarker(log, "start " + String.join(" ", cmd));
         try {
-            process = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            process = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start storescp (apt-get install dcmtk; bin/setup does)", e);
         }
         // One probe connection when it is up: storescp serves one association at a time, so don't poll it later.
         if (!Ports.awaitAccepting(port, Duration.ofSeconds(10))) {
             Processes.kill(process);
-            throw new IllegalStateException("storescp did not listen on " + port + " within 10 s:\n" + Processes.tail(log, 20));
+            throw new IllegalStateException(
+                    "storescp did not listen on " + port + " within 10 s:\n" + Processes.tail(log, 20));
         }
         return this;
     }

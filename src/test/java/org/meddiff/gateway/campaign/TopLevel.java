@@ -8,8 +8,7 @@ import java.nio.charset.StandardCharsets;
  * do not walk cleanly (a mutation hit a tag, VR or length): then the location is checked by file name only.
  */
 final class TopLevel {
-    private TopLevel() {
-    }
+    private TopLevel() {}
 
     /** {sop, study, series}; null if unreadable or one of them is missing. */
     static String[] uids(byte[] ds, boolean explicit) {

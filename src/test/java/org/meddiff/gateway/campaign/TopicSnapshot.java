@@ -24,11 +24,9 @@ final class TopicSnapshot {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A record's value (parsed JSON) with the partition it is on. */
-    record Event(int partition, JsonNode value) {
-    }
+    record Event(int partition, JsonNode value) {}
 
-    private TopicSnapshot() {
-    }
+    private TopicSnapshot() {}
 
     static List<Event> read(String bootstrap, String topic, Duration timeout) {
         Properties p = new Properties();
@@ -37,12 +35,15 @@ final class TopicSnapshot {
         p.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
         p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000");
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
+        try (KafkaConsumer<String, String> consumer =
+                new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
             List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
             if (infos == null || infos.isEmpty()) {
                 return List.of(); // the topic was never created: nothing was published to it
             }
-            List<TopicPartition> partitions = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+            List<TopicPartition> partitions = infos.stream()
+                    .map(i -> new TopicPartition(topic, i.partition()))
+                    .toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);

@@ -17,8 +17,7 @@ import org.junit.jupiter.api.Assumptions;
 /** Runs dicom3tools' dciodvfy on files; tests are skipped (with a message) where it is not installed. */
 public final class Dciodvfy {
 
-    private Dciodvfy() {
-    }
+    private Dciodvfy() {}
 
     public static boolean installed() {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
@@ -35,7 +34,9 @@ public final class Dciodvfy {
 
     /** dciodvfy's output (stdout and stderr) for one file. */
     public static List<String> run(Path file) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("dciodvfy", file.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("dciodvfy", file.toString())
+                .redirectErrorStream(true)
+                .start();
         byte[] out = p.getInputStream().readAllBytes();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "dciodvfy did not finish");
         List<String> lines = new ArrayList<>();
@@ -56,7 +57,9 @@ public final class Dciodvfy {
         TreeSet<String> warnings = new TreeSet<>();
         for (Path file : files) {
             List<String> lines = run(file);
-            List<String> errors = lines.stream().filter(l -> l.startsWith("Error") || l.contains(" Error ")).toList();
+            List<String> errors = lines.stream()
+                    .filter(l -> l.startsWith("Error") || l.contains(" Error "))
+                    .toList();
             assertTrue(errors.isEmpty(), "dciodvfy errors for " + file + ":\n" + String.join("\n", lines));
             lines.stream().filter(l -> l.startsWith("Warning")).forEach(warnings::add);
         }

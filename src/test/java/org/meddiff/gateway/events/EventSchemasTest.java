@@ -44,7 +44,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * assertions on. A schema that accepted anything would pass that too, so broken events must be rejected as well.
  */
 class EventSchemasTest {
-    private static final SchemaRegistry REGISTRY = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
+    private static final SchemaRegistry REGISTRY =
+            SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
 
     static final String STUDY = "1.2.826.0.1.3680043.8.498.10672399428374512785623981237";
     static final String SERIES = "1.2.826.0.1.3680043.8.498.20931847561239847561298374651";
@@ -68,8 +69,17 @@ class EventSchemasTest {
     // ------------------------------------------------------------------ realistic events
 
     static SeriesAttributes ctAbdomen() {
-        return new SeriesAttributes("CT", 2, 5.0, "Abdomen 5.0 Br40", "ABDOMEN", List.of("ORIGINAL", "PRIMARY", "AXIAL"),
-                CT_IMAGE, "CT_SCANNER_1", "MEDDIFF", false);
+        return new SeriesAttributes(
+                "CT",
+                2,
+                5.0,
+                "Abdomen 5.0 Br40",
+                "ABDOMEN",
+                List.of("ORIGINAL", "PRIMARY", "AXIAL"),
+                CT_IMAGE,
+                "CT_SCANNER_1",
+                "MEDDIFF",
+                false);
     }
 
     /** What a sparse header gives: every optional descriptor absent (serialised as null). */
@@ -85,40 +95,77 @@ class EventSchemasTest {
 
     static List<GatewayEvent> realisticEvents() throws Exception {
         String seriesRef = "instances/" + STUDY + "/" + SERIES;
-        InstanceReceived received = InstanceReceived.of(STUDY, SERIES, SOP, EXPLICIT_VR_LE, 529_842L,
-                seriesRef + "/" + SOP + ".dcm", ctAbdomen());
-        InstanceReceived receivedSparse = InstanceReceived.of(STUDY, SERIES, SOP, "1.2.840.10008.1.2", 1_024L,
-                seriesRef + "/" + SOP + ".dcm", sparse());
+        InstanceReceived received = InstanceReceived.of(
+                STUDY, SERIES, SOP, EXPLICIT_VR_LE, 529_842L, seriesRef + "/" + SOP + ".dcm", ctAbdomen());
+        InstanceReceived receivedSparse = InstanceReceived.of(
+                STUDY, SERIES, SOP, "1.2.840.10008.1.2", 1_024L, seriesRef + "/" + SOP + ".dcm", sparse());
         SeriesReady ready = SeriesReady.of(STUDY, SERIES, 1, 120, seriesRef, ctAbdomen());
         SeriesReady reopened = SeriesReady.of(STUDY, SERIES, 2, 121, seriesRef, sparse());
         String jobId = jobId(SERIES, 1, 120, "cubic-thick-to-thin");
         JobRequested requested = JobRequested.of(jobId, "cubic-thick-to-thin", "thick-ct-to-thin", ready, Map.of());
-        JobRequested withParams = JobRequested.of(jobId, "cubic-thick-to-thin", "thick-ct-to-thin", reopened,
-                Map.of("targetSpacingMm", "1.0"));
+        JobRequested withParams = JobRequested.of(
+                jobId, "cubic-thick-to-thin", "thick-ct-to-thin", reopened, Map.of("targetSpacingMm", "1.0"));
         JobProgress progress = JobProgress.of(requested, 1, 3, "reading 120 slices", null);
         JobProgress measured = JobProgress.of(requested, 3, 3, "writing 596 slices", 412.5);
-        JobCompleted completed = JobCompleted.of(requested, "cubic-interpolation/1", DERIVED_SERIES, List.of(), 596,
-                "derived/" + jobId, 8_431L);
-        JobFailed failed = JobFailed.of(requested, "series is not a single axial stack (gantry tilt 12 degrees)", JobFailed.INPUT);
-        JobRequested secondAttempt = requested.retry("ONNX Runtime error: ONNX Runtime failed on model meddiff-fm-base (4 patches of 32^3): CUDA out of memory");
-        JobFailed machine = JobFailed.of(secondAttempt.retry("out of memory (Java heap space)"),
+        JobCompleted completed = JobCompleted.of(
+                requested, "cubic-interpolation/1", DERIVED_SERIES, List.of(), 596, "derived/" + jobId, 8_431L);
+        JobFailed failed =
+                JobFailed.of(requested, "series is not a single axial stack (gantry tilt 12 degrees)", JobFailed.INPUT);
+        JobRequested secondAttempt = requested.retry(
+                "ONNX Runtime error: ONNX Runtime failed on model meddiff-fm-base (4 patches of 32^3): CUDA out of memory");
+        JobFailed machine = JobFailed.of(
+                secondAttempt.retry("out of memory (Java heap space)"),
                 "failed 3 time(s): attempt 1: I/O error: No space left on device; attempt 2: out of memory (Java heap space); "
-                        + "attempt 3: over its time limit of PT4H (gateway.infer.job-timeout)", JobFailed.MACHINE);
+                        + "attempt 3: over its time limit of PT4H (gateway.infer.job-timeout)",
+                JobFailed.MACHINE);
         JobCompleted redelivery = completed.announcedAgain();
         SeriesReady recovered = SeriesReady.of(STUDY, SERIES, 1, 120, seriesRef, ctAbdomen(), true);
         StoreCompleted stored = StoreCompleted.of(completed, "ORTHANC@pacs.example.org:4242", 596, 1);
         StoreCompleted storedOverTls = StoreCompleted.of(completed, "PACS@pacs.example.org:2762/tls", 596, 2);
-        StoreDeadLettered dead = StoreDeadLettered.of(completed, "ORTHANC@pacs.example.org:4242", 8,
+        StoreDeadLettered dead = StoreDeadLettered.of(
+                completed,
+                "ORTHANC@pacs.example.org:4242",
+                8,
                 "ORTHANC@pacs.example.org:4242 rejected the association (result 1, source 1, reason 3)");
-        JobRequested anomaly = JobRequested.of(jobId(SERIES, 1, 120, "anomaly"), "anomaly", "ct-abdomen-triage", ready,
-                Map.of());
+        JobRequested anomaly =
+                JobRequested.of(jobId(SERIES, 1, 120, "anomaly"), "anomaly", "ct-abdomen-triage", ready, Map.of());
         // as AnomalyTask publishes it: region = the card's class name, modelVersion = model@sha12/sampler
-        TriageFinding urgent = TriageFinding.of(anomaly, DERIVED_SERIES, 0.0812, "abdomen", "URGENT", 0.0775,
+        TriageFinding urgent = TriageFinding.of(
+                anomaly,
+                DERIVED_SERIES,
+                0.0812,
+                "abdomen",
+                TriagePriority.URGENT,
+                0.0775,
                 "meddiff-fm-base@3f2a9c81d0e4/anomaly-t400-s2.0-k16");
-        TriageFinding routine = TriageFinding.of(anomaly, DERIVED_SERIES, 0.0641, "HaN", "ROUTINE", 0.0775,
+        TriageFinding routine = TriageFinding.of(
+                anomaly,
+                DERIVED_SERIES,
+                0.0641,
+                "HaN",
+                TriagePriority.ROUTINE,
+                0.0775,
                 "meddiff-fm-base@3f2a9c81d0e4/anomaly-t950-s0.0-k1");
-        return List.of(received, receivedSparse, ready, reopened, recovered, requested, withParams, secondAttempt, progress,
-                measured, completed, redelivery, failed, machine, stored, storedOverTls, dead, urgent, routine);
+        return List.of(
+                received,
+                receivedSparse,
+                ready,
+                reopened,
+                recovered,
+                requested,
+                withParams,
+                secondAttempt,
+                progress,
+                measured,
+                completed,
+                redelivery,
+                failed,
+                machine,
+                stored,
+                storedOverTls,
+                dead,
+                urgent,
+                routine);
     }
 
     static Stream<Arguments> events() throws Exception {
@@ -144,8 +191,8 @@ class EventSchemasTest {
     }
 
     static List<Error> validate(String topic, String json) {
-        return schema(topic).validate(json, InputFormat.JSON,
-                ctx -> ctx.executionConfig(c -> c.formatAssertionsEnabled(true)));
+        return schema(topic)
+                .validate(json, InputFormat.JSON, ctx -> ctx.executionConfig(c -> c.formatAssertionsEnabled(true)));
     }
 
     static ObjectNode tree(GatewayEvent event) throws IOException {
@@ -153,7 +200,10 @@ class EventSchemasTest {
     }
 
     static JobCompleted completed() throws Exception {
-        return (JobCompleted) realisticEvents().stream().filter(e -> e instanceof JobCompleted).findFirst().orElseThrow();
+        return (JobCompleted) realisticEvents().stream()
+                .filter(e -> e instanceof JobCompleted)
+                .findFirst()
+                .orElseThrow();
     }
 
     // ------------------------------------------------------------------ valid events
@@ -163,7 +213,8 @@ class EventSchemasTest {
     void everyPublishedEventValidates(String name, GatewayEvent event) {
         String json = Events.toJson(event);
         List<Error> errors = validate(event.type(), json);
-        assertTrue(errors.isEmpty(), name + " does not match " + event.type() + ".schema.json: " + errors + "\n" + json);
+        assertTrue(
+                errors.isEmpty(), name + " does not match " + event.type() + ".schema.json: " + errors + "\n" + json);
     }
 
     @Test
@@ -177,20 +228,30 @@ class EventSchemasTest {
     void schemaPropertiesAreExactlyTheRecordComponents() throws IOException {
         for (Map.Entry<String, Class<? extends GatewayEvent>> e : RECORDS.entrySet()) {
             JsonNode schema = schemaJson(e.getKey());
-            Set<String> components = Arrays.stream(e.getValue().getRecordComponents()).map(c -> c.getName())
+            Set<String> components = Arrays.stream(e.getValue().getRecordComponents())
+                    .map(c -> c.getName())
                     .collect(Collectors.toCollection(TreeSet::new));
             Set<String> properties = new TreeSet<>();
             schema.get("properties").fieldNames().forEachRemaining(properties::add);
-            assertEquals(components, properties, e.getKey() + ": schema properties vs " + e.getValue().getSimpleName());
+            assertEquals(
+                    components,
+                    properties,
+                    e.getKey() + ": schema properties vs " + e.getValue().getSimpleName());
             Set<String> required = new TreeSet<>();
             schema.get("required").forEach(n -> required.add(n.asText()));
-            assertEquals(components, required, e.getKey() + ": every field is always serialised, so every field is required");
+            assertEquals(
+                    components,
+                    required,
+                    e.getKey() + ": every field is always serialised, so every field is required");
         }
         JsonNode attributes = schemaJson(Topics.INSTANCE_RECEIVED).at("/$defs/seriesAttributes/properties");
         Set<String> fields = new TreeSet<>();
         attributes.fieldNames().forEachRemaining(fields::add);
-        assertEquals(Arrays.stream(SeriesAttributes.class.getRecordComponents()).map(c -> c.getName())
-                .collect(Collectors.toCollection(TreeSet::new)), fields);
+        assertEquals(
+                Arrays.stream(SeriesAttributes.class.getRecordComponents())
+                        .map(c -> c.getName())
+                        .collect(Collectors.toCollection(TreeSet::new)),
+                fields);
     }
 
     /** The three copies of SeriesAttributes (one per self-contained schema) must not drift apart. */
@@ -206,7 +267,10 @@ class EventSchemasTest {
     void everySchemaIsDraft2020WithIdTitleAndDescribedFields() throws IOException {
         for (String topic : topicsJson()) {
             JsonNode s = schemaJson(topic);
-            assertEquals("https://json-schema.org/draft/2020-12/schema", s.path("$schema").asText(), topic);
+            assertEquals(
+                    "https://json-schema.org/draft/2020-12/schema",
+                    s.path("$schema").asText(),
+                    topic);
             assertTrue(s.path("$id").asText().endsWith("/" + topic + ".schema.json"), topic + " $id");
             assertFalse(s.path("title").asText().isBlank(), topic + " title");
             assertFalse(s.path("description").asText().isBlank(), topic + " description");
@@ -215,8 +279,10 @@ class EventSchemasTest {
             assertFalse(s.path("additionalProperties").asBoolean(true), topic + " must be closed");
             List<String> undocumented = new ArrayList<>();
             collectUndocumented(topic, s.get("properties"), undocumented);
-            s.path("$defs").fields().forEachRemaining(d -> collectUndocumented(topic + "/$defs/" + d.getKey(),
-                    d.getValue().get("properties"), undocumented));
+            s.path("$defs")
+                    .fields()
+                    .forEachRemaining(d -> collectUndocumented(
+                            topic + "/$defs/" + d.getKey(), d.getValue().get("properties"), undocumented));
             assertTrue(undocumented.isEmpty(), "fields without a description: " + undocumented);
         }
     }
@@ -250,10 +316,12 @@ class EventSchemasTest {
 
     @Test
     void pathTraversalUidIsRejected() throws Exception {
-        InstanceReceived bad = InstanceReceived.of("../x", SERIES, SOP, EXPLICIT_VR_LE, 1L,
-                "instances/../x/" + SERIES + "/" + SOP + ".dcm", ctAbdomen());
+        InstanceReceived bad = InstanceReceived.of(
+                "../x", SERIES, SOP, EXPLICIT_VR_LE, 1L, "instances/../x/" + SERIES + "/" + SOP + ".dcm", ctAbdomen());
         List<Error> errors = validate(Topics.INSTANCE_RECEIVED, Events.toJson(bad));
-        Set<String> where = errors.stream().map(e -> String.valueOf(e.getInstanceLocation())).collect(Collectors.toSet());
+        Set<String> where = errors.stream()
+                .map(e -> String.valueOf(e.getInstanceLocation()))
+                .collect(Collectors.toSet());
         assertTrue(where.stream().anyMatch(w -> w.contains("studyInstanceUid")), "studyInstanceUid '../x': " + errors);
         assertTrue(where.stream().anyMatch(w -> w.contains("correlationId")), "correlationId '../x': " + errors);
         assertTrue(where.stream().anyMatch(w -> w.contains("blobRef")), "blobRef with '..': " + errors);
@@ -264,7 +332,8 @@ class EventSchemasTest {
         for (String uid : List.of("", "1..2", "1.2.", ".1.2", "1.2/3", "1.2.3 ", "1.2.a", "1." + "2".repeat(63))) {
             ObjectNode json = tree(completed());
             json.put("derivedSeriesInstanceUid", uid);
-            assertFalse(validate(Topics.JOB_COMPLETED, json.toString()).isEmpty(), "UID '" + uid + "' must be rejected");
+            assertFalse(
+                    validate(Topics.JOB_COMPLETED, json.toString()).isEmpty(), "UID '" + uid + "' must be rejected");
         }
         ObjectNode longest = tree(completed());
         longest.put("derivedSeriesInstanceUid", "1." + "2".repeat(62)); // exactly 64 characters
@@ -283,7 +352,8 @@ class EventSchemasTest {
 
         ObjectNode extra = tree(completed());
         extra.put("patientName", "Doe^John");
-        assertFalse(validate(Topics.JOB_COMPLETED, extra.toString()).isEmpty(),
+        assertFalse(
+                validate(Topics.JOB_COMPLETED, extra.toString()).isEmpty(),
                 "closed record: no undeclared fields (and no patient names)");
 
         ObjectNode badTime = tree(completed());
@@ -296,14 +366,18 @@ class EventSchemasTest {
 
         ObjectNode extraAttribute = tree(realisticEvents().get(0));
         ((ObjectNode) extraAttribute.get("series")).put("patientId", "12345");
-        assertFalse(validate(Topics.INSTANCE_RECEIVED, extraAttribute.toString()).isEmpty(),
+        assertFalse(
+                validate(Topics.INSTANCE_RECEIVED, extraAttribute.toString()).isEmpty(),
                 "series attributes are closed: no patient identifiers");
     }
 
     // ------------------------------------------------------------------ triage.finding
 
     static ObjectNode finding() throws Exception {
-        return tree(realisticEvents().stream().filter(e -> e instanceof TriageFinding).findFirst().orElseThrow());
+        return tree(realisticEvents().stream()
+                .filter(e -> e instanceof TriageFinding)
+                .findFirst()
+                .orElseThrow());
     }
 
     @Test
@@ -329,7 +403,10 @@ class EventSchemasTest {
         try (InputStream in = EventSchemasTest.class.getResourceAsStream("/kafka/topics.json")) {
             assertNotNull(in, "/kafka/topics.json on the classpath");
             Set<String> names = new LinkedHashSet<>();
-            Events.JSON.readTree(in).get("topics").forEach(t -> names.add(t.get("name").asText()));
+            Events.JSON
+                    .readTree(in)
+                    .get("topics")
+                    .forEach(t -> names.add(t.get("name").asText()));
             return names;
         }
     }

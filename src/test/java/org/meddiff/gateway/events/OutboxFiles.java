@@ -15,20 +15,22 @@ import org.meddiff.gateway.track.StageProgress;
 
 /** Test helpers around the outbox: what is in it, and one that fails on purpose. */
 public final class OutboxFiles {
-    private OutboxFiles() {
-    }
+    private OutboxFiles() {}
 
     /** The events waiting in an outbox directory, in append order, as JSON. */
     public static List<JsonNode> events(Path dir) {
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(p -> p.getFileName().toString().endsWith(".evt")).sorted().map(p -> {
-                try {
-                    String text = Files.readString(p);
-                    return Events.JSON.readTree(text.substring(text.indexOf('\n', text.indexOf('\n') + 1) + 1));
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }).toList();
+            return files.filter(p -> p.getFileName().toString().endsWith(".evt"))
+                    .sorted()
+                    .map(p -> {
+                        try {
+                            String text = Files.readString(p);
+                            return Events.JSON.readTree(text.substring(text.indexOf('\n', text.indexOf('\n') + 1) + 1));
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    })
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -36,7 +38,9 @@ public final class OutboxFiles {
 
     /** The events of one topic. */
     public static List<JsonNode> events(Path dir, String topic) {
-        return events(dir).stream().filter(e -> topic.equals(e.path("type").asText())).toList();
+        return events(dir).stream()
+                .filter(e -> topic.equals(e.path("type").asText()))
+                .toList();
     }
 
     /** A retry with short waits, for tests. */

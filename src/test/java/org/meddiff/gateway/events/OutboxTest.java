@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.meddiff.gateway.spool.Spool;
 
 /**
  * The outbox is what lets ingest say Success while Kafka is down and what survives a SIGKILL. A "restart" is
@@ -52,7 +53,9 @@ class OutboxTest {
     /** What is in the outbox besides its lock file (held by the process for its lifetime). */
     static List<Path> filesIn(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> !p.getFileName().toString().equals(".lock")).sorted().toList();
+            return s.filter(p -> !p.getFileName().toString().equals(".lock"))
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -68,9 +71,19 @@ class OutboxTest {
     @Test
     void appendedEventsSurviveARestartInOrder() throws Exception {
         Outbox before = new Outbox(dir);
-        SeriesAttributes attrs = new SeriesAttributes("CT", 2, 5.0, "Abdomen", "ABDOMEN", List.of("ORIGINAL"),
-                "1.2.840.10008.5.1.4.1.1.2", "CT1", "MEDDIFF", false);
-        InstanceReceived event = InstanceReceived.of(STUDY, "1.2.3", "1.2.3.4", "1.2.840.10008.1.2.1", 10, "instances/x", attrs);
+        SeriesAttributes attrs = new SeriesAttributes(
+                "CT",
+                2,
+                5.0,
+                "Abdomen",
+                "ABDOMEN",
+                List.of("ORIGINAL"),
+                "1.2.840.10008.5.1.4.1.1.2",
+                "CT1",
+                "MEDDIFF",
+                false);
+        InstanceReceived event =
+                InstanceReceived.of(STUDY, "1.2.3", "1.2.3.4", "1.2.840.10008.1.2.1", 10, "instances/x", attrs);
         before.append(event);
         appendN(before, 1, 20);
         assertEquals(21, before.size());
@@ -198,7 +211,8 @@ class OutboxTest {
     void manyAppendsInOneMillisecondStillSortInAppendOrder() throws Exception {
         Outbox outbox = new Outbox(dir);
         appendN(outbox, 1, 100);
-        List<String> names = filesIn(dir).stream().map(p -> p.getFileName().toString()).toList();
+        List<String> names =
+                filesIn(dir).stream().map(p -> p.getFileName().toString()).toList();
         assertEquals(100, names.size());
         assertEquals(expected(1, 100), values(restart(dir).take(1000, 0)));
     }
@@ -209,13 +223,12 @@ class OutboxTest {
      */
     @Test
     void processesSharingASpoolKeepTheirOutboxesApart() throws Exception {
-        Outbox gatewayNode = new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0));
-        Outbox workerNode = new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0, "outbox-worker-0"));
+        Outbox gatewayNode = new Outbox(new Spool(dir, 0));
+        Outbox workerNode = new Outbox(new Spool(dir, 0, "outbox-worker-0"));
         appendN(gatewayNode, 1, 3);
         appendN(workerNode, 101, 2);
         assertTrue(Files.isDirectory(dir.resolve("outbox")) && Files.isDirectory(dir.resolve("outbox-worker-0")));
-        assertEquals(expected(1, 3), values(new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0)).take(100, 0)));
-        assertEquals(expected(101, 102),
-                values(new Outbox(new org.meddiff.gateway.spool.Spool(dir, 0, "outbox-worker-0")).take(100, 0)));
+        assertEquals(expected(1, 3), values(new Outbox(new Spool(dir, 0)).take(100, 0)));
+        assertEquals(expected(101, 102), values(new Outbox(new Spool(dir, 0, "outbox-worker-0")).take(100, 0)));
     }
 }

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
 
 /**
@@ -29,7 +28,8 @@ final class GoldenFiles {
     }
 
     static Path defaultDir() {
-        return Path.of(System.getProperty("golden.dir", System.getenv().getOrDefault("GOLDEN_DIR", "onnx-export/golden")));
+        return Path.of(
+                System.getProperty("golden.dir", System.getenv().getOrDefault("GOLDEN_DIR", "onnx-export/golden")));
     }
 
     static Path modelsDir() {

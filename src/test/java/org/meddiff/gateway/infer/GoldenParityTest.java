@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.util.Locale;
 
 import com.fasterxml.jackson.databind.JsonNode;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -79,8 +78,10 @@ class GoldenParityTest {
     }
 
     private static void requireGolden() {
-        assumeTrue(g != null, "golden files absent (" + GoldenFiles.defaultDir().toAbsolutePath()
-                + "/golden.json): run /usr/bin/python3 -m meddiff.golden in onnx-export to create them");
+        assumeTrue(
+                g != null,
+                "golden files absent (" + GoldenFiles.defaultDir().toAbsolutePath()
+                        + "/golden.json): run /usr/bin/python3 -m meddiff.golden in onnx-export to create them");
     }
 
     /** The model the golden files were made with, or skip (absent, or a different file now). */
@@ -88,10 +89,14 @@ class GoldenParityTest {
         requireGolden();
         String want = g.modelSha(key);
         assumeTrue(want != null, "golden.json names no " + key + " model sha256");
-        assumeTrue(registry.available(name), "model " + name + " absent from " + GoldenFiles.modelsDir().toAbsolutePath());
+        assumeTrue(
+                registry.available(name),
+                "model " + name + " absent from " + GoldenFiles.modelsDir().toAbsolutePath());
         String have = registry.card(name).sha256();
-        assumeTrue(want.equalsIgnoreCase(have), "golden files were made with " + name + " sha256 " + want
-                + " but models/ holds " + have + ": regenerate onnx-export/golden");
+        assumeTrue(
+                want.equalsIgnoreCase(have),
+                "golden files were made with " + name + " sha256 " + want + " but models/ holds " + have
+                        + ": regenerate onnx-export/golden");
         return registry.model(name);
     }
 
@@ -109,7 +114,8 @@ class GoldenParityTest {
     @Test
     void schedule() {
         requireGolden();
-        double rel = CosineSchedule.cosine(g.json.get("T").asInt(), CosineSchedule.S_DEFAULT).maxRelativeDifference(schedule);
+        double rel = CosineSchedule.cosine(g.json.get("T").asInt(), CosineSchedule.S_DEFAULT)
+                .maxRelativeDifference(schedule);
         report("alpha_bar (computed, relative)", rel, 1e-12);
         assertTrue(rel <= 1e-12, "computed alpha_bar differs by " + rel);
         for (String name : new String[] {ModelRegistry.BASE, ModelRegistry.SR_CONTROLNET}) {
@@ -129,7 +135,8 @@ class GoldenParityTest {
             assertArrayEquals(GoldenFiles.ints(r.get("t_sequence")), ts, run + " t sequence");
             JsonNode trace = r.get("trace");
             for (int i = 0; i < ts.length; i++) {
-                double rho = DiffusionMath.rho(r.get("lambda").asDouble(), r.get("sigma_n").asDouble(), schedule.alphaBar(ts[i]));
+                double rho = DiffusionMath.rho(
+                        r.get("lambda").asDouble(), r.get("sigma_n").asDouble(), schedule.alphaBar(ts[i]));
                 assertEquals(trace.get(i).get("rho").asDouble(), rho, 1e-12 * rho, run + " rho step " + i);
                 assertEquals(trace.get(i).get("t_prev").asInt(), i + 1 < ts.length ? ts[i + 1] : -1);
             }
@@ -158,13 +165,15 @@ class GoldenParityTest {
         requireGolden();
         FloatVolume hu = g.volume("input_hu");
         Region region = Region.fromName(g.json.get("region_used").asText()).orElseThrow();
-        assertArrayEquals(inputNorm.data(), CtPreprocessing.normalize(hu, region).data(), 0f, "normalization");
+        assertArrayEquals(
+                inputNorm.data(), CtPreprocessing.normalize(hu, region).data(), 0f, "normalization");
         assertArrayEquals(anatomy.data(), AnatomyClasses.map(hu).data(), 0f, "anatomy classes");
         // ControlNet condition of the patch = H^T H(input_norm), cut at the patch offset
         JsonNode p = g.run("patch");
         int[] off = GoldenFiles.ints(p.get("offset_zyx"));
         int P = p.get("patch").asInt();
-        FloatVolume cond = DiffPirSuperResolver.replicate(DiffPirSuperResolver.slabAverage(inputNorm, 5), inputNorm.depth(), 5);
+        FloatVolume cond =
+                DiffPirSuperResolver.replicate(DiffPirSuperResolver.slabAverage(inputNorm, 5), inputNorm.depth(), 5);
         float[] cut = new float[P * P * P];
         cond.copyPatch(off[0], off[1], off[2], P, cut, 0);
         assertArrayEquals(g.array("patch_condition"), cut, 0f, "slab average + replicate");
@@ -176,8 +185,15 @@ class GoldenParityTest {
     private static float[] patchEps(OnnxModel m, boolean cond) {
         JsonNode p = g.run("patch");
         int P = p.get("patch").asInt();
-        return m.predict(new EpsilonModel.PatchBatch(1, P, p.get("t").asInt(), g.array("patch_x_t"), g.array("patch_pos_embed"),
-                g.array("patch_anatomy"), p.get("region").asInt(), cond ? g.array("patch_condition") : null));
+        return m.predict(new EpsilonModel.PatchBatch(
+                1,
+                P,
+                p.get("t").asInt(),
+                g.array("patch_x_t"),
+                g.array("patch_pos_embed"),
+                g.array("patch_anatomy"),
+                p.get("region").asInt(),
+                cond ? g.array("patch_condition") : null));
     }
 
     @Test
@@ -199,7 +215,8 @@ class GoldenParityTest {
     }
 
     private static SlidingWindowEstimator estimator(OnnxModel m, JsonNode run) {
-        return new SlidingWindowEstimator(m, run.get("patch").asInt(), run.get("stride").asInt(), L, 4);
+        return new SlidingWindowEstimator(
+                m, run.get("patch").asInt(), run.get("stride").asInt(), L, 4);
     }
 
     @Test
@@ -207,12 +224,20 @@ class GoldenParityTest {
         OnnxModel m = model("base", ModelRegistry.BASE);
         JsonNode r = g.run("denoise");
         ArrayNoiseSource noise = ArrayNoiseSource.ofStacked(g.array("denoise_noise"), inputNorm.size());
-        DiffPirDenoiser.Params p = new DiffPirDenoiser.Params(r.get("sigma_n").asDouble(), r.get("lambda").asDouble(),
-                r.get("zeta").asDouble(), r.get("steps").asInt());
+        DiffPirDenoiser.Params p = new DiffPirDenoiser.Params(
+                r.get("sigma_n").asDouble(),
+                r.get("lambda").asDouble(),
+                r.get("zeta").asDouble(),
+                r.get("steps").asInt());
         long t0 = System.nanoTime();
-        SamplerResult out = new DiffPirDenoiser(schedule, estimator(m, r)).denoise(inputNorm, anatomy, r.get("region").asInt(), p, noise, null);
-        System.out.printf(Locale.ROOT, "[golden] denoise: %d patches in %.2f s of network time, %.2f s total%n", out.patches(),
-                out.networkSeconds(), (System.nanoTime() - t0) / 1e9);
+        SamplerResult out = new DiffPirDenoiser(schedule, estimator(m, r))
+                .denoise(inputNorm, anatomy, r.get("region").asInt(), p, noise, null);
+        System.out.printf(
+                Locale.ROOT,
+                "[golden] denoise: %d patches in %.2f s of network time, %.2f s total%n",
+                out.patches(),
+                out.networkSeconds(),
+                (System.nanoTime() - t0) / 1e9);
         assertEquals(0, noise.remaining(), "every noise array consumed");
         assertArrayEquals(GoldenFiles.ints(r.get("t_sequence")), out.timesteps());
         double d = GoldenFiles.maxAbs(g.array("denoise_output"), out.output().data());
@@ -229,23 +254,36 @@ class GoldenParityTest {
         FloatVolume thick = g.volume("sr_input_thick");
         FloatVolume an = g.volume("sr_anatomy");
         ArrayNoiseSource noise = ArrayNoiseSource.ofStacked(g.array("sr_noise"), an.size());
-        DiffPirSuperResolver.Params p = new DiffPirSuperResolver.Params(r.get("sf").asInt(), r.get("sigma_n").asDouble(),
-                r.get("lambda").asDouble(), r.get("zeta").asDouble(), r.get("steps").asInt(), -1);
+        DiffPirSuperResolver.Params p = new DiffPirSuperResolver.Params(
+                r.get("sf").asInt(),
+                r.get("sigma_n").asDouble(),
+                r.get("lambda").asDouble(),
+                r.get("zeta").asDouble(),
+                r.get("steps").asInt(),
+                -1);
         FloatVolume cond = DiffPirSuperResolver.replicate(thick, an.depth(), p.sf());
         if (g.has("sr_condition")) {
             // the golden run used the ControlNet's condition (meddiff.thinslices): the Java one must match it
             ThinCondition mode = ThinCondition.fromCard(r.path("condition").asText("replicate"));
-            assertEquals(mode, ThinCondition.fromCard(m.card().srConditionOrDefault()), "golden run and model card disagree on sr_condition");
+            assertEquals(
+                    mode,
+                    ThinCondition.fromCard(m.card().srConditionOrDefault()),
+                    "golden run and model card disagree on sr_condition");
             FloatVolume thinHu = mode.toThin(g.volume("sr_input_thick_hu"), an.depth(), p.sf());
-            double dc = GoldenFiles.maxAbs(g.array("sr_condition"), CtPreprocessing.normalize(thinHu, Region.ofIndex(r.get("region").asInt())).data());
-            double da = GoldenFiles.maxAbs(g.array("sr_anatomy"), AnatomyClasses.map(thinHu).data());
+            double dc = GoldenFiles.maxAbs(
+                    g.array("sr_condition"),
+                    CtPreprocessing.normalize(
+                                    thinHu, Region.ofIndex(r.get("region").asInt()))
+                            .data());
+            double da = GoldenFiles.maxAbs(
+                    g.array("sr_anatomy"), AnatomyClasses.map(thinHu).data());
             report("super-resolution condition (" + mode + ")", dc, 1e-5);
             assertTrue(dc <= 1e-5);
             assertEquals(0.0, da, "anatomy of the condition");
             cond = g.volume("sr_condition");
         }
-        SamplerResult out = new DiffPirSuperResolver(schedule, estimator(m, r)).superResolve(thick, cond, an,
-                r.get("region").asInt(), p, noise, null);
+        SamplerResult out = new DiffPirSuperResolver(schedule, estimator(m, r))
+                .superResolve(thick, cond, an, r.get("region").asInt(), p, noise, null);
         assertEquals(0, noise.remaining(), "every noise array consumed");
         assertArrayEquals(GoldenFiles.ints(r.get("t_sequence")), out.timesteps());
         double d = GoldenFiles.maxAbs(g.array("sr_output"), out.output().data());
@@ -259,7 +297,11 @@ class GoldenParityTest {
         JsonNode r = g.run("anomaly");
         FloatVolume x0 = g.volume("anomaly_input");
         ArrayNoiseSource noise = ArrayNoiseSource.ofStacked(g.array("anomaly_noise"), x0.size());
-        AnomalyMap.Result out = new AnomalyMap(schedule, estimator(m, r), r.get("t").asInt(), r.get("score_q").asDouble())
+        AnomalyMap.Result out = new AnomalyMap(
+                        schedule,
+                        estimator(m, r),
+                        r.get("t").asInt(),
+                        r.get("score_q").asDouble())
                 .compute(x0, g.volume("anomaly_anatomy"), r.get("region").asInt(), g.volume("anomaly_mask"), noise);
         assertEquals(0, noise.remaining());
         double dx = GoldenFiles.maxAbs(g.array("anomaly_x0_pred"), out.x0Pred().data());
@@ -291,7 +333,8 @@ class GoldenParityTest {
         int pv = P * P * P;
         for (int n : new int[] {1, 4}) {
             float[] x = new float[n * pv], pe = new float[n * 6 * L * pv], an = new float[n * pv];
-            EpsilonModel.PatchBatch b = new EpsilonModel.PatchBatch(n, P, 500, x, pe, an, 2, m.conditioned() ? new float[n * pv] : null);
+            EpsilonModel.PatchBatch b =
+                    new EpsilonModel.PatchBatch(n, P, 500, x, pe, an, 2, m.conditioned() ? new float[n * pv] : null);
             m.predict(b); // warm-up
             int reps = 3;
             long t0 = System.nanoTime();
@@ -299,8 +342,15 @@ class GoldenParityTest {
                 m.predict(b);
             }
             double ms = (System.nanoTime() - t0) / 1e6 / reps;
-            System.out.printf(Locale.ROOT, "[golden] %s model, %d^3 patches, batch %d: %.1f ms per call, %.1f ms per patch (%d intra-op threads)%n",
-                    what, P, n, ms, ms / n, registry.settings().intraOpThreads());
+            System.out.printf(
+                    Locale.ROOT,
+                    "[golden] %s model, %d^3 patches, batch %d: %.1f ms per call, %.1f ms per patch (%d intra-op threads)%n",
+                    what,
+                    P,
+                    n,
+                    ms,
+                    ms / n,
+                    registry.settings().intraOpThreads());
         }
     }
 }

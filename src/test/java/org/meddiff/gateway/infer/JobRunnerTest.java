@@ -5,16 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import ai.onnxruntime.OrtException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,6 +31,8 @@ import org.meddiff.gateway.events.OutboxFiles;
 import org.meddiff.gateway.events.ProcessedEvents;
 import org.meddiff.gateway.events.SeriesReady;
 import org.meddiff.gateway.events.Topics;
+import org.meddiff.gateway.events.TriageFinding;
+import org.meddiff.gateway.events.TriagePriority;
 import org.meddiff.gateway.spool.Spool;
 import org.meddiff.gateway.track.StageProgress;
 
@@ -44,6 +51,7 @@ class JobRunnerTest {
 
     @TempDir
     Path root;
+
     Spool spool;
     JobRequested job;
     final StageProgress progress = new StageProgress();
@@ -52,13 +60,21 @@ class JobRunnerTest {
         return runner(task, spool, outbox, attempts, new StageProgress());
     }
 
-    static JobRunner runner(InferenceTask task, Spool spool, Outbox outbox, JobRunner.Attempts attempts, StageProgress progress) {
-        return new JobRunner(List.of(task), spool, outbox, new SimpleMeterRegistry(), attempts, OutboxFiles.quickRetry(progress),
-                new ProcessedEvents(spool.processed()), progress);
+    static JobRunner runner(
+            InferenceTask task, Spool spool, Outbox outbox, JobRunner.Attempts attempts, StageProgress progress) {
+        return new JobRunner(
+                List.of(task),
+                spool,
+                outbox,
+                new SimpleMeterRegistry(),
+                attempts,
+                OutboxFiles.quickRetry(progress),
+                new ProcessedEvents(spool.processed()),
+                progress);
     }
 
     /** A task that plays its script, one step per attempt; a null step writes a one-file derived series. */
-    static final class Scripted implements InferenceTask {
+    static class Scripted implements InferenceTask {
         final List<Step> script;
         final AtomicInteger runs = new AtomicInteger();
 
@@ -70,12 +86,18 @@ class JobRunnerTest {
             this.script = new ArrayList<>(List.of(steps));
         }
 
-        @Override public String name() { return "stand-in"; }
-
-        @Override public String method() { return "stand-in/1"; }
+        @Override
+        public String name() {
+            return "stand-in";
+        }
 
         @Override
-        public DerivedSeriesResult run(JobRequested job, List<Path> sources, Path outputDir, ProgressListener p)
+        public String method() {
+            return "stand-in/1";
+        }
+
+        @Override
+        public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, TaskProgress p)
                 throws TaskFailedException {
             int n = runs.getAndIncrement();
             Step step = n < script.size() ? script.get(n) : null;
@@ -90,7 +112,8 @@ class JobRunnerTest {
             }
             p.step(1, 1, "writing", null);
             try {
-                return new DerivedSeriesResult("2.25.1", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x")));
+                return TaskResult.of(new DerivedSeriesResult(
+                        "2.25.1", List.of(Files.writeString(outputDir.resolve("0001.dcm"), "x"))));
             } catch (IOException e) {
                 throw new TaskFailedException(e.getMessage(), e);
             }
@@ -103,7 +126,12 @@ class JobRunnerTest {
         Path seriesDir = spool.seriesDir(STUDY, SERIES);
         Files.createDirectories(seriesDir);
         Files.write(seriesDir.resolve(SERIES + ".1.dcm"), new byte[] {1});
-        job = JobRequested.of(JOB, "stand-in", "test", SeriesReady.of(STUDY, SERIES, 1, 1, spool.relative(seriesDir), null), Map.of());
+        job = JobRequested.of(
+                JOB,
+                "stand-in",
+                "test",
+                SeriesReady.of(STUDY, SERIES, 1, 1, spool.relative(seriesDir), null),
+                Map.of());
     }
 
     List<JsonNode> events(String topic) {
@@ -112,9 +140,37 @@ class JobRunnerTest {
 
     /** The next attempt, as the outbox holds it. */
     JobRequested requested(int attempt) {
-        return events(Topics.JOB_REQUESTED).stream().map(e -> Events.fromJson(e.toString(), JobRequested.class))
-                .filter(r -> r.attempt() == attempt).findFirst().orElseThrow(() -> new AssertionError("no request of attempt "
-                        + attempt + " in the outbox: " + OutboxFiles.events(spool.outbox())));
+        return events(Topics.JOB_REQUESTED).stream()
+                .map(e -> Events.fromJson(e.toString(), JobRequested.class))
+                .filter(r -> r.attempt() == attempt)
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(
+                        "no request of attempt " + attempt + " in the outbox: " + OutboxFiles.events(spool.outbox())));
+    }
+
+    /** A task that returns a triage finding (as the anomaly task does): the runner, not the task, publishes it. */
+    static final class WithFinding extends Scripted {
+        @Override
+        public TaskResult run(JobRequested job, List<Path> sources, Path outputDir, TaskProgress p)
+                throws TaskFailedException {
+            DerivedSeriesResult map = super.run(job, sources, outputDir, p).derived();
+            return new TaskResult(
+                    map,
+                    Optional.of(TriageFinding.of(
+                            job, map.seriesInstanceUid(), 0.2, "abdomen", TriagePriority.STAT, 0.09, method())));
+        }
+    }
+
+    @Test
+    void aTasksFindingIsPublishedByTheRunner_andARefusedAppendIsRetried_notLost() {
+        OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), 3, Topics.TRIAGE_FINDING::equals);
+        runner(new WithFinding(), spool, outbox, QUICK, progress).run(job);
+        assertEquals(3, outbox.refused());
+        List<JsonNode> findings = events(Topics.TRIAGE_FINDING);
+        assertEquals(1, findings.size());
+        assertEquals("STAT", findings.get(0).path("priority").asText());
+        assertEquals("2.25.1", findings.get(0).path("derivedSeriesInstanceUid").asText());
+        assertEquals(1, events(Topics.JOB_COMPLETED).size());
     }
 
     @Test
@@ -154,7 +210,7 @@ class JobRunnerTest {
     void theNextAttemptTheOutboxCannotTakeIsRetriedUntilItCan_notLost() throws Exception {
         OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), 4, Topics.JOB_REQUESTED::equals);
         Scripted task = new Scripted(() -> {
-            throw new java.io.UncheckedIOException(new IOException("Input/output error"));
+            throw new UncheckedIOException(new IOException("Input/output error"));
         });
         runner(task, spool, outbox, QUICK, progress).run(job);
         assertEquals(4, outbox.refused());
@@ -165,14 +221,17 @@ class JobRunnerTest {
 
     @Test
     void theStageShowsAsStalledWhileItsResultCannotBeRecorded() throws Exception {
-        OutboxFiles.Failing outbox = new OutboxFiles.Failing(spool.outbox(), Integer.MAX_VALUE, Topics.JOB_COMPLETED::equals);
+        OutboxFiles.Failing outbox =
+                new OutboxFiles.Failing(spool.outbox(), Integer.MAX_VALUE, Topics.JOB_COMPLETED::equals);
         JobRunner runner = runner(new Scripted(), spool, outbox, QUICK, progress);
         Thread worker = Thread.ofPlatform().daemon(true).start(() -> runner.run(job));
         outbox.awaitRefused(3, Duration.ofSeconds(10));
         assertTrue(worker.isAlive());
         assertEquals("infer", progress.stalls().get(0).stage());
-        assertTrue(progress.stalls().get(0).reason().contains("No space left"), progress.stalls().toString());
-        assertEquals(org.eclipse.microprofile.health.HealthCheckResponse.Status.DOWN, progress.health().getStatus());
+        assertTrue(
+                progress.stalls().get(0).reason().contains("No space left"),
+                progress.stalls().toString());
+        assertEquals(HealthCheckResponse.Status.DOWN, progress.health().getStatus());
         worker.interrupt(); // a shutdown ends the wait; the record stays uncommitted
         worker.join(10_000);
         assertFalse(worker.isAlive());
@@ -185,28 +244,36 @@ class JobRunnerTest {
     void aTornCompletionMarkerIsRecomputed_notAPermanentFailure() throws Exception {
         Path marker = spool.derivedDir(JOB).resolve(Spool.COMPLETE_MARKER);
         Files.createDirectories(marker.getParent());
-        Files.writeString(marker, "{\"eventId\":\"0d8c2a7e-1f0b-4c39-9a51-3b4e5f6a7b8c\",\"type\":\"inference.job.compl");
+        Files.writeString(
+                marker, "{\"eventId\":\"0d8c2a7e-1f0b-4c39-9a51-3b4e5f6a7b8c\",\"type\":\"inference.job.compl");
         Scripted task = new Scripted();
         runner(task, spool, new Outbox(spool.outbox()), QUICK).run(job);
         assertEquals(1, task.runs.get(), "the job ran again");
         assertTrue(events(Topics.JOB_FAILED).isEmpty(), "no failure: " + events(Topics.JOB_FAILED));
         assertEquals(1, events(Topics.JOB_COMPLETED).size());
-        assertEquals("2.25.1", Events.JSON.readTree(Files.readString(marker)).path("derivedSeriesInstanceUid").asText(),
+        assertEquals(
+                "2.25.1",
+                Events.JSON
+                        .readTree(Files.readString(marker))
+                        .path("derivedSeriesInstanceUid")
+                        .asText(),
                 "and the marker is whole again");
     }
 
     @Test
     void anOnnxRuntimeErrorIsRetried_andTheNextAttemptCompletes() throws Exception {
         Scripted task = new Scripted(() -> {
-            throw new IllegalStateException("ONNX Runtime failed on model meddiff-fm-base",
-                    new ai.onnxruntime.OrtException("CUDA error: out of memory"));
+            throw new IllegalStateException(
+                    "ONNX Runtime failed on model meddiff-fm-base", new OrtException("CUDA error: out of memory"));
         });
         JobRunner runner = runner(task, spool, new Outbox(spool.outbox()), QUICK);
         runner.run(job);
         assertTrue(events(Topics.JOB_FAILED).isEmpty(), "not a permanent failure");
         JobRequested second = requested(2);
         assertEquals(JOB, second.jobId());
-        assertTrue(second.previousFailures().get(0).startsWith("ONNX Runtime error"), second.previousFailures().toString());
+        assertTrue(
+                second.previousFailures().get(0).startsWith("ONNX Runtime error"),
+                second.previousFailures().toString());
         runner.run(second);
         assertEquals(2, task.runs.get());
         assertEquals(1, events(Topics.JOB_COMPLETED).size());
@@ -214,13 +281,17 @@ class JobRunnerTest {
 
     @Test
     void aJobFailingForTheMachineEveryTime_failsAfterMaxAttemptsWithEveryReason() throws Exception {
-        Scripted task = new Scripted(() -> {
-            throw new java.io.UncheckedIOException(new IOException("Input/output error"));
-        }, () -> {
-            throw new OutOfMemoryError("Java heap space");
-        }, () -> {
-            throw new TaskFailedException("cannot write derived series", new IOException("No space left on device"));
-        });
+        Scripted task = new Scripted(
+                () -> {
+                    throw new UncheckedIOException(new IOException("Input/output error"));
+                },
+                () -> {
+                    throw new OutOfMemoryError("Java heap space");
+                },
+                () -> {
+                    throw new TaskFailedException(
+                            "cannot write derived series", new IOException("No space left on device"));
+                });
         JobRunner runner = runner(task, spool, new Outbox(spool.outbox()), QUICK);
         runner.run(job);
         runner.run(requested(2));
@@ -234,7 +305,8 @@ class JobRunnerTest {
         assertTrue(reason.contains("attempt 1: I/O error") && reason.contains("Input/output error"), reason);
         assertTrue(reason.contains("attempt 2: out of memory (Java heap space)"), reason);
         assertTrue(reason.contains("attempt 3: cannot write derived series"), reason);
-        assertTrue(events(Topics.JOB_REQUESTED).stream().noneMatch(e -> e.path("attempt").asInt() == 4));
+        assertTrue(events(Topics.JOB_REQUESTED).stream()
+                .noneMatch(e -> e.path("attempt").asInt() == 4));
     }
 
     @Test
@@ -247,7 +319,9 @@ class JobRunnerTest {
         List<JsonNode> failed = events(Topics.JOB_FAILED);
         assertEquals(1, failed.size());
         assertEquals("input", failed.get(0).path("cause").asText());
-        assertEquals("modality MR is not CT: stand-in needs a CT series", failed.get(0).path("reason").asText());
+        assertEquals(
+                "modality MR is not CT: stand-in needs a CT series",
+                failed.get(0).path("reason").asText());
         assertTrue(events(Topics.JOB_REQUESTED).isEmpty(), "no second attempt");
     }
 
@@ -267,25 +341,33 @@ class JobRunnerTest {
         runner(task, spool, new Outbox(spool.outbox()), limited).run(job);
         assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(10).toNanos(), "the worker does not hang on the job");
         assertEquals(1, interrupted.get(), "the attempt's thread was stopped");
-        assertTrue(requested(2).previousFailures().get(0).contains("over its time limit of PT0.3S"),
+        assertTrue(
+                requested(2).previousFailures().get(0).contains("over its time limit of PT0.3S"),
                 requested(2).previousFailures().toString());
     }
 
     @Test
     void aFailedAttemptHandledTwice_requestsTheNextAttemptOnce() throws Exception {
-        Scripted task = new Scripted(() -> {
-            throw new IllegalStateException("ONNX Runtime failed", new ai.onnxruntime.OrtException("CUDA error"));
-        }, () -> {
-            throw new IllegalStateException("ONNX Runtime failed", new ai.onnxruntime.OrtException("CUDA error"));
-        });
+        Scripted task = new Scripted(
+                () -> {
+                    throw new IllegalStateException("ONNX Runtime failed", new OrtException("CUDA error"));
+                },
+                () -> {
+                    throw new IllegalStateException("ONNX Runtime failed", new OrtException("CUDA error"));
+                });
         JobRunner runner = runner(task, spool, new Outbox(spool.outbox()), QUICK);
         runner.run(job);
         // the same request handled again on another worker (a crash before it was recorded as handled)
         JobRunner other = runner(task, spool, new Outbox(spool.outbox()), QUICK);
-        other.run(JobRequested.of(JOB, "stand-in", "test", SeriesReady.of(STUDY, SERIES, 1, 1, job.seriesRef(), null), Map.of()));
-        List<JsonNode> seconds = events(Topics.JOB_REQUESTED).stream().filter(e -> e.path("attempt").asInt() == 2).toList();
+        other.run(JobRequested.of(
+                JOB, "stand-in", "test", SeriesReady.of(STUDY, SERIES, 1, 1, job.seriesRef(), null), Map.of()));
+        List<JsonNode> seconds = events(Topics.JOB_REQUESTED).stream()
+                .filter(e -> e.path("attempt").asInt() == 2)
+                .toList();
         assertEquals(2, seconds.size(), "each copy asks for attempt 2");
-        assertEquals(seconds.get(0).path("eventId").asText(), seconds.get(1).path("eventId").asText(),
+        assertEquals(
+                seconds.get(0).path("eventId").asText(),
+                seconds.get(1).path("eventId").asText(),
                 "with the same event id, so attempt 2 runs once");
         runner.run(requested(2));
         runner.run(Events.fromJson(seconds.get(1).toString(), JobRequested.class));
@@ -300,11 +382,14 @@ class JobRunnerTest {
         });
         JobRunner runner = runner(task, spool, new Outbox(spool.outbox()), QUICK);
         runner.run(job);
-        runner.run(JobRequested.of(JOB, "stand-in", "test", SeriesReady.of(STUDY, SERIES, 1, 1, job.seriesRef(), null), Map.of()));
+        runner.run(JobRequested.of(
+                JOB, "stand-in", "test", SeriesReady.of(STUDY, SERIES, 1, 1, job.seriesRef(), null), Map.of()));
         assertEquals(1, task.runs.get());
         List<JsonNode> failed = events(Topics.JOB_FAILED);
         assertEquals(2, failed.size());
-        assertEquals(failed.get(0).path("eventId").asText(), failed.get(1).path("eventId").asText());
+        assertEquals(
+                failed.get(0).path("eventId").asText(),
+                failed.get(1).path("eventId").asText());
     }
 
     @Test
@@ -315,11 +400,20 @@ class JobRunnerTest {
         runner(missingModel, spool, new Outbox(spool.outbox()), QUICK).run(job);
         assertTrue(events(Topics.JOB_FAILED).isEmpty(), "tried again, maybe on a worker that has it");
         assertEquals(2, requested(2).attempt());
-        assertEquals("input", JobFailure.of(new IllegalArgumentException("need at least 4 slices for the cubic kernel")).cause());
-        assertEquals("input", JobFailure.of(new TaskFailedException("x.dcm: unreadable DICOM (IOException: bad tag)",
-                new IOException("bad tag"))).cause(), "PixelMed reports a malformed data set as an IOException");
-        assertEquals("machine", JobFailure.of(new TaskFailedException("x.dcm: cannot read",
-                new java.nio.file.AccessDeniedException("x.dcm"))).cause());
+        assertEquals(
+                "input",
+                JobFailure.of(new IllegalArgumentException("need at least 4 slices for the cubic kernel"))
+                        .cause());
+        assertEquals(
+                "input",
+                JobFailure.of(new TaskFailedException(
+                                "x.dcm: unreadable DICOM (IOException: bad tag)", new IOException("bad tag")))
+                        .cause(),
+                "PixelMed reports a malformed data set as an IOException");
+        assertEquals(
+                "machine",
+                JobFailure.of(new TaskFailedException("x.dcm: cannot read", new AccessDeniedException("x.dcm")))
+                        .cause());
     }
 
     @Test
@@ -337,13 +431,19 @@ class JobRunnerTest {
         Scripted task = new Scripted();
         JobRunner runner = runner(task, spool, new Outbox(spool.outbox()), QUICK);
         runner.run(job);
-        JobRequested again = JobRequested.of(JOB, "stand-in", "test", SeriesReady.of(STUDY, SERIES, 1, 1, job.seriesRef(), null),
+        JobRequested again = JobRequested.of(
+                JOB,
+                "stand-in",
+                "test",
+                SeriesReady.of(STUDY, SERIES, 1, 1, job.seriesRef(), null),
                 Map.of()); // a second readiness event for the same series: same job id, new event id
         runner.run(again);
         assertEquals(1, task.runs.get());
         List<JsonNode> completed = events(Topics.JOB_COMPLETED);
         assertEquals(2, completed.size());
-        assertEquals(completed.get(0).path("eventId").asText(), completed.get(1).path("eventId").asText(),
+        assertEquals(
+                completed.get(0).path("eventId").asText(),
+                completed.get(1).path("eventId").asText(),
                 "dispatch sees the same completion event and does not send the series twice");
     }
 }

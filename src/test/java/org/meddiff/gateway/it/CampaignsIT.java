@@ -41,13 +41,15 @@ class CampaignsIT {
         OutageCampaign.Options o = OutageCampaign.Options.full(SEED)
                 .withSeries(3)
                 .withOutages(Duration.ofSeconds(65), Duration.ofSeconds(30))
-                .withTiming(Duration.ofSeconds(4), Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMinutes(10));
+                .withTiming(
+                        Duration.ofSeconds(4), Duration.ofMinutes(2), Duration.ofSeconds(10), Duration.ofMinutes(10));
         assertAllChecksPass(OutageCampaign.run(o), "outage");
     }
 
     @Test
     void failover_workerKilledMidJob_theOtherCompletesItAndOrthancHoldsOneSeriesPerJob() throws Exception {
-        FailoverCampaign.Options o = FailoverCampaign.Options.full(SEED).with(2, 1, 12).withMaxTime(Duration.ofMinutes(8));
+        FailoverCampaign.Options o =
+                FailoverCampaign.Options.full(SEED).with(2, 1, 12).withMaxTime(Duration.ofMinutes(8));
         assertAllChecksPass(FailoverCampaign.run(o), "failover");
     }
 
@@ -56,7 +58,9 @@ class CampaignsIT {
         System.out.println(report.markdown());
         Path dir = Files.createDirectories(Processes.projectRoot().resolve("target/campaign-reports"));
         Files.writeString(dir.resolve("CampaignsIT-" + name + ".json"), report.json());
-        assertTrue(report.passed(), name + " campaign failed " + report.failedChecks() + "\nreplay: " + report.command()
-                + "\n" + report.markdown());
+        assertTrue(
+                report.passed(),
+                name + " campaign failed " + report.failedChecks() + "\nreplay: " + report.command() + "\n"
+                        + report.markdown());
     }
 }

@@ -35,15 +35,24 @@ class FuzzCampaignIT {
             checks.add(() -> assertTrue(r.categories.get(c).cases > 0, "category " + c + " was exercised"));
         }
         for (Kind k : Kind.values()) {
-            checks.add(() -> assertEquals(0, r.failures(k), k + " failures (seed " + seed + "): " + r.failureDetails.stream()
-                    .filter(f -> f.startsWith(k + ":")).limit(5).toList()));
+            checks.add(() -> assertEquals(
+                    0,
+                    r.failures(k),
+                    k + " failures (seed " + seed + "): "
+                            + r.failureDetails.stream()
+                                    .filter(f -> f.startsWith(k + ":"))
+                                    .limit(5)
+                                    .toList()));
         }
         checks.add(() -> assertTrue(r.echoes >= cases / 100, "C-ECHO interleaved every 100 cases: " + r.echoes));
-        checks.add(() -> assertTrue(r.storesAnsweredSuccess > 0, "some C-STOREs answered Success (and were checked in the spool)"));
+        checks.add(() -> assertTrue(
+                r.storesAnsweredSuccess > 0, "some C-STOREs answered Success (and were checked in the spool)"));
         checks.add(() -> assertTrue(r.storesRefused > 0, "some C-STOREs refused (and checked absent)"));
-        checks.add(() -> assertTrue(r.maxHeapUsedBytes > 0 && r.maxHeapUsedBytes < r.heapLimitBytes,
+        checks.add(() -> assertTrue(
+                r.maxHeapUsedBytes > 0 && r.maxHeapUsedBytes < r.heapLimitBytes,
                 "heap read from /q/metrics and below -Xmx: " + r.maxHeapUsedBytes));
-        checks.add(() -> assertTrue(r.heapAfterGcBytes.size() >= 2, "heap after GC at start and end: " + r.heapAfterGcBytes));
+        checks.add(() ->
+                assertTrue(r.heapAfterGcBytes.size() >= 2, "heap after GC at start and end: " + r.heapAfterGcBytes));
         checks.add(() -> assertTrue(r.passed(), "the campaign passed"));
         assertAll(checks);
     }

@@ -6,12 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -29,8 +31,6 @@ import org.meddiff.gateway.it.support.OrthancProcess;
 import org.meddiff.gateway.it.support.Processes;
 import org.meddiff.gateway.it.support.SyntheticDicom;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
 /** Exercises the integration-test harness itself (Orthanc, DCMTK, dciodvfy, Kafka), no gateway. */
 class HarnessIT {
 
@@ -45,7 +45,8 @@ class HarnessIT {
             Processes.Result echo = Dcmtk.echo(pacs.aeTitle(), "127.0.0.1", pacs.dicomPort());
             assertTrue(echo.ok(), echo.toString());
 
-            Processes.Result store = Dcmtk.store("HARNESS", pacs.aeTitle(), "127.0.0.1", pacs.dicomPort(), series.files());
+            Processes.Result store =
+                    Dcmtk.store("HARNESS", pacs.aeTitle(), "127.0.0.1", pacs.dicomPort(), series.files());
             assertTrue(store.ok(), store.toString());
             assertEquals(3, Dcmtk.storeSuccesses(store), store.toString());
 
@@ -53,9 +54,15 @@ class HarnessIT {
             assertEquals(1, seriesIds.size());
             String id = seriesIds.get(0);
             assertEquals(id, pacs.seriesIdOfUid(series.seriesInstanceUid()));
-            assertEquals("CT", pacs.seriesJson(id).path("MainDicomTags").path("Modality").asText());
-            assertEquals(series.studyInstanceUid(),
-                    pacs.studyOfSeries(id).path("MainDicomTags").path("StudyInstanceUID").asText());
+            assertEquals(
+                    "CT",
+                    pacs.seriesJson(id).path("MainDicomTags").path("Modality").asText());
+            assertEquals(
+                    series.studyInstanceUid(),
+                    pacs.studyOfSeries(id)
+                            .path("MainDicomTags")
+                            .path("StudyInstanceUID")
+                            .asText());
             List<JsonNode> instances = pacs.instancesOfSeries(id);
             Set<String> sops = new HashSet<>();
             instances.forEach(t -> sops.add(t.path("SOPInstanceUID").asText()));
@@ -84,7 +91,8 @@ class HarnessIT {
             pp.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
             pp.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
             try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp)) {
-                producer.send(new ProducerRecord<>(topic, "study-1", "{\"hello\":\"kafka\"}")).get();
+                producer.send(new ProducerRecord<>(topic, "study-1", "{\"hello\":\"kafka\"}"))
+                        .get();
             }
             assertEquals(List.of("{\"hello\":\"kafka\"}"), readAll(kafka, topic, 1));
 
@@ -107,7 +115,7 @@ class HarnessIT {
             TopicPartition tp = new TopicPartition(topic, 0);
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
-            List<String> values = new java.util.ArrayList<>();
+            List<String> values = new ArrayList<>();
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (values.size() < expected && System.nanoTime() < deadline) {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {

@@ -2,6 +2,7 @@ package org.meddiff.gateway.route;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -10,10 +11,13 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.meddiff.gateway.config.TestSettings;
+import org.meddiff.gateway.events.EventReader;
 import org.meddiff.gateway.events.Events;
+import org.meddiff.gateway.events.Outbox;
 import org.meddiff.gateway.events.OutboxFiles;
 import org.meddiff.gateway.events.ProcessedEvents;
 import org.meddiff.gateway.events.SeriesReady;
@@ -30,13 +34,22 @@ class RouterTest {
 
     /** A thick CT series sent to MEDDIFF: the shipped rules request cubic-thick-to-thin and superres. */
     static SeriesReady thickCt() {
-        return SeriesReady.of(STUDY, STUDY + ".1", 1, 40, "instances/" + STUDY + "/" + STUDY + ".1",
+        return SeriesReady.of(
+                STUDY,
+                STUDY + ".1",
+                1,
+                40,
+                "instances/" + STUDY + "/" + STUDY + ".1",
                 RoutingRulesTest.series("CT", 5.0));
     }
 
-    Router router(Spool spool, org.meddiff.gateway.events.Outbox outbox, StageProgress progress) {
-        return new Router(Router.fromConfig(TestSettings.gateway(Map.of()).route().rules()), outbox,
-                OutboxFiles.quickRetry(progress), new ProcessedEvents(spool.processed()));
+    Router router(Spool spool, Outbox outbox, StageProgress progress) {
+        return new Router(
+                Router.fromConfig(TestSettings.gateway(Map.of()).route().rules()),
+                outbox,
+                OutboxFiles.quickRetry(progress),
+                new ProcessedEvents(spool.processed()),
+                new EventReader(new SimpleMeterRegistry()));
     }
 
     @Test
@@ -49,7 +62,9 @@ class RouterTest {
         consumer.join(Duration.ofSeconds(30));
         assertFalse(consumer.isAlive());
         assertEquals(4, outbox.refused());
-        List<String> tasks = OutboxFiles.events(spool.outbox(), Topics.JOB_REQUESTED).stream().map(e -> e.path("task").asText()).toList();
+        List<String> tasks = OutboxFiles.events(spool.outbox(), Topics.JOB_REQUESTED).stream()
+                .map(e -> e.path("task").asText())
+                .toList();
         assertEquals(List.of("cubic-thick-to-thin", "superres"), tasks, "every matching rule's job was requested");
         assertTrue(progress.stalls().isEmpty());
     }
@@ -57,7 +72,7 @@ class RouterTest {
     @Test
     void aRecordThatIsNotAReadiness_isSkippedWithoutStoppingTheStage() {
         Spool spool = new Spool(root, 0);
-        Router router = router(spool, new org.meddiff.gateway.events.Outbox(spool.outbox()), new StageProgress());
+        Router router = router(spool, new Outbox(spool.outbox()), new StageProgress());
         router.onSeriesReady("null");
         router.onSeriesReady("{\"eventId\":\"0d8c2a7e-1f0b-4c39-9a51-3b4e5f6a7b8c\"}");
         router.onSeriesReady(Events.toJson(thickCt())); // and the next real one is routed
@@ -67,11 +82,39 @@ class RouterTest {
     @Test
     void theSameReadinessTwice_isRoutedOnce() {
         Spool spool = new Spool(root, 0);
-        Router router = router(spool, new org.meddiff.gateway.events.Outbox(spool.outbox()), new StageProgress());
+        Router router = router(spool, new Outbox(spool.outbox()), new StageProgress());
         String json = Events.toJson(thickCt());
         router.onSeriesReady(json);
         router.onSeriesReady(json);
         List<JsonNode> requested = OutboxFiles.events(spool.outbox(), Topics.JOB_REQUESTED);
         assertEquals(2, requested.size(), "two rules, each once: " + requested);
+    }
+
+    @Test
+    void fromConfig_skipsADisabledRule_andAnUnknownTaskStopsStartUpNamingTheRule() {
+        List<String> shipped = Router.fromConfig(
+                        TestSettings.gateway(Map.of()).route().rules())
+                .rules()
+                .stream()
+                .map(RoutingRules.Rule::name)
+                .toList();
+        List<String> withoutOne = Router.fromConfig(
+                        TestSettings.gateway(Map.of("gateway.route.rules[1].enabled", "false"))
+                                .route()
+                                .rules())
+                .rules()
+                .stream()
+                .map(RoutingRules.Rule::name)
+                .toList();
+        assertEquals(shipped.size() - 1, withoutOne.size());
+        assertFalse(withoutOne.contains(shipped.get(1)), withoutOne.toString());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Router.fromConfig(TestSettings.gateway(
+                                Map.of("gateway.route.rules[9].name", "typo", "gateway.route.rules[9].task", "denoize"))
+                        .route()
+                        .rules()));
+        assertTrue(
+                e.getMessage().contains("'typo'") && e.getMessage().contains("unknown task 'denoize'"), e.getMessage());
     }
 }

@@ -22,6 +22,7 @@ class SpoolRetentionTest {
 
     @TempDir
     Path root;
+
     Spool spool;
     SpoolRetention retention;
 
@@ -61,12 +62,16 @@ class SpoolRetentionTest {
 
         assertEquals(new SpoolRetention.Summary(1, 1, 2800), s);
         assertFalse(Files.exists(oldSeries));
-        assertTrue(Files.exists(lateInstance.resolve("1.2.3.2.1.dcm")), "a series with a recent instance is kept whole");
+        assertTrue(
+                Files.exists(lateInstance.resolve("1.2.3.2.1.dcm")), "a series with a recent instance is kept whole");
         assertFalse(Files.exists(oldJob));
-        assertFalse(Files.exists(oldJob.resolveSibling("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.lock")), "its lock goes with it");
+        assertFalse(
+                Files.exists(oldJob.resolveSibling("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.lock")), "its lock goes with it");
         assertTrue(Files.exists(recentJob.resolve("0001.dcm")));
         assertTrue(Files.exists(pendingEvent), "the outbox is never swept: its events are not yet published");
-        assertTrue(Files.isDirectory(spool.seriesDir(STUDY, "1.2.3.2").getParent()), "the study stays while a series is left");
+        assertTrue(
+                Files.isDirectory(spool.seriesDir(STUDY, "1.2.3.2").getParent()),
+                "the study stays while a series is left");
     }
 
     @Test
@@ -75,6 +80,7 @@ class SpoolRetentionTest {
         file(only.resolve("1.2.3.9.1.dcm"), NOW.minus(Duration.ofDays(30)), 10);
         assertEquals(new SpoolRetention.Summary(1, 0, 10), retention.purge(NOW.minus(WEEK)));
         assertFalse(Files.exists(only.getParent()));
-        assertEquals(new SpoolRetention.Summary(0, 0, 0), retention.purge(NOW.minus(WEEK)), "a second sweep finds nothing");
+        assertEquals(
+                new SpoolRetention.Summary(0, 0, 0), retention.purge(NOW.minus(WEEK)), "a second sweep finds nothing");
     }
 }

@@ -1,6 +1,5 @@
 package org.meddiff.gateway.spool;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -32,6 +31,7 @@ class SpoolTest {
 
     @TempDir
     Path tmp;
+
     Path root;
     Spool spool;
 
@@ -44,13 +44,15 @@ class SpoolTest {
     // ------------------------------------------------------------------ Uids
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "1.2.840.10008.5.1.4.1.1.2",                    // CT Image Storage
-            "1.2.840.10008.1.2.1",                          // Explicit VR Little Endian
-            "2.25.329800735698586629295641978511506172918", // UUID-derived (PS3.5 B.2)
-            "1.3.12.2.1107.5.1.4.73104.30000020081307523376400012736",
-            "0",
-            "1.0.2"})
+    @ValueSource(
+            strings = {
+                "1.2.840.10008.5.1.4.1.1.2", // CT Image Storage
+                "1.2.840.10008.1.2.1", // Explicit VR Little Endian
+                "2.25.329800735698586629295641978511506172918", // UUID-derived (PS3.5 B.2)
+                "1.3.12.2.1107.5.1.4.73104.30000020081307523376400012736",
+                "0",
+                "1.0.2"
+            })
     void realUidsAreValid(String uid) {
         assertTrue(Uids.isValid(uid), uid);
     }
@@ -64,8 +66,29 @@ class SpoolTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "1..2", "../x", "..", ".", "1.2/3", "1.2\\3", "/1.2", "1.2.", ".1.2", " 1.2", "1.2 ",
-            "1.2\n", "1.2\u0000", "1.2.a", "1,2", "1.2.\u0663",  "1.2.\uFF13", "1.2.3\u00A0", "\u00B9.2"})
+    @ValueSource(
+            strings = {
+                "",
+                "1..2",
+                "../x",
+                "..",
+                ".",
+                "1.2/3",
+                "1.2\\3",
+                "/1.2",
+                "1.2.",
+                ".1.2",
+                " 1.2",
+                "1.2 ",
+                "1.2\n",
+                "1.2\u0000",
+                "1.2.a",
+                "1,2",
+                "1.2.\u0663",
+                "1.2.\uFF13",
+                "1.2.3\u00A0",
+                "\u00B9.2"
+            })
     void malformedUidsAreRejected(String uid) {
         assertFalse(Uids.isValid(uid), "'" + uid.replace("\n", "\\n") + "'");
     }
@@ -80,8 +103,14 @@ class SpoolTest {
     @Test
     void instancePathIsStudySeriesSopUnderTheRoot() {
         Path p = spool.instancePath(STUDY, SERIES, SOP);
-        assertEquals(root.toAbsolutePath().normalize().resolve("instances").resolve(STUDY).resolve(SERIES)
-                .resolve(SOP + ".dcm"), p);
+        assertEquals(
+                root.toAbsolutePath()
+                        .normalize()
+                        .resolve("instances")
+                        .resolve(STUDY)
+                        .resolve(SERIES)
+                        .resolve(SOP + ".dcm"),
+                p);
         assertEquals("instances/" + STUDY + "/" + SERIES + "/" + SOP + ".dcm", spool.relative(p));
         assertEquals(p, spool.resolve(spool.relative(p)), "a claim check resolves back to the file");
     }
@@ -115,8 +144,16 @@ class SpoolTest {
     // ------------------------------------------------------------------ resolving claim checks
 
     @ParameterizedTest
-    @ValueSource(strings = {"../../etc/passwd", "..", "../spool-other/instances/x", "instances/../../outside",
-            "instances/1.2/../../../etc", "/etc/passwd", "/"})
+    @ValueSource(
+            strings = {
+                "../../etc/passwd",
+                "..",
+                "../spool-other/instances/x",
+                "instances/../../outside",
+                "instances/1.2/../../../etc",
+                "/etc/passwd",
+                "/"
+            })
     void resolveRefusesReferencesEscapingTheRoot(String reference) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> spool.resolve(reference));
         assertTrue(e.getMessage().contains("outside the spool"), e.getMessage());
@@ -132,10 +169,13 @@ class SpoolTest {
     @Test
     void resolveAcceptsReferencesInsideTheRoot() {
         Path absRoot = root.toAbsolutePath().normalize();
-        assertEquals(absRoot.resolve("instances").resolve(STUDY).resolve(SERIES),
+        assertEquals(
+                absRoot.resolve("instances").resolve(STUDY).resolve(SERIES),
                 spool.resolve("instances/" + STUDY + "/" + SERIES));
         assertEquals(absRoot.resolve("derived/ab12cd34"), spool.resolve("derived/x/../ab12cd34"), "normalised");
-        assertEquals(absRoot.resolve("instances/a"), spool.resolve(absRoot.resolve("instances/a").toString()),
+        assertEquals(
+                absRoot.resolve("instances/a"),
+                spool.resolve(absRoot.resolve("instances/a").toString()),
                 "an absolute path inside the spool is still inside");
     }
 
@@ -151,7 +191,9 @@ class SpoolTest {
 
         Path second = Files.writeString(spool.incoming().resolve("b.part"), "second, longer version of the instance");
         spool.moveDurably(second, target);
-        assertEquals("second, longer version of the instance", Files.readString(target),
+        assertEquals(
+                "second, longer version of the instance",
+                Files.readString(target),
                 "a re-sent instance replaces the stored one");
         assertFalse(Files.exists(second));
         assertEquals(List.of(target), spool.seriesFiles(target.getParent()));
@@ -209,8 +251,8 @@ class SpoolTest {
         }
         Path outside = Files.createTempFile(shm, "spooltest", ".part");
         try {
-            IOException e = assertThrows(IOException.class,
-                    () -> spool.moveDurably(outside, spool.instancePath(STUDY, SERIES, SOP)));
+            IOException e = assertThrows(
+                    IOException.class, () -> spool.moveDurably(outside, spool.instancePath(STUDY, SERIES, SOP)));
             assertTrue(e.getMessage().contains("atomic rename"), e.getMessage());
         } finally {
             Files.deleteIfExists(outside);

@@ -53,9 +53,11 @@ class StateWritesAreAtomicTest {
         List<String> unexpected = new ArrayList<>();
         List<String> sources;
         try (Stream<Path> files = Files.walk(main)) {
-            sources = files.filter(p -> p.toString().endsWith(".java")).map(p -> main.relativize(p).toString().replace('\\', '/'))
+            sources = files.filter(p -> p.toString().endsWith(".java"))
+                    .map(p -> main.relativize(p).toString().replace('\\', '/'))
                     .filter(p -> !p.startsWith("tools/")) // command-line tools write reports and test data, not state
-                    .sorted().toList();
+                    .sorted()
+                    .toList();
         }
         for (String source : sources) {
             String text = Files.readString(main.resolve(source));
@@ -64,23 +66,31 @@ class StateWritesAreAtomicTest {
             List<String> lines = new ArrayList<>();
             while (m.find()) {
                 found++;
-                lines.add(source + ":" + (1 + text.substring(0, m.start()).split("\n", -1).length - 1) + " " + m.group());
+                lines.add(
+                        source + ":" + (1 + text.substring(0, m.start()).split("\n", -1).length - 1) + " " + m.group());
             }
             if (found != ALLOWED.getOrDefault(source, 0)) {
                 unexpected.add(found + " write(s), " + ALLOWED.getOrDefault(source, 0) + " allowed: " + lines);
             }
         }
-        assertEquals(List.of(), unexpected, "state must be written through AtomicFiles (or the list above says why not)");
+        assertEquals(
+                List.of(), unexpected, "state must be written through AtomicFiles (or the list above says why not)");
     }
 
     @Test
     void theRuleRecognisesTheOldInPlaceWrites() {
         // what JobRunner and SeriesAssembler held before the fix must be caught, or the test above proves nothing
-        assertTrue(WRITE.matcher("Files.writeString(outputDir.resolve(COMPLETE_MARKER), Events.toJson(completed));").find());
-        assertTrue(WRITE.matcher("Files.writeString(state.dir.resolve(READY_FILE), generation + \" \" + count, US_ASCII);").find());
-        assertTrue(WRITE.matcher("java.nio.file.Files.writeString(marker, text);").find(), "a fully qualified call too");
-        assertTrue(WRITE.matcher("FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)").find());
-        assertTrue(!WRITE.matcher("FileChannel.open(dir, StandardOpenOption.READ)").find(), "reads are not writes");
+        assertTrue(WRITE.matcher("Files.writeString(outputDir.resolve(COMPLETE_MARKER), Events.toJson(completed));")
+                .find());
+        assertTrue(
+                WRITE.matcher("Files.writeString(state.dir.resolve(READY_FILE), generation + \" \" + count, US_ASCII);")
+                        .find());
+        assertTrue(
+                WRITE.matcher("java.nio.file.Files.writeString(marker, text);").find(), "a fully qualified call too");
+        assertTrue(WRITE.matcher("FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)")
+                .find());
+        assertTrue(
+                !WRITE.matcher("FileChannel.open(dir, StandardOpenOption.READ)").find(), "reads are not writes");
         assertTrue(!WRITE.matcher("AtomicFiles.writeString(marker, text);").find(), "the helper is the way");
     }
 }

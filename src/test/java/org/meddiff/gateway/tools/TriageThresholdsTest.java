@@ -44,7 +44,10 @@ class TriageThresholdsTest {
         // 0.080 and 0.070 above all ten lesion-free scores, 0.050 below all: AUROC 20 / 30
         assertEquals(2.0 / 3, t.seriesAuroc(), 1e-9);
         // without findings: half the lesion-free spread (0.009) above the highest
-        assertEquals(0.0735, TriageThresholds.suggest(LESION_FREE, new double[0], 0.0).urgent(), 1e-12);
+        assertEquals(
+                0.0735,
+                TriageThresholds.suggest(LESION_FREE, new double[0], 0.0).urgent(),
+                1e-12);
     }
 
     @Test
@@ -61,7 +64,10 @@ class TriageThresholdsTest {
         assertEquals(t.urgent(), Math.round(t.urgent() * 1e6) / 1e6, 0.0, "six decimals");
         assertTrue(t.urgent() > 0.0412345679 && t.stat() >= t.urgent(), t.toString());
         // 0.0735 comes out of the arithmetic as 0.07350000000000001: still 0.073500
-        assertEquals(0.0735, TriageThresholds.suggest(LESION_FREE, new double[0], 0.1).stat(), 0.0);
+        assertEquals(
+                0.0735,
+                TriageThresholds.suggest(LESION_FREE, new double[0], 0.1).stat(),
+                0.0);
     }
 
     @Test
@@ -74,9 +80,14 @@ class TriageThresholdsTest {
 
     @Test
     void badInputIsRefusedWithTheReason() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> TriageThresholds.suggest(new double[0], new double[] {0.1}, 0.1))
-                .getMessage().contains("lesion-free"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TriageThresholds.suggest(new double[0], new double[] {0.1}, 0.1))
+                .getMessage()
+                .contains("lesion-free"));
         assertThrows(IllegalArgumentException.class, () -> TriageThresholds.suggest(LESION_FREE, new double[0], 1.0));
-        assertThrows(IllegalArgumentException.class, () -> TriageThresholds.suggest(LESION_FREE, new double[] {Double.NaN}, 0.1));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> TriageThresholds.suggest(LESION_FREE, new double[] {Double.NaN}, 0.1));
     }
 }

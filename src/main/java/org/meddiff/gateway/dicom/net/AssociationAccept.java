@@ -23,7 +23,8 @@ record AssociationAccept(String calledAe, String callingAe, List<PresentationCon
     }
 
     /** Parses an A-ASSOCIATE-AC; abstract syntaxes come from the request we sent. */
-    static AssociationAccept parse(byte[] body, int length, List<PresentationContext> proposed) throws DicomProtocolException {
+    static AssociationAccept parse(byte[] body, int length, List<PresentationContext> proposed)
+            throws DicomProtocolException {
         if (length < 68) {
             throw new DicomProtocolException("A-ASSOCIATE-AC too short");
         }
@@ -49,8 +50,11 @@ record AssociationAccept(String calledAe, String callingAe, List<PresentationCon
                     }
                     sub += 4 + subLen;
                 }
-                String abstractSyntax = proposed.stream().filter(p -> p.id() == id)
-                        .map(PresentationContext::abstractSyntax).findFirst().orElse(null);
+                String abstractSyntax = proposed.stream()
+                        .filter(p -> p.id() == id)
+                        .map(PresentationContext::abstractSyntax)
+                        .findFirst()
+                        .orElse(null);
                 results.add(new PresentationContextResult(id, abstractSyntax, result, ts));
             } else if (type == 0x50) {
                 int sub = start;

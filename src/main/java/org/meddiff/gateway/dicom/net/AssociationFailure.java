@@ -9,7 +9,11 @@ import java.io.IOException;
  * A-ABORT) answered and will likely answer the same again. The message is never empty.
  */
 public class AssociationFailure extends IOException {
-    public enum Kind { DOWN, BUSY, REJECTED }
+    public enum Kind {
+        DOWN,
+        BUSY,
+        REJECTED
+    }
 
     private final Kind kind;
 

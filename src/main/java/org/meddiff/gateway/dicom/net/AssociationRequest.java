@@ -8,8 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A-ASSOCIATE-RQ (PS3.8 section 9.3.2): what a peer asks for, parsed from or encoded to bytes. */
-public record AssociationRequest(String calledAe, String callingAe, String applicationContext,
-                                 List<PresentationContext> presentationContexts, int maxPduLength) {
+public record AssociationRequest(
+        String calledAe,
+        String callingAe,
+        String applicationContext,
+        List<PresentationContext> presentationContexts,
+        int maxPduLength) {
     /** Presentation context IDs are the odd numbers 1..255 (PS3.8 section 9.3.2.2): at most 128 contexts. */
     static final int MAX_PRESENTATION_CONTEXTS = 128;
 
@@ -33,7 +37,8 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
             int start = pos + 4;
             int end = start + itemLength;
             if (end > length) {
-                throw new DicomProtocolException("A-ASSOCIATE-RQ item 0x" + Integer.toHexString(type) + " overruns the PDU");
+                throw new DicomProtocolException(
+                        "A-ASSOCIATE-RQ item 0x" + Integer.toHexString(type) + " overruns the PDU");
             }
             switch (type) {
                 case 0x10 -> appContext = Pdu.text(body, start, itemLength);
@@ -41,25 +46,29 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
                     // A repeated ID makes every PDV on it ambiguous; more than 128 cannot have distinct odd IDs, and a
                     // request of tens of thousands of tiny contexts would otherwise be parsed and answered in full.
                     if (contexts.size() == MAX_PRESENTATION_CONTEXTS) {
-                        throw new DicomProtocolException("A-ASSOCIATE-RQ proposes more than " + MAX_PRESENTATION_CONTEXTS
-                                + " presentation contexts");
+                        throw new DicomProtocolException("A-ASSOCIATE-RQ proposes more than "
+                                + MAX_PRESENTATION_CONTEXTS + " presentation contexts");
                     }
                     PresentationContext pc = parsePresentationContext(body, start, end);
                     if (idsSeen[pc.id()]) {
-                        throw new DicomProtocolException("A-ASSOCIATE-RQ proposes presentation context " + pc.id() + " twice");
+                        throw new DicomProtocolException(
+                                "A-ASSOCIATE-RQ proposes presentation context " + pc.id() + " twice");
                     }
                     idsSeen[pc.id()] = true;
                     contexts.add(pc);
                 }
                 case 0x50 -> maxPdu = parseMaxLength(body, start, end, maxPdu);
-                default -> { /* other items are optional and ignored */ }
+                default -> {
+                    /* other items are optional and ignored */
+                }
             }
             pos = end;
         }
         return new AssociationRequest(called, calling, appContext, contexts, maxPdu);
     }
 
-    private static PresentationContext parsePresentationContext(byte[] b, int start, int end) throws DicomProtocolException {
+    private static PresentationContext parsePresentationContext(byte[] b, int start, int end)
+            throws DicomProtocolException {
         if (end - start < 4) {
             throw new DicomProtocolException("presentation context item of " + (end - start) + " bytes is too short");
         }
@@ -136,8 +145,9 @@ public record AssociationRequest(String calledAe, String callingAe, String appli
 
     static byte[] userInformation(int maxPduLength) throws IOException {
         ByteArrayOutputStream user = new ByteArrayOutputStream();
-        writeItem(user, 0x51, new byte[] {(byte) (maxPduLength >>> 24), (byte) (maxPduLength >>> 16),
-                (byte) (maxPduLength >>> 8), (byte) maxPduLength});
+        writeItem(user, 0x51, new byte[] {
+            (byte) (maxPduLength >>> 24), (byte) (maxPduLength >>> 16), (byte) (maxPduLength >>> 8), (byte) maxPduLength
+        });
         writeUidItem(user, 0x52, Pdu.IMPLEMENTATION_CLASS_UID);
         writeItem(user, 0x55, Pdu.IMPLEMENTATION_VERSION.getBytes(StandardCharsets.US_ASCII));
         return user.toByteArray();

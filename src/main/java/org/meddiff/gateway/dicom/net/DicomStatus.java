@@ -11,16 +11,18 @@ public final class DicomStatus {
     public static final int DATA_SET_DOES_NOT_MATCH_SOP_CLASS = 0xA900;
     /** Error: cannot understand (malformed data set, invalid UIDs). */
     public static final int CANNOT_UNDERSTAND = 0xC000;
+
     public static final int WARNING_COERCION = 0xB000;
     public static final int WARNING_ELEMENTS_DISCARDED = 0xB006;
     public static final int WARNING_DATA_SET_DOES_NOT_MATCH = 0xB007;
 
-    private DicomStatus() {
-    }
+    private DicomStatus() {}
 
     /** Success and the storage warnings all mean the peer kept the instance. */
     public static boolean isStored(int status) {
-        return status == SUCCESS || status == WARNING_COERCION || status == WARNING_ELEMENTS_DISCARDED
+        return status == SUCCESS
+                || status == WARNING_COERCION
+                || status == WARNING_ELEMENTS_DISCARDED
                 || status == WARNING_DATA_SET_DOES_NOT_MATCH;
     }
 

@@ -2,6 +2,7 @@ package org.meddiff.gateway.dicom.net;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -34,7 +35,9 @@ public final class DimseCommand {
         while (pos + 8 <= length) {
             int group = (bytes[pos] & 0xff) | (bytes[pos + 1] & 0xff) << 8;
             int element = (bytes[pos + 2] & 0xff) | (bytes[pos + 3] & 0xff) << 8;
-            int len = (bytes[pos + 4] & 0xff) | (bytes[pos + 5] & 0xff) << 8 | (bytes[pos + 6] & 0xff) << 16
+            int len = (bytes[pos + 4] & 0xff)
+                    | (bytes[pos + 5] & 0xff) << 8
+                    | (bytes[pos + 6] & 0xff) << 16
                     | (bytes[pos + 7] & 0xff) << 24;
             if (group != 0 || len < 0 || len > length - pos - 8) { // written so that a huge len cannot overflow
                 throw new DicomProtocolException("malformed command set at byte " + pos);
@@ -65,7 +68,7 @@ public final class DimseCommand {
     /** UI values are padded with NUL, other strings with a space, to even length. */
     public DimseCommand putString(int element, String value, boolean uid) {
         byte[] raw = value.getBytes(StandardCharsets.US_ASCII);
-        byte[] padded = raw.length % 2 == 0 ? raw : java.util.Arrays.copyOf(raw, raw.length + 1);
+        byte[] padded = raw.length % 2 == 0 ? raw : Arrays.copyOf(raw, raw.length + 1);
         if (raw.length % 2 != 0) {
             padded[raw.length] = uid ? 0 : (byte) ' ';
         }
@@ -82,8 +85,9 @@ public final class DimseCommand {
         }
         byte[] rest = body.toByteArray();
         ByteArrayOutputStream all = new ByteArrayOutputStream(rest.length + 12);
-        writeElement(all, 0x0000, new byte[] {(byte) rest.length, (byte) (rest.length >>> 8),
-                (byte) (rest.length >>> 16), (byte) (rest.length >>> 24)});
+        writeElement(all, 0x0000, new byte[] {
+            (byte) rest.length, (byte) (rest.length >>> 8), (byte) (rest.length >>> 16), (byte) (rest.length >>> 24)
+        });
         all.writeBytes(rest);
         return all.toByteArray();
     }

@@ -12,12 +12,10 @@ import java.nio.charset.StandardCharsets;
  * bytes received are the bytes stored and the bytes sent on.
  */
 public final class Part10 {
-    private Part10() {
-    }
+    private Part10() {}
 
     /** What the meta header says about a file and where its data set starts. */
-    public record Meta(String sopClassUid, String sopInstanceUid, String transferSyntaxUid, long dataSetOffset) {
-    }
+    public record Meta(String sopClassUid, String sopInstanceUid, String transferSyntaxUid, long dataSetOffset) {}
 
     public static byte[] header(String sopClassUid, String sopInstanceUid, String transferSyntaxUid, String sourceAe) {
         ByteArrayOutputStream group = new ByteArrayOutputStream(256);
@@ -45,8 +43,16 @@ public final class Part10 {
     private static void shortElement(ByteArrayOutputStream out, int element, String vr, String value, byte pad) {
         byte[] raw = value.getBytes(StandardCharsets.US_ASCII);
         int len = raw.length + (raw.length % 2);
-        out.writeBytes(new byte[] {2, 0, (byte) element, (byte) (element >>> 8), (byte) vr.charAt(0), (byte) vr.charAt(1),
-                (byte) len, (byte) (len >>> 8)});
+        out.writeBytes(new byte[] {
+            2,
+            0,
+            (byte) element,
+            (byte) (element >>> 8),
+            (byte) vr.charAt(0),
+            (byte) vr.charAt(1),
+            (byte) len,
+            (byte) (len >>> 8)
+        });
         out.writeBytes(raw);
         if (raw.length % 2 != 0) {
             out.write(pad);
@@ -86,7 +92,10 @@ public final class Part10 {
             byte[] value = new byte[(int) length];
             in.readFully(value);
             if (element == 0x0000) {
-                long groupLength = (value[0] & 0xffL) | (value[1] & 0xffL) << 8 | (value[2] & 0xffL) << 16 | (value[3] & 0xffL) << 24;
+                long groupLength = (value[0] & 0xffL)
+                        | (value[1] & 0xffL) << 8
+                        | (value[2] & 0xffL) << 16
+                        | (value[3] & 0xffL) << 24;
                 groupEnd = offset + headerLength + length + groupLength;
             } else if (element == 0x0002) {
                 sopClass = Pdu.text(value, 0, value.length);

@@ -5,6 +5,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * DICOM upper-layer PDU framing (PS3.8 section 9.3): a 6-byte header (type, reserved, 32-bit big-endian
@@ -26,12 +27,10 @@ final class Pdu {
     /** Largest PDU body we are willing to buffer, whatever a peer announces (guards memory). */
     static final int MAX_ACCEPTED_PDU_BODY = 16 * 1024 * 1024;
 
-    private Pdu() {
-    }
+    private Pdu() {}
 
     /** Type and body length of the next PDU, or null at a clean end of stream. */
-    record Header(int type, int length) {
-    }
+    record Header(int type, int length) {}
 
     static Header readHeader(DataInputStream in) throws IOException {
         int type = in.read();
@@ -47,7 +46,8 @@ final class Pdu {
     }
 
     static byte[] readBody(DataInputStream in, Header header, byte[] reuse) throws IOException {
-        byte[] body = reuse != null && reuse.length >= header.length() ? reuse : new byte[Math.max(header.length(), 1024)];
+        byte[] body =
+                reuse != null && reuse.length >= header.length() ? reuse : new byte[Math.max(header.length(), 1024)];
         try {
             in.readFully(body, 0, header.length());
         } catch (EOFException e) {
@@ -125,7 +125,7 @@ final class Pdu {
 
     static byte[] aeTitleField(String ae) {
         byte[] field = new byte[16];
-        java.util.Arrays.fill(field, (byte) ' ');
+        Arrays.fill(field, (byte) ' ');
         byte[] src = ae.getBytes(StandardCharsets.US_ASCII);
         System.arraycopy(src, 0, field, 0, Math.min(16, src.length));
         return field;

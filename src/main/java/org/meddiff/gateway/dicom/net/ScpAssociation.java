@@ -4,6 +4,7 @@ import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -47,8 +48,13 @@ final class ScpAssociation {
     private int peerMaxPdu;
     private boolean quickAckSupported = true;
 
-    ScpAssociation(Socket socket, StoreScpServer.Settings settings, AssociationPolicy policy, StoreHandler handler,
-                   AssociationRejection forcedRejection) throws IOException {
+    ScpAssociation(
+            Socket socket,
+            StoreScpServer.Settings settings,
+            AssociationPolicy policy,
+            StoreHandler handler,
+            AssociationRejection forcedRejection)
+            throws IOException {
         this.socket = socket;
         this.writeClock = new WriteClock(socket.getOutputStream());
         this.settings = settings;
@@ -59,7 +65,8 @@ final class ScpAssociation {
 
     void run() throws IOException {
         // a connection over the association limit only reads one request to reject it: it gets no big buffer
-        in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), forcedRejection == null ? 256 * 1024 : 4096));
+        in = new DataInputStream(
+                new BufferedInputStream(socket.getInputStream(), forcedRejection == null ? 256 * 1024 : 4096));
         out = new BufferedOutputStream(writeClock, 64 * 1024);
         try {
             if (negotiate()) {
@@ -92,7 +99,7 @@ final class ScpAssociation {
      * keeps sending fills its window, and the write then blocks with no timeout of its own. StoreScpServer's watchdog
      * reads this clock and closes such a connection.
      */
-    private static final class WriteClock extends java.io.FilterOutputStream {
+    private static final class WriteClock extends FilterOutputStream {
         volatile long writingSince;
 
         WriteClock(OutputStream out) {
@@ -126,7 +133,8 @@ final class ScpAssociation {
             return false;
         }
         if (header.type() != Pdu.ASSOCIATE_RQ) {
-            throw new DicomProtocolException("expected A-ASSOCIATE-RQ, got PDU type 0x" + Integer.toHexString(header.type()));
+            throw new DicomProtocolException(
+                    "expected A-ASSOCIATE-RQ, got PDU type 0x" + Integer.toHexString(header.type()));
         }
         if (forcedRejection != null) {
             // Over the limit, only the AE titles are kept (for the log) and the rest is skipped, not buffered: the
@@ -138,7 +146,8 @@ final class ScpAssociation {
             byte[] body = Pdu.readBody(in, header, null);
             request = AssociationRequest.parse(body, header.length());
         }
-        Optional<AssociationRejection> rejection = forcedRejection != null ? Optional.of(forcedRejection)
+        Optional<AssociationRejection> rejection = forcedRejection != null
+                ? Optional.of(forcedRejection)
                 : !Pdu.APPLICATION_CONTEXT.equals(request.applicationContext())
                         ? Optional.of(AssociationRejection.applicationContextNotSupported(request.applicationContext()))
                         : policy.screen(request);
@@ -147,18 +156,24 @@ final class ScpAssociation {
             Pdu.writeReject(out, rejection.get());
             return false;
         }
-        List<PresentationContextResult> results = request.presentationContexts().stream().map(policy::answer).toList();
+        List<PresentationContextResult> results =
+                request.presentationContexts().stream().map(policy::answer).toList();
         for (PresentationContextResult r : results) {
             if (r.accepted()) {
                 accepted.put(r.id(), r);
             } else {
-                LOG.debugf("association %s: refused presentation context %s (%s)", describe(), r.abstractSyntax(),
+                LOG.debugf(
+                        "association %s: refused presentation context %s (%s)",
+                        describe(),
+                        r.abstractSyntax(),
                         r.result() == PresentationContextResult.ABSTRACT_SYNTAX_NOT_SUPPORTED
-                                ? "SOP class not supported" : "no supported transfer syntax");
+                                ? "SOP class not supported"
+                                : "no supported transfer syntax");
             }
         }
         peerMaxPdu = request.maxPduLength();
-        new AssociationAccept(request.calledAe(), request.callingAe(), results, peerMaxPdu).write(out, settings.maxPduLength());
+        new AssociationAccept(request.calledAe(), request.callingAe(), results, peerMaxPdu)
+                .write(out, settings.maxPduLength());
         return true;
     }
 
@@ -185,7 +200,8 @@ final class ScpAssociation {
                     LOG.infof("association %s aborted by the peer", describe());
                     return;
                 }
-                default -> throw new DicomProtocolException("unexpected PDU type 0x" + Integer.toHexString(header.type()));
+                default ->
+                    throw new DicomProtocolException("unexpected PDU type 0x" + Integer.toHexString(header.type()));
             }
         }
     }
@@ -254,13 +270,17 @@ final class ScpAssociation {
         String sopClass = command.getString(DimseCommand.AFFECTED_SOP_CLASS_UID);
         String sopInstance = command.getString(DimseCommand.AFFECTED_SOP_INSTANCE_UID);
         current = new IncomingStore(contextId, command, sopClass, sopInstance, context.transferSyntax());
-        if (command.getUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET) == DimseCommand.NO_DATA_SET) {
+        if (command.getUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET)
+                == DimseCommand.NO_DATA_SET) {
             IncomingStore store = current;
             current = null;
             logRefusal(sopInstance, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set");
-            sendCommand(contextId, DimseCommand.storeResponse(command, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set"));
+            sendCommand(
+                    contextId,
+                    DimseCommand.storeResponse(command, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set"));
             store.discard();
-            handler.refusedBeforeHandling(request.callingAe(), sopInstance, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set");
+            handler.refusedBeforeHandling(
+                    request.callingAe(), sopInstance, DicomStatus.CANNOT_UNDERSTAND, "C-STORE without data set");
             return;
         }
         if (sopClass == null || !sopClass.equals(context.abstractSyntax())) {
@@ -282,8 +302,9 @@ final class ScpAssociation {
      * an operator must find the calling AE, the instance and the reason, not just a status at the sender's end.
      */
     private void logRefusal(String sopInstance, int status, String why) {
-        LOG.warnf("C-STORE from %s of SOP instance %s refused with %s: %s", request.callingAe(), sopInstance,
-                DicomStatus.hex(status), why);
+        LOG.warnf(
+                "C-STORE from %s of SOP instance %s refused with %s: %s",
+                request.callingAe(), sopInstance, DicomStatus.hex(status), why);
     }
 
     private void onData(int contextId, byte[] body, int offset, int length, boolean last) throws IOException {
@@ -293,15 +314,17 @@ final class ScpAssociation {
         if (contextId != current.contextId) {
             // PS3.8: a message's fragments share its presentation context. The data set would otherwise be filed
             // under the command's transfer syntax whatever context (or none) its sender encoded it for.
-            throw new DicomProtocolException("data fragment on presentation context " + contextId + ", its C-STORE-RQ came on "
-                    + current.contextId);
+            throw new DicomProtocolException("data fragment on presentation context " + contextId
+                    + ", its C-STORE-RQ came on " + current.contextId);
         }
         current.write(body, offset, length);
         if (last) {
             IncomingStore store = current;
             current = null;
             StoreOutcome outcome = store.finish(request, handler);
-            sendCommand(store.contextId, DimseCommand.storeResponse(store.command, outcome.status(), outcome.errorComment()));
+            sendCommand(
+                    store.contextId,
+                    DimseCommand.storeResponse(store.command, outcome.status(), outcome.errorComment()));
         }
     }
 
@@ -309,8 +332,14 @@ final class ScpAssociation {
         byte[] bytes = command.encode();
         Pdu.writeHeader(out, Pdu.P_DATA_TF, bytes.length + 6);
         int itemLength = bytes.length + 2;
-        out.write(new byte[] {(byte) (itemLength >>> 24), (byte) (itemLength >>> 16), (byte) (itemLength >>> 8),
-                (byte) itemLength, (byte) contextId, 0x03});
+        out.write(new byte[] {
+            (byte) (itemLength >>> 24),
+            (byte) (itemLength >>> 16),
+            (byte) (itemLength >>> 8),
+            (byte) itemLength,
+            (byte) contextId,
+            0x03
+        });
         out.write(bytes);
         out.flush();
     }
@@ -389,8 +418,8 @@ final class ScpAssociation {
                 return StoreOutcome.failure(failedStatus, failure);
             }
             try {
-                return handler.store(new ReceivedInstance(request.callingAe(), request.calledAe(), sopClass, sopInstance,
-                        transferSyntax, file));
+                return handler.store(new ReceivedInstance(
+                        request.callingAe(), request.calledAe(), sopClass, sopInstance, transferSyntax, file));
             } catch (RuntimeException e) {
                 LOG.errorf(e, "store handler failed for SOP instance %s", sopInstance);
                 deleteQuietly();
@@ -399,7 +428,8 @@ final class ScpAssociation {
                 // A data set nested deep enough overflows a parser's stack. Uncaught, that killed the association
                 // thread: no answer for the sender and the file left in incoming/. Refused like any handler failure,
                 // logged without its thousand-frame trace.
-                LOG.errorf("store handler ran out of stack for SOP instance %s (a deeply nested data set?)", sopInstance);
+                LOG.errorf(
+                        "store handler ran out of stack for SOP instance %s (a deeply nested data set?)", sopInstance);
                 deleteQuietly();
                 return StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "internal error");
             }

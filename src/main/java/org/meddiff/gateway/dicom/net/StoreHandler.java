@@ -13,6 +13,5 @@ public interface StoreHandler {
      * (the spool file could not be written or fsync-ed, a SOP class the context does not carry, no data set; the network
      * layer has logged why): told so the refusal is counted with the handler's own.
      */
-    default void refusedBeforeHandling(String callingAe, String sopInstanceUid, int status, String reason) {
-    }
+    default void refusedBeforeHandling(String callingAe, String sopInstanceUid, int status, String reason) {}
 }

@@ -2,18 +2,28 @@ package org.meddiff.gateway.dicom.net;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLException;
+
 import org.meddiff.gateway.Failures;
 
 /**
@@ -41,14 +51,15 @@ public final class StoreScu {
 
         public Destination {
             if (maxAssociations < 1) {
-                throw new IllegalArgumentException("a destination needs at least one association, got " + maxAssociations);
+                throw new IllegalArgumentException(
+                        "a destination needs at least one association, got " + maxAssociations);
             }
         }
 
         /** Parses {@code AET@host:port}, {@code AET@host:port/tls} for DICOM over TLS, either with {@code *N}. */
         public static Destination parse(String text) {
             int limit = 1;
-            java.util.regex.Matcher star = ASSOCIATIONS.matcher(text);
+            Matcher star = ASSOCIATIONS.matcher(text);
             if (star.find()) {
                 limit = Integer.parseInt(star.group(1));
                 text = text.substring(0, star.start());
@@ -81,7 +92,7 @@ public final class StoreScu {
         }
 
         /** "*N" at the very end (an AE title may contain '*' itself). */
-        private static final java.util.regex.Pattern ASSOCIATIONS = java.util.regex.Pattern.compile("\\*(\\d{1,2})$");
+        private static final Pattern ASSOCIATIONS = Pattern.compile("\\*(\\d{1,2})$");
     }
 
     /**
@@ -122,8 +133,12 @@ public final class StoreScu {
      * serves one association at a time leaves the next caller waiting); {@code readTimeoutMillis}: for each C-STORE
      * response; {@code tls}: how to reach destinations marked /tls, null when none is configured.
      */
-    public StoreScu(String callingAe, int connectTimeoutMillis, int associationTimeoutMillis, int readTimeoutMillis,
-                    TlsClientSettings tls) {
+    public StoreScu(
+            String callingAe,
+            int connectTimeoutMillis,
+            int associationTimeoutMillis,
+            int readTimeoutMillis,
+            TlsClientSettings tls) {
         this.callingAe = callingAe;
         this.connectTimeoutMillis = connectTimeoutMillis;
         this.associationTimeoutMillis = associationTimeoutMillis;
@@ -141,35 +156,39 @@ public final class StoreScu {
             socket.setTcpNoDelay(true);
             try {
                 socket.connect(new InetSocketAddress(destination.host(), destination.port()), connectTimeoutMillis);
-            } catch (java.net.ConnectException | java.net.NoRouteToHostException | java.net.UnknownHostException
-                     | java.net.SocketTimeoutException e) {
-                throw new AssociationFailure(AssociationFailure.Kind.DOWN, destination + " is down: "
-                        + Failures.reason(e), e);
+            } catch (ConnectException | NoRouteToHostException | UnknownHostException | SocketTimeoutException e) {
+                throw new AssociationFailure(
+                        AssociationFailure.Kind.DOWN, destination + " is down: " + Failures.reason(e), e);
             }
             socket.setSoTimeout(associationTimeoutMillis);
             if (!destination.tls()) {
                 return socket;
             }
             if (tls == null) {
-                throw new AssociationFailure(AssociationFailure.Kind.REJECTED, destination
-                        + " needs TLS, and no dispatch TLS is configured");
+                throw new AssociationFailure(
+                        AssociationFailure.Kind.REJECTED,
+                        destination + " needs TLS, and no dispatch TLS is configured");
             }
             return tls.wrap(socket, destination.host(), destination.port());
-        } catch (javax.net.ssl.SSLException e) {
+        } catch (SSLException e) {
             socket.close();
-            throw new AssociationFailure(AssociationFailure.Kind.REJECTED, destination + ": TLS handshake failed: "
-                    + Failures.reason(e), e);
+            throw new AssociationFailure(
+                    AssociationFailure.Kind.REJECTED, destination + ": TLS handshake failed: " + Failures.reason(e), e);
         } catch (AssociationFailure e) {
             socket.close();
             throw e;
-        } catch (java.net.SocketTimeoutException e) {
+        } catch (SocketTimeoutException e) {
             socket.close();
-            throw new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: no TLS handshake within "
-                    + seconds(associationTimeoutMillis), e);
+            throw new AssociationFailure(
+                    AssociationFailure.Kind.BUSY,
+                    destination + " is busy: no TLS handshake within " + seconds(associationTimeoutMillis),
+                    e);
         } catch (IOException e) {
             socket.close(); // reset or closed during the handshake: a PACS restarting
-            throw new AssociationFailure(AssociationFailure.Kind.DOWN, destination + ": connection lost during the TLS "
-                    + "handshake (" + Failures.reason(e) + ")", e);
+            throw new AssociationFailure(
+                    AssociationFailure.Kind.DOWN,
+                    destination + ": connection lost during the TLS " + "handshake (" + Failures.reason(e) + ")",
+                    e);
         } catch (RuntimeException e) {
             socket.close();
             throw e;
@@ -203,7 +222,7 @@ public final class StoreScu {
             }
         }
         try (Socket socket = connect(destination);
-             WriteWatchdog.Guarded guarded = WriteWatchdog.guard(socket, readTimeoutMillis)) {
+                WriteWatchdog.Guarded guarded = WriteWatchdog.guard(socket, readTimeoutMillis)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
             OutputStream out = new BufferedOutputStream(guarded, 256 * 1024);
             AssociationAccept accept = associate(socket, in, out, proposed, destination);
@@ -216,13 +235,19 @@ public final class StoreScu {
                 int contextId = contextIds.get(meta.sopClassUid() + "|" + meta.transferSyntaxUid());
                 boolean contextAccepted = accept.results().stream().anyMatch(r -> r.id() == contextId && r.accepted());
                 if (!contextAccepted) {
-                    results.add(new FileResult(e.getKey(), meta.sopInstanceUid(), FileResult.SOP_CLASS_REFUSED,
+                    results.add(new FileResult(
+                            e.getKey(),
+                            meta.sopInstanceUid(),
+                            FileResult.SOP_CLASS_REFUSED,
                             "peer refused SOP class " + meta.sopClassUid() + " in " + meta.transferSyntaxUid()));
                     continue;
                 }
                 DimseCommand rsp;
                 try {
-                    writeCommand(out, contextId, DimseCommand.storeRequest(messageId++, meta.sopClassUid(), meta.sopInstanceUid()));
+                    writeCommand(
+                            out,
+                            contextId,
+                            DimseCommand.storeRequest(messageId++, meta.sopClassUid(), meta.sopInstanceUid()));
                     writeDataSet(out, contextId, e.getKey(), meta.dataSetOffset(), maxPdv);
                     rsp = readCommand(in);
                 } catch (SourceFileException unreadable) {
@@ -231,16 +256,26 @@ public final class StoreScu {
                     AssociationFailure why = lost(destination, lost);
                     for (Map.Entry<Path, Part10.Meta> rest : metas.entrySet()) {
                         if (results.stream().noneMatch(r -> r.file().equals(rest.getKey()))) {
-                            results.add(new FileResult(rest.getKey(), rest.getValue().sopInstanceUid(), FileResult.NOT_ANSWERED,
-                                    why.getMessage(), why.kind()));
+                            results.add(new FileResult(
+                                    rest.getKey(),
+                                    rest.getValue().sopInstanceUid(),
+                                    FileResult.NOT_ANSWERED,
+                                    why.getMessage(),
+                                    why.kind()));
                         }
                     }
                     return results;
                 }
                 int status = rsp.getUnsignedShort(DimseCommand.STATUS, -1);
                 String comment = rsp.getString(DimseCommand.ERROR_COMMENT);
-                results.add(new FileResult(e.getKey(), meta.sopInstanceUid(), status, DicomStatus.isStored(status) ? null
-                        : "status " + DicomStatus.hex(status) + (comment == null || comment.isBlank() ? "" : " " + comment.trim())));
+                results.add(new FileResult(
+                        e.getKey(),
+                        meta.sopInstanceUid(),
+                        status,
+                        DicomStatus.isStored(status)
+                                ? null
+                                : "status " + DicomStatus.hex(status)
+                                        + (comment == null || comment.isBlank() ? "" : " " + comment.trim())));
             }
             try {
                 Pdu.writeReleaseRq(out);
@@ -261,12 +296,16 @@ public final class StoreScu {
      */
     private AssociationFailure lost(Destination destination, Exception e) {
         if (e instanceof WriteWatchdog.WriteTimedOut) {
-            return new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: it took no data for "
-                    + seconds(readTimeoutMillis), e);
+            return new AssociationFailure(
+                    AssociationFailure.Kind.BUSY,
+                    destination + " is busy: it took no data for " + seconds(readTimeoutMillis),
+                    e);
         }
-        if (e instanceof java.net.SocketTimeoutException) {
-            return new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: no C-STORE response within "
-                    + readTimeoutMillis / 1000 + " s", e);
+        if (e instanceof SocketTimeoutException) {
+            return new AssociationFailure(
+                    AssociationFailure.Kind.BUSY,
+                    destination + " is busy: no C-STORE response within " + readTimeoutMillis / 1000 + " s",
+                    e);
         }
         if (e instanceof AssociationFailure f) {
             return f;
@@ -274,50 +313,70 @@ public final class StoreScu {
         if (e instanceof DicomProtocolException || e instanceof RuntimeException) {
             return new AssociationFailure(AssociationFailure.Kind.REJECTED, destination + ": " + Failures.reason(e), e);
         }
-        return new AssociationFailure(AssociationFailure.Kind.DOWN, destination + ": association lost ("
-                + Failures.reason(e) + ")", e);
+        return new AssociationFailure(
+                AssociationFailure.Kind.DOWN, destination + ": association lost (" + Failures.reason(e) + ")", e);
     }
 
     private static String seconds(int millis) {
-        return millis % 1000 == 0 ? millis / 1000 + " s" : String.format(java.util.Locale.ROOT, "%.1f s", millis / 1000.0);
+        return millis % 1000 == 0 ? millis / 1000 + " s" : String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
     }
 
     /** Sends the A-ASSOCIATE-RQ and reads the answer within the association timeout. */
-    private AssociationAccept associate(Socket socket, DataInputStream in, OutputStream out, List<PresentationContext> proposed,
-                                        Destination destination) throws IOException {
+    private AssociationAccept associate(
+            Socket socket,
+            DataInputStream in,
+            OutputStream out,
+            List<PresentationContext> proposed,
+            Destination destination)
+            throws IOException {
         try {
-            new AssociationRequest(destination.aeTitle(), callingAe, Pdu.APPLICATION_CONTEXT, proposed, 0).write(out, OUR_MAX_PDU);
+            new AssociationRequest(destination.aeTitle(), callingAe, Pdu.APPLICATION_CONTEXT, proposed, 0)
+                    .write(out, OUR_MAX_PDU);
             return readAccept(in, proposed, destination);
-        } catch (java.net.SocketTimeoutException e) {
-            throw new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: no answer to the association "
-                    + "request within " + seconds(associationTimeoutMillis), e);
+        } catch (SocketTimeoutException e) {
+            throw new AssociationFailure(
+                    AssociationFailure.Kind.BUSY,
+                    destination + " is busy: no answer to the association " + "request within "
+                            + seconds(associationTimeoutMillis),
+                    e);
         } catch (AssociationFailure e) {
             throw e;
         } catch (DicomProtocolException | RuntimeException e) {
             // an answer we cannot parse (lengths that lie): refused, not a reason to stop dispatching
-            throw new AssociationFailure(AssociationFailure.Kind.REJECTED, destination + ": malformed answer to the "
-                    + "association request (" + Failures.reason(e) + ")", e);
+            throw new AssociationFailure(
+                    AssociationFailure.Kind.REJECTED,
+                    destination + ": malformed answer to the " + "association request (" + Failures.reason(e) + ")",
+                    e);
         } catch (WriteWatchdog.WriteTimedOut e) {
-            throw new AssociationFailure(AssociationFailure.Kind.BUSY, destination + " is busy: it took no association "
-                    + "request for " + seconds(readTimeoutMillis), e);
+            throw new AssociationFailure(
+                    AssociationFailure.Kind.BUSY,
+                    destination + " is busy: it took no association " + "request for " + seconds(readTimeoutMillis),
+                    e);
         } catch (IOException e) {
-            throw new AssociationFailure(AssociationFailure.Kind.DOWN, destination + " closed the connection during "
-                    + "association (" + Failures.reason(e) + ")", e);
+            throw new AssociationFailure(
+                    AssociationFailure.Kind.DOWN,
+                    destination + " closed the connection during " + "association (" + Failures.reason(e) + ")",
+                    e);
         }
     }
 
     /** C-ECHO: true if the peer accepted an association for Verification and answered Success. */
     public boolean echo(Destination destination) throws IOException {
-        List<PresentationContext> proposed = List.of(new PresentationContext(1, "1.2.840.10008.1.1", List.of("1.2.840.10008.1.2")));
+        List<PresentationContext> proposed =
+                List.of(new PresentationContext(1, "1.2.840.10008.1.1", List.of("1.2.840.10008.1.2")));
         try (Socket socket = connect(destination)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             OutputStream out = new BufferedOutputStream(socket.getOutputStream());
             associate(socket, in, out, proposed, destination);
             socket.setSoTimeout(readTimeoutMillis);
-            writeCommand(out, 1, new DimseCommand().putString(DimseCommand.AFFECTED_SOP_CLASS_UID, "1.2.840.10008.1.1", true)
-                    .putUnsignedShort(DimseCommand.COMMAND_FIELD, DimseCommand.C_ECHO_RQ)
-                    .putUnsignedShort(DimseCommand.MESSAGE_ID, 1)
-                    .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET));
+            writeCommand(
+                    out,
+                    1,
+                    new DimseCommand()
+                            .putString(DimseCommand.AFFECTED_SOP_CLASS_UID, "1.2.840.10008.1.1", true)
+                            .putUnsignedShort(DimseCommand.COMMAND_FIELD, DimseCommand.C_ECHO_RQ)
+                            .putUnsignedShort(DimseCommand.MESSAGE_ID, 1)
+                            .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET));
             boolean ok = readCommand(in).getUnsignedShort(DimseCommand.STATUS, -1) == DicomStatus.SUCCESS;
             Pdu.writeReleaseRq(out);
             return ok;
@@ -334,7 +393,8 @@ public final class StoreScu {
         if (header.type() == Pdu.ASSOCIATE_RJ) {
             int result = body[1] & 0xff;
             // PS3.8 9.3.4: result 2 is rejected-transient (e.g. the peer's association limit), worth waiting for
-            throw new AssociationFailure(result == 2 ? AssociationFailure.Kind.BUSY : AssociationFailure.Kind.REJECTED,
+            throw new AssociationFailure(
+                    result == 2 ? AssociationFailure.Kind.BUSY : AssociationFailure.Kind.REJECTED,
                     d + " rejected the association (result " + result + ", source " + (body[2] & 0xff) + ", reason "
                             + (body[3] & 0xff) + ")");
         }
@@ -355,7 +415,8 @@ public final class StoreScu {
         out.flush();
     }
 
-    private static void writeDataSet(OutputStream out, int contextId, Path file, long offset, int maxPdv) throws IOException {
+    private static void writeDataSet(OutputStream out, int contextId, Path file, long offset, int maxPdv)
+            throws IOException {
         InputStream in;
         long size;
         try {
@@ -391,13 +452,20 @@ public final class StoreScu {
         }
     }
 
-    private static void writePdvHeader(OutputStream out, int itemLength, int contextId, int control) throws IOException {
-        out.write(new byte[] {(byte) (itemLength >>> 24), (byte) (itemLength >>> 16), (byte) (itemLength >>> 8),
-                (byte) itemLength, (byte) contextId, (byte) control});
+    private static void writePdvHeader(OutputStream out, int itemLength, int contextId, int control)
+            throws IOException {
+        out.write(new byte[] {
+            (byte) (itemLength >>> 24),
+            (byte) (itemLength >>> 16),
+            (byte) (itemLength >>> 8),
+            (byte) itemLength,
+            (byte) contextId,
+            (byte) control
+        });
     }
 
     private static DimseCommand readCommand(DataInputStream in) throws IOException {
-        java.io.ByteArrayOutputStream command = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream command = new ByteArrayOutputStream();
         byte[] buffer = null;
         while (true) {
             Pdu.Header header = Pdu.readHeader(in);
@@ -408,7 +476,8 @@ public final class StoreScu {
                 throw new AssociationFailure(AssociationFailure.Kind.REJECTED, "the peer aborted the association");
             }
             if (header.type() != Pdu.P_DATA_TF) {
-                throw new DicomProtocolException("expected P-DATA-TF, got PDU type 0x" + Integer.toHexString(header.type()));
+                throw new DicomProtocolException(
+                        "expected P-DATA-TF, got PDU type 0x" + Integer.toHexString(header.type()));
             }
             buffer = Pdu.readBody(in, header, buffer);
             int pos = 0;

@@ -3,9 +3,10 @@ package org.meddiff.gateway.dicom.net;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.util.List;
 import java.util.Optional;
-
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -20,16 +21,22 @@ import javax.net.ssl.TrustManagerFactory;
 public record TlsClientSettings(SSLContext context, List<String> protocols, boolean verifyHostname) {
 
     /** Loads the PKCS #12 stores; problems come back as IllegalArgumentException naming the file. */
-    public static TlsClientSettings load(Optional<Path> keyStore, Optional<String> keyStorePassword, Optional<Path> trustStore,
-                                         Optional<String> trustStorePassword, List<String> protocols, boolean verifyHostname) {
+    public static TlsClientSettings load(
+            Optional<Path> keyStore,
+            Optional<String> keyStorePassword,
+            Optional<Path> trustStore,
+            Optional<String> trustStorePassword,
+            List<String> protocols,
+            boolean verifyHostname) {
         try {
             KeyManagerFactory kmf = null;
             if (keyStore.isPresent()) {
                 char[] password = keyStorePassword.orElse("").toCharArray();
-                java.security.KeyStore keys = TlsServerSettings.read(keyStore.get(), password);
+                KeyStore keys = TlsServerSettings.read(keyStore.get(), password);
                 if (!TlsServerSettings.hasKey(keys)) {
-                    throw new IllegalArgumentException(keyStore.get() + ": the key store holds no private key (the gateway's "
-                            + "certificate for a PACS that asks for one)");
+                    throw new IllegalArgumentException(
+                            keyStore.get() + ": the key store holds no private key (the gateway's "
+                                    + "certificate for a PACS that asks for one)");
                 }
                 kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
                 kmf.init(keys, password);
@@ -37,12 +44,13 @@ public record TlsClientSettings(SSLContext context, List<String> protocols, bool
             TrustManagerFactory tmf = null;
             if (trustStore.isPresent()) {
                 tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-                tmf.init(TlsServerSettings.read(trustStore.get(), trustStorePassword.orElse("").toCharArray()));
+                tmf.init(TlsServerSettings.read(
+                        trustStore.get(), trustStorePassword.orElse("").toCharArray()));
             }
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(kmf == null ? null : kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
             return new TlsClientSettings(context, List.copyOf(protocols), verifyHostname);
-        } catch (java.security.GeneralSecurityException e) {
+        } catch (GeneralSecurityException e) {
             throw new IllegalArgumentException("cannot set up DICOM TLS for dispatch: " + e.getMessage(), e);
         }
     }
@@ -56,7 +64,8 @@ public record TlsClientSettings(SSLContext context, List<String> protocols, bool
         SSLParameters parameters = socket.getSSLParameters();
         parameters.setProtocols(protocols.toArray(String[]::new));
         if (verifyHostname) {
-            parameters.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the host (RFC 2818 rules)
+            parameters.setEndpointIdentificationAlgorithm(
+                    "HTTPS"); // the certificate must name the host (RFC 2818 rules)
         }
         socket.setSSLParameters(parameters);
         socket.startHandshake();

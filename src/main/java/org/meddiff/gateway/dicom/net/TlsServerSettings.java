@@ -7,9 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
-
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
@@ -21,15 +22,24 @@ import javax.net.ssl.TrustManagerFactory;
  */
 public record TlsServerSettings(SSLContext context, ClientAuth clientAuth, List<String> protocols) {
 
-    public enum ClientAuth { NONE, WANT, NEED }
+    public enum ClientAuth {
+        NONE,
+        WANT,
+        NEED
+    }
 
     /**
      * Loads the PKCS #12 stores. Every problem (missing file, wrong password, no key in the key store, a client-auth
      * mode without a trust store) comes back as an IllegalArgumentException naming the file or the key.
      */
-    public static TlsServerSettings load(Path keyStore, Optional<String> keyStorePassword, Optional<Path> trustStore,
-                                         Optional<String> trustStorePassword, String clientAuth, List<String> protocols) {
-        ClientAuth auth = ClientAuth.valueOf(clientAuth.toUpperCase(java.util.Locale.ROOT));
+    public static TlsServerSettings load(
+            Path keyStore,
+            Optional<String> keyStorePassword,
+            Optional<Path> trustStore,
+            Optional<String> trustStorePassword,
+            String clientAuth,
+            List<String> protocols) {
+        ClientAuth auth = ClientAuth.valueOf(clientAuth.toUpperCase(Locale.ROOT));
         if (auth != ClientAuth.NONE && trustStore.isEmpty()) {
             throw new IllegalArgumentException("gateway.dicom.tls.client-auth=" + clientAuth
                     + " needs gateway.dicom.tls.trust-store (the certificates of the peers to trust)");
@@ -64,13 +74,18 @@ public record TlsServerSettings(SSLContext context, ClientAuth clientAuth, List<
             store.load(in, password);
             return store;
         } catch (IOException | GeneralSecurityException e) {
-            throw new IllegalArgumentException(file + ": cannot read it as PKCS #12 (" + (password.length == 0
-                    ? "no password is configured for it: set its -password key" : "wrong password?") + "): " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    file + ": cannot read it as PKCS #12 ("
+                            + (password.length == 0
+                                    ? "no password is configured for it: set its -password key"
+                                    : "wrong password?")
+                            + "): " + e.getMessage(),
+                    e);
         }
     }
 
     static boolean hasKey(KeyStore store) throws GeneralSecurityException {
-        for (String alias : java.util.Collections.list(store.aliases())) {
+        for (String alias : Collections.list(store.aliases())) {
             if (store.isKeyEntry(alias)) {
                 return true;
             }
@@ -80,7 +95,8 @@ public record TlsServerSettings(SSLContext context, ClientAuth clientAuth, List<
 
     /** An unbound server socket with the protocols and client-auth mode applied. */
     ServerSocket newServerSocket() throws IOException {
-        SSLServerSocket socket = (SSLServerSocket) context.getServerSocketFactory().createServerSocket();
+        SSLServerSocket socket =
+                (SSLServerSocket) context.getServerSocketFactory().createServerSocket();
         socket.setEnabledProtocols(protocols.toArray(String[]::new));
         switch (clientAuth) {
             case NEED -> socket.setNeedClientAuth(true);

@@ -2,7 +2,6 @@ package org.meddiff.gateway.dicom.net;
 
 import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -18,8 +17,7 @@ final class WriteWatchdog {
     private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("dicom-write-watchdog").daemon(true).unstarted(r));
 
-    private WriteWatchdog() {
-    }
+    private WriteWatchdog() {}
 
     /** The peer took no data for the limit. */
     static final class WriteTimedOut extends IOException {
@@ -79,14 +77,17 @@ final class WriteWatchdog {
         }
 
         private ScheduledFuture<?> arm() {
-            return TIMER.schedule(() -> {
-                timedOut = true;
-                try {
-                    socket.close();
-                } catch (IOException ignored) {
-                    // the blocked write fails either way
-                }
-            }, limitMillis, TimeUnit.MILLISECONDS);
+            return TIMER.schedule(
+                    () -> {
+                        timedOut = true;
+                        try {
+                            socket.close();
+                        } catch (IOException ignored) {
+                            // the blocked write fails either way
+                        }
+                    },
+                    limitMillis,
+                    TimeUnit.MILLISECONDS);
         }
     }
 }

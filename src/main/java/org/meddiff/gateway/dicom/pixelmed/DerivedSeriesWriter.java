@@ -30,14 +30,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import org.meddiff.gateway.dicom.DerivedSeriesResult;
-import org.meddiff.gateway.dicom.DerivedSeriesSpec;
-import org.meddiff.gateway.dicom.DerivedUids;
-import org.meddiff.gateway.dicom.DicomDataException;
-import org.meddiff.gateway.volume.ColourVolume;
-import org.meddiff.gateway.volume.Volume;
-import org.meddiff.gateway.volume.VolumeGeometry;
-
 import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;
 import com.pixelmed.dicom.AttributeTag;
@@ -51,6 +43,13 @@ import com.pixelmed.dicom.SequenceAttribute;
 import com.pixelmed.dicom.TagFromName;
 import com.pixelmed.dicom.TransferSyntax;
 import org.meddiff.gateway.Failures;
+import org.meddiff.gateway.dicom.DerivedSeriesResult;
+import org.meddiff.gateway.dicom.DerivedSeriesSpec;
+import org.meddiff.gateway.dicom.DerivedUids;
+import org.meddiff.gateway.dicom.DicomDataException;
+import org.meddiff.gateway.volume.ColourVolume;
+import org.meddiff.gateway.volume.Volume;
+import org.meddiff.gateway.volume.VolumeGeometry;
 
 /**
  * Writes derived series next to their source (same patient and study, new deterministic UIDs, references to the
@@ -85,40 +84,79 @@ final class DerivedSeriesWriter {
     private static final AttributeTag[] COPIED_TAGS = {
         TagFromName.SpecificCharacterSet,
         // Patient
-        TagFromName.PatientName, TagFromName.PatientID, TagFromName.IssuerOfPatientID,
-        TagFromName.PatientBirthDate, TagFromName.PatientBirthTime, TagFromName.PatientSex,
-        TagFromName.OtherPatientIDsSequence, TagFromName.OtherPatientNames, TagFromName.EthnicGroup,
-        TagFromName.PatientComments, TagFromName.PatientIdentityRemoved, TagFromName.DeidentificationMethod,
+        TagFromName.PatientName,
+        TagFromName.PatientID,
+        TagFromName.IssuerOfPatientID,
+        TagFromName.PatientBirthDate,
+        TagFromName.PatientBirthTime,
+        TagFromName.PatientSex,
+        TagFromName.OtherPatientIDsSequence,
+        TagFromName.OtherPatientNames,
+        TagFromName.EthnicGroup,
+        TagFromName.PatientComments,
+        TagFromName.PatientIdentityRemoved,
+        TagFromName.DeidentificationMethod,
         TagFromName.DeidentificationMethodCodeSequence,
         // Patient study
-        TagFromName.PatientAge, TagFromName.PatientSize, TagFromName.PatientWeight,
+        TagFromName.PatientAge,
+        TagFromName.PatientSize,
+        TagFromName.PatientWeight,
         TagFromName.AdditionalPatientHistory,
         // General study
-        TagFromName.StudyInstanceUID, TagFromName.StudyDate, TagFromName.StudyTime,
-        TagFromName.ReferringPhysicianName, TagFromName.StudyID, TagFromName.AccessionNumber,
-        TagFromName.IssuerOfAccessionNumberSequence, TagFromName.StudyDescription,
-        TagFromName.PhysiciansOfRecord, TagFromName.NameOfPhysiciansReadingStudy, TagFromName.ProcedureCodeSequence,
+        TagFromName.StudyInstanceUID,
+        TagFromName.StudyDate,
+        TagFromName.StudyTime,
+        TagFromName.ReferringPhysicianName,
+        TagFromName.StudyID,
+        TagFromName.AccessionNumber,
+        TagFromName.IssuerOfAccessionNumberSequence,
+        TagFromName.StudyDescription,
+        TagFromName.PhysiciansOfRecord,
+        TagFromName.NameOfPhysiciansReadingStudy,
+        TagFromName.ProcedureCodeSequence,
         // Frame of reference
-        TagFromName.FrameOfReferenceUID, TagFromName.PositionReferenceIndicator,
+        TagFromName.FrameOfReferenceUID,
+        TagFromName.PositionReferenceIndicator,
         // General equipment (SoftwareVersions is replaced)
-        TagFromName.Manufacturer, TagFromName.InstitutionName, TagFromName.InstitutionAddress,
-        TagFromName.StationName, TagFromName.InstitutionalDepartmentName, TagFromName.ManufacturerModelName,
+        TagFromName.Manufacturer,
+        TagFromName.InstitutionName,
+        TagFromName.InstitutionAddress,
+        TagFromName.StationName,
+        TagFromName.InstitutionalDepartmentName,
+        TagFromName.ManufacturerModelName,
         TagFromName.DeviceSerialNumber,
         // General series / general image descriptors that stay true for any derived image
-        TagFromName.BodyPartExamined, TagFromName.Laterality, TagFromName.ProtocolName,
-        TagFromName.LossyImageCompression, TagFromName.LossyImageCompressionRatio,
+        TagFromName.BodyPartExamined,
+        TagFromName.Laterality,
+        TagFromName.ProtocolName,
+        TagFromName.LossyImageCompression,
+        TagFromName.LossyImageCompressionRatio,
         TagFromName.LossyImageCompressionMethod,
     };
 
     /** Acquisition and CT image descriptors that stay true for a derived CT image (not part of a secondary capture). */
     private static final AttributeTag[] CT_ACQUISITION_TAGS = {
-        TagFromName.AcquisitionDate, TagFromName.AcquisitionTime,
-        SCANOPTIONS, DATACOLLECTIONDIAMETER, TagFromName.ReconstructionDiameter,
-        TagFromName.DistanceSourceToDetector, TagFromName.DistanceSourceToPatient, GANTRYDETECTORTILT,
-        TagFromName.TableHeight, ROTATIONDIRECTION, EXPOSURETIME,
-        XRAYTUBECURRENT, EXPOSURE, FILTERTYPE, GENERATORPOWER,
-        FOCALSPOTS, TagFromName.ConvolutionKernel, CTDIVOL, CTDI_PHANTOM_TYPE_CODE_SEQUENCE,
-        TagFromName.ContrastBolusAgent, TagFromName.ContrastBolusRoute,
+        TagFromName.AcquisitionDate,
+        TagFromName.AcquisitionTime,
+        SCANOPTIONS,
+        DATACOLLECTIONDIAMETER,
+        TagFromName.ReconstructionDiameter,
+        TagFromName.DistanceSourceToDetector,
+        TagFromName.DistanceSourceToPatient,
+        GANTRYDETECTORTILT,
+        TagFromName.TableHeight,
+        ROTATIONDIRECTION,
+        EXPOSURETIME,
+        XRAYTUBECURRENT,
+        EXPOSURE,
+        FILTERTYPE,
+        GENERATORPOWER,
+        FOCALSPOTS,
+        TagFromName.ConvolutionKernel,
+        CTDIVOL,
+        CTDI_PHANTOM_TYPE_CODE_SEQUENCE,
+        TagFromName.ContrastBolusAgent,
+        TagFromName.ContrastBolusRoute,
     };
 
     /** Type 2 attributes written empty when the source lacks them. */
@@ -128,13 +166,10 @@ final class DerivedSeriesWriter {
         TagFromName.AccessionNumber, TagFromName.PositionReferenceIndicator, TagFromName.Manufacturer,
     };
 
-
-    private DerivedSeriesWriter() {
-    }
+    private DerivedSeriesWriter() {}
 
     /** What the writer needs of each source instance: its identity and where it lies. */
-    private record SourceRef(String sopClassUid, String sopInstanceUid, double[] position) {
-    }
+    private record SourceRef(String sopClassUid, String sopInstanceUid, double[] position) {}
 
     /** Rescale of the derived pixel data: stored = round(HU) - intercept, slope 1. */
     record Rescale(double intercept, double slope) {
@@ -232,7 +267,11 @@ final class DerivedSeriesWriter {
             put(l, TagFromName.SecondaryCaptureDeviceManufacturer, "MedDiff-FM gateway");
             put(l, TagFromName.SecondaryCaptureDeviceSoftwareVersions, PixelMedDatasets.SOFTWARE_VERSION);
             VolumeGeometry g = image.geometry();
-            put(l, TagFromName.PatientOrientation, orientationLetters(g.rowDirection()), orientationLetters(g.columnDirection()));
+            put(
+                    l,
+                    TagFromName.PatientOrientation,
+                    orientationLetters(g.rowDirection()),
+                    orientationLetters(g.columnDirection()));
             putUs(l, TagFromName.SamplesPerPixel, 3);
             put(l, TagFromName.PhotometricInterpretation, "RGB");
             putUs(l, TagFromName.PlanarConfiguration, 0);
@@ -256,21 +295,35 @@ final class DerivedSeriesWriter {
 
     static DerivedSeriesResult ct(List<Path> sourceFiles, Volume volume, DerivedSeriesSpec spec, Path outputDir)
             throws DicomDataException {
-        return write(sourceFiles, volume.geometry(), spec, outputDir, "%04d.dcm",
+        return write(
+                sourceFiles,
+                volume.geometry(),
+                spec,
+                outputDir,
+                "%04d.dcm",
                 new CtImage(volume, Rescale.fitting(volume.voxels()), spec));
     }
 
-    static DerivedSeriesResult colour(List<Path> sourceFiles, ColourVolume image, DerivedSeriesSpec spec, String fileNamePrefix,
-                                      Path outputDir) throws DicomDataException {
+    static DerivedSeriesResult colour(
+            List<Path> sourceFiles, ColourVolume image, DerivedSeriesSpec spec, String fileNamePrefix, Path outputDir)
+            throws DicomDataException {
         if (fileNamePrefix == null || !fileNamePrefix.matches("[a-z][a-z0-9-]{0,31}")) {
-            throw new DicomDataException("a colour series needs a file name prefix of lower-case letters, digits and '-', got "
-                    + fileNamePrefix);
+            throw new DicomDataException(
+                    "a colour series needs a file name prefix of lower-case letters, digits and '-', got "
+                            + fileNamePrefix);
         }
-        return write(sourceFiles, image.geometry(), spec, outputDir, fileNamePrefix + "-%04d.dcm", new ColourImage(image));
+        return write(
+                sourceFiles, image.geometry(), spec, outputDir, fileNamePrefix + "-%04d.dcm", new ColourImage(image));
     }
 
-    private static DerivedSeriesResult write(List<Path> sourceFiles, VolumeGeometry g, DerivedSeriesSpec spec, Path outputDir,
-                                             String fileNamePattern, ImageKind kind) throws DicomDataException {
+    private static DerivedSeriesResult write(
+            List<Path> sourceFiles,
+            VolumeGeometry g,
+            DerivedSeriesSpec spec,
+            Path outputDir,
+            String fileNamePattern,
+            ImageKind kind)
+            throws DicomDataException {
         if (sourceFiles == null || sourceFiles.isEmpty()) {
             throw new DicomDataException("a derived series needs at least one source file");
         }
@@ -328,14 +381,16 @@ final class DerivedSeriesWriter {
                 list.put(referencedSeriesSequence(sourceSeriesUid, List.of(reference)));
                 list.put(kind.pixelData(z));
 
-                FileMetaInformation.addFileMetaInformation(list, TransferSyntax.ExplicitVRLittleEndian, PixelMedDatasets.SOURCE_AE);
+                FileMetaInformation.addFileMetaInformation(
+                        list, TransferSyntax.ExplicitVRLittleEndian, PixelMedDatasets.SOURCE_AE);
                 Path target = outputDir.resolve(String.format(Locale.ROOT, fileNamePattern, instanceNumber));
                 writeAtomically(list, target);
                 written.add(target);
             }
             fsyncDirectory(outputDir);
         } catch (DicomException e) {
-            throw new DicomDataException("cannot build derived instance in " + outputDir + ": " + Failures.reason(e), e);
+            throw new DicomDataException(
+                    "cannot build derived instance in " + outputDir + ": " + Failures.reason(e), e);
         } catch (IOException e) {
             throw new DicomDataException("cannot write derived series to " + outputDir + ": " + Failures.reason(e), e);
         }
@@ -343,8 +398,9 @@ final class DerivedSeriesWriter {
     }
 
     /** The attributes every derived image of the series shares, whatever its kind. */
-    private static AttributeList commonAttributes(AttributeList src, DerivedSeriesSpec spec, String seriesUid, VolumeGeometry g,
-                                                  String date, String time) throws DicomException {
+    private static AttributeList commonAttributes(
+            AttributeList src, DerivedSeriesSpec spec, String seriesUid, VolumeGeometry g, String date, String time)
+            throws DicomException {
         AttributeList l = new AttributeList();
         for (AttributeTag tag : COPIED_TAGS) {
             Attribute a = src.get(tag);
@@ -359,7 +415,9 @@ final class DerivedSeriesWriter {
         }
         if (l.get(TagFromName.FrameOfReferenceUID) == null) {
             // mandatory for CT: derive a stable one from the source series, so every series derived from it shares it
-            put(l, TagFromName.FrameOfReferenceUID,
+            put(
+                    l,
+                    TagFromName.FrameOfReferenceUID,
                     DerivedUids.fromName(string(src, TagFromName.SeriesInstanceUID) + "/frame-of-reference"));
         }
 
@@ -372,9 +430,13 @@ final class DerivedSeriesWriter {
         put(l, TagFromName.SeriesInstanceUID, seriesUid);
         Integer srcSeriesNumber = integer(src, TagFromName.SeriesNumber);
         long seriesNumber = (srcSeriesNumber == null ? 0L : srcSeriesNumber) + spec.seriesNumberOffset();
-        put(l, TagFromName.SeriesNumber, Long.toString(Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, seriesNumber))));
+        put(
+                l,
+                TagFromName.SeriesNumber,
+                Long.toString(Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, seriesNumber))));
         String srcDescription = string(src, TagFromName.SeriesDescription);
-        String suffix = spec.descriptionSuffix() == null ? "" : spec.descriptionSuffix().trim();
+        String suffix =
+                spec.descriptionSuffix() == null ? "" : spec.descriptionSuffix().trim();
         String description = srcDescription == null ? suffix : (srcDescription + " " + suffix).trim();
         if (!description.isEmpty()) {
             put(l, TagFromName.SeriesDescription, truncate(description, 64));
@@ -393,15 +455,22 @@ final class DerivedSeriesWriter {
         put(l, TagFromName.ImageType, "DERIVED", "SECONDARY", third);
         put(l, TagFromName.ContentDate, date);
         put(l, TagFromName.ContentTime, time);
-        if (spec.derivationDescription() != null && !spec.derivationDescription().isBlank()) {
+        if (spec.derivationDescription() != null
+                && !spec.derivationDescription().isBlank()) {
             put(l, TagFromName.DerivationDescription, truncate(spec.derivationDescription(), 1024));
         }
         put(l, TagFromName.BurnedInAnnotation, "NO");
 
         // Image plane
-        putDs(l, TagFromName.ImageOrientationPatient,
-                g.rowDirection()[0], g.rowDirection()[1], g.rowDirection()[2],
-                g.columnDirection()[0], g.columnDirection()[1], g.columnDirection()[2]);
+        putDs(
+                l,
+                TagFromName.ImageOrientationPatient,
+                g.rowDirection()[0],
+                g.rowDirection()[1],
+                g.rowDirection()[2],
+                g.columnDirection()[0],
+                g.columnDirection()[1],
+                g.columnDirection()[2]);
         putDs(l, TagFromName.PixelSpacing, g.spacingY(), g.spacingX());
         putDs(l, TagFromName.SliceThickness, g.sliceThickness());
         putDs(l, TagFromName.SpacingBetweenSlices, g.spacingZ());
@@ -489,21 +558,28 @@ final class DerivedSeriesWriter {
     private static void writeAtomically(AttributeList list, Path target) throws IOException, DicomException {
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         try {
-            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING);
-                 OutputStream out = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16)) {
+            try (FileChannel channel = FileChannel.open(
+                            tmp,
+                            StandardOpenOption.CREATE,
+                            StandardOpenOption.WRITE,
+                            StandardOpenOption.TRUNCATE_EXISTING);
+                    OutputStream out = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16)) {
                 // PixelMed closes the stream it writes to: give it one whose close() only flushes
-                list.write(new FilterOutputStream(out) {
-                    @Override
-                    public void write(byte[] b, int off, int len) throws IOException {
-                        out.write(b, off, len);
-                    }
+                list.write(
+                        new FilterOutputStream(out) {
+                            @Override
+                            public void write(byte[] b, int off, int len) throws IOException {
+                                out.write(b, off, len);
+                            }
 
-                    @Override
-                    public void close() throws IOException {
-                        out.flush();
-                    }
-                }, TransferSyntax.ExplicitVRLittleEndian, true, true);
+                            @Override
+                            public void close() throws IOException {
+                                out.flush();
+                            }
+                        },
+                        TransferSyntax.ExplicitVRLittleEndian,
+                        true,
+                        true);
                 out.flush();
                 channel.force(true);
             }
@@ -520,5 +596,4 @@ final class DerivedSeriesWriter {
             // not every platform/file system can sync a directory; the files themselves are synced
         }
     }
-
 }

@@ -72,13 +72,16 @@ final class Part10Scanner {
                 throw truncated(tag, pos, length, valueStart);
             }
             if (tag == 0x00020010) {
-                transferSyntax = new String(read(valueStart, (int) Math.min(length, 64)).array(), StandardCharsets.US_ASCII)
-                        .replace("\0", "").trim();
+                transferSyntax = new String(
+                                read(valueStart, (int) Math.min(length, 64)).array(), StandardCharsets.US_ASCII)
+                        .replace("\0", "")
+                        .trim();
             }
             pos = valueStart + length;
         }
         if (transferSyntax == null) {
-            throw new DicomDataException(file + ": no TransferSyntaxUID in the file meta information (truncated or not Part-10)");
+            throw new DicomDataException(
+                    file + ": no TransferSyntaxUID in the file meta information (truncated or not Part-10)");
         }
         switch (transferSyntax) {
             case IMPLICIT_LE -> explicitVr = false;
@@ -131,8 +134,8 @@ final class Part10Scanner {
             boolean fragments = tag == PIXEL_DATA; // encapsulated pixel data: its items are compressed bytes
             if (length == UNDEFINED) {
                 if (!sequence) {
-                    throw new DicomDataException(file + ": undefined length on a non-sequence element "
-                            + tagText(tag) + " at byte " + pos);
+                    throw new DicomDataException(
+                            file + ": undefined length on a non-sequence element " + tagText(tag) + " at byte " + pos);
                 }
                 pos = walkSequence(valueStart, Long.MAX_VALUE, depth + 1, fragments);
             } else {
@@ -200,7 +203,8 @@ final class Part10Scanner {
         };
         if (longForm) {
             if (pos + 12 > size) {
-                throw new DicomDataException(file + ": truncated (partial header of " + tagText(tag) + " at byte " + pos + ")");
+                throw new DicomDataException(
+                        file + ": truncated (partial header of " + tagText(tag) + " at byte " + pos + ")");
             }
             long length = read(pos + 8, 4).getInt(0) & 0xFFFFFFFFL;
             boolean sequence = vr.equals("SQ") || (length == UNDEFINED && (vr.equals("UN") || vr.startsWith("O")));

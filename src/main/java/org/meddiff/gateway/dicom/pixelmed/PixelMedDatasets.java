@@ -2,8 +2,8 @@ package org.meddiff.gateway.dicom.pixelmed;
 
 import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.decimal;
 import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.decimals;
-import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.integer;
 import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.intOr;
+import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.integer;
 import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.string;
 import static org.meddiff.gateway.dicom.pixelmed.PixelMedSupport.strings;
 import static org.meddiff.gateway.dicom.pixelmed.Vectors.cross;
@@ -21,6 +21,13 @@ import java.util.Locale;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import com.pixelmed.dicom.Attribute;
+import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.AttributeTag;
+import com.pixelmed.dicom.DicomException;
+import com.pixelmed.dicom.OtherByteAttribute;
+import com.pixelmed.dicom.OtherWordAttribute;
+import com.pixelmed.dicom.TagFromName;
 import org.meddiff.gateway.dicom.DerivedSeriesResult;
 import org.meddiff.gateway.dicom.DerivedSeriesSpec;
 import org.meddiff.gateway.dicom.DerivedUids;
@@ -30,14 +37,6 @@ import org.meddiff.gateway.dicom.InstanceHeader;
 import org.meddiff.gateway.volume.ColourVolume;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
-
-import com.pixelmed.dicom.Attribute;
-import com.pixelmed.dicom.AttributeList;
-import com.pixelmed.dicom.AttributeTag;
-import com.pixelmed.dicom.DicomException;
-import com.pixelmed.dicom.OtherByteAttribute;
-import com.pixelmed.dicom.OtherWordAttribute;
-import com.pixelmed.dicom.TagFromName;
 
 /**
  * The {@link DicomDatasets} port on PixelMed. Stateless and thread-safe.
@@ -71,12 +70,14 @@ public class PixelMedDatasets implements DicomDatasets {
 
     /** The value written to SoftwareVersions of every derived instance. */
     public static final String SOFTWARE_VERSION = "meddiff-gateway";
+
     static final String SOURCE_AE = "MEDDIFF_GW";
 
     /** Orientation cosines may differ this much between slices of one volume. */
     static final double ORIENTATION_TOLERANCE = 1e-3;
     /** Slice spacing may deviate from the median by max(this, 1 %). */
     static final double SPACING_TOLERANCE_MM = 0.05;
+
     static final double SPACING_TOLERANCE_RELATIVE = 0.01;
     /** A gap this many times the median spacing counts as missing slices rather than irregular spacing. */
     static final double MISSING_SLICE_FACTOR = 1.5;
@@ -100,7 +101,11 @@ public class PixelMedDatasets implements DicomDatasets {
         if (!missing.isEmpty()) {
             throw new DicomDataException(file + ": missing " + String.join(", ", missing));
         }
-        return new InstanceHeader(sopClass, sopInstance, study, series,
+        return new InstanceHeader(
+                sopClass,
+                sopInstance,
+                study,
+                series,
                 string(list, TagFromName.Modality),
                 integer(list, TagFromName.SeriesNumber),
                 integer(list, TagFromName.InstanceNumber),
@@ -116,7 +121,7 @@ public class PixelMedDatasets implements DicomDatasets {
      * alone is a valid UID the sender never meant, and the file would be stored under it.
      */
     private static String allValues(AttributeList list, AttributeTag tag) {
-        String s = com.pixelmed.dicom.Attribute.getDelimitedStringValuesOrNull(list, tag);
+        String s = Attribute.getDelimitedStringValuesOrNull(list, tag);
         if (s == null) {
             return null;
         }
@@ -136,9 +141,16 @@ public class PixelMedDatasets implements DicomDatasets {
     // ------------------------------------------------------------------ readVolume
 
     /** One decoded slice. */
-    private record Slice(Path file, String seriesUid, double[] position, double[] orientation, int rows, int columns,
-                         double[] pixelSpacing, Double thickness, float[] hu) {
-    }
+    private record Slice(
+            Path file,
+            String seriesUid,
+            double[] position,
+            double[] orientation,
+            int rows,
+            int columns,
+            double[] pixelSpacing,
+            Double thickness,
+            float[] hu) {}
 
     @Override
     public Volume readVolume(List<Path> files) throws DicomDataException {
@@ -212,7 +224,8 @@ public class PixelMedDatasets implements DicomDatasets {
             double lateral = norm(new double[] {d[0] - a * normal[0], d[1] - a * normal[1], d[2] - a * normal[2]});
             if (lateral > 0.1 + 0.002 * Math.abs(a)) {
                 double degrees = Math.toDegrees(Math.atan2(lateral, Math.abs(a)));
-                throw new DicomDataException("gantry tilt or sheared stack: " + slices.get(i).file().getFileName()
+                throw new DicomDataException("gantry tilt or sheared stack: "
+                        + slices.get(i).file().getFileName()
                         + " is offset " + fmt(lateral) + " mm in-plane from the first slice over " + fmt(a)
                         + " mm along the normal (" + fmt(degrees) + " degrees); only orthogonal stacks are supported");
             }
@@ -220,14 +233,16 @@ public class PixelMedDatasets implements DicomDatasets {
 
         double[] sortedGaps = gaps.clone();
         Arrays.sort(sortedGaps);
-        double median = sortedGaps.length % 2 == 1 ? sortedGaps[sortedGaps.length / 2]
+        double median = sortedGaps.length % 2 == 1
+                ? sortedGaps[sortedGaps.length / 2]
                 : 0.5 * (sortedGaps[sortedGaps.length / 2 - 1] + sortedGaps[sortedGaps.length / 2]);
         double tolerance = Math.max(SPACING_TOLERANCE_MM, SPACING_TOLERANCE_RELATIVE * median);
         for (int i = 0; i < n - 1; i++) {
             if (gaps[i] > MISSING_SLICE_FACTOR * median) {
                 long missing = Math.round(gaps[i] / median) - 1;
                 throw new DicomDataException("missing slices: gap of " + fmt(gaps[i]) + " mm between positions "
-                        + fmt(along[i]) + " and " + fmt(along[i + 1]) + " (" + slices.get(i).file().getFileName()
+                        + fmt(along[i]) + " and " + fmt(along[i + 1]) + " ("
+                        + slices.get(i).file().getFileName()
                         + ", " + slices.get(i + 1).file().getFileName() + ") where the spacing is " + fmt(median)
                         + " mm: about " + Math.max(1, missing) + " slice(s) missing of " + (n + Math.max(1, missing)));
             }
@@ -235,7 +250,8 @@ public class PixelMedDatasets implements DicomDatasets {
         for (int i = 0; i < n - 1; i++) {
             if (Math.abs(gaps[i] - median) > tolerance) {
                 throw new DicomDataException("irregular slice spacing: " + fmt(gaps[i]) + " mm between positions "
-                        + fmt(along[i]) + " and " + fmt(along[i + 1]) + " (" + slices.get(i).file().getFileName()
+                        + fmt(along[i]) + " and " + fmt(along[i + 1]) + " ("
+                        + slices.get(i).file().getFileName()
                         + ", " + slices.get(i + 1).file().getFileName() + ") where the median spacing is "
                         + fmt(median) + " mm (tolerance " + fmt(tolerance) + " mm)");
             }
@@ -247,8 +263,17 @@ public class PixelMedDatasets implements DicomDatasets {
         }
         double spacingZ = (along[n - 1] - along[0]) / (n - 1);
         Double thickness = slices.get(0).thickness();
-        VolumeGeometry geometry = new VolumeGeometry(columns, rows, n, first.clone(), row, col, normal,
-                ref.pixelSpacing()[1], ref.pixelSpacing()[0], spacingZ,
+        VolumeGeometry geometry = new VolumeGeometry(
+                columns,
+                rows,
+                n,
+                first.clone(),
+                row,
+                col,
+                normal,
+                ref.pixelSpacing()[1],
+                ref.pixelSpacing()[0],
+                spacingZ,
                 thickness != null && thickness > 0 ? thickness : spacingZ);
         return new Volume(geometry, voxels);
     }
@@ -280,8 +305,16 @@ public class PixelMedDatasets implements DicomDatasets {
         if (rows <= 0 || columns <= 0) {
             throw new DicomDataException(file + ": missing Rows/Columns");
         }
-        return new Slice(file, series, position, orientation, rows, columns, spacing,
-                decimal(list, TagFromName.SliceThickness), decodeHu(file, list, rows, columns));
+        return new Slice(
+                file,
+                series,
+                position,
+                orientation,
+                rows,
+                columns,
+                spacing,
+                decimal(list, TagFromName.SliceThickness),
+                decodeHu(file, list, rows, columns));
     }
 
     /** Native monochrome pixel data to HU: mask to BitsStored, sign-extend if PixelRepresentation is 1, rescale. */
@@ -296,7 +329,9 @@ public class PixelMedDatasets implements DicomDatasets {
         int bitsStored = intOr(list, TagFromName.BitsStored, bitsAllocated);
         int highBit = intOr(list, TagFromName.HighBit, bitsStored - 1);
         boolean signed = intOr(list, TagFromName.PixelRepresentation, 0) == 1;
-        if ((bitsAllocated != 16 && bitsAllocated != 8) || bitsStored < 1 || bitsStored > bitsAllocated
+        if ((bitsAllocated != 16 && bitsAllocated != 8)
+                || bitsStored < 1
+                || bitsStored > bitsAllocated
                 || highBit != bitsStored - 1) {
             throw new DicomDataException(file + ": unsupported pixel encoding (BitsAllocated " + bitsAllocated
                     + ", BitsStored " + bitsStored + ", HighBit " + highBit + ")");
@@ -332,7 +367,8 @@ public class PixelMedDatasets implements DicomDatasets {
                     raw[i] = words[i] & 0xffff;
                 }
             } else {
-                byte[] bytes = pixelData instanceof OtherWordAttribute ? pixelData.getByteValues(false)
+                byte[] bytes = pixelData instanceof OtherWordAttribute
+                        ? pixelData.getByteValues(false)
                         : pixelData.getByteValues();
                 if (bytes == null || bytes.length < count) {
                     throw new DicomDataException(file + ": truncated PixelData (" + (bytes == null ? 0 : bytes.length)
@@ -361,14 +397,15 @@ public class PixelMedDatasets implements DicomDatasets {
     // ------------------------------------------------------------------ derived series (DerivedSeriesWriter)
 
     @Override
-    public DerivedSeriesResult writeDerivedSeries(List<Path> sourceFiles, Volume volume, DerivedSeriesSpec spec,
-                                                  Path outputDir) throws DicomDataException {
+    public DerivedSeriesResult writeDerivedSeries(
+            List<Path> sourceFiles, Volume volume, DerivedSeriesSpec spec, Path outputDir) throws DicomDataException {
         return DerivedSeriesWriter.ct(sourceFiles, volume, spec, outputDir);
     }
 
     @Override
-    public DerivedSeriesResult writeColourSeries(List<Path> sourceFiles, ColourVolume image, DerivedSeriesSpec spec,
-                                                 String fileNamePrefix, Path outputDir) throws DicomDataException {
+    public DerivedSeriesResult writeColourSeries(
+            List<Path> sourceFiles, ColourVolume image, DerivedSeriesSpec spec, String fileNamePrefix, Path outputDir)
+            throws DicomDataException {
         return DerivedSeriesWriter.colour(sourceFiles, image, spec, fileNamePrefix, outputDir);
     }
 

@@ -13,8 +13,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Set;
 
-import org.meddiff.gateway.dicom.DicomDataException;
-
 import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeFactory;
 import com.pixelmed.dicom.AttributeList;
@@ -24,6 +22,7 @@ import com.pixelmed.dicom.DicomInputStream;
 import com.pixelmed.dicom.TagFromName;
 import com.pixelmed.dicom.TransferSyntax;
 import org.meddiff.gateway.Failures;
+import org.meddiff.gateway.dicom.DicomDataException;
 
 /** Small PixelMed helpers shared by {@link PixelMedDatasets}: reading, typed getters, DS formatting. */
 final class PixelMedSupport {
@@ -35,8 +34,7 @@ final class PixelMedSupport {
             TransferSyntax.ExplicitVRBigEndian,
             TransferSyntax.DeflatedExplicitVRLittleEndian);
 
-    private PixelMedSupport() {
-    }
+    private PixelMedSupport() {}
 
     /**
      * Reads a Part-10 file. With {@code untilPixelData} the read stops before (7FE0,0010), otherwise the
@@ -74,11 +72,15 @@ final class PixelMedSupport {
         } catch (EOFException e) {
             throw new DicomDataException(file + ": truncated (unexpected end of file)", e);
         } catch (IOException | DicomException | RuntimeException e) {
-            throw new DicomDataException(file + ": unreadable DICOM (" + e.getClass().getSimpleName()
-                    + (e.getMessage() == null || e.getMessage().isBlank() ? "" : ": " + e.getMessage()) + ")", e);
+            throw new DicomDataException(
+                    file + ": unreadable DICOM (" + e.getClass().getSimpleName()
+                            + (e.getMessage() == null || e.getMessage().isBlank() ? "" : ": " + e.getMessage()) + ")",
+                    e);
         } catch (OutOfMemoryError e) { // a corrupt value length can ask PixelMed for a huge array
             throw new DicomDataException(file + ": unreadable DICOM (corrupt value length)", e);
-        } catch (StackOverflowError e) { // nesting the scanner cannot see (implicit VR, defined lengths) recurses too deep
+        } catch (
+                StackOverflowError
+                        e) { // nesting the scanner cannot see (implicit VR, defined lengths) recurses too deep
             throw new DicomDataException(file + ": unreadable DICOM (sequences nested too deeply)");
         }
         if (!untilPixelData) {
@@ -107,16 +109,21 @@ final class PixelMedSupport {
         long bits = intOr(list, TagFromName.BitsAllocated, 0);
         long expected;
         try {
-            expected = Math.addExact(Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(
-                    rows, columns), frames), samples), bits), 7) / 8;
+            expected = Math.addExact(
+                            Math.multiplyExact(
+                                    Math.multiplyExact(
+                                            Math.multiplyExact(Math.multiplyExact(rows, columns), frames), samples),
+                                    bits),
+                            7)
+                    / 8;
         } catch (ArithmeticException e) {
             // dimensions no file can hold: unchecked, the product wrapped around and a few bytes passed for them
             expected = Long.MAX_VALUE;
         }
         long actual = pixelData.getVL();
         if (actual < expected) {
-            throw new DicomDataException(file + ": truncated (PixelData has " + actual + " bytes, image needs "
-                    + expected + ")");
+            throw new DicomDataException(
+                    file + ": truncated (PixelData has " + actual + " bytes, image needs " + expected + ")");
         }
     }
 
@@ -202,9 +209,12 @@ final class PixelMedSupport {
             return "0";
         }
         for (int digits = 15; digits >= 1; digits--) {
-            BigDecimal rounded = new BigDecimal(v).round(new MathContext(digits)).stripTrailingZeros();
-            String s = rounded.abs().compareTo(new BigDecimal("1e-6")) < 0 || rounded.abs().compareTo(new BigDecimal("1e15")) >= 0
-                    ? rounded.toString() : rounded.toPlainString();
+            BigDecimal rounded =
+                    new BigDecimal(v).round(new MathContext(digits)).stripTrailingZeros();
+            String s = rounded.abs().compareTo(new BigDecimal("1e-6")) < 0
+                            || rounded.abs().compareTo(new BigDecimal("1e15")) >= 0
+                    ? rounded.toString()
+                    : rounded.toPlainString();
             if (s.length() <= 16) {
                 return s.equals("-0") ? "0" : s;
             }

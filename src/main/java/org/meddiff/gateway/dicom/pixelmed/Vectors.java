@@ -2,8 +2,7 @@ package org.meddiff.gateway.dicom.pixelmed;
 
 /** 3-vector arithmetic for slice geometry (patient coordinates in mm, direction cosines). */
 final class Vectors {
-    private Vectors() {
-    }
+    private Vectors() {}
 
     static double dot(double[] a, double[] b) {
         return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];

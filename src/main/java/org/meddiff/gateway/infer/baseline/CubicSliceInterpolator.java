@@ -88,7 +88,8 @@ public final class CubicSliceInterpolator {
             int o3 = clamp(i + 2, last) * plane;
             double w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
             for (int p = 0; p < plane; p++) {
-                dst[outOffset + p] = (float) (w0 * src[o0 + p] + w1 * src[o1 + p] + w2 * src[o2 + p] + w3 * src[o3 + p]);
+                dst[outOffset + p] =
+                        (float) (w0 * src[o0 + p] + w1 * src[o1 + p] + w2 * src[o2 + p] + w3 * src[o3 + p]);
             }
         });
         return new Volume(out, dst);

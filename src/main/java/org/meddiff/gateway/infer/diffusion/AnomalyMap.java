@@ -3,8 +3,9 @@ package org.meddiff.gateway.infer.diffusion;
 import java.util.Arrays;
 
 /**
- * One-shot anomaly map (spec 10; MedDiff-FM task 3, no fine-tuning): diffuse x0 to a fixed t = 950
- * (small t fails to erase lesions), predict x0' in ONE smoothed network evaluation,
+ * One-shot anomaly map (spec 10; MedDiff-FM task 3, no fine-tuning): diffuse x0 to a fixed step t (the paper's 950:
+ * a small t fails to erase lesions; the gateway ships 400, gateway.diffusion.anomaly.t, chosen on a training volume for
+ * its small demo model), predict x0' in ONE smoothed network evaluation,
  * {@code map = |x0 - x0'|} inside the region-of-interest mask (0 outside).
  *
  * <p>Series score: the {@code quantile} (default 0.99) of the map inside the mask: values sorted
@@ -24,12 +25,20 @@ import java.util.Arrays;
  */
 public final class AnomalyMap {
 
-    public static final int T_DEFAULT = 950;
+    /** The paper's step; the gateway's own comes from its configuration. */
+    public static final int T_PAPER = 950;
+
     public static final double QUANTILE_DEFAULT = 0.99;
 
     /** The map (normalized-scale differences), the reconstruction x0' and the series score. */
-    public record Result(FloatVolume map, FloatVolume x0Pred, double score, int t, double quantile, double smoothingSigma, int draws) {
-    }
+    public record Result(
+            FloatVolume map,
+            FloatVolume x0Pred,
+            double score,
+            int t,
+            double quantile,
+            double smoothingSigma,
+            int draws) {}
 
     public static final int MAX_DRAWS = 16;
 
@@ -41,7 +50,7 @@ public final class AnomalyMap {
     private final int draws;
 
     public AnomalyMap(CosineSchedule schedule, SlidingWindowEstimator estimator) {
-        this(schedule, estimator, T_DEFAULT, QUANTILE_DEFAULT);
+        this(schedule, estimator, T_PAPER, QUANTILE_DEFAULT);
     }
 
     public AnomalyMap(CosineSchedule schedule, SlidingWindowEstimator estimator, int t, double quantile) {
@@ -49,7 +58,8 @@ public final class AnomalyMap {
     }
 
     /** @param smoothingSigma Gaussian sigma in voxels applied to |x0 - x0'| before masking (0: none) */
-    public AnomalyMap(CosineSchedule schedule, SlidingWindowEstimator estimator, int t, double quantile, double smoothingSigma) {
+    public AnomalyMap(
+            CosineSchedule schedule, SlidingWindowEstimator estimator, int t, double quantile, double smoothingSigma) {
         this(schedule, estimator, t, quantile, smoothingSigma, 1);
     }
 
@@ -57,8 +67,13 @@ public final class AnomalyMap {
      * @param smoothingSigma Gaussian sigma in voxels applied to x0 - x0' before the magnitude (0: none)
      * @param draws          one-step reconstructions averaged into x0' (1 to {@link #MAX_DRAWS})
      */
-    public AnomalyMap(CosineSchedule schedule, SlidingWindowEstimator estimator, int t, double quantile, double smoothingSigma,
-                      int draws) {
+    public AnomalyMap(
+            CosineSchedule schedule,
+            SlidingWindowEstimator estimator,
+            int t,
+            double quantile,
+            double smoothingSigma,
+            int draws) {
         if (estimator.model().conditioned()) {
             throw new IllegalArgumentException("the anomaly map uses the base model (no condition input)");
         }
@@ -120,7 +135,8 @@ public final class AnomalyMap {
             diff[i] = in[i] - p[i];
         }
         if (smoothingSigma > 0) {
-            diff = GaussianFilter.apply(new FloatVolume(x0.depth(), x0.height(), x0.width(), diff), smoothingSigma).data();
+            diff = GaussianFilter.apply(new FloatVolume(x0.depth(), x0.height(), x0.width(), diff), smoothingSigma)
+                    .data();
         }
         float[] m = mask.data();
         for (int i = 0; i < diff.length; i++) {

@@ -1,6 +1,8 @@
 package org.meddiff.gateway.infer.diffusion;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 
@@ -17,11 +19,12 @@ public final class ArrayNoiseSource implements NoiseSource {
     /** Splits a stacked [n, count] array into n arrays of {@code count}. */
     public static ArrayNoiseSource ofStacked(float[] stacked, int count) {
         if (count < 1 || stacked.length % count != 0) {
-            throw new IllegalArgumentException("stacked noise of " + stacked.length + " values is not a multiple of " + count);
+            throw new IllegalArgumentException(
+                    "stacked noise of " + stacked.length + " values is not a multiple of " + count);
         }
-        java.util.List<float[]> l = new java.util.ArrayList<>();
+        List<float[]> l = new ArrayList<>();
         for (int o = 0; o < stacked.length; o += count) {
-            l.add(java.util.Arrays.copyOfRange(stacked, o, o + count));
+            l.add(Arrays.copyOfRange(stacked, o, o + count));
         }
         return new ArrayNoiseSource(l);
     }
@@ -33,7 +36,8 @@ public final class ArrayNoiseSource implements NoiseSource {
             throw new IllegalStateException("noise source exhausted after " + used + " arrays");
         }
         if (a.length != count) {
-            throw new IllegalStateException("noise array " + used + " has " + a.length + " values, " + count + " requested");
+            throw new IllegalStateException(
+                    "noise array " + used + " has " + a.length + " values, " + count + " requested");
         }
         used++;
         return a;

@@ -11,8 +11,7 @@ public final class ClassicalBlend {
     /** The largest weight accepted: at 1 the output would be the classical filter alone. */
     public static final double MAX_WEIGHT = 0.9;
 
-    private ClassicalBlend() {
-    }
+    private ClassicalBlend() {}
 
     /**
      * @param own        the diffusion estimate

@@ -26,7 +26,8 @@ public final class CosineSchedule {
         for (int t = 0; t < alphaBar.length; t++) {
             double a = alphaBar[t];
             if (!(a > 0 && a <= 1) || (t > 0 && a > alphaBar[t - 1])) {
-                throw new IllegalArgumentException("alpha_bar must be in (0, 1] and non-increasing; entry " + t + " = " + a);
+                throw new IllegalArgumentException(
+                        "alpha_bar must be in (0, 1] and non-increasing; entry " + t + " = " + a);
             }
         }
         this.alphaBar = alphaBar;

@@ -33,10 +33,10 @@ public final class DiffPirDenoiser {
         this.estimator = estimator;
     }
 
-    public SamplerResult denoise(FloatVolume y0, FloatVolume anatomy, int region, Params p, NoiseSource noise,
-                                 ProgressListener progress) {
+    public SamplerResult denoise(
+            FloatVolume y0, FloatVolume anatomy, int region, Params p, NoiseSource noise, SamplerProgress progress) {
         y0.requireSameShape(anatomy, "anatomy");
-        ProgressListener pl = progress == null ? ProgressListener.NONE : progress;
+        SamplerProgress pl = progress == null ? SamplerProgress.NONE : progress;
         int tStart = schedule.tStartFor(p.sigmaN());
         int[] ts = CosineSchedule.timesteps(tStart, p.steps());
         double[] rhos = new double[ts.length];
@@ -62,7 +62,14 @@ public final class DiffPirDenoiser {
             x = tp < 0 ? x0h : DiffusionMath.diffPirNext(x, x0h, a, schedule.alphaBar(tp), p.zeta(), noise);
             pl.step(i + 1, ts.length, t, estimator.lastPatchesPerSecond());
         }
-        return new SamplerResult(new FloatVolume(y0.depth(), y0.height(), y0.width(), x), ts, rhos, p.sigmaN(), p.lambda(),
-                p.zeta(), estimator.patchesEvaluated() - patches0, (estimator.networkNanos() - nanos0) / 1e9);
+        return new SamplerResult(
+                new FloatVolume(y0.depth(), y0.height(), y0.width(), x),
+                ts,
+                rhos,
+                p.sigmaN(),
+                p.lambda(),
+                p.zeta(),
+                estimator.patchesEvaluated() - patches0,
+                (estimator.networkNanos() - nanos0) / 1e9);
     }
 }

@@ -72,7 +72,8 @@ public final class DiffPirSuperResolver {
     /** H^T: thin slice z takes thick slice floor(z / sf), for {@code thin} thin slices. */
     public static FloatVolume replicate(FloatVolume thick, int thin, int sf) {
         if (thickCount(thin, sf) != thick.depth()) {
-            throw new IllegalArgumentException(thick.depth() + " thick slices do not make " + thin + " thin slices with sf " + sf);
+            throw new IllegalArgumentException(
+                    thick.depth() + " thick slices do not make " + thin + " thin slices with sf " + sf);
         }
         int plane = thick.height() * thick.width();
         float[] out = new float[thin * plane];
@@ -87,8 +88,14 @@ public final class DiffPirSuperResolver {
      * @param thin    number of thin slices D
      * @param anatomy anatomy classes on the thin grid (from H^T of the thick HU volume)
      */
-    public SamplerResult superResolve(FloatVolume yThick, int thin, FloatVolume anatomy, int region, Params p, NoiseSource noise,
-                                      ProgressListener progress) {
+    public SamplerResult superResolve(
+            FloatVolume yThick,
+            int thin,
+            FloatVolume anatomy,
+            int region,
+            Params p,
+            NoiseSource noise,
+            SamplerProgress progress) {
         return superResolve(yThick, replicate(yThick, thin, p.sf()), anatomy, region, p, noise, progress);
     }
 
@@ -96,12 +103,19 @@ public final class DiffPirSuperResolver {
      * @param cond the thick input on the thin grid as the ControlNet was trained with it (normalized; H^T y0 in
      *             the spec): the condition input and the starting point
      */
-    public SamplerResult superResolve(FloatVolume yThick, FloatVolume cond, FloatVolume anatomy, int region, Params p, NoiseSource noise,
-                                      ProgressListener progress) {
-        ProgressListener pl = progress == null ? ProgressListener.NONE : progress;
+    public SamplerResult superResolve(
+            FloatVolume yThick,
+            FloatVolume cond,
+            FloatVolume anatomy,
+            int region,
+            Params p,
+            NoiseSource noise,
+            SamplerProgress progress) {
+        SamplerProgress pl = progress == null ? SamplerProgress.NONE : progress;
         int thin = cond.depth();
         if (thickCount(thin, p.sf()) != yThick.depth()) {
-            throw new IllegalArgumentException(yThick.depth() + " thick slices do not make " + thin + " thin slices with sf " + p.sf());
+            throw new IllegalArgumentException(
+                    yThick.depth() + " thick slices do not make " + thin + " thin slices with sf " + p.sf());
         }
         cond.requireSameShape(anatomy, "anatomy");
         int tStart = p.tStart() >= 0 ? schedule.checkT(p.tStart()) : schedule.tStartFor(p.sigmaN());
@@ -135,7 +149,14 @@ public final class DiffPirSuperResolver {
             x = tp < 0 ? x0h : DiffusionMath.diffPirNext(x, x0h, a, schedule.alphaBar(tp), p.zeta(), noise);
             pl.step(i + 1, ts.length, t, estimator.lastPatchesPerSecond());
         }
-        return new SamplerResult(new FloatVolume(thin, cond.height(), cond.width(), x), ts, rhos, p.sigmaN(), p.lambda(), p.zeta(),
-                estimator.patchesEvaluated() - patches0, (estimator.networkNanos() - nanos0) / 1e9);
+        return new SamplerResult(
+                new FloatVolume(thin, cond.height(), cond.width(), x),
+                ts,
+                rhos,
+                p.sigmaN(),
+                p.lambda(),
+                p.zeta(),
+                estimator.patchesEvaluated() - patches0,
+                (estimator.networkNanos() - nanos0) / 1e9);
     }
 }

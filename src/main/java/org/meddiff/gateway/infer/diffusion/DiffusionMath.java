@@ -8,8 +8,7 @@ package org.meddiff.gateway.infer.diffusion;
  */
 public final class DiffusionMath {
 
-    private DiffusionMath() {
-    }
+    private DiffusionMath() {}
 
     static float f32(double v) {
         return (float) v;

@@ -30,16 +30,19 @@ public interface EpsilonModel {
      * @param region    region class index
      * @param condition [N, 1, P, P, P] or null for the base model
      */
-    record PatchBatch(int count, int patch, int t, float[] x, float[] positions, float[] anatomy, int region,
-                      float[] condition) {
+    record PatchBatch(
+            int count, int patch, int t, float[] x, float[] positions, float[] anatomy, int region, float[] condition) {
         public PatchBatch {
             long voxels = (long) count * patch * patch * patch;
             if (count < 1 || patch < 1) {
                 throw new IllegalArgumentException("empty batch");
             }
-            if (x.length < voxels || anatomy.length < voxels || positions.length < voxels
+            if (x.length < voxels
+                    || anatomy.length < voxels
+                    || positions.length < voxels
                     || (condition != null && condition.length < voxels)) {
-                throw new IllegalArgumentException("batch arrays shorter than " + count + " patches of " + patch + "^3");
+                throw new IllegalArgumentException(
+                        "batch arrays shorter than " + count + " patches of " + patch + "^3");
             }
         }
 

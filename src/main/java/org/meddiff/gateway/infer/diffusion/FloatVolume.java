@@ -13,12 +13,14 @@ public record FloatVolume(int depth, int height, int width, float[] data) {
             throw new IllegalArgumentException("empty volume " + depth + "x" + height + "x" + width);
         }
         if (data.length != (long) depth * height * width) {
-            throw new IllegalArgumentException("data length " + data.length + " does not match " + depth + "x" + height + "x" + width);
+            throw new IllegalArgumentException(
+                    "data length " + data.length + " does not match " + depth + "x" + height + "x" + width);
         }
     }
 
     public static FloatVolume zeros(int depth, int height, int width) {
-        return new FloatVolume(depth, height, width, new float[Math.multiplyExact(Math.multiplyExact(depth, height), width)]);
+        return new FloatVolume(
+                depth, height, width, new float[Math.multiplyExact(Math.multiplyExact(depth, height), width)]);
     }
 
     public int size() {

@@ -6,8 +6,7 @@ package org.meddiff.gateway.infer.diffusion;
  */
 public final class GaussianFilter {
 
-    private GaussianFilter() {
-    }
+    private GaussianFilter() {}
 
     public static FloatVolume apply(FloatVolume v, double sigma) {
         return apply(v, new double[] {sigma, sigma, sigma});

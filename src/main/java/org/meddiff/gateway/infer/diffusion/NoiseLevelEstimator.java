@@ -26,8 +26,7 @@ public final class NoiseLevelEstimator {
     public static final double MAD_TO_SIGMA = 1.4826;
     public static final int MIN_PAIRS = 100;
 
-    private NoiseLevelEstimator() {
-    }
+    private NoiseLevelEstimator() {}
 
     /** sigma_n of y over all voxels. */
     public static double estimate(FloatVolume y) {

@@ -13,8 +13,7 @@ import java.util.List;
 public final class PatchGrid {
 
     /** Offset of one patch (voxel indices of its first corner). */
-    public record Offset(int z, int y, int x) {
-    }
+    public record Offset(int z, int y, int x) {}
 
     private final int patch;
     private final int stride;
@@ -43,7 +42,8 @@ public final class PatchGrid {
     /** Border-flush positions along one axis. */
     public static int[] positions(int n, int patch, int stride) {
         if (n < patch) {
-            throw new IllegalArgumentException("volume dimension " + n + " < patch size " + patch + ": pad the volume first");
+            throw new IllegalArgumentException(
+                    "volume dimension " + n + " < patch size " + patch + ": pad the volume first");
         }
         int count = (n - patch) / stride + 1;
         boolean flush = (count - 1) * stride != n - patch;

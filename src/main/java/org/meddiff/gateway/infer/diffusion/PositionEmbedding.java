@@ -1,5 +1,7 @@
 package org.meddiff.gateway.infer.diffusion;
 
+import java.util.Arrays;
+
 /**
  * Global-coordinate position embedding of MedDiff-FM (spec 4; meddiff.posembed).
  *
@@ -100,7 +102,7 @@ public final class PositionEmbedding {
                             System.arraycopy(tab, ox, dst, row, pw);
                         } else {
                             float v = a == 1 ? tab[oy + y] : tab[oz + z];
-                            java.util.Arrays.fill(dst, row, row + pw, v);
+                            Arrays.fill(dst, row, row + pw, v);
                         }
                     }
                 }
@@ -115,7 +117,8 @@ public final class PositionEmbedding {
 
     /** The whole-volume channels [6L, D, H, W] (small volumes and tests only: 6L floats per voxel). */
     public float[] wholeVolume() {
-        float[] out = new float[Math.multiplyExact(channels(), Math.multiplyExact(depth, Math.multiplyExact(height, width)))];
+        float[] out =
+                new float[Math.multiplyExact(channels(), Math.multiplyExact(depth, Math.multiplyExact(height, width)))];
         fillPatch(0, 0, 0, depth, height, width, out, 0);
         return out;
     }

@@ -12,6 +12,12 @@ package org.meddiff.gateway.infer.diffusion;
  * @param patches        network patch evaluations
  * @param networkSeconds time inside the network
  */
-public record SamplerResult(FloatVolume output, int[] timesteps, double[] rho, double sigmaN, double lambda, double zeta,
-                            long patches, double networkSeconds) {
-}
+public record SamplerResult(
+        FloatVolume output,
+        int[] timesteps,
+        double[] rho,
+        double sigmaN,
+        double lambda,
+        double zeta,
+        long patches,
+        double networkSeconds) {}

@@ -12,8 +12,7 @@ package org.meddiff.gateway.infer.diffusion;
  */
 public final class SlabProjection {
 
-    private SlabProjection() {
-    }
+    private SlabProjection() {}
 
     /**
      * @param thin  thin-slice estimate, ceil(thin / sf) slabs

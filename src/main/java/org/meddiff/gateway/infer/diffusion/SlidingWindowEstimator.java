@@ -26,7 +26,7 @@ public final class SlidingWindowEstimator {
     private final int stride;
     private final int levels;
     private final int maxBatch;
-    private BatchListener batchListener = (d, n) -> { };
+    private BatchListener batchListener = (d, n) -> {};
 
     private long networkNanos;
     private long patchesEvaluated;
@@ -52,7 +52,7 @@ public final class SlidingWindowEstimator {
     }
 
     public SlidingWindowEstimator withBatchListener(BatchListener listener) {
-        this.batchListener = listener == null ? (d, n) -> { } : listener;
+        this.batchListener = listener == null ? (d, n) -> {} : listener;
         return this;
     }
 
@@ -110,7 +110,8 @@ public final class SlidingWindowEstimator {
             x.requireSameShape(condition, "condition");
         }
         if (model.conditioned() != (condition != null)) {
-            throw new IllegalArgumentException(model.conditioned() ? "the model needs a condition volume" : "the model takes no condition");
+            throw new IllegalArgumentException(
+                    model.conditioned() ? "the model needs a condition volume" : "the model takes no condition");
         }
         PatchGrid grid = grid(x);
         List<PatchGrid.Offset> offs = grid.offsets();
@@ -143,7 +144,8 @@ public final class SlidingWindowEstimator {
             float[] eps = model.predict(new EpsilonModel.PatchBatch(m, patch, t, bx, bpe, ban, region, bc));
             nanos += System.nanoTime() - t0;
             if (eps.length < m * pv) {
-                throw new IllegalStateException("model returned " + eps.length + " values for " + m + " patches of " + pv);
+                throw new IllegalStateException(
+                        "model returned " + eps.length + " values for " + m + " patches of " + pv);
             }
             for (int k = 0; k < m; k++) {
                 PatchGrid.Offset o = offs.get(start + k);

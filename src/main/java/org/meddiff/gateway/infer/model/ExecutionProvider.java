@@ -5,7 +5,10 @@ import java.util.Locale;
 /** Execution provider setting: {@code cpu}, {@code cuda} (device 0) or {@code cuda:N}. */
 public record ExecutionProvider(Kind kind, int deviceId) {
 
-    public enum Kind { CPU, CUDA }
+    public enum Kind {
+        CPU,
+        CUDA
+    }
 
     public static final ExecutionProvider CPU = new ExecutionProvider(Kind.CPU, 0);
 

@@ -12,7 +12,6 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.meddiff.gateway.infer.diffusion.CosineSchedule;
 
 /**
@@ -48,35 +47,38 @@ public record ModelCard(
 
     /** One input or output: name, dtype, shape (numbers and symbolic names such as "N"). */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Tensor(String name, String dtype, List<Object> shape, String meaning) {
-    }
+    public record Tensor(String name, String dtype, List<Object> shape, String meaning) {}
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Patch(@JsonProperty("trained_patch_size") List<Integer> trainedPatchSize,
-                        @JsonProperty("recommended_sliding_window") Window recommendedSlidingWindow,
-                        @JsonProperty("spatial_size") String spatialSize) {
-    }
+    public record Patch(
+            @JsonProperty("trained_patch_size") List<Integer> trainedPatchSize,
+            @JsonProperty("recommended_sliding_window") Window recommendedSlidingWindow,
+            @JsonProperty("spatial_size") String spatialSize) {}
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Window(int patch, int stride) {
-    }
+    public record Window(int patch, int stride) {}
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Schedule(String type, @JsonProperty("T") int T, double s, @JsonProperty("beta_max") Double betaMax,
-                           String definition, @JsonProperty("alpha_bar") double[] alphaBar) {
-    }
+    public record Schedule(
+            String type,
+            @JsonProperty("T") int T,
+            double s,
+            @JsonProperty("beta_max") Double betaMax,
+            String definition,
+            @JsonProperty("alpha_bar") double[] alphaBar) {}
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record RegionClass(int index, String name, @JsonProperty("window_level") double windowLevel,
-                              @JsonProperty("window_width") double windowWidth) {
-    }
+    public record RegionClass(
+            int index,
+            String name,
+            @JsonProperty("window_level") double windowLevel,
+            @JsonProperty("window_width") double windowWidth) {}
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record AnatomyClass(int index, String name) {
-    }
+    public record AnatomyClass(int index, String name) {}
 
-    private static final ObjectMapper MAPPER = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private static final ObjectMapper MAPPER =
+            new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     public static ModelCard read(Path path) {
         try {
@@ -141,7 +143,9 @@ public record ModelCard(
         if (patch != null && patch.recommendedSlidingWindow() != null) {
             return patch.recommendedSlidingWindow().patch();
         }
-        if (patch != null && patch.trainedPatchSize() != null && !patch.trainedPatchSize().isEmpty()) {
+        if (patch != null
+                && patch.trainedPatchSize() != null
+                && !patch.trainedPatchSize().isEmpty()) {
             return patch.trainedPatchSize().get(0);
         }
         return 32;
@@ -165,7 +169,9 @@ public record ModelCard(
 
     /** Spatial sizes must be multiples of this: 2^(levels - 1), 8 for the shipped U-Nets. */
     public int spatialMultiple() {
-        if (architecture != null && architecture.has("channel_mult") && architecture.get("channel_mult").isArray()) {
+        if (architecture != null
+                && architecture.has("channel_mult")
+                && architecture.get("channel_mult").isArray()) {
             int levels = architecture.get("channel_mult").size();
             return 1 << Math.max(0, levels - 1);
         }
@@ -178,6 +184,8 @@ public record ModelCard(
             return Optional.empty();
         }
         String n = name.toLowerCase(Locale.ROOT);
-        return regionClasses.stream().filter(r -> r.name().toLowerCase(Locale.ROOT).equals(n)).findFirst();
+        return regionClasses.stream()
+                .filter(r -> r.name().toLowerCase(Locale.ROOT).equals(n))
+                .findFirst();
     }
 }

@@ -29,7 +29,8 @@ public class ModelRegistry implements AutoCloseable {
     }
 
     public static ModelRegistry fromConfig(ModelConfig config) {
-        return new ModelRegistry(config.dir(),
+        return new ModelRegistry(
+                config.dir(),
                 new OnnxModel.Settings(ExecutionProvider.parse(config.executionProvider()), config.intraOpThreads()));
     }
 
@@ -76,8 +77,13 @@ public class ModelRegistry implements AutoCloseable {
                 ModelCard card = card(name);
                 m = OnnxModel.load(modelFile(name), card, settings);
                 models.put(name, m);
-                LOG.infof("model %s loaded on %s in %.1f s (sha256 %s verified, %d intra-op threads)", name,
-                        m.executionProvider(), (System.nanoTime() - t0) / 1e9, card.sha256(), settings.intraOpThreads());
+                LOG.infof(
+                        "model %s loaded on %s in %.1f s (sha256 %s verified, %d intra-op threads)",
+                        name,
+                        m.executionProvider(),
+                        (System.nanoTime() - t0) / 1e9,
+                        card.sha256(),
+                        settings.intraOpThreads());
             }
             return m;
         }

@@ -15,14 +15,13 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-import org.jboss.logging.Logger;
-import org.meddiff.gateway.infer.diffusion.EpsilonModel;
-
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
+import org.jboss.logging.Logger;
+import org.meddiff.gateway.infer.diffusion.EpsilonModel;
 
 /**
  * One MedDiff-FM network on ONNX Runtime, checked against its model card.
@@ -45,7 +44,8 @@ public final class OnnxModel implements EpsilonModel, AutoCloseable {
     public record Settings(ExecutionProvider executionProvider, int intraOpThreads) {
         public Settings {
             if (intraOpThreads < 0) {
-                throw new IllegalArgumentException("intra-op threads must be >= 0 (0 = ORT default): " + intraOpThreads);
+                throw new IllegalArgumentException(
+                        "intra-op threads must be >= 0 (0 = ORT default): " + intraOpThreads);
             }
         }
 
@@ -69,8 +69,13 @@ public final class OnnxModel implements EpsilonModel, AutoCloseable {
     private int capacityPatches;
     private int capacityVoxels;
 
-    private OnnxModel(Path file, ModelCard card, OrtEnvironment env, OrtSession session, ExecutionProvider provider,
-                      String fallbackReason) {
+    private OnnxModel(
+            Path file,
+            ModelCard card,
+            OrtEnvironment env,
+            OrtSession session,
+            ExecutionProvider provider,
+            String fallbackReason) {
         this.file = file;
         this.card = card;
         this.env = env;
@@ -120,13 +125,15 @@ public final class OnnxModel implements EpsilonModel, AutoCloseable {
             so.setIntraOpNumThreads(settings.intraOpThreads());
         }
         so.setInterOpNumThreads(1);
-        so.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR); // graph-optimizer notices are not ours to act on
+        so.setSessionLogLevel(
+                OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR); // graph-optimizer notices are not ours to act on
         so.addConfigEntry("session.intra_op.allow_spinning", "0");
         so.addConfigEntry("session.inter_op.allow_spinning", "0");
         return so;
     }
 
-    private static OrtSession createSession(OrtEnvironment env, Path file, OrtSession.SessionOptions so) throws OrtException {
+    private static OrtSession createSession(OrtEnvironment env, Path file, OrtSession.SessionOptions so)
+            throws OrtException {
         try {
             return env.createSession(file.toString(), so);
         } finally {
@@ -190,12 +197,15 @@ public final class OnnxModel implements EpsilonModel, AutoCloseable {
         int n = b.count();
         int p = b.patch();
         if (p % spatialMultiple != 0) {
-            throw new IllegalArgumentException("patch size " + p + " is not a multiple of " + spatialMultiple
-                    + " (the network down-samples " + Integer.numberOfTrailingZeros(spatialMultiple) + " times): pad or pick another patch");
+            throw new IllegalArgumentException(
+                    "patch size " + p + " is not a multiple of " + spatialMultiple + " (the network down-samples "
+                            + Integer.numberOfTrailingZeros(spatialMultiple) + " times): pad or pick another patch");
         }
         if (conditioned != (b.condition() != null)) {
-            throw new IllegalArgumentException(conditioned ? "model " + card.name() + " needs the condition input"
-                    : "model " + card.name() + " takes no condition input");
+            throw new IllegalArgumentException(
+                    conditioned
+                            ? "model " + card.name() + " needs the condition input"
+                            : "model " + card.name() + " takes no condition input");
         }
         int pv = b.patchVoxels();
         ensureCapacity(n, pv);
@@ -229,16 +239,18 @@ public final class OnnxModel implements EpsilonModel, AutoCloseable {
                 OnnxTensor out = (OnnxTensor) r.get(0);
                 FloatBuffer fb = out.getFloatBuffer();
                 if (fb.remaining() != n * pv) {
-                    throw new IllegalStateException("model " + card.name() + " returned " + fb.remaining() + " values for " + n
-                            + " patches of " + p + "^3");
+                    throw new IllegalStateException("model " + card.name() + " returned " + fb.remaining()
+                            + " values for " + n + " patches of " + p + "^3");
                 }
                 float[] eps = new float[n * pv];
                 fb.get(eps);
                 return eps;
             }
         } catch (OrtException e) {
-            throw new IllegalStateException("ONNX Runtime failed on model " + card.name() + " (" + n + " patches of " + p + "^3): "
-                    + oneLine(e), e);
+            throw new IllegalStateException(
+                    "ONNX Runtime failed on model " + card.name() + " (" + n + " patches of " + p + "^3): "
+                            + oneLine(e),
+                    e);
         } finally {
             for (OnnxTensor t : in.values()) {
                 t.close();
@@ -264,11 +276,15 @@ public final class OnnxModel implements EpsilonModel, AutoCloseable {
         peBuf = direct(Math.multiplyExact(vox, positionChannels));
         condBuf = conditioned ? direct(vox) : null;
         tBuf = direct(capacityPatches);
-        regionBuf = ByteBuffer.allocateDirect(8 * capacityPatches).order(ByteOrder.nativeOrder()).asLongBuffer();
+        regionBuf = ByteBuffer.allocateDirect(8 * capacityPatches)
+                .order(ByteOrder.nativeOrder())
+                .asLongBuffer();
     }
 
     private static FloatBuffer direct(int floats) {
-        return ByteBuffer.allocateDirect(Math.multiplyExact(floats, 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        return ByteBuffer.allocateDirect(Math.multiplyExact(floats, 4))
+                .order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
     }
 
     @Override

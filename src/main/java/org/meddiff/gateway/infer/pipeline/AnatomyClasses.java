@@ -1,5 +1,6 @@
 package org.meddiff.gateway.infer.pipeline;
 
+import java.util.Arrays;
 
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
 
@@ -19,8 +20,7 @@ public final class AnatomyClasses {
     public static final int COUNT = 5;
     public static final float BODY_HU = -500f;
 
-    private AnatomyClasses() {
-    }
+    private AnatomyClasses() {}
 
     /** Class index per voxel, as floats (the network input). */
     public static FloatVolume map(FloatVolume hu) {
@@ -72,7 +72,7 @@ public final class AnatomyClasses {
         int[] queue = new int[plane];
         for (int z = 0; z < d; z++) {
             int o = z * plane;
-            java.util.Arrays.fill(outside, false);
+            Arrays.fill(outside, false);
             int head = 0, tail = 0;
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
@@ -127,12 +127,30 @@ public final class AnatomyClasses {
             while (head < tail) {
                 int p = queue[head++];
                 int z = p / plane, r = p % plane, y = r / w, x = r % w;
-                if (x > 0 && m[p - 1] && label[p - 1] == 0) { label[p - 1] = lab; queue[tail++] = p - 1; }
-                if (x < w - 1 && m[p + 1] && label[p + 1] == 0) { label[p + 1] = lab; queue[tail++] = p + 1; }
-                if (y > 0 && m[p - w] && label[p - w] == 0) { label[p - w] = lab; queue[tail++] = p - w; }
-                if (y < h - 1 && m[p + w] && label[p + w] == 0) { label[p + w] = lab; queue[tail++] = p + w; }
-                if (z > 0 && m[p - plane] && label[p - plane] == 0) { label[p - plane] = lab; queue[tail++] = p - plane; }
-                if (z < d - 1 && m[p + plane] && label[p + plane] == 0) { label[p + plane] = lab; queue[tail++] = p + plane; }
+                if (x > 0 && m[p - 1] && label[p - 1] == 0) {
+                    label[p - 1] = lab;
+                    queue[tail++] = p - 1;
+                }
+                if (x < w - 1 && m[p + 1] && label[p + 1] == 0) {
+                    label[p + 1] = lab;
+                    queue[tail++] = p + 1;
+                }
+                if (y > 0 && m[p - w] && label[p - w] == 0) {
+                    label[p - w] = lab;
+                    queue[tail++] = p - w;
+                }
+                if (y < h - 1 && m[p + w] && label[p + w] == 0) {
+                    label[p + w] = lab;
+                    queue[tail++] = p + w;
+                }
+                if (z > 0 && m[p - plane] && label[p - plane] == 0) {
+                    label[p - plane] = lab;
+                    queue[tail++] = p - plane;
+                }
+                if (z < d - 1 && m[p + plane] && label[p + plane] == 0) {
+                    label[p + plane] = lab;
+                    queue[tail++] = p + plane;
+                }
             }
             if (tail > bestSize) {
                 bestSize = tail;

@@ -20,8 +20,8 @@ public final class AnomalyFusion {
                 throw new IllegalArgumentException("window width must be positive, got " + windowWidth);
             }
             if (!(upper >= lower)) {
-                throw new IllegalArgumentException("the colour scale's upper level (" + upper + ") must not lie below its lower "
-                        + "level (" + lower + ")");
+                throw new IllegalArgumentException("the colour scale's upper level (" + upper
+                        + ") must not lie below its lower " + "level (" + lower + ")");
             }
             if (!(opacity > 0 && opacity <= 1)) {
                 throw new IllegalArgumentException("opacity must lie in (0, 1], got " + opacity);
@@ -34,12 +34,12 @@ public final class AnomalyFusion {
         }
     }
 
-    private AnomalyFusion() {
-    }
+    private AnomalyFusion() {}
 
     /** {@code ct} in HU and {@code map} on the same grid. */
     public static ColourVolume fuse(Volume ct, Volume map, Settings s) {
-        if (ct.voxels().length != map.voxels().length || ct.geometry().columns() != map.geometry().columns()
+        if (ct.voxels().length != map.voxels().length
+                || ct.geometry().columns() != map.geometry().columns()
                 || ct.geometry().rows() != map.geometry().rows()) {
             throw new IllegalArgumentException("the anomaly map must lie on the CT's grid");
         }

@@ -15,8 +15,7 @@ import org.meddiff.gateway.infer.diffusion.SlabProjection;
  */
 public final class ClassicalThinSlices {
 
-    private ClassicalThinSlices() {
-    }
+    private ClassicalThinSlices() {}
 
     /** @param thick thick slices (any scale), ceil(thin / sf) of them; returns {@code thin} slices */
     public static FloatVolume estimate(FloatVolume thick, int thin, int sf) {
@@ -40,7 +39,8 @@ public final class ClassicalThinSlices {
             int o2 = Math.min(i + 1, last) * plane;
             int o3 = Math.min(i + 2, last) * plane;
             for (int p = 0; p < plane; p++) {
-                out[o + p] = (float) (w[0] * src[o0 + p] + w[1] * src[o1 + p] + w[2] * src[o2 + p] + w[3] * src[o3 + p]);
+                out[o + p] =
+                        (float) (w[0] * src[o0 + p] + w[1] * src[o1 + p] + w[2] * src[o2 + p] + w[3] * src[o3 + p]);
             }
         }
         return SlabProjection.project(new FloatVolume(thin, thick.height(), thick.width(), out), thick, sf);

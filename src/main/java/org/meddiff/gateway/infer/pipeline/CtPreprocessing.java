@@ -55,8 +55,15 @@ public final class CtPreprocessing {
     }
 
     /** Volume at 1 mm, normalized, with anatomy; padded. {@code size*} are the 1 mm sizes before padding. */
-    public record Prepared(FloatVolume normalized, FloatVolume anatomy, FloatVolume hu1mm, Region region,
-                           int sizeZ, int sizeY, int sizeX, VolumeGeometry source) {
+    public record Prepared(
+            FloatVolume normalized,
+            FloatVolume anatomy,
+            FloatVolume hu1mm,
+            Region region,
+            int sizeZ,
+            int sizeY,
+            int sizeX,
+            VolumeGeometry source) {
         /** Crops a padded 1 mm volume back to the unpadded 1 mm size. */
         public FloatVolume crop(FloatVolume padded) {
             return Resampling.crop(padded, sizeZ, sizeY, sizeX);
@@ -67,9 +74,19 @@ public final class CtPreprocessing {
      * Thick input for super-resolution: thick slices at 1 mm in-plane (normalized, and in HU for the classical
      * estimate and the final projection; both padded), thin grid size and sf.
      */
-    public record PreparedThick(FloatVolume thickNormalized, FloatVolume thickHu, FloatVolume conditionThin, FloatVolume anatomyThin,
-                                Region region, int sf, int thinSlices, int thinSlicesPadded, int sizeY, int sizeX, VolumeGeometry source,
-                                double thinSpacing) {
+    public record PreparedThick(
+            FloatVolume thickNormalized,
+            FloatVolume thickHu,
+            FloatVolume conditionThin,
+            FloatVolume anatomyThin,
+            Region region,
+            int sf,
+            int thinSlices,
+            int thinSlicesPadded,
+            int sizeY,
+            int sizeX,
+            VolumeGeometry source,
+            double thinSpacing) {
         /** The unpadded thick HU slices under the thin grid (thinSlices / sf of them). */
         public FloatVolume thickHuCropped() {
             return Resampling.crop(thickHu, thinSlices / sf, sizeY, sizeX);
@@ -94,8 +111,15 @@ public final class CtPreprocessing {
         int pd = Resampling.paddedSize(d, patch, multiple);
         int ph = Resampling.paddedSize(h, patch, multiple);
         int pw = Resampling.paddedSize(w, patch, multiple);
-        return new Prepared(Resampling.padEdge(norm, pd, ph, pw), Resampling.padEdge(anat, pd, ph, pw),
-                Resampling.padEdge(hu, pd, ph, pw), region, d, h, w, g);
+        return new Prepared(
+                Resampling.padEdge(norm, pd, ph, pw),
+                Resampling.padEdge(anat, pd, ph, pw),
+                Resampling.padEdge(hu, pd, ph, pw),
+                region,
+                d,
+                h,
+                w,
+                g);
     }
 
     /**
@@ -110,15 +134,22 @@ public final class CtPreprocessing {
         }
         FloatVolume onSource = imageOnSourceGrid(p.crop(normalizedPadded), p.source());
         FloatVolume ref = asFloatVolume(source);
-        LOG.info(String.format(Locale.ROOT, "%.1f %% of voxels are outside the %s window: they keep their source HU",
-                100 * WindowPassthrough.passthroughFraction(onSource, p.region(), ref, SOURCE_MARGIN), p.region().cardName()));
-        return new Volume(p.source(), WindowPassthrough.merge(onSource, p.region(), ref, SOURCE_MARGIN).data());
+        LOG.info(String.format(
+                Locale.ROOT,
+                "%.1f %% of voxels are outside the %s window: they keep their source HU",
+                100 * WindowPassthrough.passthroughFraction(onSource, p.region(), ref, SOURCE_MARGIN),
+                p.region().cardName()));
+        return new Volume(
+                p.source(),
+                WindowPassthrough.merge(onSource, p.region(), ref, SOURCE_MARGIN)
+                        .data());
     }
 
     /** Any 1 mm field (e.g. an anomaly map, cropped or padded) -&gt; the source grid, trilinear. */
     public FloatVolume mapToSourceGrid(FloatVolume field1mm, Prepared p) {
         FloatVolume f = field1mm.depth() == p.sizeZ() && field1mm.height() == p.sizeY() && field1mm.width() == p.sizeX()
-                ? field1mm : p.crop(field1mm);
+                ? field1mm
+                : p.crop(field1mm);
         return onSourceGrid(f, p.source());
     }
 
@@ -167,8 +198,8 @@ public final class CtPreprocessing {
         VolumeGeometry g = thick.geometry();
         int sf = slabFactor(g.spacingZ(), thinSpacingMm);
         double thinSpacing = g.spacingZ() / sf;
-        FloatVolume hu = Resampling.resampleCubic(asFloatVolume(thick),
-                new double[] {1, g.spacingY(), g.spacingX()}, new double[] {1, MM, MM});
+        FloatVolume hu = Resampling.resampleCubic(
+                asFloatVolume(thick), new double[] {1, g.spacingY(), g.spacingX()}, new double[] {1, MM, MM});
         int dt = hu.depth(), h = hu.height(), w = hu.width();
         int thin = dt * sf;
         int thinPadded = Resampling.paddedSize(thin, patch, multiple);
@@ -177,8 +208,19 @@ public final class CtPreprocessing {
         int dtPadded = DiffPirSuperResolver.thickCount(thinPadded, sf);
         FloatVolume huPadded = Resampling.padEdge(hu, dtPadded, ph, pw);
         FloatVolume thinHu = condition.toThin(huPadded, thinPadded, sf);
-        return new PreparedThick(normalize(huPadded, region), huPadded, normalize(thinHu, region), AnatomyClasses.map(thinHu), region, sf,
-                thin, thinPadded, h, w, g, thinSpacing);
+        return new PreparedThick(
+                normalize(huPadded, region),
+                huPadded,
+                normalize(thinHu, region),
+                AnatomyClasses.map(thinHu),
+                region,
+                sf,
+                thin,
+                thinPadded,
+                h,
+                w,
+                g,
+                thinSpacing);
     }
 
     /** Thin geometry: source in-plane grid, sf slices per thick slice, centred on the thick slabs. */
@@ -187,8 +229,18 @@ public final class CtPreprocessing {
         double[] o = g.origin();
         double[] n = g.sliceDirection();
         double[] origin = {o[0] + n[0] * shift, o[1] + n[1] * shift, o[2] + n[2] * shift};
-        return new VolumeGeometry(g.columns(), g.rows(), thinSlices, origin, g.rowDirection(), g.columnDirection(),
-                g.sliceDirection(), g.spacingX(), g.spacingY(), thinSpacing, thinSpacing);
+        return new VolumeGeometry(
+                g.columns(),
+                g.rows(),
+                thinSlices,
+                origin,
+                g.rowDirection(),
+                g.columnDirection(),
+                g.sliceDirection(),
+                g.spacingX(),
+                g.spacingY(),
+                thinSpacing,
+                thinSpacing);
     }
 
     /**
@@ -201,15 +253,20 @@ public final class CtPreprocessing {
         FloatVolume f = Resampling.crop(thinNormalizedPadded, p.thinSlices(), p.sizeY(), p.sizeX());
         FloatVolume thickHu = p.thickHuCropped();
         FloatVolume classical = ClassicalThinSlices.estimate(thickHu, p.thinSlices(), p.sf());
-        LOG.info(String.format(Locale.ROOT, "%.1f %% of thin voxels are outside the %s window: they take the classical estimate",
-                100 * WindowPassthrough.passthroughFraction(f, p.region(), classical), p.region().cardName()));
+        LOG.info(String.format(
+                Locale.ROOT,
+                "%.1f %% of thin voxels are outside the %s window: they take the classical estimate",
+                100 * WindowPassthrough.passthroughFraction(f, p.region(), classical),
+                p.region().cardName()));
         FloatVolume hu = WindowPassthrough.merge(f, p.region(), classical);
         if (project) {
             hu = SlabProjection.project(hu, thickHu, p.sf());
         }
         VolumeGeometry g = p.source();
-        FloatVolume back = Resampling.resampleCubic(hu, p.thinSlices(), g.rows(), g.columns(), new double[] {1, MM, MM},
-                new double[] {1, g.spacingY(), g.spacingX()});
+        FloatVolume back = Resampling.resampleCubic(
+                hu, p.thinSlices(), g.rows(), g.columns(), new double[] {1, MM, MM}, new double[] {
+                    1, g.spacingY(), g.spacingX()
+                });
         return new Volume(thinGeometry(g, p.sf(), p.thinSlices(), p.thinSpacing()), back.data());
     }
 }

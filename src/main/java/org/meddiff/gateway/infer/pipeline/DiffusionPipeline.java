@@ -13,7 +13,7 @@ import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.infer.diffusion.GaussianFilter;
 import org.meddiff.gateway.infer.diffusion.NoiseLevelEstimator;
 import org.meddiff.gateway.infer.diffusion.NoiseSource;
-import org.meddiff.gateway.infer.diffusion.ProgressListener;
+import org.meddiff.gateway.infer.diffusion.SamplerProgress;
 import org.meddiff.gateway.infer.diffusion.SamplerResult;
 import org.meddiff.gateway.infer.diffusion.SlidingWindowEstimator;
 import org.meddiff.gateway.infer.model.ModelCard;
@@ -50,6 +50,28 @@ public final class DiffusionPipeline {
     }
 
     /**
+     * The DiffPIR denoising settings of a job: {@code sigmaN} null means the automatic estimate times
+     * {@code estimateScale}; {@code post} is applied to the output.
+     */
+    public record DenoiseSettings(
+            Double sigmaN, double estimateScale, double lambda, double zeta, int steps, DenoisePostProcessing post) {
+        public DenoiseSettings withSteps(int n) {
+            return new DenoiseSettings(sigmaN, estimateScale, lambda, zeta, n, post);
+        }
+    }
+
+    /** The ControlNet DiffPIR settings of a super-resolution job ({@code thinSpacingMm}: the target slice spacing). */
+    public record SuperResolutionSettings(
+            double thinSpacingMm, double sigmaN, double lambda, double zeta, int steps, boolean finalProjection) {
+        public SuperResolutionSettings withSteps(int n) {
+            return new SuperResolutionSettings(thinSpacingMm, sigmaN, lambda, zeta, n, finalProjection);
+        }
+    }
+
+    /** The anomaly map's settings: noise to step {@code t}, {@code draws} reconstructions averaged, smoothing in mm. */
+    public record AnomalySettings(int t, double smoothingSigmaMm, int draws) {}
+
+    /**
      * What happens to the DiffPIR result after sampling. {@code outputSmoothingMm}: sigma (mm) of an in-plane Gaussian on
      * the sampler's 1 mm output before it goes back to the source grid (the small model's residual voxel-scale texture);
      * {@code classicalBlend}: share w of a classical estimate in the HU output on the source grid, output = (1 - w) *
@@ -60,20 +82,24 @@ public final class DiffusionPipeline {
         public static final DenoisePostProcessing NONE = new DenoisePostProcessing(0, 0, 0);
         /** Bounds, the same as the configuration's (DiffusionConfig.Denoise). */
         public static final double MAX_SMOOTHING_MM = 3.0;
+
         public static final double MIN_BLEND_SIGMA_MM = 0.05;
         public static final double MAX_BLEND_SIGMA_MM = 10.0;
 
         public DenoisePostProcessing {
             if (!(outputSmoothingMm >= 0 && outputSmoothingMm <= MAX_SMOOTHING_MM)) {
-                throw new IllegalArgumentException("output smoothing must be in [0, " + MAX_SMOOTHING_MM + "] mm: " + outputSmoothingMm);
+                throw new IllegalArgumentException(
+                        "output smoothing must be in [0, " + MAX_SMOOTHING_MM + "] mm: " + outputSmoothingMm);
             }
             if (!(classicalBlend >= 0 && classicalBlend <= ClassicalBlend.MAX_WEIGHT)) {
-                throw new IllegalArgumentException("classical blend must be in [0, " + ClassicalBlend.MAX_WEIGHT + "]: " + classicalBlend);
+                throw new IllegalArgumentException(
+                        "classical blend must be in [0, " + ClassicalBlend.MAX_WEIGHT + "]: " + classicalBlend);
             }
             // the sigma only matters with a blend: NONE and smoothingOnly leave it 0
-            if (classicalBlend > 0 && !(classicalBlendSigmaMm >= MIN_BLEND_SIGMA_MM && classicalBlendSigmaMm <= MAX_BLEND_SIGMA_MM)) {
-                throw new IllegalArgumentException("classical blend sigma must be in [" + MIN_BLEND_SIGMA_MM + ", " + MAX_BLEND_SIGMA_MM
-                        + "] mm: " + classicalBlendSigmaMm);
+            if (classicalBlend > 0
+                    && !(classicalBlendSigmaMm >= MIN_BLEND_SIGMA_MM && classicalBlendSigmaMm <= MAX_BLEND_SIGMA_MM)) {
+                throw new IllegalArgumentException("classical blend sigma must be in [" + MIN_BLEND_SIGMA_MM + ", "
+                        + MAX_BLEND_SIGMA_MM + "] mm: " + classicalBlendSigmaMm);
             }
         }
 
@@ -89,8 +115,14 @@ public final class DiffusionPipeline {
      * grid again only when asked, from the sampler's 1 mm result, so that a job does not hold a second source-sized
      * volume; each is {@code output} itself when no later stage is on.
      */
-    public record DenoiseResult(Volume output, double sigmaNUsed, double sigmaNEstimate, String sigmaNSource, SamplerResult sampler,
-                                Supplier<Volume> withoutSmoothing, Supplier<Volume> withoutBlend) {
+    public record DenoiseResult(
+            Volume output,
+            double sigmaNUsed,
+            double sigmaNEstimate,
+            String sigmaNSource,
+            SamplerResult sampler,
+            Supplier<Volume> withoutSmoothing,
+            Supplier<Volume> withoutBlend) {
         public Volume unsmoothed() {
             return withoutSmoothing.get();
         }
@@ -101,12 +133,10 @@ public final class DiffusionPipeline {
     }
 
     /** Super-resolution result: HU on the thin grid. */
-    public record SuperResolutionResult(Volume output, int sf, SamplerResult sampler) {
-    }
+    public record SuperResolutionResult(Volume output, int sf, SamplerResult sampler) {}
 
     /** Anomaly result: the map (normalized-scale |x0 - x0'|) on the source grid and the series score. */
-    public record AnomalyResult(FloatVolume mapOnSourceGrid, double score, AnomalyMap.Result onGrid1mm) {
-    }
+    public record AnomalyResult(FloatVolume mapOnSourceGrid, double score, AnomalyMap.Result onGrid1mm) {}
 
     private int patch(ModelCard card) {
         return patchOverride > 0 ? patchOverride : card.recommendedPatch();
@@ -131,8 +161,14 @@ public final class DiffusionPipeline {
      * spatially correlated: a white-noise denoiser needs a higher level than the z-difference estimate.
      * {@code post}: the output smoothing and the classical blend ({@link DenoisePostProcessing}).
      */
-    public DenoiseResult denoise(Volume source, Region region, Double sigmaN, double estimateScale, double lambda, double zeta, int steps,
-                                 DenoisePostProcessing post, NoiseSource noise, ProgressListener progress) {
+    public DenoiseResult denoise(
+            Volume source, Region region, DenoiseSettings settings, NoiseSource noise, SamplerProgress progress) {
+        Double sigmaN = settings.sigmaN();
+        double estimateScale = settings.estimateScale();
+        double lambda = settings.lambda();
+        double zeta = settings.zeta();
+        int steps = settings.steps();
+        DenoisePostProcessing post = settings.post();
         OnnxModel m = registry.model(ModelRegistry.BASE);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
@@ -145,20 +181,44 @@ public final class DiffusionPipeline {
             from = "configured";
         } else if (Double.isFinite(est) && est > 0) {
             used = est * estimateScale;
-            from = estimateScale == 1.0 ? "estimated" : String.format(Locale.ROOT, "estimated %.4f x %.2f", est, estimateScale);
+            from = estimateScale == 1.0
+                    ? "estimated"
+                    : String.format(Locale.ROOT, "estimated %.4f x %.2f", est, estimateScale);
         } else {
             used = 0.15;
             from = "paper default (no estimate possible)";
         }
         int tStart = sch.tStartFor(used);
-        LOG.info(String.format(Locale.ROOT, "denoise: sigma_n %.4f (%s; automatic estimate %.4f), t_start %d, lambda %.3g, zeta %.3g, %d steps, "
-                        + "output smoothing %.2g mm, classical blend %.2g (Gaussian %.2g mm), region %s", used, from, est, tStart, lambda, zeta,
-                steps, post.outputSmoothingMm(), post.classicalBlend(), post.classicalBlendSigmaMm(), region.cardName()));
-        SamplerResult r = new DiffPirDenoiser(sch, estimator(m)).denoise(p.normalized(), p.anatomy(), region.index(),
-                new DiffPirDenoiser.Params(used, lambda, zeta, steps), noise, progress);
+        LOG.info(String.format(
+                Locale.ROOT,
+                "denoise: sigma_n %.4f (%s; automatic estimate %.4f), t_start %d, lambda %.3g, zeta %.3g, %d steps, "
+                        + "output smoothing %.2g mm, classical blend %.2g (Gaussian %.2g mm), region %s",
+                used,
+                from,
+                est,
+                tStart,
+                lambda,
+                zeta,
+                steps,
+                post.outputSmoothingMm(),
+                post.classicalBlend(),
+                post.classicalBlendSigmaMm(),
+                region.cardName()));
+        SamplerResult r = new DiffPirDenoiser(sch, estimator(m))
+                .denoise(
+                        p.normalized(),
+                        p.anatomy(),
+                        region.index(),
+                        new DiffPirDenoiser.Params(used, lambda, zeta, steps),
+                        noise,
+                        progress);
         Supplier<Volume> raw = () -> pre.toSourceGrid(r.output(), p, source);
-        Supplier<Volume> smoothed = post.outputSmoothingMm() == 0 ? raw
-                : () -> pre.toSourceGrid(GaussianFilter.applyInPlane(r.output(), post.outputSmoothingMm() / CtPreprocessing.MM), p, source);
+        Supplier<Volume> smoothed = post.outputSmoothingMm() == 0
+                ? raw
+                : () -> pre.toSourceGrid(
+                        GaussianFilter.applyInPlane(r.output(), post.outputSmoothingMm() / CtPreprocessing.MM),
+                        p,
+                        source);
         Volume unblended = smoothed.get();
         Volume output = post.classicalBlend() == 0 ? unblended : blend(unblended, source, post);
         Supplier<Volume> withoutBlend = post.classicalBlend() == 0 ? () -> output : smoothed;
@@ -173,8 +233,11 @@ public final class DiffusionPipeline {
         for (int a = 0; a < 3; a++) {
             sigma[a] = post.classicalBlendSigmaMm() / sp[a];
         }
-        FloatVolume mixed = ClassicalBlend.apply(CtPreprocessing.asFloatVolume(own), CtPreprocessing.asFloatVolume(source),
-                post.classicalBlend(), sigma);
+        FloatVolume mixed = ClassicalBlend.apply(
+                CtPreprocessing.asFloatVolume(own),
+                CtPreprocessing.asFloatVolume(source),
+                post.classicalBlend(),
+                sigma);
         return new Volume(own.geometry(), mixed.data());
     }
 
@@ -193,20 +256,46 @@ public final class DiffusionPipeline {
      * DiffPIR + ControlNet thick-to-thin along z; sf = round(spacingZ / thinSpacingMm). {@code finalProjection}:
      * project the result onto the thick slices (exact slab means, {@link CtPreprocessing#toThinGrid}).
      */
-    public SuperResolutionResult superResolve(Volume thick, Region region, double thinSpacingMm, double sigmaN, double lambda,
-                                              double zeta, int steps, boolean finalProjection, NoiseSource noise,
-                                              ProgressListener progress) {
+    public SuperResolutionResult superResolve(
+            Volume thick,
+            Region region,
+            SuperResolutionSettings settings,
+            NoiseSource noise,
+            SamplerProgress progress) {
+        double thinSpacingMm = settings.thinSpacingMm();
+        double sigmaN = settings.sigmaN();
+        double lambda = settings.lambda();
+        double zeta = settings.zeta();
+        int steps = settings.steps();
         OnnxModel m = registry.model(ModelRegistry.SR_CONTROLNET);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
         ThinCondition condition = ThinCondition.fromCard(m.card().srConditionOrDefault());
         CtPreprocessing.PreparedThick p = pre.prepareThick(thick, region, thinSpacingMm, condition);
-        LOG.info(String.format(Locale.ROOT, "super-resolution: sf %d (%.2f mm -> %.2f mm), condition %s, sigma_n %.3g, t_start %d, lambda %.3g, "
-                        + "zeta %.3g, %d steps, region %s", p.sf(), thick.geometry().spacingZ(), p.thinSpacing(),
-                condition.name().toLowerCase(Locale.ROOT), sigmaN, sch.tStartFor(sigmaN), lambda, zeta, steps, region.cardName()));
-        SamplerResult r = new DiffPirSuperResolver(sch, estimator(m)).superResolve(p.thickNormalized(), p.conditionThin(),
-                p.anatomyThin(), region.index(), new DiffPirSuperResolver.Params(p.sf(), sigmaN, lambda, zeta, steps, -1), noise, progress);
-        return new SuperResolutionResult(pre.toThinGrid(r.output(), p, finalProjection), p.sf(), r);
+        LOG.info(String.format(
+                Locale.ROOT,
+                "super-resolution: sf %d (%.2f mm -> %.2f mm), condition %s, sigma_n %.3g, t_start %d, lambda %.3g, "
+                        + "zeta %.3g, %d steps, region %s",
+                p.sf(),
+                thick.geometry().spacingZ(),
+                p.thinSpacing(),
+                condition.name().toLowerCase(Locale.ROOT),
+                sigmaN,
+                sch.tStartFor(sigmaN),
+                lambda,
+                zeta,
+                steps,
+                region.cardName()));
+        SamplerResult r = new DiffPirSuperResolver(sch, estimator(m))
+                .superResolve(
+                        p.thickNormalized(),
+                        p.conditionThin(),
+                        p.anatomyThin(),
+                        region.index(),
+                        new DiffPirSuperResolver.Params(p.sf(), sigmaN, lambda, zeta, steps, -1),
+                        noise,
+                        progress);
+        return new SuperResolutionResult(pre.toThinGrid(r.output(), p, settings.finalProjection()), p.sf(), r);
     }
 
     /**
@@ -214,8 +303,11 @@ public final class DiffusionPipeline {
      * the signed difference smoothed by {@code smoothingSigmaMm}). {@code roi1mm}: a region-of-interest mask on the
      * padded 1 mm grid of {@link CtPreprocessing#prepare}, or null for the soft-tissue class of the anatomy map.
      */
-    public AnomalyResult anomaly(Volume source, Region region, FloatVolume roi1mm, int t, double smoothingSigmaMm, int draws,
-                                 NoiseSource noise) {
+    public AnomalyResult anomaly(
+            Volume source, Region region, FloatVolume roi1mm, AnomalySettings settings, NoiseSource noise) {
+        int t = settings.t();
+        double smoothingSigmaMm = settings.smoothingSigmaMm();
+        int draws = settings.draws();
         OnnxModel m = registry.model(ModelRegistry.BASE);
         CosineSchedule sch = m.card().cosineSchedule();
         CtPreprocessing pre = new CtPreprocessing(patch(m.card()), m.card().spatialMultiple());
@@ -223,17 +315,26 @@ public final class DiffusionPipeline {
         FloatVolume roi = roi1mm != null ? roi1mm : AnatomyClasses.mask(p.anatomy(), AnatomyClasses.SOFT_TISSUE);
         // padding voxels never count
         float[] rd = roi.data().clone();
-        for (int z = 0; z < roi.depth(); z++) for (int y = 0; y < roi.height(); y++) for (int x = 0; x < roi.width(); x++) {
-            if (z >= p.sizeZ() || y >= p.sizeY() || x >= p.sizeX()) {
-                rd[roi.index(z, y, x)] = 0;
-            }
-        }
+        for (int z = 0; z < roi.depth(); z++)
+            for (int y = 0; y < roi.height(); y++)
+                for (int x = 0; x < roi.width(); x++) {
+                    if (z >= p.sizeZ() || y >= p.sizeY() || x >= p.sizeX()) {
+                        rd[roi.index(z, y, x)] = 0;
+                    }
+                }
         FloatVolume mask = new FloatVolume(roi.depth(), roi.height(), roi.width(), rd);
         // the map is computed on the 1 mm grid: sigma in mm = sigma in voxels
         AnomalyMap.Result r = new AnomalyMap(sch, estimator(m), t, AnomalyMap.QUANTILE_DEFAULT, smoothingSigmaMm, draws)
                 .compute(p.normalized(), p.anatomy(), region.index(), mask, noise);
-        LOG.info(String.format(Locale.ROOT, "anomaly: t %d, %d draw(s), map smoothing %.1f mm, series score (q %.2f) %.4f, region %s",
-                r.t(), r.draws(), r.smoothingSigma(), r.quantile(), r.score(), region.cardName()));
+        LOG.info(String.format(
+                Locale.ROOT,
+                "anomaly: t %d, %d draw(s), map smoothing %.1f mm, series score (q %.2f) %.4f, region %s",
+                r.t(),
+                r.draws(),
+                r.smoothingSigma(),
+                r.quantile(),
+                r.score(),
+                region.cardName()));
         return new AnomalyResult(pre.mapToSourceGrid(r.map(), p), r.score(), r);
     }
 }

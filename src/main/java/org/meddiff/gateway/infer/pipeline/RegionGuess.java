@@ -1,5 +1,6 @@
 package org.meddiff.gateway.infer.pipeline;
 
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -25,16 +26,15 @@ public final class RegionGuess {
     public static final double HEAD_BONE_FRACTION = 0.12;
 
     /** The region and where it came from ("configuration", "BodyPartExamined", "automatic") with a reason. */
-    public record Decision(Region region, String source, String reason) {
-    }
+    public record Decision(Region region, String source, String reason) {}
 
-    private RegionGuess() {
-    }
+    private RegionGuess() {}
 
     public static Decision decide(String configured, String bodyPartExamined, FloatVolume hu1mm) {
         if (configured != null && !configured.isBlank() && !configured.trim().equalsIgnoreCase("auto")) {
-            Region r = Region.fromName(configured).orElseThrow(() ->
-                    new IllegalArgumentException("region must be HaN, chest, abdomen or auto: '" + configured + "'"));
+            Region r = Region.fromName(configured)
+                    .orElseThrow(() -> new IllegalArgumentException(
+                            "region must be HaN, chest, abdomen or auto: '" + configured + "'"));
             return new Decision(r, "configuration", "configured " + configured);
         }
         Optional<Region> tag = fromBodyPart(bodyPartExamined);
@@ -50,9 +50,11 @@ public final class RegionGuess {
             return Optional.empty();
         }
         String v = value.trim().toUpperCase(Locale.ROOT).replaceAll("[^A-Z]", "");
-        boolean han = v.matches(".*(HEAD|NECK|BRAIN|SKULL|ORBIT|SINUS|FACE|JAW|TMJ|IAC|EAR|LARYNX|PHARYNX|THYROID|HAN).*");
+        boolean han =
+                v.matches(".*(HEAD|NECK|BRAIN|SKULL|ORBIT|SINUS|FACE|JAW|TMJ|IAC|EAR|LARYNX|PHARYNX|THYROID|HAN).*");
         boolean chest = v.matches(".*(CHEST|THORAX|LUNG|HEART|BREAST|MEDIASTINUM|CARDIAC|CORONARY).*");
-        boolean abdomen = v.matches(".*(ABDOMEN|ABD|PELVIS|LIVER|KIDNEY|PANCREAS|BLADDER|COLON|PROSTATE|SPLEEN|STOMACH|UTERUS|ABDPEL).*");
+        boolean abdomen = v.matches(
+                ".*(ABDOMEN|ABD|PELVIS|LIVER|KIDNEY|PANCREAS|BLADDER|COLON|PROSTATE|SPLEEN|STOMACH|UTERUS|ABDPEL).*");
         int n = (han ? 1 : 0) + (chest ? 1 : 0) + (abdomen ? 1 : 0);
         if (n != 1) {
             return Optional.empty();
@@ -83,10 +85,14 @@ public final class RegionGuess {
         }
         double airF = (double) air / bodyCount;
         double boneF = (double) bone / bodyCount;
-        int[] nonEmpty = java.util.Arrays.stream(area).filter(a -> a > 0).sorted().toArray();
+        int[] nonEmpty = Arrays.stream(area).filter(a -> a > 0).sorted().toArray();
         double medianArea = nonEmpty[nonEmpty.length / 2];
-        String stats = String.format(Locale.ROOT, "air/lung %.1f %%, bone %.1f %% of the body, median body cross-section %.0f mm^2",
-                100 * airF, 100 * boneF, medianArea);
+        String stats = String.format(
+                Locale.ROOT,
+                "air/lung %.1f %%, bone %.1f %% of the body, median body cross-section %.0f mm^2",
+                100 * airF,
+                100 * boneF,
+                medianArea);
         if (airF >= LUNG_FRACTION) {
             return new Decision(Region.CHEST, "automatic", stats + ": chest");
         }

@@ -1,5 +1,6 @@
 package org.meddiff.gateway.infer.pipeline;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
@@ -18,8 +19,7 @@ import org.meddiff.gateway.infer.diffusion.FloatVolume;
  */
 public final class Resampling {
 
-    private Resampling() {
-    }
+    private Resampling() {}
 
     /** Output size of an axis: round-half-even(n * spacing / target), at least 1 (Python's round). */
     public static int size(int n, double spacing, double target) {
@@ -57,17 +57,22 @@ public final class Resampling {
     }
 
     /** {@link #resample(FloatVolume, int, int, int, double[], double[])} with Keys cubic convolution. */
-    public static FloatVolume resampleCubic(FloatVolume v, int d, int h, int w, double[] spacingZyx, double[] targetZyx) {
+    public static FloatVolume resampleCubic(
+            FloatVolume v, int d, int h, int w, double[] spacingZyx, double[] targetZyx) {
         return resample(v, new int[] {d, h, w}, spacingZyx, targetZyx, Resampling::axisCubic);
     }
 
     private static FloatVolume resample(FloatVolume v, double[] spacingZyx, double[] targetZyx, AxisKernel kernel) {
-        int[] sizes = {size(v.depth(), spacingZyx[0], targetZyx[0]), size(v.height(), spacingZyx[1], targetZyx[1]),
-            size(v.width(), spacingZyx[2], targetZyx[2])};
+        int[] sizes = {
+            size(v.depth(), spacingZyx[0], targetZyx[0]),
+            size(v.height(), spacingZyx[1], targetZyx[1]),
+            size(v.width(), spacingZyx[2], targetZyx[2])
+        };
         return resample(v, sizes, spacingZyx, targetZyx, kernel);
     }
 
-    private static FloatVolume resample(FloatVolume v, int[] sizesZyx, double[] spacingZyx, double[] targetZyx, AxisKernel kernel) {
+    private static FloatVolume resample(
+            FloatVolume v, int[] sizesZyx, double[] spacingZyx, double[] targetZyx, AxisKernel kernel) {
         int[] n = {v.depth(), v.height(), v.width()};
         FloatVolume out = v;
         for (int ax = 0; ax < 3; ax++) {
@@ -84,10 +89,8 @@ public final class Resampling {
         double t2 = t * t;
         double t3 = t2 * t;
         return new double[] {
-            0.5 * (-t3 + 2 * t2 - t),
-            0.5 * (3 * t3 - 5 * t2 + 2),
-            0.5 * (-3 * t3 + 4 * t2 + t),
-            0.5 * (t3 - t2) };
+            0.5 * (-t3 + 2 * t2 - t), 0.5 * (3 * t3 - 5 * t2 + 2), 0.5 * (-3 * t3 + 4 * t2 + t), 0.5 * (t3 - t2)
+        };
     }
 
     /** Keys cubic convolution along one axis (0 = z, 1 = y, 2 = x) at fractional indices c; taps beyond the ends clamp. */
@@ -181,7 +184,7 @@ public final class Resampling {
             float w = (float) (c[i] - i0);
             tap[i][0] = i0;
             tap[i][1] = Math.min(i0 + 1, n - 1);
-            wt[i][0] = 1 - w;  // float, as meddiff.data.resample: a[i0] * (1 - w) + a[i1] * w
+            wt[i][0] = 1 - w; // float, as meddiff.data.resample: a[i0] * (1 - w) + a[i1] * w
             wt[i][1] = w;
         }
         return weightedTaps(a, ax, tap, wt);
@@ -205,7 +208,7 @@ public final class Resampling {
                 int s = (sz * vh + sy) * vw;
                 int o = (z * h + y) * w;
                 System.arraycopy(src, s, out, o, vw);
-                java.util.Arrays.fill(out, o + vw, o + w, src[s + vw - 1]);
+                Arrays.fill(out, o + vw, o + w, src[s + vw - 1]);
             }
         }
         return new FloatVolume(d, h, w, out);

@@ -32,7 +32,8 @@ public enum ThinCondition {
         try {
             return valueOf(value.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("model card sr_condition '" + value + "' is not one of replicate, classical", e);
+            throw new IllegalArgumentException(
+                    "model card sr_condition '" + value + "' is not one of replicate, classical", e);
         }
     }
 }

@@ -23,8 +23,7 @@ public final class WindowPassthrough {
     /** Normalized values within this distance of -1 or 1 count as clipped by the window. */
     static final float EDGE = 1e-3f;
 
-    private WindowPassthrough() {
-    }
+    private WindowPassthrough() {}
 
     /**
      * @param modelNormalized model output in the window scale
@@ -38,7 +37,8 @@ public final class WindowPassthrough {
     }
 
     /** @param referenceMargin how far beyond a window edge (normalized units, &gt;= 0) the reference must lie to count */
-    public static FloatVolume merge(FloatVolume modelNormalized, Region region, FloatVolume referenceHu, double referenceMargin) {
+    public static FloatVolume merge(
+            FloatVolume modelNormalized, Region region, FloatVolume referenceHu, double referenceMargin) {
         modelNormalized.requireSameShape(referenceHu, "reference");
         float[] x = modelNormalized.data();
         float[] ref = referenceHu.data();
@@ -55,7 +55,9 @@ public final class WindowPassthrough {
     }
 
     private static boolean takesReference(float model, float referenceNormalizedUnclipped, float margin) {
-        return onEdge(model) || referenceNormalizedUnclipped <= -1f + EDGE - margin || referenceNormalizedUnclipped >= 1f - EDGE + margin;
+        return onEdge(model)
+                || referenceNormalizedUnclipped <= -1f + EDGE - margin
+                || referenceNormalizedUnclipped >= 1f - EDGE + margin;
     }
 
     private static float margin(double m) {
@@ -70,7 +72,8 @@ public final class WindowPassthrough {
         return passthroughFraction(modelNormalized, region, referenceHu, 0);
     }
 
-    public static double passthroughFraction(FloatVolume modelNormalized, Region region, FloatVolume referenceHu, double referenceMargin) {
+    public static double passthroughFraction(
+            FloatVolume modelNormalized, Region region, FloatVolume referenceHu, double referenceMargin) {
         modelNormalized.requireSameShape(referenceHu, "reference");
         float[] x = modelNormalized.data();
         float[] ref = referenceHu.data();

@@ -1,9 +1,9 @@
 package org.meddiff.gateway.infer.tasks;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -17,23 +17,23 @@ import org.meddiff.gateway.dicom.DerivedSeriesResult;
 import org.meddiff.gateway.dicom.DerivedSeriesSpec;
 import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.events.JobRequested;
-import org.meddiff.gateway.events.Outbox;
+import org.meddiff.gateway.events.TaskNames;
 import org.meddiff.gateway.events.TriageFinding;
-import org.meddiff.gateway.infer.TaskFailedException;
+import org.meddiff.gateway.events.TriagePriority;
+import org.meddiff.gateway.infer.TaskResult;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.pipeline.AnomalyFusion;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
-import org.meddiff.gateway.route.TaskNames;
 import org.meddiff.gateway.volume.Volume;
-import org.meddiff.gateway.Failures;
 
 /**
- * Anomaly triage: noise to t = 950, one-step reconstruction, |x0 - x0'| inside the soft-tissue region.
+ * Anomaly triage: noise to t ({@code gateway.diffusion.anomaly.t}; the paper's 950, 400 shipped), one-step
+ * reconstructions averaged over draws, |x0 - x0'| inside the soft-tissue region.
  * The map goes back to the PACS as a monochrome derived series on the source grid (pixel value =
  * 1000 x the magnitude in window units, so 1000 means a full window width), and the series score goes
- * to Kafka as a triage.finding with a priority from the configured thresholds. Beside the map goes a colour-fused
+ * goes to Kafka (published by the runner) as a triage.finding with a priority from the configured thresholds. Beside the map goes a colour-fused
  * series (RGB secondary captures: the CT in grey, the map in colour from the URGENT to the STAT level) unless
  * {@code gateway.diffusion.anomaly.fusion.enabled=false}.
  */
@@ -43,9 +43,6 @@ public class AnomalyTask extends DiffusionTask {
     static final float MAP_SCALE = 1000f;
     static final String FUSED_SUFFIX = "[MedDiff-FM anomaly fused]";
     static final String FUSED_FILE_PREFIX = "fused";
-
-    @Inject
-    Outbox outbox;
 
     @Inject
     GatewayConfig gatewayConfig;
@@ -67,16 +64,27 @@ public class AnomalyTask extends DiffusionTask {
     }
 
     @Override
-    Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, ProgressListener progress) {
+    Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, TaskProgress progress) {
         progress.step(1, 2, "anomaly map at t=" + config.anomaly().t(), null);
-        DiffusionPipeline.AnomalyResult r = pipeline.anomaly(source, region, null, config.anomaly().t(),
-                config.anomaly().smoothingSigmaMm(), config.anomaly().draws(), DiffusionTaskSupport.noiseFor(job));
+        DiffusionPipeline.AnomalyResult r =
+                pipeline.anomaly(source, region, null, config.anomaly().settings(), DiffusionTaskSupport.noiseFor(job));
         progress.step(2, 2, String.format(Locale.ROOT, "writing anomaly map, score %.4f", r.score()), null);
-        return new Output(scaledMap(source, r.mapOnSourceGrid()), "[MedDiff-FM anomaly map]", 4000, String.format(Locale.ROOT,
-                "MedDiff-FM anomaly map |x0 - x0'| at t=%d, %d draw(s), smoothed %.1f mm; pixel = 1000 x magnitude in window "
-                        + "units (not HU); series score (q%.2f) %.4f", r.onGrid1mm().t(), r.onGrid1mm().draws(),
-                        r.onGrid1mm().smoothingSigma(), r.onGrid1mm().quantile(), r.score()),
-                250, 500, r.score());
+        return new Output(
+                scaledMap(source, r.mapOnSourceGrid()),
+                "[MedDiff-FM anomaly map]",
+                4000,
+                String.format(
+                        Locale.ROOT,
+                        "MedDiff-FM anomaly map |x0 - x0'| at t=%d, %d draw(s), smoothed %.1f mm; pixel = 1000 x magnitude in window "
+                                + "units (not HU); series score (q%.2f) %.4f",
+                        r.onGrid1mm().t(),
+                        r.onGrid1mm().draws(),
+                        r.onGrid1mm().smoothingSigma(),
+                        r.onGrid1mm().quantile(),
+                        r.score()),
+                250,
+                500,
+                r.score());
     }
 
     /** Bad fusion settings stop start-up of a process that runs infer with the keys named, not its first anomaly job. */
@@ -91,54 +99,80 @@ public class AnomalyTask extends DiffusionTask {
         DiffusionConfig.Fusion f = config.anomaly().fusion();
         AnomalyFusion.Settings configured;
         try { // checked as configured, so the message shows the keys' own values
-            configured = new AnomalyFusion.Settings(f.windowCenter(), f.windowWidth(), f.lower(), f.upper(), f.opacity());
+            configured =
+                    new AnomalyFusion.Settings(f.windowCenter(), f.windowWidth(), f.lower(), f.upper(), f.opacity());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("gateway.diffusion.anomaly.fusion: " + e.getMessage() + " (keys .lower, .upper, "
-                    + ".window-width, .opacity; .lower and .upper default to gateway.diffusion.anomaly.urgent-score and "
-                    + ".stat-score)", e);
+            throw new IllegalArgumentException(
+                    "gateway.diffusion.anomaly.fusion: " + e.getMessage() + " (keys .lower, .upper, "
+                            + ".window-width, .opacity; .lower and .upper default to gateway.diffusion.anomaly.urgent-score and "
+                            + ".stat-score)",
+                    e);
         }
         return configured.scaled(MAP_SCALE);
     }
 
     /**
-     * The finding goes out first: the fused series is for reading only, so a failure to write it is logged and the
-     * job still delivers the map and its finding.
+     * The finding is made before the fused series is written: that series is for reading only, so a failure to write
+     * it is logged and the job still delivers the map and its finding (the runner publishes the finding).
      */
     @Override
-    DerivedSeriesResult afterWrite(JobRequested job, List<Path> sourceFiles, Volume source, Region region, Output output,
-                                   DerivedSeriesSpec spec, DerivedSeriesResult written, Path outputDir) throws TaskFailedException {
-        publishFinding(job, region, output.score(), written);
+    TaskResult afterWrite(
+            JobRequested job,
+            List<Path> sourceFiles,
+            Volume source,
+            Region region,
+            Output output,
+            DerivedSeriesSpec spec,
+            DerivedSeriesResult written,
+            Path outputDir) {
+        TriageFinding finding = finding(job, region, output.score(), written);
         DiffusionConfig.Fusion f = config.anomaly().fusion();
         if (!f.enabled()) {
-            return written;
+            return new TaskResult(written, Optional.of(finding));
         }
-        DerivedSeriesSpec fusedSpec = new DerivedSeriesSpec(spec.uidSeed() + "/fused", FUSED_SUFFIX, spec.seriesNumberOffset() + 1,
+        DerivedSeriesSpec fusedSpec = new DerivedSeriesSpec(
+                spec.uidSeed() + "/fused",
+                FUSED_SUFFIX,
+                spec.seriesNumberOffset() + 1,
                 // under 256 characters: Orthanc's REST API drops longer values
-                String.format(Locale.ROOT, "%s anomaly map fused on the CT (W%.0f L%.0f): red at %.4f%s to yellow at %.4f%s, "
-                        + "opacity %.2f-1; RGB, not HU; %s, region %s", DerivedMarker.PREFIX, f.windowWidth(), f.windowCenter(),
-                        f.lower(), f.lower() == config.anomaly().urgentScore() ? " (URGENT)" : "", f.upper(),
-                        f.upper() == config.anomaly().statScore() ? " (STAT)" : "", f.opacity(), method(), region.cardName()),
-                f.windowCenter(), f.windowWidth());
+                String.format(
+                        Locale.ROOT,
+                        "%s anomaly map fused on the CT (W%.0f L%.0f): red at %.4f%s to yellow at %.4f%s, "
+                                + "opacity %.2f-1; RGB, not HU; %s, region %s",
+                        DerivedMarker.PREFIX,
+                        f.windowWidth(),
+                        f.windowCenter(),
+                        f.lower(),
+                        f.lower() == config.anomaly().urgentScore() ? " (URGENT)" : "",
+                        f.upper(),
+                        f.upper() == config.anomaly().statScore() ? " (STAT)" : "",
+                        f.opacity(),
+                        method(),
+                        region.cardName()),
+                f.windowCenter(),
+                f.windowWidth());
+        DerivedSeriesResult all = written;
         try {
-            return written.with(datasets.writeColourSeries(sourceFiles,
-                    AnomalyFusion.fuse(source, output.volume(), fusionSettings()), fusedSpec, FUSED_FILE_PREFIX, outputDir));
+            all = written.with(datasets.writeColourSeries(
+                    sourceFiles,
+                    AnomalyFusion.fuse(source, output.volume(), fusionSettings()),
+                    fusedSpec,
+                    FUSED_FILE_PREFIX,
+                    outputDir));
         } catch (DicomDataException | IllegalArgumentException e) {
-            LOG.errorf("job %s: colour-fused anomaly series not written (the map and its finding are): %s", job.jobId(),
-                    e.getMessage());
-            return written;
+            LOG.errorf(
+                    "job %s: colour-fused anomaly series not written (the map and its finding are): %s",
+                    job.jobId(), e.getMessage());
         }
+        return new TaskResult(all, Optional.of(finding));
     }
 
-    private void publishFinding(JobRequested job, Region region, double s, DerivedSeriesResult map) throws TaskFailedException {
+    private TriageFinding finding(JobRequested job, Region region, double s, DerivedSeriesResult map) {
         DiffusionConfig.Anomaly thresholds = config.anomaly();
-        String priority = s >= thresholds.statScore() ? "STAT" : s >= thresholds.urgentScore() ? "URGENT" : "ROUTINE";
-        double threshold = "STAT".equals(priority) ? thresholds.statScore() : thresholds.urgentScore();
-        try {
-            outbox.append(TriageFinding.of(job, map.seriesInstanceUid(), s, region.cardName(), priority, threshold, method()));
-        } catch (IOException e) {
-            throw new TaskFailedException("cannot record the triage finding: " + Failures.reason(e), e);
-        }
+        TriagePriority priority = TriagePriority.of(s, thresholds.urgentScore(), thresholds.statScore());
+        double threshold = priority.decidingThreshold(thresholds.urgentScore(), thresholds.statScore());
         LOG.infof("job %s: anomaly score %.4f -> %s (series %s)", job.jobId(), s, priority, job.seriesInstanceUid());
+        return TriageFinding.of(job, map.seriesInstanceUid(), s, region.cardName(), priority, threshold, method());
     }
 
     static Volume scaledMap(Volume source, FloatVolume map) {

@@ -5,10 +5,10 @@ import java.util.Locale;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.meddiff.gateway.events.JobRequested;
+import org.meddiff.gateway.events.TaskNames;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
-import org.meddiff.gateway.route.TaskNames;
 import org.meddiff.gateway.volume.Volume;
 
 /** Low-dose CT denoising: DiffPIR plug-and-play with the base model, output in HU on the source grid. */
@@ -31,14 +31,31 @@ public class DenoiseTask extends DiffusionTask {
     }
 
     @Override
-    Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, ProgressListener progress) {
+    Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, TaskProgress progress) {
         DiffusionConfig.Denoise p = config.denoise();
-        DiffusionPipeline.DenoiseResult r = pipeline.denoise(source, region, p.sigmaN().orElse(null), p.sigmaNScale(), p.lambda(), p.zeta(),
-                p.steps(), new DiffusionPipeline.DenoisePostProcessing(p.outputSmoothingMm(), p.classicalBlend(), p.classicalBlendSigmaMm()),
-                DiffusionTaskSupport.noiseFor(job), DiffusionTaskSupport.progress(progress, "denoise"));
-        return new Output(r.output(), "[MedDiff-FM denoised]", 2000, String.format(Locale.ROOT,
-                "MedDiff-FM DiffPIR denoising, sigma_n %.4f (%s), lambda %.3g, zeta %.2g, %d steps, output smoothing %.2g mm, "
-                        + "classical blend %.2g (Gaussian %.2g mm)", r.sigmaNUsed(), r.sigmaNSource(), p.lambda(), p.zeta(), p.steps(),
-                p.outputSmoothingMm(), p.classicalBlend(), p.classicalBlendSigmaMm()), region.level(), region.width());
+        DiffusionPipeline.DenoiseResult r = pipeline.denoise(
+                source,
+                region,
+                p.settings(),
+                DiffusionTaskSupport.noiseFor(job),
+                DiffusionTaskSupport.progress(progress, "denoise"));
+        return new Output(
+                r.output(),
+                "[MedDiff-FM denoised]",
+                2000,
+                String.format(
+                        Locale.ROOT,
+                        "MedDiff-FM DiffPIR denoising, sigma_n %.4f (%s), lambda %.3g, zeta %.2g, %d steps, output smoothing %.2g mm, "
+                                + "classical blend %.2g (Gaussian %.2g mm)",
+                        r.sigmaNUsed(),
+                        r.sigmaNSource(),
+                        p.lambda(),
+                        p.zeta(),
+                        p.steps(),
+                        p.outputSmoothingMm(),
+                        p.classicalBlend(),
+                        p.classicalBlendSigmaMm()),
+                region.level(),
+                region.width());
     }
 }

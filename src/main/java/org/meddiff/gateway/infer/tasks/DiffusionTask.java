@@ -14,6 +14,7 @@ import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.infer.DerivedUidSeed;
 import org.meddiff.gateway.infer.InferenceTask;
 import org.meddiff.gateway.infer.TaskFailedException;
+import org.meddiff.gateway.infer.TaskResult;
 import org.meddiff.gateway.infer.model.ModelConfig;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
@@ -28,10 +29,21 @@ import org.meddiff.gateway.volume.Volume;
 abstract class DiffusionTask implements InferenceTask {
 
     /** What a task's sampling produced: the volume to write, how to label it, and a series score if it has one. */
-    record Output(Volume volume, String descriptionSuffix, int seriesNumberOffset, String derivation,
-                  double windowCenter, double windowWidth, Double score) {
-        Output(Volume volume, String descriptionSuffix, int seriesNumberOffset, String derivation, double windowCenter,
-               double windowWidth) {
+    record Output(
+            Volume volume,
+            String descriptionSuffix,
+            int seriesNumberOffset,
+            String derivation,
+            double windowCenter,
+            double windowWidth,
+            Double score) {
+        Output(
+                Volume volume,
+                String descriptionSuffix,
+                int seriesNumberOffset,
+                String derivation,
+                double windowCenter,
+                double windowWidth) {
             this(volume, descriptionSuffix, seriesNumberOffset, derivation, windowCenter, windowWidth, null);
         }
     }
@@ -54,16 +66,25 @@ abstract class DiffusionTask implements InferenceTask {
     /** The sampler's name, appended to the model version in {@link #method()}. */
     abstract String samplerName();
 
-    abstract Output sample(JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, ProgressListener progress)
+    abstract Output sample(
+            JobRequested job, Volume source, Region region, DiffusionPipeline pipeline, TaskProgress progress)
             throws TaskFailedException;
 
     /**
      * Called once the derived series is written; returns what the job wrote in all (the anomaly task writes its
-     * colour-fused series beside the map here and publishes its finding).
+     * colour-fused series beside the map here and returns its finding).
      */
-    DerivedSeriesResult afterWrite(JobRequested job, List<Path> sourceFiles, Volume source, Region region, Output output,
-                                   DerivedSeriesSpec spec, DerivedSeriesResult written, Path outputDir) throws TaskFailedException {
-        return written;
+    TaskResult afterWrite(
+            JobRequested job,
+            List<Path> sourceFiles,
+            Volume source,
+            Region region,
+            Output output,
+            DerivedSeriesSpec spec,
+            DerivedSeriesResult written,
+            Path outputDir)
+            throws TaskFailedException {
+        return TaskResult.of(written);
     }
 
     @Override
@@ -72,18 +93,25 @@ abstract class DiffusionTask implements InferenceTask {
     }
 
     @Override
-    public DerivedSeriesResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, ProgressListener progress)
+    public TaskResult run(JobRequested job, List<Path> sourceFiles, Path outputDir, TaskProgress progress)
             throws TaskFailedException {
         DiffusionTaskSupport.requireModel(models, modelName());
         Volume source = DiffusionTaskSupport.readCt(datasets, job, sourceFiles);
         Region region = DiffusionTaskSupport.region(config, job, source);
-        Output out = sample(job, source, region, new DiffusionPipeline(models, modelConfig.batchSize(), config.patch(),
-                config.stride()), progress);
+        Output out = sample(
+                job,
+                source,
+                region,
+                new DiffusionPipeline(models, modelConfig.batchSize(), config.patch(), config.stride()),
+                progress);
         String method = method();
-        DerivedSeriesSpec spec = new DerivedSeriesSpec(DerivedUidSeed.of(job.seriesInstanceUid(), sourceFiles, name(), method),
-                out.descriptionSuffix(), out.seriesNumberOffset(),
+        DerivedSeriesSpec spec = new DerivedSeriesSpec(
+                DerivedUidSeed.of(job.seriesInstanceUid(), sourceFiles, name(), method),
+                out.descriptionSuffix(),
+                out.seriesNumberOffset(),
                 DerivedMarker.PREFIX + " " + out.derivation() + ", " + method + ", region " + region.cardName(),
-                out.windowCenter(), out.windowWidth());
+                out.windowCenter(),
+                out.windowWidth());
         DerivedSeriesResult written;
         try {
             written = datasets.writeDerivedSeries(sourceFiles, out.volume(), spec, outputDir);

@@ -3,6 +3,7 @@ package org.meddiff.gateway.infer.tasks;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Locale;
 
@@ -12,7 +13,7 @@ import org.meddiff.gateway.dicom.DicomDatasets;
 import org.meddiff.gateway.events.JobRequested;
 import org.meddiff.gateway.infer.InferenceTask;
 import org.meddiff.gateway.infer.TaskFailedException;
-import org.meddiff.gateway.infer.diffusion.ProgressListener;
+import org.meddiff.gateway.infer.diffusion.SamplerProgress;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.pipeline.CtPreprocessing;
@@ -24,12 +25,14 @@ import org.meddiff.gateway.volume.Volume;
 final class DiffusionTaskSupport {
     private static final Logger LOG = Logger.getLogger(DiffusionTaskSupport.class);
 
-    private DiffusionTaskSupport() {
-    }
+    private DiffusionTaskSupport() {}
 
     static Volume readCt(DicomDatasets datasets, JobRequested job, List<Path> files) throws TaskFailedException {
-        if (job.series() != null && job.series().modality() != null && !"CT".equalsIgnoreCase(job.series().modality())) {
-            throw new TaskFailedException("modality " + job.series().modality() + " is not CT: " + job.task() + " needs a CT series");
+        if (job.series() != null
+                && job.series().modality() != null
+                && !"CT".equalsIgnoreCase(job.series().modality())) {
+            throw new TaskFailedException(
+                    "modality " + job.series().modality() + " is not CT: " + job.task() + " needs a CT series");
         }
         try {
             return datasets.readVolume(files);
@@ -40,7 +43,8 @@ final class DiffusionTaskSupport {
 
     static Region region(DiffusionConfig config, JobRequested job, Volume volume) {
         String bodyPart = job.series() == null ? null : job.series().bodyPartExamined();
-        RegionGuess.Decision d = RegionGuess.decide(config.region().orElse(null), bodyPart, CtPreprocessing.asFloatVolume(volume));
+        RegionGuess.Decision d =
+                RegionGuess.decide(config.region().orElse(null), bodyPart, CtPreprocessing.asFloatVolume(volume));
         LOG.infof("job %s: region %s (%s: %s)", job.jobId(), d.region().cardName(), d.source(), d.reason());
         return d.region();
     }
@@ -54,15 +58,15 @@ final class DiffusionTaskSupport {
                 seed = (seed << 8) | (d[i] & 0xff);
             }
             return new SeededGaussianNoise(seed);
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
 
     /** Sampler progress as job progress: step i of n with the network's patches per second. */
-    static ProgressListener progress(InferenceTask.ProgressListener out, String what) {
-        return (step, steps, t, patchesPerSecond) -> out.step(step, steps,
-                String.format(Locale.ROOT, "%s: diffusion step t=%d", what, t), patchesPerSecond);
+    static SamplerProgress progress(InferenceTask.TaskProgress out, String what) {
+        return (step, steps, t, patchesPerSecond) ->
+                out.step(step, steps, String.format(Locale.ROOT, "%s: diffusion step t=%d", what, t), patchesPerSecond);
     }
 
     static void requireModel(ModelRegistry registry, String name) throws TaskFailedException {

@@ -7,11 +7,11 @@ import jakarta.inject.Inject;
 
 import org.meddiff.gateway.config.GatewayConfig;
 import org.meddiff.gateway.events.JobRequested;
+import org.meddiff.gateway.events.TaskNames;
 import org.meddiff.gateway.infer.TaskFailedException;
 import org.meddiff.gateway.infer.model.ModelRegistry;
 import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
-import org.meddiff.gateway.route.TaskNames;
 import org.meddiff.gateway.volume.Volume;
 
 /**
@@ -40,21 +40,40 @@ public class SuperResolutionTask extends DiffusionTask {
     }
 
     @Override
-    Output sample(JobRequested job, Volume thick, Region region, DiffusionPipeline pipeline, ProgressListener progress)
+    Output sample(JobRequested job, Volume thick, Region region, DiffusionPipeline pipeline, TaskProgress progress)
             throws TaskFailedException {
         double target = gateway.infer().thinSliceSpacingMm();
         if (thick.geometry().spacingZ() < 2 * target * 0.999) {
-            throw new TaskFailedException(String.format(Locale.ROOT,
+            throw new TaskFailedException(String.format(
+                    Locale.ROOT,
                     "slice spacing %.2f mm is less than twice the target %.2f mm: nothing to super-resolve",
-                    thick.geometry().spacingZ(), target));
+                    thick.geometry().spacingZ(),
+                    target));
         }
         DiffusionConfig.SuperResolution p = config.superres();
-        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(thick, region, target, p.sigmaN(), p.lambda(),
-                p.zeta(), p.steps(), p.finalProjection(), DiffusionTaskSupport.noiseFor(job), DiffusionTaskSupport.progress(progress, "super-resolution"));
-        return new Output(r.output(), String.format(Locale.ROOT, "[MedDiff-FM SR %.1fmm]", target), 3000,
-                String.format(Locale.ROOT, "MedDiff-FM DiffPIR + ControlNet super-resolution x%d along z (%.2f mm -> %.2f mm), "
-                        + "sigma_n %.3g, lambda %.3g, zeta %.2g, %d steps%s", r.sf(), thick.geometry().spacingZ(), target,
-                        p.sigmaN(), p.lambda(), p.zeta(), p.steps(), p.finalProjection() ? ", slab-consistent" : ""),
-                region.level(), region.width());
+        DiffusionPipeline.SuperResolutionResult r = pipeline.superResolve(
+                thick,
+                region,
+                p.settings(target),
+                DiffusionTaskSupport.noiseFor(job),
+                DiffusionTaskSupport.progress(progress, "super-resolution"));
+        return new Output(
+                r.output(),
+                String.format(Locale.ROOT, "[MedDiff-FM SR %.1fmm]", target),
+                3000,
+                String.format(
+                        Locale.ROOT,
+                        "MedDiff-FM DiffPIR + ControlNet super-resolution x%d along z (%.2f mm -> %.2f mm), "
+                                + "sigma_n %.3g, lambda %.3g, zeta %.2g, %d steps%s",
+                        r.sf(),
+                        thick.geometry().spacingZ(),
+                        target,
+                        p.sigmaN(),
+                        p.lambda(),
+                        p.zeta(),
+                        p.steps(),
+                        p.finalProjection() ? ", slab-consistent" : ""),
+                region.level(),
+                region.width());
     }
 }

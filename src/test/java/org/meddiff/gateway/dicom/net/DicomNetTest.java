@@ -16,6 +16,8 @@ import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -30,17 +33,22 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 import com.pixelmed.dicom.Attribute;
 import com.pixelmed.dicom.AttributeList;
 import com.pixelmed.dicom.TagFromName;
+import com.sun.management.ThreadMXBean;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.ingest.IngestPolicy;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
 
 /**
  * The gateway's own DICOM upper layer, end to end on loopback: the product's StoreScu against the product's
@@ -55,11 +63,11 @@ class DicomNetTest {
     static final int MAX_ASSOCIATIONS = 4;
 
     /** What the handler saw, with the file's bytes as they were when it was called. */
-    record Seen(ReceivedInstance instance, byte[] bytes, boolean inIncomingDir) {
-    }
+    record Seen(ReceivedInstance instance, byte[] bytes, boolean inIncomingDir) {}
 
     @TempDir
     Path tmp;
+
     Path incoming;
     StoreScpServer server;
     final List<Seen> seen = new CopyOnWriteArrayList<>();
@@ -69,11 +77,13 @@ class DicomNetTest {
     @BeforeEach
     void startServer() throws IOException {
         incoming = tmp.resolve("incoming");
-        StoreScpServer.Settings settings = new StoreScpServer.Settings("127.0.0.1", 0, 64 * 1024, MAX_ASSOCIATIONS, 5_000,
-                incoming);
+        StoreScpServer.Settings settings =
+                new StoreScpServer.Settings("127.0.0.1", 0, 64 * 1024, MAX_ASSOCIATIONS, 5_000, incoming);
         StoreHandler handler = instance -> {
             try {
-                seen.add(new Seen(instance, Files.readAllBytes(instance.file()),
+                seen.add(new Seen(
+                        instance,
+                        Files.readAllBytes(instance.file()),
                         instance.file().getParent().equals(incoming)));
                 return decide.apply(instance);
             } catch (IOException e) {
@@ -140,14 +150,19 @@ class DicomNetTest {
         }
         String refused = metas.get(1).sopInstanceUid();
         decide = i -> i.sopInstanceUid().equals(refused)
-                ? StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "spool is full") : StoreOutcome.success();
+                ? StoreOutcome.failure(DicomStatus.OUT_OF_RESOURCES, "spool is full")
+                : StoreOutcome.success();
 
         List<StoreScu.FileResult> results = scu(ALLOWED).send(destination(), files);
 
         assertEquals(3, results.size());
-        assertEquals(List.of(DicomStatus.SUCCESS, DicomStatus.OUT_OF_RESOURCES, DicomStatus.SUCCESS),
-                results.stream().map(StoreScu.FileResult::status).toList(), "the status the handler chose, per instance");
-        assertEquals(List.of(true, false, true), results.stream().map(StoreScu.FileResult::stored).toList());
+        assertEquals(
+                List.of(DicomStatus.SUCCESS, DicomStatus.OUT_OF_RESOURCES, DicomStatus.SUCCESS),
+                results.stream().map(StoreScu.FileResult::status).toList(),
+                "the status the handler chose, per instance");
+        assertEquals(
+                List.of(true, false, true),
+                results.stream().map(StoreScu.FileResult::stored).toList());
         assertNull(results.get(0).error());
         assertEquals("status 0xA700 spool is full", results.get(1).error(), "status and ErrorComment reach the sender");
         for (int i = 0; i < 3; i++) {
@@ -172,14 +187,18 @@ class DicomNetTest {
             assertEquals(r.sopInstanceUid(), got.sopInstanceUid());
             assertEquals(EXPLICIT_VR_LE, got.transferSyntaxUid());
             byte[] received = Arrays.copyOfRange(s.bytes(), (int) got.dataSetOffset(), s.bytes().length);
-            assertArrayEquals(dataSet(files.get(i)), received, "data set of instance " + (i + 1) + " is byte-identical");
+            assertArrayEquals(
+                    dataSet(files.get(i)), received, "data set of instance " + (i + 1) + " is byte-identical");
 
             // ... that a DICOM toolkit reads, with the sender recorded in the meta header.
             Path copy = Files.write(tmp.resolve("copy" + i + ".dcm"), s.bytes());
             AttributeList list = new AttributeList();
             list.read(copy.toString());
-            assertEquals(r.sopInstanceUid(), Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SOPInstanceUID));
-            assertEquals(ALLOWED, Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SourceApplicationEntityTitle));
+            assertEquals(
+                    r.sopInstanceUid(), Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SOPInstanceUID));
+            assertEquals(
+                    ALLOWED,
+                    Attribute.getSingleStringValueOrEmptyString(list, TagFromName.SourceApplicationEntityTitle));
             assertEquals(16, Attribute.getSingleIntegerValueOrDefault(list, TagFromName.Rows, -1));
         }
         assertEquals(List.of(), leftoversInIncoming(), "the handler consumed every file");
@@ -194,7 +213,8 @@ class DicomNetTest {
         assertEquals(DicomStatus.SUCCESS, results.get(0).status());
         Seen s = seen.get(0);
         Part10.Meta got = Part10.readMeta(new ByteArrayInputStream(s.bytes()));
-        assertArrayEquals(dataSet(files.get(0)), Arrays.copyOfRange(s.bytes(), (int) got.dataSetOffset(), s.bytes().length));
+        assertArrayEquals(
+                dataSet(files.get(0)), Arrays.copyOfRange(s.bytes(), (int) got.dataSetOffset(), s.bytes().length));
     }
 
     @Test
@@ -204,8 +224,10 @@ class DicomNetTest {
             throw new IllegalStateException("database down");
         };
         List<StoreScu.FileResult> results = scu(ALLOWED).send(destination(), files);
-        assertEquals(List.of(DicomStatus.OUT_OF_RESOURCES, DicomStatus.OUT_OF_RESOURCES),
-                results.stream().map(StoreScu.FileResult::status).toList(), "the association survives the failure");
+        assertEquals(
+                List.of(DicomStatus.OUT_OF_RESOURCES, DicomStatus.OUT_OF_RESOURCES),
+                results.stream().map(StoreScu.FileResult::status).toList(),
+                "the association survives the failure");
         assertFalse(results.get(0).stored());
     }
 
@@ -221,8 +243,10 @@ class DicomNetTest {
             throw new StackOverflowError();
         };
         List<StoreScu.FileResult> results = scu(ALLOWED).send(destination(), files);
-        assertEquals(List.of(DicomStatus.OUT_OF_RESOURCES, DicomStatus.OUT_OF_RESOURCES),
-                results.stream().map(StoreScu.FileResult::status).toList(), "answered, and the association goes on");
+        assertEquals(
+                List.of(DicomStatus.OUT_OF_RESOURCES, DicomStatus.OUT_OF_RESOURCES),
+                results.stream().map(StoreScu.FileResult::status).toList(),
+                "answered, and the association goes on");
         assertEquals(List.of(), leftoversInIncoming());
     }
 
@@ -269,13 +293,20 @@ class DicomNetTest {
         List<StoreScu.FileResult> results = scu(ALLOWED).send(destination(), List.of(ct.get(0), mr, jpeg, ct.get(1)));
 
         int refused = StoreScu.FileResult.SOP_CLASS_REFUSED;
-        assertEquals(List.of(DicomStatus.SUCCESS, refused, refused, DicomStatus.SUCCESS),
+        assertEquals(
+                List.of(DicomStatus.SUCCESS, refused, refused, DicomStatus.SUCCESS),
                 results.stream().map(StoreScu.FileResult::status).toList(),
                 "refused contexts: marked as such (never sent, never worth a retry); the accepted ones still go through");
-        assertEquals(List.of(false, true, true, false), results.stream().map(StoreScu.FileResult::sopClassRefused).toList());
-        assertTrue(results.get(1).error().contains("refused") && results.get(1).error().contains(MR_IMAGE_STORAGE),
+        assertEquals(
+                List.of(false, true, true, false),
+                results.stream().map(StoreScu.FileResult::sopClassRefused).toList());
+        assertTrue(
+                results.get(1).error().contains("refused")
+                        && results.get(1).error().contains(MR_IMAGE_STORAGE),
                 results.get(1).error());
-        assertTrue(results.get(2).error().contains("refused") && results.get(2).error().contains(JPEG_LOSSLESS),
+        assertTrue(
+                results.get(2).error().contains("refused")
+                        && results.get(2).error().contains(JPEG_LOSSLESS),
                 results.get(2).error());
         assertEquals(2, seen.size(), "only the CT instances reached the handler");
     }
@@ -298,8 +329,14 @@ class DicomNetTest {
 
         /** Sends an A-ASSOCIATE-RQ for CT storage; returns the answer's PDU type and its 4 first body bytes. */
         int[] associate(String callingAe) throws IOException {
-            new AssociationRequest(CALLED, callingAe, Pdu.APPLICATION_CONTEXT, List.of(new PresentationContext(1,
-                    SyntheticCtSeries.CT_IMAGE_STORAGE, List.of(EXPLICIT_VR_LE))), 0).write(out, 64 * 1024);
+            new AssociationRequest(
+                            CALLED,
+                            callingAe,
+                            Pdu.APPLICATION_CONTEXT,
+                            List.of(new PresentationContext(
+                                    1, SyntheticCtSeries.CT_IMAGE_STORAGE, List.of(EXPLICIT_VR_LE))),
+                            0)
+                    .write(out, 64 * 1024);
             Pdu.Header h = Pdu.readHeader(in);
             assertNotNull(h, "server answered the association request");
             byte[] body = Pdu.readBody(in, h, null);
@@ -341,7 +378,9 @@ class DicomNetTest {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         Pdu.writeHeader(b, Pdu.P_DATA_TF, c.length + 6);
         int item = c.length + 2;
-        b.write(new byte[] {(byte) (item >>> 24), (byte) (item >>> 16), (byte) (item >>> 8), (byte) item, (byte) contextId, 3});
+        b.write(new byte[] {
+            (byte) (item >>> 24), (byte) (item >>> 16), (byte) (item >>> 8), (byte) item, (byte) contextId, 3
+        });
         b.write(c);
         return b.toByteArray();
     }
@@ -366,7 +405,8 @@ class DicomNetTest {
 
     @Test
     void badPeersNeitherStopTheServerNorLeakAssociationSlots() throws Exception {
-        Path file = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(64, 1)).get(0);
+        Path file = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(64, 1))
+                .get(0);
         Part10.Meta meta;
         try (InputStream in = Files.newInputStream(file)) {
             meta = Part10.readMeta(in);
@@ -404,8 +444,14 @@ class DicomNetTest {
                 p.send(commandPdu(1, DimseCommand.storeRequest(1, meta.sopClassUid(), meta.sopInstanceUid())));
                 byte[] data = dataSet(file);
                 p.send(pduHeader(Pdu.P_DATA_TF, data.length + 6));
-                p.send(new byte[] {(byte) ((data.length + 2) >>> 24), (byte) ((data.length + 2) >>> 16),
-                        (byte) ((data.length + 2) >>> 8), (byte) (data.length + 2), 1, 2});
+                p.send(new byte[] {
+                    (byte) ((data.length + 2) >>> 24),
+                    (byte) ((data.length + 2) >>> 16),
+                    (byte) ((data.length + 2) >>> 8),
+                    (byte) (data.length + 2),
+                    1,
+                    2
+                });
                 p.send(Arrays.copyOf(data, data.length / 2));
                 p.finish();
             }
@@ -426,7 +472,9 @@ class DicomNetTest {
         // (The server releases a slot just after closing the socket, so allow a moment for the last bad peer's.)
         assertEquals(MAX_ASSOCIATIONS, freeSlotsWithin(port, 3_000), "association slots leaked by bad peers");
         assertTrue(echoWithin(3_000), "the server still serves a normal association");
-        assertEquals(DicomStatus.SUCCESS, scu(ALLOWED).send(destination(), List.of(file)).get(0).status());
+        assertEquals(
+                DicomStatus.SUCCESS,
+                scu(ALLOWED).send(destination(), List.of(file)).get(0).status());
     }
 
     /** Reads the server's answer after a protocol violation: the PDU type, or -1 if it just closed. */
@@ -444,8 +492,11 @@ class DicomNetTest {
         }
         try (RawPeer p = new RawPeer(server.localPort())) {
             assertEquals(Pdu.ASSOCIATE_AC, p.associate(ALLOWED)[0]);
-            p.send(commandPdu(1, new DimseCommand().putUnsignedShort(DimseCommand.COMMAND_FIELD, 0x0020)
-                    .putUnsignedShort(DimseCommand.MESSAGE_ID, 1)));
+            p.send(commandPdu(
+                    1,
+                    new DimseCommand()
+                            .putUnsignedShort(DimseCommand.COMMAND_FIELD, 0x0020)
+                            .putUnsignedShort(DimseCommand.MESSAGE_ID, 1)));
             assertEquals(Pdu.ABORT, answerTo(p), "an unsupported DIMSE command (C-FIND) aborts");
         }
     }
@@ -493,16 +544,20 @@ class DicomNetTest {
                 String name = "dicom-assoc-" + extra.socket.getLocalPort();
                 Thread thread = null;
                 for (int tries = 0; thread == null && tries < 100; tries++) {
-                    thread = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
+                    thread = Thread.getAllStackTraces().keySet().stream()
+                            .filter(t -> t.getName().equals(name))
+                            .findFirst()
                             .orElse(null);
                     Thread.sleep(20);
                 }
                 assertNotNull(thread, "the server serves the extra connection on thread " + name);
                 Thread.sleep(300); // it is reading the body now
-                long allocated = ((com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean())
-                        .getThreadAllocatedBytes(thread.threadId());
-                assertTrue(allocated < 4 * 1024 * 1024, "the over-limit connection's thread allocated " + allocated
-                        + " bytes for a 16 MiB request it will reject");
+                long allocated =
+                        ((ThreadMXBean) ManagementFactory.getThreadMXBean()).getThreadAllocatedBytes(thread.threadId());
+                assertTrue(
+                        allocated < 4 * 1024 * 1024,
+                        "the over-limit connection's thread allocated " + allocated
+                                + " bytes for a 16 MiB request it will reject");
                 extra.finish();
             }
         } finally {
@@ -516,21 +571,20 @@ class DicomNetTest {
     /** The log records of the listener's association class while {@code action} runs. */
     static List<String> logOf(Class<?> source, ThrowingRunnable action) throws Exception {
         List<String> lines = new CopyOnWriteArrayList<>();
-        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(source.getName());
-        java.util.logging.Handler handler = new java.util.logging.Handler() {
+        Logger logger = Logger.getLogger(source.getName());
+        Handler handler = new Handler() {
             @Override
-            public void publish(java.util.logging.LogRecord r) {
+            public void publish(LogRecord r) {
                 Object[] params = r.getParameters();
-                lines.add(params == null || params.length == 0 ? r.getMessage() : String.format(r.getMessage(), params));
+                lines.add(
+                        params == null || params.length == 0 ? r.getMessage() : String.format(r.getMessage(), params));
             }
 
             @Override
-            public void flush() {
-            }
+            public void flush() {}
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
         logger.addHandler(handler);
         try {
@@ -562,7 +616,8 @@ class DicomNetTest {
      */
     @Test
     void refusalsDecidedByTheListenerAreLoggedWithInstanceAndReason() throws Exception {
-        Path file = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(16, 1)).get(0);
+        Path file = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(16, 1))
+                .get(0);
         byte[] data = dataSet(file);
         String wrongClass = "1.2.3.4.5.6.1";
         String noDataSet = "1.2.3.4.5.6.2";
@@ -571,19 +626,34 @@ class DicomNetTest {
                 assertEquals(Pdu.ASSOCIATE_AC, p.associate(ALLOWED)[0]);
                 p.send(commandPdu(1, DimseCommand.storeRequest(1, MR_IMAGE_STORAGE, wrongClass)));
                 p.send(pduHeader(Pdu.P_DATA_TF, data.length + 6));
-                p.send(new byte[] {(byte) ((data.length + 2) >>> 24), (byte) ((data.length + 2) >>> 16),
-                        (byte) ((data.length + 2) >>> 8), (byte) (data.length + 2), 1, 2});
+                p.send(new byte[] {
+                    (byte) ((data.length + 2) >>> 24),
+                    (byte) ((data.length + 2) >>> 16),
+                    (byte) ((data.length + 2) >>> 8),
+                    (byte) (data.length + 2),
+                    1,
+                    2
+                });
                 p.send(data);
                 assertEquals(DicomStatus.SOP_CLASS_NOT_SUPPORTED, statusOfAnswer(p));
-                p.send(commandPdu(1, DimseCommand.storeRequest(2, SyntheticCtSeries.CT_IMAGE_STORAGE, noDataSet)
-                        .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET)));
+                p.send(commandPdu(
+                        1,
+                        DimseCommand.storeRequest(2, SyntheticCtSeries.CT_IMAGE_STORAGE, noDataSet)
+                                .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET)));
                 assertEquals(DicomStatus.CANNOT_UNDERSTAND, statusOfAnswer(p));
                 p.finish();
             }
         });
-        assertTrue(log.stream().anyMatch(l -> l.contains(wrongClass) && l.contains("0x0122") && l.contains(ALLOWED)
-                && l.contains(MR_IMAGE_STORAGE)), "log names the instance, the calling AE, the status and the SOP class: " + log);
-        assertTrue(log.stream().anyMatch(l -> l.contains(noDataSet) && l.contains("0xC000") && l.contains("without data set")),
+        assertTrue(
+                log.stream()
+                        .anyMatch(l -> l.contains(wrongClass)
+                                && l.contains("0x0122")
+                                && l.contains(ALLOWED)
+                                && l.contains(MR_IMAGE_STORAGE)),
+                "log names the instance, the calling AE, the status and the SOP class: " + log);
+        assertTrue(
+                log.stream()
+                        .anyMatch(l -> l.contains(noDataSet) && l.contains("0xC000") && l.contains("without data set")),
                 "log names the instance refused for having no data set: " + log);
     }
 
@@ -643,7 +713,8 @@ class DicomNetTest {
      */
     @Test
     void dataSetOnAnotherPresentationContextThanItsCommandIsAnsweredWithAnAbort() throws Exception {
-        Path file = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(16, 1)).get(0);
+        Path file = SyntheticCtSeries.write(tmp.resolve("series"), SyntheticCtSeries.Params.thick(16, 1))
+                .get(0);
         Part10.Meta meta;
         try (InputStream in = Files.newInputStream(file)) {
             meta = Part10.readMeta(in);
@@ -653,8 +724,14 @@ class DicomNetTest {
             p.send(commandPdu(1, DimseCommand.storeRequest(1, meta.sopClassUid(), meta.sopInstanceUid())));
             byte[] data = dataSet(file);
             p.send(pduHeader(Pdu.P_DATA_TF, data.length + 6));
-            p.send(new byte[] {(byte) ((data.length + 2) >>> 24), (byte) ((data.length + 2) >>> 16),
-                    (byte) ((data.length + 2) >>> 8), (byte) (data.length + 2), 3, 2}); // context 3: never proposed
+            p.send(new byte[] {
+                (byte) ((data.length + 2) >>> 24),
+                (byte) ((data.length + 2) >>> 16),
+                (byte) ((data.length + 2) >>> 8),
+                (byte) (data.length + 2),
+                3,
+                2
+            }); // context 3: never proposed
             p.send(data);
             assertEquals(Pdu.ABORT, answerTo(p));
             p.finish(); // the server deletes the partial file before it closes
@@ -683,7 +760,9 @@ class DicomNetTest {
                 }
                 if (granted == MAX_ASSOCIATIONS) {
                     try (RawPeer extra = new RawPeer(port)) {
-                        assertArrayEquals(new int[] {Pdu.ASSOCIATE_RJ, 2, 3, 2}, extra.associate(ALLOWED),
+                        assertArrayEquals(
+                                new int[] {Pdu.ASSOCIATE_RJ, 2, 3, 2},
+                                extra.associate(ALLOWED),
                                 "one association over the limit is rejected (transient, local limit exceeded)");
                     }
                     return granted;
@@ -732,7 +811,8 @@ class DicomNetTest {
      */
     @Test
     void fiftyTinyInstancesOnOneAssociationAreFast() throws Exception {
-        List<Path> warmUp = SyntheticCtSeries.write(tmp.resolve("warm"), SyntheticCtSeries.Params.thick(8, 5).withSeed(7));
+        List<Path> warmUp = SyntheticCtSeries.write(
+                tmp.resolve("warm"), SyntheticCtSeries.Params.thick(8, 5).withSeed(7));
         scu(ALLOWED).send(destination(), warmUp); // class loading and JIT out of the measurement
         List<Path> files = SyntheticCtSeries.write(tmp.resolve("tiny"), SyntheticCtSeries.Params.thick(8, 50));
         assertTrue(Files.size(files.get(0)) < 4096, "tiny: " + Files.size(files.get(0)) + " bytes");
@@ -743,7 +823,9 @@ class DicomNetTest {
 
         assertEquals(50, results.stream().filter(StoreScu.FileResult::stored).count());
         System.out.printf("DicomNetTest: 50 tiny C-STOREs on one association took %d ms%n", millis);
-        assertTrue(millis < 1_000, "50 tiny C-STOREs took " + millis + " ms: Nagle + delayed ACK stalls (TCP_NODELAY off?)");
+        assertTrue(
+                millis < 1_000,
+                "50 tiny C-STOREs took " + millis + " ms: Nagle + delayed ACK stalls (TCP_NODELAY off?)");
     }
 
     /**
@@ -754,10 +836,12 @@ class DicomNetTest {
      */
     @Test
     void aPeerThatNeverReadsIsDroppedAfterTheIdleTimeout() throws Exception {
-        StoreScpServer quick = new StoreScpServer(new StoreScpServer.Settings("127.0.0.1", 0, 64 * 1024, MAX_ASSOCIATIONS,
-                1_000, incoming), new IngestPolicy(Set.of(CALLED), Optional.of(List.of(ALLOWED))), i -> StoreOutcome.success());
+        StoreScpServer quick = new StoreScpServer(
+                new StoreScpServer.Settings("127.0.0.1", 0, 64 * 1024, MAX_ASSOCIATIONS, 1_000, incoming),
+                new IngestPolicy(Set.of(CALLED), Optional.of(List.of(ALLOWED))),
+                i -> StoreOutcome.success());
         quick.start();
-        java.lang.reflect.Field f = StoreScpServer.class.getDeclaredField("openSockets");
+        Field f = StoreScpServer.class.getDeclaredField("openSockets");
         f.setAccessible(true);
         @SuppressWarnings("unchecked")
         Set<Socket> open = (Set<Socket>) f.get(quick);
@@ -767,15 +851,24 @@ class DicomNetTest {
             socket.setSoTimeout(5_000);
             OutputStream out = new BufferedOutputStream(socket.getOutputStream());
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
-            new AssociationRequest(CALLED, ALLOWED, Pdu.APPLICATION_CONTEXT, List.of(new PresentationContext(1,
-                    "1.2.840.10008.1.1", List.of("1.2.840.10008.1.2"))), 0).write(out, 64 * 1024);
+            new AssociationRequest(
+                            CALLED,
+                            ALLOWED,
+                            Pdu.APPLICATION_CONTEXT,
+                            List.of(new PresentationContext(1, "1.2.840.10008.1.1", List.of("1.2.840.10008.1.2"))),
+                            0)
+                    .write(out, 64 * 1024);
             Pdu.Header h = Pdu.readHeader(in);
             assertEquals(Pdu.ASSOCIATE_AC, h.type());
             Pdu.readBody(in, h, null);
             ByteArrayOutputStream batch = new ByteArrayOutputStream();
-            byte[] echo = commandPdu(1, new DimseCommand().putString(DimseCommand.AFFECTED_SOP_CLASS_UID, "1.2.840.10008.1.1", true)
-                    .putUnsignedShort(DimseCommand.COMMAND_FIELD, DimseCommand.C_ECHO_RQ).putUnsignedShort(DimseCommand.MESSAGE_ID, 1)
-                    .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET));
+            byte[] echo = commandPdu(
+                    1,
+                    new DimseCommand()
+                            .putString(DimseCommand.AFFECTED_SOP_CLASS_UID, "1.2.840.10008.1.1", true)
+                            .putUnsignedShort(DimseCommand.COMMAND_FIELD, DimseCommand.C_ECHO_RQ)
+                            .putUnsignedShort(DimseCommand.MESSAGE_ID, 1)
+                            .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET));
             for (int i = 0; i < 10_000; i++) {
                 batch.write(echo);
             }
@@ -795,8 +888,10 @@ class DicomNetTest {
             while (!open.isEmpty() && System.currentTimeMillis() < deadline) {
                 Thread.sleep(100);
             }
-            assertTrue(open.isEmpty(), "the server still holds the association of a peer that has read nothing for "
-                    + "seconds (idle timeout 1 s)");
+            assertTrue(
+                    open.isEmpty(),
+                    "the server still holds the association of a peer that has read nothing for "
+                            + "seconds (idle timeout 1 s)");
             socket.close();
             writer.join(5_000);
         } finally {
@@ -811,11 +906,12 @@ class DicomNetTest {
      */
     @Test
     void everyAcceptedSocketHasTcpNoDelay() throws Exception {
-        java.lang.reflect.Field f = StoreScpServer.class.getDeclaredField("openSockets");
+        Field f = StoreScpServer.class.getDeclaredField("openSockets");
         f.setAccessible(true);
         @SuppressWarnings("unchecked")
         Set<Socket> open = (Set<Socket>) f.get(server);
-        try (RawPeer a = new RawPeer(server.localPort()); RawPeer b = new RawPeer(server.localPort())) {
+        try (RawPeer a = new RawPeer(server.localPort());
+                RawPeer b = new RawPeer(server.localPort())) {
             assertEquals(Pdu.ASSOCIATE_AC, a.associate(ALLOWED)[0]);
             assertEquals(Pdu.ASSOCIATE_AC, b.associate(ALLOWED)[0]);
             assertEquals(2, open.size(), "two associations held");
@@ -833,7 +929,7 @@ class DicomNetTest {
     @Test
     void storeRequestEncodesAndParsesBack() throws Exception {
         String oddUid = "1.2.840.10008.5.1.4.1.1.2"; // 25 characters: padded with one NUL
-        String sop = "1.2.3.4.5.6.7.8.9.10";        // 20 characters: no padding
+        String sop = "1.2.3.4.5.6.7.8.9.10"; // 20 characters: no padding
         byte[] bytes = DimseCommand.storeRequest(7, oddUid, sop).encode();
         DimseCommand parsed = DimseCommand.parse(bytes, bytes.length);
         assertEquals(oddUid, parsed.getString(DimseCommand.AFFECTED_SOP_CLASS_UID));
@@ -846,7 +942,8 @@ class DicomNetTest {
 
         // Implicit VR little endian, group length first and correct, every value of even length.
         assertEquals(0, bytes[0] | bytes[1] | bytes[2] | bytes[3], "(0000,0000) first");
-        int groupLength = (bytes[8] & 0xff) | (bytes[9] & 0xff) << 8 | (bytes[10] & 0xff) << 16 | (bytes[11] & 0xff) << 24;
+        int groupLength =
+                (bytes[8] & 0xff) | (bytes[9] & 0xff) << 8 | (bytes[10] & 0xff) << 16 | (bytes[11] & 0xff) << 24;
         assertEquals(bytes.length - 12, groupLength);
         int pos = 12;
         int lastElement = -1;
@@ -868,8 +965,10 @@ class DicomNetTest {
     @Test
     void storeResponseCarriesStatusAndAShortPrintableComment() throws Exception {
         DimseCommand rq = DimseCommand.storeRequest(42, "1.2.840.10008.5.1.4.1.1.2", "1.2.3");
-        String comment = "cannot parse data set: unexpected end of file at offset 123456 \u0000\u00e9 and then more text";
-        byte[] bytes = DimseCommand.storeResponse(rq, DicomStatus.CANNOT_UNDERSTAND, comment).encode();
+        String comment =
+                "cannot parse data set: unexpected end of file at offset 123456 \u0000\u00e9 and then more text";
+        byte[] bytes = DimseCommand.storeResponse(rq, DicomStatus.CANNOT_UNDERSTAND, comment)
+                .encode();
         DimseCommand rsp = DimseCommand.parse(bytes, bytes.length);
         assertEquals(DimseCommand.C_STORE_RSP, rsp.getUnsignedShort(DimseCommand.COMMAND_FIELD, -1));
         assertEquals(42, rsp.getUnsignedShort(DimseCommand.MESSAGE_ID_BEING_RESPONDED_TO, -1));
@@ -881,18 +980,21 @@ class DicomNetTest {
         assertTrue(sent.chars().allMatch(c -> c >= 0x20 && c <= 0x7e), "printable ASCII only: " + sent);
         assertEquals(comment.substring(0, 64).replaceAll("[^\\x20-\\x7e]", "?").strip(), sent);
 
-        DimseCommand success = DimseCommand.parse(DimseCommand.storeResponse(rq, DicomStatus.SUCCESS, null).encode(),
+        DimseCommand success = DimseCommand.parse(
+                DimseCommand.storeResponse(rq, DicomStatus.SUCCESS, null).encode(),
                 DimseCommand.storeResponse(rq, DicomStatus.SUCCESS, null).encode().length);
         assertNull(success.getString(DimseCommand.ERROR_COMMENT), "no comment on success");
     }
 
     @Test
     void echoResponseAnswersTheRequest() throws Exception {
-        DimseCommand rq = new DimseCommand().putString(DimseCommand.AFFECTED_SOP_CLASS_UID, "1.2.840.10008.1.1", true)
+        DimseCommand rq = new DimseCommand()
+                .putString(DimseCommand.AFFECTED_SOP_CLASS_UID, "1.2.840.10008.1.1", true)
                 .putUnsignedShort(DimseCommand.COMMAND_FIELD, DimseCommand.C_ECHO_RQ)
                 .putUnsignedShort(DimseCommand.MESSAGE_ID, 0xFFFF)
                 .putUnsignedShort(DimseCommand.COMMAND_DATA_SET_TYPE, DimseCommand.NO_DATA_SET);
-        byte[] bytes = DimseCommand.echoResponse(DimseCommand.parse(rq.encode(), rq.encode().length)).encode();
+        byte[] bytes = DimseCommand.echoResponse(DimseCommand.parse(rq.encode(), rq.encode().length))
+                .encode();
         DimseCommand rsp = DimseCommand.parse(bytes, bytes.length);
         assertEquals(DimseCommand.C_ECHO_RSP, rsp.getUnsignedShort(DimseCommand.COMMAND_FIELD, -1));
         assertEquals(0xFFFF, rsp.getUnsignedShort(DimseCommand.MESSAGE_ID_BEING_RESPONDED_TO, -1), "unsigned 16 bit");
@@ -922,7 +1024,7 @@ class DicomNetTest {
         try {
             assertThrows(DicomProtocolException.class, () -> DimseCommand.parse(evil, evil.length));
         } catch (OutOfMemoryError e) { // JUnit rethrows OOM as unrecoverable and the fork dies: report it instead
-            org.junit.jupiter.api.Assertions.fail("DimseCommand.parse tried to allocate the claimed length: " + e);
+            Assertions.fail("DimseCommand.parse tried to allocate the claimed length: " + e);
         }
     }
 
@@ -930,9 +1032,9 @@ class DicomNetTest {
 
     @Test
     void part10HeaderReadsBackWithOddLengthUidsPadded() throws Exception {
-        String sopClass = "1.2.840.10008.5.1.4.1.1.2";  // 25: odd
-        String sop = "1.2.826.0.1.3680043.8.498.1";      // 27: odd
-        String ts = "1.2.840.10008.1.2";                 // 17: odd
+        String sopClass = "1.2.840.10008.5.1.4.1.1.2"; // 25: odd
+        String sop = "1.2.826.0.1.3680043.8.498.1"; // 27: odd
+        String ts = "1.2.840.10008.1.2"; // 17: odd
         for (String ae : new String[] {"OK_AE", "EVEN", null}) {
             byte[] header = Part10.header(sopClass, sop, ts, ae);
             byte[] dataSet = {8, 0, 0x16, 0, 'U', 'I', 6, 0, '1', '.', '2', '.', '3', 0};
@@ -970,7 +1072,8 @@ class DicomNetTest {
     /** The synthetic files (written by PixelMed) and our header agree on where the data set starts. */
     @Test
     void readMetaFindsTheDataSetOfAToolkitWrittenFile() throws Exception {
-        Path f = SyntheticCtSeries.write(tmp.resolve("one"), SyntheticCtSeries.Params.thick(16, 1)).get(0);
+        Path f = SyntheticCtSeries.write(tmp.resolve("one"), SyntheticCtSeries.Params.thick(16, 1))
+                .get(0);
         Part10.Meta meta;
         try (InputStream in = Files.newInputStream(f)) {
             meta = Part10.readMeta(in);
@@ -1000,7 +1103,7 @@ class DicomNetTest {
 
     /** Element number -> raw value of the explicit-VR meta group after the preamble. */
     static Map<Integer, byte[]> metaElements(byte[] header) {
-        Map<Integer, byte[]> out = new java.util.HashMap<>();
+        Map<Integer, byte[]> out = new HashMap<>();
         int pos = 132;
         while (pos < header.length) {
             int element = (header[pos + 2] & 0xff) | (header[pos + 3] & 0xff) << 8;

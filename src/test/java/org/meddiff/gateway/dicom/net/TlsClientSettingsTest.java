@@ -9,10 +9,10 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-
 import javax.net.ssl.SSLSocket;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -32,34 +32,93 @@ class TlsClientSettingsTest {
     static Path dir;
 
     static void keytool(String... args) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, String.join(" ", cmd) + ": " + out);
     }
 
     /** A PKCS #12 key store with a self-signed certificate for {@code san}, and a trust store holding only that certificate. */
     static void identity(String name, String san) throws Exception {
-        keytool("-genkeypair", "-alias", name, "-keyalg", "RSA", "-keysize", "2048", "-validity", "2", "-dname", "CN=" + name,
-                "-ext", "SAN=" + san, "-storetype", "PKCS12", "-keystore", name + ".p12", "-storepass", PASSWORD);
-        keytool("-exportcert", "-alias", name, "-keystore", name + ".p12", "-storepass", PASSWORD, "-rfc", "-file", name + ".crt");
-        keytool("-importcert", "-noprompt", "-alias", name, "-file", name + ".crt", "-storetype", "PKCS12",
-                "-keystore", name + "-trust.p12", "-storepass", PASSWORD);
+        keytool(
+                "-genkeypair",
+                "-alias",
+                name,
+                "-keyalg",
+                "RSA",
+                "-keysize",
+                "2048",
+                "-validity",
+                "2",
+                "-dname",
+                "CN=" + name,
+                "-ext",
+                "SAN=" + san,
+                "-storetype",
+                "PKCS12",
+                "-keystore",
+                name + ".p12",
+                "-storepass",
+                PASSWORD);
+        keytool(
+                "-exportcert",
+                "-alias",
+                name,
+                "-keystore",
+                name + ".p12",
+                "-storepass",
+                PASSWORD,
+                "-rfc",
+                "-file",
+                name + ".crt");
+        keytool(
+                "-importcert",
+                "-noprompt",
+                "-alias",
+                name,
+                "-file",
+                name + ".crt",
+                "-storetype",
+                "PKCS12",
+                "-keystore",
+                name + "-trust.p12",
+                "-storepass",
+                PASSWORD);
     }
 
     @BeforeAll
     static void stores() throws Exception {
         identity("pacs", "dns:localhost,ip:127.0.0.1");
         identity("elsewhere", "dns:pacs.elsewhere.example");
-        keytool("-importcert", "-noprompt", "-alias", "only-a-certificate", "-file", "pacs.crt", "-storetype", "PKCS12",
-                "-keystore", "certificates-only.p12", "-storepass", PASSWORD);
+        keytool(
+                "-importcert",
+                "-noprompt",
+                "-alias",
+                "only-a-certificate",
+                "-file",
+                "pacs.crt",
+                "-storetype",
+                "PKCS12",
+                "-keystore",
+                "certificates-only.p12",
+                "-storepass",
+                PASSWORD);
     }
 
     /** A TLS server presenting {@code identity}'s certificate that completes one handshake; returns its port. */
     static ServerSocket server(String identity) throws Exception {
-        TlsServerSettings s = TlsServerSettings.load(dir.resolve(identity + ".p12"), Optional.of(PASSWORD), Optional.empty(),
-                Optional.empty(), "none", PROTOCOLS);
+        TlsServerSettings s = TlsServerSettings.load(
+                dir.resolve(identity + ".p12"),
+                Optional.of(PASSWORD),
+                Optional.empty(),
+                Optional.empty(),
+                "none",
+                PROTOCOLS);
         ServerSocket server = s.newServerSocket();
         server.bind(new InetSocketAddress("127.0.0.1", 0));
         Thread.ofPlatform().daemon(true).start(() -> {
@@ -75,8 +134,13 @@ class TlsClientSettingsTest {
     }
 
     static TlsClientSettings trusting(String identity, boolean verifyHostname) {
-        return TlsClientSettings.load(Optional.empty(), Optional.empty(), Optional.of(dir.resolve(identity + "-trust.p12")),
-                Optional.of(PASSWORD), PROTOCOLS, verifyHostname);
+        return TlsClientSettings.load(
+                Optional.empty(),
+                Optional.empty(),
+                Optional.of(dir.resolve(identity + "-trust.p12")),
+                Optional.of(PASSWORD),
+                PROTOCOLS,
+                verifyHostname);
     }
 
     static int handshake(TlsClientSettings tls, ServerSocket server) throws IOException {
@@ -97,7 +161,8 @@ class TlsClientSettingsTest {
     void anUntrustedCertificateIsRefused() throws Exception {
         try (ServerSocket server = server("pacs")) {
             IOException e = assertThrows(IOException.class, () -> handshake(trusting("elsewhere", true), server));
-            assertTrue(e.getMessage().contains("PKIX") || e.getMessage().contains("certification path"), e.getMessage());
+            assertTrue(
+                    e.getMessage().contains("PKIX") || e.getMessage().contains("certification path"), e.getMessage());
         }
     }
 
@@ -114,12 +179,25 @@ class TlsClientSettingsTest {
 
     @Test
     void aKeyStoreWithoutAKeyOrWithoutItsPasswordIsRefusedAtLoad() {
-        IllegalArgumentException noKey = assertThrows(IllegalArgumentException.class, () -> TlsClientSettings.load(
-                Optional.of(dir.resolve("certificates-only.p12")), Optional.of(PASSWORD), Optional.empty(), Optional.empty(),
-                PROTOCOLS, true));
+        IllegalArgumentException noKey = assertThrows(
+                IllegalArgumentException.class,
+                () -> TlsClientSettings.load(
+                        Optional.of(dir.resolve("certificates-only.p12")),
+                        Optional.of(PASSWORD),
+                        Optional.empty(),
+                        Optional.empty(),
+                        PROTOCOLS,
+                        true));
         assertTrue(noKey.getMessage().contains("holds no private key"), noKey.getMessage());
-        IllegalArgumentException noPassword = assertThrows(IllegalArgumentException.class, () -> TlsClientSettings.load(
-                Optional.of(dir.resolve("pacs.p12")), Optional.empty(), Optional.empty(), Optional.empty(), PROTOCOLS, true));
+        IllegalArgumentException noPassword = assertThrows(
+                IllegalArgumentException.class,
+                () -> TlsClientSettings.load(
+                        Optional.of(dir.resolve("pacs.p12")),
+                        Optional.empty(),
+                        Optional.empty(),
+                        Optional.empty(),
+                        PROTOCOLS,
+                        true));
         assertTrue(noPassword.getMessage().contains("no password is configured"), noPassword.getMessage());
     }
 }

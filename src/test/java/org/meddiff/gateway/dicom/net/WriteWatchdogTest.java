@@ -13,8 +13,8 @@ class WriteWatchdogTest {
     @Test
     void aWriteThePeerDoesNotTake_endsAfterTheLimit() throws Exception {
         try (ServerSocket deaf = new ServerSocket(0);
-             Socket socket = new Socket("127.0.0.1", deaf.getLocalPort());
-             Socket accepted = deaf.accept()) { // accepted, never read
+                Socket socket = new Socket("127.0.0.1", deaf.getLocalPort());
+                Socket accepted = deaf.accept()) { // accepted, never read
             WriteWatchdog.Guarded out = WriteWatchdog.guard(socket, 300);
             byte[] block = new byte[1 << 20];
             long t0 = System.nanoTime();

@@ -7,29 +7,40 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.function.BiConsumer;
 
+import com.pixelmed.dicom.Attribute;
+import com.pixelmed.dicom.AttributeFactory;
+import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.AttributeTag;
+import com.pixelmed.dicom.OtherWordAttribute;
+import com.pixelmed.dicom.TagFromName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.dicom.InstanceHeader;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
-import org.meddiff.gateway.tools.SyntheticCtSeries.Params;
-import org.meddiff.gateway.tools.SyntheticCtSeries.TransferSyntax;
+import org.meddiff.gateway.dicom.net.Part10;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries.Params;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries.TransferSyntax;
+import org.meddiff.gateway.spool.Uids;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
-
-import com.pixelmed.dicom.AttributeList;
-import com.pixelmed.dicom.AttributeTag;
-import com.pixelmed.dicom.TagFromName;
 
 class PixelMedDatasetsReadTest {
 
@@ -42,7 +53,11 @@ class PixelMedDatasetsReadTest {
 
     @Test
     void headerRoundTrip() throws Exception {
-        Params p = Params.thick(32, 3).withSeed(42).withDescription("Abdomen 5mm").withBodyPart("ABDOMEN").withSeriesNumber(3);
+        Params p = Params.thick(32, 3)
+                .withSeed(42)
+                .withDescription("Abdomen 5mm")
+                .withBodyPart("ABDOMEN")
+                .withSeriesNumber(3);
         List<Path> files = SyntheticCtSeries.write(tmp, p);
         InstanceHeader h = datasets.readHeader(files.get(1));
         assertEquals(SyntheticCtSeries.CT_IMAGE_STORAGE, h.sopClassUid());
@@ -101,7 +116,7 @@ class PixelMedDatasetsReadTest {
         Path file = SyntheticCtSeries.write(tmp, Params.thick(16, 1)).get(0);
         edit(file, l -> set(l, TagFromName.StudyInstanceUID, "1.2.3\u0001"));
         InstanceHeader h = datasets.readHeader(file);
-        assertFalse(org.meddiff.gateway.spool.Uids.isValid(h.studyInstanceUid()), "read as '" + h.studyInstanceUid() + "'");
+        assertFalse(Uids.isValid(h.studyInstanceUid()), "read as '" + h.studyInstanceUid() + "'");
         Path padded = tmp.resolve("padded");
         Path other = SyntheticCtSeries.write(padded, Params.thick(16, 1)).get(0);
         edit(other, l -> set(l, TagFromName.SeriesInstanceUID, " 1.2.4 "));
@@ -113,19 +128,32 @@ class PixelMedDatasetsReadTest {
      * another, of defined or undefined length (bytes written here: PixelMed writes sequences one way only).
      */
     Path nestedSequences(int depth, boolean undefinedLength) throws Exception {
-        java.io.ByteArrayOutputStream d = new java.io.ByteArrayOutputStream();
-        java.util.function.BiConsumer<Integer, String> ui = (tag, value) -> {
-            byte[] v = (value.length() % 2 == 0 ? value : value + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-            d.writeBytes(new byte[] {(byte) (tag >>> 16), (byte) (tag >>> 24), (byte) (int) tag, (byte) (tag >>> 8), 'U', 'I',
-                    (byte) v.length, (byte) (v.length >>> 8)});
+        ByteArrayOutputStream d = new ByteArrayOutputStream();
+        BiConsumer<Integer, String> ui = (tag, value) -> {
+            byte[] v = (value.length() % 2 == 0 ? value : value + "\0").getBytes(StandardCharsets.US_ASCII);
+            d.writeBytes(new byte[] {
+                (byte) (tag >>> 16),
+                (byte) (tag >>> 24),
+                (byte) (int) tag,
+                (byte) (tag >>> 8),
+                'U',
+                'I',
+                (byte) v.length,
+                (byte) (v.length >>> 8)
+            });
             d.writeBytes(v);
         };
         ui.accept(0x00080016, SyntheticCtSeries.CT_IMAGE_STORAGE);
         ui.accept(0x00080018, "1.2.3.4.1");
-        java.nio.ByteBuffer sq = java.nio.ByteBuffer.allocate(depth * 36 + 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer sq = ByteBuffer.allocate(depth * 36 + 16).order(ByteOrder.LITTLE_ENDIAN);
         if (undefinedLength) {
             for (int i = 0; i < depth; i++) {
-                sq.putShort((short) 0x0008).putShort((short) 0x1140).put((byte) 'S').put((byte) 'Q').putShort((short) 0).putInt(-1);
+                sq.putShort((short) 0x0008)
+                        .putShort((short) 0x1140)
+                        .put((byte) 'S')
+                        .put((byte) 'Q')
+                        .putShort((short) 0)
+                        .putInt(-1);
                 sq.putShort((short) 0xFFFE).putShort((short) 0xE000).putInt(-1);
             }
             for (int i = 0; i < depth; i++) {
@@ -135,7 +163,11 @@ class PixelMedDatasetsReadTest {
         } else {
             for (int level = depth; level >= 1; level--) { // each level holds 20 header bytes per level below it
                 int item = 20 * (level - 1);
-                sq.putShort((short) 0x0008).putShort((short) 0x1140).put((byte) 'S').put((byte) 'Q').putShort((short) 0)
+                sq.putShort((short) 0x0008)
+                        .putShort((short) 0x1140)
+                        .put((byte) 'S')
+                        .put((byte) 'Q')
+                        .putShort((short) 0)
                         .putInt(item + 8);
                 sq.putShort((short) 0xFFFE).putShort((short) 0xE000).putInt(item);
             }
@@ -144,9 +176,8 @@ class PixelMedDatasetsReadTest {
         ui.accept(0x0020000D, "1.2.3.4.2");
         ui.accept(0x0020000E, "1.2.3.4.3");
         Path file = tmp.resolve("nested-" + depth + (undefinedLength ? "-undefined" : "-defined") + ".dcm");
-        Files.write(file, org.meddiff.gateway.dicom.net.Part10.header(SyntheticCtSeries.CT_IMAGE_STORAGE, "1.2.3.4.1",
-                "1.2.840.10008.1.2.1", null));
-        Files.write(file, d.toByteArray(), java.nio.file.StandardOpenOption.APPEND);
+        Files.write(file, Part10.header(SyntheticCtSeries.CT_IMAGE_STORAGE, "1.2.3.4.1", "1.2.840.10008.1.2.1", null));
+        Files.write(file, d.toByteArray(), StandardOpenOption.APPEND);
         return file;
     }
 
@@ -158,10 +189,15 @@ class PixelMedDatasetsReadTest {
     @Test
     void sequencesNestedDeeperThan32LevelsFailWhateverTheirLengthEncoding() throws Exception {
         for (boolean undefined : new boolean[] {false, true}) {
-            assertEquals("1.2.3.4.1", datasets.readHeader(nestedSequences(8, undefined)).sopInstanceUid(), "8 levels are fine");
+            assertEquals(
+                    "1.2.3.4.1",
+                    datasets.readHeader(nestedSequences(8, undefined)).sopInstanceUid(),
+                    "8 levels are fine");
             for (int depth : new int[] {40, 5000}) {
                 Path file = nestedSequences(depth, undefined);
-                DicomDataException e = assertThrows(DicomDataException.class, () -> datasets.readHeader(file),
+                DicomDataException e = assertThrows(
+                        DicomDataException.class,
+                        () -> datasets.readHeader(file),
                         depth + " levels, " + (undefined ? "undefined" : "defined") + " length");
                 assertTrue(e.getMessage().contains("nested deeper than 32"), e.getMessage());
             }
@@ -183,7 +219,7 @@ class PixelMedDatasetsReadTest {
         InstanceHeader h = datasets.readHeader(file);
         assertEquals("1.2.3\\1.2.4", h.studyInstanceUid());
         assertEquals("1.2.5\\..\\..\\x", h.seriesInstanceUid());
-        assertFalse(org.meddiff.gateway.spool.Uids.isValid(h.studyInstanceUid()));
+        assertFalse(Uids.isValid(h.studyInstanceUid()));
     }
 
     /**
@@ -194,13 +230,15 @@ class PixelMedDatasetsReadTest {
     @Test
     void headerFailsWhenHugeDimensionsOverflowThePixelDataCheck() throws Exception {
         for (String frames : new String[] {"2147483647", "999999999"}) {
-            Path file = SyntheticCtSeries.write(tmp.resolve(frames), Params.thick(16, 1)).get(0);
+            Path file = SyntheticCtSeries.write(tmp.resolve(frames), Params.thick(16, 1))
+                    .get(0);
             edit(file, l -> {
                 set(l, TagFromName.Rows, "65535");
                 set(l, TagFromName.Columns, "65535");
                 set(l, TagFromName.NumberOfFrames, frames);
             });
-            DicomDataException e = assertThrows(DicomDataException.class, () -> datasets.readHeader(file), frames + " frames");
+            DicomDataException e =
+                    assertThrows(DicomDataException.class, () -> datasets.readHeader(file), frames + " frames");
             assertTrue(e.getMessage().contains("PixelData has 512 bytes"), e.getMessage());
         }
     }
@@ -211,7 +249,8 @@ class PixelMedDatasetsReadTest {
         Files.writeString(text, "hello ".repeat(100));
         DicomDataException e = assertThrows(DicomDataException.class, () -> datasets.readHeader(text));
         assertTrue(e.getMessage().contains("not a DICOM Part-10 file"), e.getMessage());
-        DicomDataException missing = assertThrows(DicomDataException.class, () -> datasets.readHeader(tmp.resolve("nope.dcm")));
+        DicomDataException missing =
+                assertThrows(DicomDataException.class, () -> datasets.readHeader(tmp.resolve("nope.dcm")));
         assertTrue(missing.getMessage().contains("nope.dcm"), missing.getMessage());
     }
 
@@ -297,7 +336,9 @@ class PixelMedDatasetsReadTest {
         Params p = Params.thick(16, 4);
         List<Path> files = SyntheticCtSeries.write(tmp, p);
         double[] ipp = p.imagePosition(2);
-        edit(files.get(1), l -> set(l, TagFromName.ImagePositionPatient, ipp[0] + "\\" + ipp[1] + "\\" + (ipp[2] + 0.02)));
+        edit(
+                files.get(1),
+                l -> set(l, TagFromName.ImagePositionPatient, ipp[0] + "\\" + ipp[1] + "\\" + (ipp[2] + 0.02)));
         assertEquals(4, datasets.readVolume(files).geometry().slices());
     }
 
@@ -305,7 +346,9 @@ class PixelMedDatasetsReadTest {
     void mixedOrientationIsReported() throws Exception {
         List<Path> files = SyntheticCtSeries.write(tmp, Params.thick(16, 4));
         double c = Math.cos(Math.toRadians(5)), s = Math.sin(Math.toRadians(5));
-        edit(files.get(2), l -> set(l, TagFromName.ImageOrientationPatient, c + "\\" + s + "\\0\\" + (-s) + "\\" + c + "\\0"));
+        edit(
+                files.get(2),
+                l -> set(l, TagFromName.ImageOrientationPatient, c + "\\" + s + "\\0\\" + (-s) + "\\" + c + "\\0"));
         DicomDataException e = assertThrows(DicomDataException.class, () -> datasets.readVolume(files));
         assertTrue(e.getMessage().startsWith("mixed orientation"), e.getMessage());
         assertTrue(e.getMessage().contains(files.get(2).toString()), e.getMessage());
@@ -345,20 +388,24 @@ class PixelMedDatasetsReadTest {
     @Test
     void mixedSizesSeriesAndTooFewSlicesAreReported() throws Exception {
         List<Path> a = SyntheticCtSeries.write(tmp.resolve("a"), Params.thick(16, 3));
-        List<Path> b = SyntheticCtSeries.write(tmp.resolve("b"), Params.thick(16, 3).withSeed(2));
+        List<Path> b =
+                SyntheticCtSeries.write(tmp.resolve("b"), Params.thick(16, 3).withSeed(2));
         List<Path> mixedSeries = List.of(a.get(0), a.get(1), b.get(2));
         assertTrue(assertThrows(DicomDataException.class, () -> datasets.readVolume(mixedSeries))
-                .getMessage().startsWith("mixed series"));
+                .getMessage()
+                .startsWith("mixed series"));
 
         edit(a.get(2), l -> {
             set(l, TagFromName.Rows, "8");
             l.put(pixels(8 * 16));
         });
         assertTrue(assertThrows(DicomDataException.class, () -> datasets.readVolume(a))
-                .getMessage().startsWith("mixed image sizes"));
+                .getMessage()
+                .startsWith("mixed image sizes"));
 
         assertTrue(assertThrows(DicomDataException.class, () -> datasets.readVolume(List.of(b.get(0))))
-                .getMessage().contains("at least 2 slices"));
+                .getMessage()
+                .contains("at least 2 slices"));
     }
 
     // ------------------------------------------------------------------ helpers
@@ -387,24 +434,23 @@ class PixelMedDatasetsReadTest {
         AttributeList list = new AttributeList();
         list.read(file.toString());
         change.apply(list);
-        String ts = com.pixelmed.dicom.Attribute.getSingleStringValueOrNull(list, TagFromName.TransferSyntaxUID);
+        String ts = Attribute.getSingleStringValueOrNull(list, TagFromName.TransferSyntaxUID);
         Path out = file.resolveSibling(file.getFileName() + ".new");
         list.write(out.toString(), ts, true, true);
-        Files.move(out, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(out, file, StandardCopyOption.REPLACE_EXISTING);
     }
 
     static void set(AttributeList list, AttributeTag tag, String backslashValues) throws Exception {
-        com.pixelmed.dicom.Attribute a = com.pixelmed.dicom.AttributeFactory.newAttribute(tag);
+        Attribute a = AttributeFactory.newAttribute(tag);
         for (String v : backslashValues.split("\\\\")) {
             a.addValue(v);
         }
         list.put(a);
     }
 
-    static com.pixelmed.dicom.Attribute pixels(int count) throws Exception {
-        com.pixelmed.dicom.OtherWordAttribute a = new com.pixelmed.dicom.OtherWordAttribute(TagFromName.PixelData);
+    static Attribute pixels(int count) throws Exception {
+        OtherWordAttribute a = new OtherWordAttribute(TagFromName.PixelData);
         a.setValues(new short[count]);
         return a;
     }
-
 }

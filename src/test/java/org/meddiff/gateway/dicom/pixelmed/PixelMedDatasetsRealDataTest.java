@@ -38,7 +38,10 @@ class PixelMedDatasetsRealDataTest {
         Path d = DATA.resolve(dir);
         Assumptions.assumeTrue(Files.isDirectory(d), "real test data not present: " + d);
         try (Stream<Path> s = Files.list(d)) {
-            return s.filter(p -> p.getFileName().toString().endsWith(suffix)).sorted().limit(limit).toList();
+            return s.filter(p -> p.getFileName().toString().endsWith(suffix))
+                    .sorted()
+                    .limit(limit)
+                    .toList();
         }
     }
 
@@ -57,8 +60,13 @@ class PixelMedDatasetsRealDataTest {
         assertEquals(1.0, v.geometry().sliceThickness(), 1e-9);
 
         Volume thin = CubicSliceInterpolator.resample(v, 0.4);
-        DerivedSeriesSpec spec = new DerivedSeriesSpec(h.seriesInstanceUid() + "/sr/test", "[MedDiff-FM SR]", 1000,
-                "MedDiff-FM super-resolution (test)", 40, 400);
+        DerivedSeriesSpec spec = new DerivedSeriesSpec(
+                h.seriesInstanceUid() + "/sr/test",
+                "[MedDiff-FM SR]",
+                1000,
+                "MedDiff-FM super-resolution (test)",
+                40,
+                400);
         DerivedSeriesResult r = datasets.writeDerivedSeries(src, thin, spec, tmp);
         assertEquals(39, r.files().size());
         Volume back = datasets.readVolume(r.files());

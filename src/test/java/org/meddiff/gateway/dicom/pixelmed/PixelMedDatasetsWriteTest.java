@@ -3,19 +3,24 @@ package org.meddiff.gateway.dicom.pixelmed;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import com.pixelmed.dicom.Attribute;
+import com.pixelmed.dicom.AttributeList;
+import com.pixelmed.dicom.SequenceAttribute;
+import com.pixelmed.dicom.TagFromName;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,17 +28,14 @@ import org.meddiff.gateway.dicom.Dciodvfy;
 import org.meddiff.gateway.dicom.DerivedSeriesResult;
 import org.meddiff.gateway.dicom.DerivedSeriesSpec;
 import org.meddiff.gateway.dicom.DerivedUids;
+import org.meddiff.gateway.dicom.DicomDataException;
 import org.meddiff.gateway.dicom.InstanceHeader;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries.Params;
 import org.meddiff.gateway.infer.baseline.CubicSliceInterpolator;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
-import org.meddiff.gateway.tools.SyntheticCtSeries.Params;
+import org.meddiff.gateway.volume.ColourVolume;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
-
-import com.pixelmed.dicom.Attribute;
-import com.pixelmed.dicom.AttributeList;
-import com.pixelmed.dicom.SequenceAttribute;
-import com.pixelmed.dicom.TagFromName;
 
 class PixelMedDatasetsWriteTest {
 
@@ -50,7 +52,10 @@ class PixelMedDatasetsWriteTest {
 
     @BeforeEach
     void source() throws Exception {
-        params = Params.thick(32, 6).withSeed(11).withDescription("Abdomen 5.0 B30f").withSeriesNumber(4);
+        params = Params.thick(32, 6)
+                .withSeed(11)
+                .withDescription("Abdomen 5.0 B30f")
+                .withSeriesNumber(4);
         sources = SyntheticCtSeries.write(tmp.resolve("src"), params);
         source = datasets.readVolume(sources);
     }
@@ -92,7 +97,8 @@ class PixelMedDatasetsWriteTest {
     void filesAreNamedByInstanceNumberAndNoTemporaryFilesRemain() throws Exception {
         Path out = tmp.resolve("out/nested");
         DerivedSeriesResult r = datasets.writeDerivedSeries(sources, source, spec("names"), out);
-        List<String> names = r.files().stream().map(f -> f.getFileName().toString()).toList();
+        List<String> names =
+                r.files().stream().map(f -> f.getFileName().toString()).toList();
         assertEquals(List.of("0001.dcm", "0002.dcm", "0003.dcm", "0004.dcm", "0005.dcm", "0006.dcm"), names);
         try (Stream<Path> listing = Files.list(out)) {
             assertEquals(6, listing.count(), "only the six instances, no temporary files");
@@ -123,18 +129,24 @@ class PixelMedDatasetsWriteTest {
         assertEquals("MedDiff Synthetic", Attribute.getSingleStringValueOrNull(l, TagFromName.Manufacturer));
         assertEquals("HFS", Attribute.getSingleStringValueOrNull(l, TagFromName.PatientPosition));
         assertEquals("SYN-11", Attribute.getSingleStringValueOrNull(l, TagFromName.PatientID));
-        assertEquals(params.frameOfReferenceUid(), Attribute.getSingleStringValueOrNull(l, TagFromName.FrameOfReferenceUID));
+        assertEquals(
+                params.frameOfReferenceUid(), Attribute.getSingleStringValueOrNull(l, TagFromName.FrameOfReferenceUID));
         assertEquals("1.2.840.10008.1.2.1", Attribute.getSingleStringValueOrNull(l, TagFromName.TransferSyntaxUID));
         assertEquals("40", Attribute.getSingleStringValueOrNull(l, TagFromName.WindowCenter));
         assertEquals("400", Attribute.getSingleStringValueOrNull(l, TagFromName.WindowWidth));
         assertEquals(1, Attribute.getSingleIntegerValueOrDefault(l, TagFromName.PixelRepresentation, -1));
-        assertEquals(params.resolvedSeriesUid(), SequenceAttribute.getNamedAttributeFromWithinSequenceWithSingleItem(
-                l, TagFromName.ReferencedSeriesSequence, TagFromName.SeriesInstanceUID).getSingleStringValueOrNull());
+        assertEquals(
+                params.resolvedSeriesUid(),
+                SequenceAttribute.getNamedAttributeFromWithinSequenceWithSingleItem(
+                                l, TagFromName.ReferencedSeriesSequence, TagFromName.SeriesInstanceUID)
+                        .getSingleStringValueOrNull());
 
         String longDescription = "x".repeat(60);
         DerivedSeriesSpec longSpec = new DerivedSeriesSpec("long", longDescription, 0, DERIVATION, 40, 400);
-        InstanceHeader truncated = datasets.readHeader(
-                datasets.writeDerivedSeries(sources, source, longSpec, tmp.resolve("long")).files().get(0));
+        InstanceHeader truncated =
+                datasets.readHeader(datasets.writeDerivedSeries(sources, source, longSpec, tmp.resolve("long"))
+                        .files()
+                        .get(0));
         assertEquals(64, truncated.seriesDescription().length());
     }
 
@@ -149,18 +161,24 @@ class PixelMedDatasetsWriteTest {
             AttributeList l = read(r.files().get(z));
             double[] ipp = Attribute.getDoubleValues(l, TagFromName.ImagePositionPatient);
             assertArrayEquals(g.slicePosition(z), ipp, 1e-6, "slice " + z);
-            assertEquals(ipp[2], Attribute.getSingleDoubleValueOrDefault(l, TagFromName.SliceLocation, Double.NaN), 1e-6);
+            assertEquals(
+                    ipp[2], Attribute.getSingleDoubleValueOrDefault(l, TagFromName.SliceLocation, Double.NaN), 1e-6);
             assertEquals(1.0, Attribute.getSingleDoubleValueOrDefault(l, TagFromName.SliceThickness, 0), 1e-9);
             assertEquals(1.0, Attribute.getSingleDoubleValueOrDefault(l, TagFromName.SpacingBetweenSlices, 0), 1e-9);
             assertEquals(z + 1, Attribute.getSingleIntegerValueOrDefault(l, TagFromName.InstanceNumber, -1));
-            assertArrayEquals(new double[] {1, 0, 0, 0, 1, 0},
-                    Attribute.getDoubleValues(l, TagFromName.ImageOrientationPatient), 1e-9);
-            assertArrayEquals(new double[] {params.pixelSpacingMm(), params.pixelSpacingMm()},
-                    Attribute.getDoubleValues(l, TagFromName.PixelSpacing), 1e-9);
+            assertArrayEquals(
+                    new double[] {1, 0, 0, 0, 1, 0},
+                    Attribute.getDoubleValues(l, TagFromName.ImageOrientationPatient),
+                    1e-9);
+            assertArrayEquals(
+                    new double[] {params.pixelSpacingMm(), params.pixelSpacingMm()},
+                    Attribute.getDoubleValues(l, TagFromName.PixelSpacing),
+                    1e-9);
 
             // the referenced source slice is the nearest one along z
             String referenced = SequenceAttribute.getNamedAttributeFromWithinSequenceWithSingleItem(
-                    l, TagFromName.SourceImageSequence, TagFromName.ReferencedSOPInstanceUID).getSingleStringValueOrNull();
+                            l, TagFromName.SourceImageSequence, TagFromName.ReferencedSOPInstanceUID)
+                    .getSingleStringValueOrNull();
             int nearestInstance = 1;
             double best = Double.MAX_VALUE;
             for (int i = 1; i <= params.slices(); i++) {
@@ -200,8 +218,12 @@ class PixelMedDatasetsWriteTest {
 
     @Test
     void rescaleChoice() {
-        assertEquals(new DerivedSeriesWriter.Rescale(-1024, 1), DerivedSeriesWriter.Rescale.fitting(new float[] {-1024, 3071, 0}));
-        assertEquals(new DerivedSeriesWriter.Rescale(-1024, 1), DerivedSeriesWriter.Rescale.fitting(new float[] {-33792, 31743}));
+        assertEquals(
+                new DerivedSeriesWriter.Rescale(-1024, 1),
+                DerivedSeriesWriter.Rescale.fitting(new float[] {-1024, 3071, 0}));
+        assertEquals(
+                new DerivedSeriesWriter.Rescale(-1024, 1),
+                DerivedSeriesWriter.Rescale.fitting(new float[] {-33792, 31743}));
         DerivedSeriesWriter.Rescale shifted = DerivedSeriesWriter.Rescale.fitting(new float[] {0, 60000});
         assertEquals(32768, shifted.intercept());
         assertEquals(Short.MIN_VALUE, shifted.stored(0));
@@ -221,8 +243,11 @@ class PixelMedDatasetsWriteTest {
 
     @Test
     void derivedFromImplicitVrSourceWithOddGeometryIsValid() throws Exception {
-        Params odd = Params.thick(24, 4).withTransferSyntax(SyntheticCtSeries.TransferSyntax.IMPLICIT_VR_LITTLE_ENDIAN)
-                .withThicknessAndSpacing(3.0, 2.7).withPixelSpacing(0.7031249876543).withFirstSliceZ(-123.456789);
+        Params odd = Params.thick(24, 4)
+                .withTransferSyntax(SyntheticCtSeries.TransferSyntax.IMPLICIT_VR_LITTLE_ENDIAN)
+                .withThicknessAndSpacing(3.0, 2.7)
+                .withPixelSpacing(0.7031249876543)
+                .withFirstSliceZ(-123.456789);
         List<Path> src = SyntheticCtSeries.write(tmp.resolve("odd"), odd);
         Volume v = CubicSliceInterpolator.resample(datasets.readVolume(src), 0.7);
         DerivedSeriesResult r = datasets.writeDerivedSeries(src, v, spec("odd"), tmp.resolve("odd-out"));
@@ -248,11 +273,20 @@ class PixelMedDatasetsWriteTest {
         }
         Path out = tmp.resolve("anomaly");
         DerivedSeriesResult map = datasets.writeDerivedSeries(sources, source, spec("anomaly"), out);
-        DerivedSeriesResult fused = datasets.writeColourSeries(sources, new org.meddiff.gateway.volume.ColourVolume(g, rgb),
-                new DerivedSeriesSpec("anomaly/fused", "[MedDiff-FM anomaly fused]", 1001, DERIVATION, 40, 400), "fused", out);
+        DerivedSeriesResult fused = datasets.writeColourSeries(
+                sources,
+                new ColourVolume(g, rgb),
+                new DerivedSeriesSpec("anomaly/fused", "[MedDiff-FM anomaly fused]", 1001, DERIVATION, 40, 400),
+                "fused",
+                out);
         assertEquals(g.slices(), fused.files().size());
-        assertEquals(2 * g.slices(), Files.list(out).filter(f -> f.toString().endsWith(".dcm")).count(), "both series in one dir");
-        assertTrue(fused.files().get(0).getFileName().toString().equals("fused-0001.dcm"), fused.files().get(0).toString());
+        assertEquals(
+                2 * g.slices(),
+                Files.list(out).filter(f -> f.toString().endsWith(".dcm")).count(),
+                "both series in one dir");
+        assertTrue(
+                fused.files().get(0).getFileName().toString().equals("fused-0001.dcm"),
+                fused.files().get(0).toString());
         assertFalse(map.seriesInstanceUid().equals(fused.seriesInstanceUid()));
         int plane = 3 * g.rows() * g.columns();
         for (int z = 0; z < g.slices(); z++) {
@@ -264,14 +298,22 @@ class PixelMedDatasetsWriteTest {
             assertEquals(0, Attribute.getSingleIntegerValueOrDefault(c, TagFromName.PlanarConfiguration, -1));
             assertEquals("WSD", Attribute.getSingleStringValueOrNull(c, TagFromName.ConversionType));
             assertEquals("L\\P", Attribute.getDelimitedStringValuesOrEmptyString(c, TagFromName.PatientOrientation));
-            assertTrue(Attribute.getSingleStringValueOrNull(c, TagFromName.SeriesDescription).endsWith("[MedDiff-FM anomaly fused]"));
-            for (var tag : List.of(TagFromName.StudyInstanceUID, TagFromName.PatientID, TagFromName.FrameOfReferenceUID,
-                    TagFromName.ImagePositionPatient, TagFromName.ImageOrientationPatient, TagFromName.PixelSpacing)) {
-                assertEquals(Attribute.getDelimitedStringValuesOrEmptyString(m, tag), Attribute.getDelimitedStringValuesOrEmptyString(c, tag),
+            assertTrue(Attribute.getSingleStringValueOrNull(c, TagFromName.SeriesDescription)
+                    .endsWith("[MedDiff-FM anomaly fused]"));
+            for (var tag : List.of(
+                    TagFromName.StudyInstanceUID,
+                    TagFromName.PatientID,
+                    TagFromName.FrameOfReferenceUID,
+                    TagFromName.ImagePositionPatient,
+                    TagFromName.ImageOrientationPatient,
+                    TagFromName.PixelSpacing)) {
+                assertEquals(
+                        Attribute.getDelimitedStringValuesOrEmptyString(m, tag),
+                        Attribute.getDelimitedStringValuesOrEmptyString(c, tag),
                         "the fused image lies where the map's does: " + tag);
             }
             byte[] pixels = c.get(TagFromName.PixelData).getByteValues();
-            assertArrayEquals(java.util.Arrays.copyOfRange(rgb, z * plane, (z + 1) * plane), pixels, "slice " + z);
+            assertArrayEquals(Arrays.copyOfRange(rgb, z * plane, (z + 1) * plane), pixels, "slice " + z);
         }
         Collection<String> warnings = Dciodvfy.assertNoErrors(fused.files());
         System.out.println("dciodvfy warnings on the colour series: " + (warnings.isEmpty() ? "none" : warnings));
@@ -279,10 +321,12 @@ class PixelMedDatasetsWriteTest {
 
     @Test
     void colourSeriesRefusesAFileNamePrefixThatCouldCollide() {
-        var image = new org.meddiff.gateway.volume.ColourVolume(source.geometry(), new byte[3 * source.voxels().length]);
+        var image = new ColourVolume(source.geometry(), new byte[3 * source.voxels().length]);
         for (String bad : new String[] {"", "../x", "Fused", "0001"}) {
-            assertThrows(org.meddiff.gateway.dicom.DicomDataException.class,
-                    () -> datasets.writeColourSeries(sources, image, spec("bad"), bad, tmp.resolve("bad")), bad);
+            assertThrows(
+                    DicomDataException.class,
+                    () -> datasets.writeColourSeries(sources, image, spec("bad"), bad, tmp.resolve("bad")),
+                    bad);
         }
     }
 

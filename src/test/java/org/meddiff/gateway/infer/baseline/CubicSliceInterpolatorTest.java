@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.function.DoubleUnaryOperator;
 
 import org.junit.jupiter.api.Test;
-import org.meddiff.gateway.tools.SyntheticCtSeries;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.volume.Volume;
 import org.meddiff.gateway.volume.VolumeGeometry;
 
@@ -20,10 +20,20 @@ class CubicSliceInterpolatorTest {
         double at(int x, int y, double zMm);
     }
 
-    private static VolumeGeometry geometry(int columns, int rows, int slices, double spacingZ, double[] origin,
-                                           double[] sliceDirection) {
-        return new VolumeGeometry(columns, rows, slices, origin, new double[] {1, 0, 0}, new double[] {0, 1, 0},
-                sliceDirection, 0.8, 0.8, spacingZ, spacingZ);
+    private static VolumeGeometry geometry(
+            int columns, int rows, int slices, double spacingZ, double[] origin, double[] sliceDirection) {
+        return new VolumeGeometry(
+                columns,
+                rows,
+                slices,
+                origin,
+                new double[] {1, 0, 0},
+                new double[] {0, 1, 0},
+                sliceDirection,
+                0.8,
+                0.8,
+                spacingZ,
+                spacingZ);
     }
 
     private static Volume sample(VolumeGeometry g, Field f) {
@@ -92,8 +102,7 @@ class CubicSliceInterpolatorTest {
         double spacing = 5.0;
         VolumeGeometry g = geometry(3, 2, 8, spacing, new double[] {0, 0, 0}, new double[] {0, 0, 1});
         DoubleUnaryOperator[] ramps = {
-            z -> -1000 + 37.5 * z,
-            z -> 200 - 3.0 * z + 0.25 * z * z,
+            z -> -1000 + 37.5 * z, z -> 200 - 3.0 * z + 0.25 * z * z,
         };
         for (DoubleUnaryOperator ramp : ramps) {
             Volume src = sample(g, (x, y, z) -> ramp.applyAsDouble(z) + 10 * x - 7 * y);
@@ -142,17 +151,21 @@ class CubicSliceInterpolatorTest {
         Field analytic = (x, y, z) -> 300 * Math.sin(2 * Math.PI * z / 45.0 + 0.2 * x + 0.1 * y)
                 + 500 * Math.exp(-Math.pow((z - 70 - y) / 18.0, 2));
         double[] smooth = rmse(analytic, size);
-        System.out.printf("smooth field, RMSE vs truth (HU): cubic %.3f, linear %.3f, nearest %.3f%n",
+        System.out.printf(
+                "smooth field, RMSE vs truth (HU): cubic %.3f, linear %.3f, nearest %.3f%n",
                 smooth[0], smooth[1], smooth[2]);
         assertTrue(smooth[0] < 0.5 * smooth[1], "cubic " + smooth[0] + " vs linear " + smooth[1]);
         assertTrue(smooth[0] < 0.1 * smooth[2], "cubic " + smooth[0] + " vs nearest " + smooth[2]);
 
         // the synthetic CT phantom (noise free): organs grow in and out along z
-        Field phantom = (x, y, z) -> SyntheticCtSeries.phantomHu((x - (size - 1) / 2.0) * pixel,
-                (y - (size - 1) / 2.0) * pixel, z / extent, SyntheticCtSeries.DEFAULT_FOV_MM);
+        Field phantom = (x, y, z) -> SyntheticCtSeries.phantomHu(
+                (x - (size - 1) / 2.0) * pixel,
+                (y - (size - 1) / 2.0) * pixel,
+                z / extent,
+                SyntheticCtSeries.DEFAULT_FOV_MM);
         double[] ct = rmse(phantom, size);
-        System.out.printf("CT phantom, RMSE vs truth (HU): cubic %.3f, linear %.3f, nearest %.3f%n",
-                ct[0], ct[1], ct[2]);
+        System.out.printf(
+                "CT phantom, RMSE vs truth (HU): cubic %.3f, linear %.3f, nearest %.3f%n", ct[0], ct[1], ct[2]);
         assertTrue(ct[0] < 0.95 * ct[1], "cubic " + ct[0] + " vs linear " + ct[1]);
         assertTrue(ct[0] < 0.6 * ct[2], "cubic " + ct[0] + " vs nearest " + ct[2]);
     }

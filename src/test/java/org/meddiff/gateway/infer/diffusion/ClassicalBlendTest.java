@@ -4,13 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.util.Arrays;
+
 import org.junit.jupiter.api.Test;
 
 class ClassicalBlendTest {
 
     private static FloatVolume filled(float value) {
         FloatVolume v = FloatVolume.zeros(5, 6, 7);
-        java.util.Arrays.fill(v.data(), value);
+        Arrays.fill(v.data(), value);
         return v;
     }
 
@@ -40,9 +42,16 @@ class ClassicalBlendTest {
     void weightZeroIsTheEstimateItselfAndBadArgumentsAreRefused() {
         FloatVolume own = filled(1f);
         assertSame(own, ClassicalBlend.apply(own, filled(2f), 0, new double[] {1, 1, 1}));
-        assertThrows(IllegalArgumentException.class, () -> ClassicalBlend.apply(own, filled(2f), -0.1, new double[] {1, 1, 1}));
-        assertThrows(IllegalArgumentException.class, () -> ClassicalBlend.apply(own, filled(2f), 0.95, new double[] {1, 1, 1}));
-        assertThrows(IllegalArgumentException.class, () -> ClassicalBlend.apply(own, FloatVolume.zeros(5, 6, 8), 0.3, new double[] {1, 1, 1}));
-        assertThrows(IllegalArgumentException.class, () -> ClassicalBlend.apply(own, filled(2f), 0.3, new double[] {1, 1}));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ClassicalBlend.apply(own, filled(2f), -0.1, new double[] {1, 1, 1}));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ClassicalBlend.apply(own, filled(2f), 0.95, new double[] {1, 1, 1}));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ClassicalBlend.apply(own, FloatVolume.zeros(5, 6, 8), 0.3, new double[] {1, 1, 1}));
+        assertThrows(
+                IllegalArgumentException.class, () -> ClassicalBlend.apply(own, filled(2f), 0.3, new double[] {1, 1}));
     }
 }

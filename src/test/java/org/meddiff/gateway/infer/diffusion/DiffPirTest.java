@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.Test;
 
@@ -22,7 +24,7 @@ class DiffPirTest {
 
     private static FloatVolume volume(int d, int h, int w, long seed) {
         FloatVolume v = FloatVolume.zeros(d, h, w);
-        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        SplittableRandom r = new SplittableRandom(seed);
         for (int i = 0; i < v.size(); i++) {
             v.data()[i] = (float) (r.nextDouble() * 1.6 - 0.8);
         }
@@ -53,7 +55,8 @@ class DiffPirTest {
         Recording noise = new Recording();
         DiffPirDenoiser.Params p = new DiffPirDenoiser.Params(0.15, 10, 0.3, 3);
         List<String> progress = new ArrayList<>();
-        SamplerResult r = dn.denoise(y0, FloatVolume.zeros(6, 5, 4), 2, p, noise, (i, n, t, pps) -> progress.add(i + "/" + n + "@" + t));
+        SamplerResult r = dn.denoise(
+                y0, FloatVolume.zeros(6, 5, 4), 2, p, noise, (i, n, t, pps) -> progress.add(i + "/" + n + "@" + t));
         assertArrayEquals(new int[] {87, 58, 29}, r.timesteps());
         assertEquals(List.of("1/3@87", "2/3@58", "3/3@29"), progress);
         assertEquals(2, noise.used.size()); // one per step with t_prev >= 0
@@ -76,7 +79,8 @@ class DiffPirTest {
                 } else {
                     double ap = sch.alphaBar(ts[s + 1]);
                     double e = (x[i] - Math.sqrt(a) * x0h) / Math.sqrt(1 - a);
-                    double mix = Math.sqrt(0.7) * e + Math.sqrt(0.3) * noise.used.get(s)[i];
+                    double mix =
+                            Math.sqrt(0.7) * e + Math.sqrt(0.3) * noise.used.get(s)[i];
                     x[i] = Math.sqrt(ap) * x0h + Math.sqrt(1 - ap) * mix;
                 }
             }
@@ -89,9 +93,11 @@ class DiffPirTest {
     @Test
     void zetaZeroConsumesNoNoise() {
         FloatVolume y0 = volume(4, 4, 4, 2);
-        DiffPirDenoiser dn = new DiffPirDenoiser(sch, new SlidingWindowEstimator(new FakeModels.Linear(0.1, 0), 4, 4, 4, 1));
+        DiffPirDenoiser dn =
+                new DiffPirDenoiser(sch, new SlidingWindowEstimator(new FakeModels.Linear(0.1, 0), 4, 4, 4, 1));
         ArrayNoiseSource none = new ArrayNoiseSource(List.of());
-        SamplerResult r = dn.denoise(y0, FloatVolume.zeros(4, 4, 4), 0, new DiffPirDenoiser.Params(0.15, 10, 0, 5), none, null);
+        SamplerResult r =
+                dn.denoise(y0, FloatVolume.zeros(4, 4, 4), 0, new DiffPirDenoiser.Params(0.15, 10, 0, 5), none, null);
         assertEquals(5, r.timesteps().length);
         assertEquals(0, none.used());
     }
@@ -124,16 +130,19 @@ class DiffPirTest {
         assertEquals(3, noise.used.size()); // init + 2 steps
 
         double[] cond = new double[thin * plane];
-        for (int z = 0; z < thin; z++) for (int i = 0; i < plane; i++) cond[z * plane + i] = yThick.data()[(z / sf) * plane + i];
+        for (int z = 0; z < thin; z++)
+            for (int i = 0; i < plane; i++) cond[z * plane + i] = yThick.data()[(z / sf) * plane + i];
         double a0 = sch.alphaBar(495);
         double[] x = new double[cond.length];
-        for (int i = 0; i < x.length; i++) x[i] = Math.sqrt(a0) * cond[i] + Math.sqrt(1 - a0) * noise.used.get(0)[i];
+        for (int i = 0; i < x.length; i++)
+            x[i] = Math.sqrt(a0) * cond[i] + Math.sqrt(1 - a0) * noise.used.get(0)[i];
         int[] ts = {495, 330, 165};
         for (int s = 0; s < 3; s++) {
             double a = sch.alphaBar(ts[s]);
             double rho = 1.0 / ((1 - a) / a);
             double[] x0t = new double[x.length];
-            for (int i = 0; i < x.length; i++) x0t[i] = clip((x[i] - Math.sqrt(1 - a) * m.eps(x[i], cond[i])) / Math.sqrt(a));
+            for (int i = 0; i < x.length; i++)
+                x0t[i] = clip((x[i] - Math.sqrt(1 - a) * m.eps(x[i], cond[i])) / Math.sqrt(a));
             double[] hx = new double[3 * plane];
             for (int k = 0; k < 3; k++) {
                 int z0 = k * sf, z1 = Math.min(z0 + sf, thin);
@@ -143,17 +152,21 @@ class DiffPirTest {
                     hx[k * plane + i] = yThick.data()[k * plane + i] - sum / (z1 - z0);
                 }
             }
-            for (int z = 0; z < thin; z++) for (int i = 0; i < plane; i++) {
-                int j = z * plane + i;
-                double x0h = x0t[j] + hx[(z / sf) * plane + i] / (1 + rho);
-                if (s == 2) {
-                    x[j] = x0h;
-                } else {
-                    double ap = sch.alphaBar(ts[s + 1]);
-                    double e = (x[j] - Math.sqrt(a) * x0h) / Math.sqrt(1 - a);
-                    x[j] = Math.sqrt(ap) * x0h + Math.sqrt(1 - ap) * (Math.sqrt(0.7) * e + Math.sqrt(0.3) * noise.used.get(s + 1)[j]);
+            for (int z = 0; z < thin; z++)
+                for (int i = 0; i < plane; i++) {
+                    int j = z * plane + i;
+                    double x0h = x0t[j] + hx[(z / sf) * plane + i] / (1 + rho);
+                    if (s == 2) {
+                        x[j] = x0h;
+                    } else {
+                        double ap = sch.alphaBar(ts[s + 1]);
+                        double e = (x[j] - Math.sqrt(a) * x0h) / Math.sqrt(1 - a);
+                        x[j] = Math.sqrt(ap) * x0h
+                                + Math.sqrt(1 - ap)
+                                        * (Math.sqrt(0.7) * e
+                                                + Math.sqrt(0.3) * noise.used.get(s + 1)[j]);
+                    }
                 }
-            }
         }
         for (int i = 0; i < x.length; i++) {
             assertEquals(x[i], r.output().data()[i], TOL, "voxel " + i);
@@ -167,13 +180,15 @@ class DiffPirTest {
         for (int i = 0; i < mask.size(); i += 2) mask.data()[i] = 1;
         FakeModels.Linear m = new FakeModels.Linear(0.5, -0.1);
         Recording noise = new Recording();
-        AnomalyMap.Result r = new AnomalyMap(sch, new SlidingWindowEstimator(m, 4, 2, 4, 8)).compute(x0, FloatVolume.zeros(5, 5, 5), 2, mask, noise);
+        AnomalyMap.Result r = new AnomalyMap(sch, new SlidingWindowEstimator(m, 4, 2, 4, 8))
+                .compute(x0, FloatVolume.zeros(5, 5, 5), 2, mask, noise);
         assertEquals(1, noise.used.size());
         assertEquals(List.of(950), m.ts);
         double a = sch.alphaBar(950);
         List<Double> inside = new ArrayList<>();
         for (int i = 0; i < x0.size(); i++) {
-            double xt = Math.sqrt(a) * x0.data()[i] + Math.sqrt(1 - a) * noise.used.get(0)[i];
+            double xt =
+                    Math.sqrt(a) * x0.data()[i] + Math.sqrt(1 - a) * noise.used.get(0)[i];
             double x0p = clip((xt - Math.sqrt(1 - a) * m.eps(xt, 0)) / Math.sqrt(a));
             assertEquals(x0p, r.x0Pred().data()[i], 2e-4, "x0' " + i); // 1/sqrt(a) ~ 13 amplifies float32 rounding
             double expect = mask.data()[i] > 0 ? Math.abs(x0.data()[i] - x0p) : 0;
@@ -189,25 +204,28 @@ class DiffPirTest {
     void anomalyDrawsAverageIndependentReconstructions() {
         FloatVolume x0 = volume(5, 5, 5, 4);
         FloatVolume mask = FloatVolume.zeros(5, 5, 5);
-        java.util.Arrays.fill(mask.data(), 1f);
+        Arrays.fill(mask.data(), 1f);
         FakeModels.Linear m = new FakeModels.Linear(0.3, 0.05);
         SlidingWindowEstimator est = new SlidingWindowEstimator(m, 4, 2, 4, 8);
         Recording noise = new Recording();
-        AnomalyMap.Result avg = new AnomalyMap(sch, est, 700, 0.99, 0, 3).compute(x0, FloatVolume.zeros(5, 5, 5), 2, mask, noise);
+        AnomalyMap.Result avg =
+                new AnomalyMap(sch, est, 700, 0.99, 0, 3).compute(x0, FloatVolume.zeros(5, 5, 5), 2, mask, noise);
         assertEquals(3, noise.used.size());
         assertEquals(3, avg.draws());
         assertEquals(List.of(700, 700, 700), m.ts); // one batch of 8 patches per draw
         for (int i = 0; i < x0.size(); i++) {
             double sum = 0;
             for (float[] z : noise.used) {
-                FloatVolume one = new AnomalyMap(sch, est, 700, 0.99, 0, 1).compute(x0, FloatVolume.zeros(5, 5, 5), 2, mask,
-                        new ArrayNoiseSource(List.of(z))).x0Pred();
+                FloatVolume one = new AnomalyMap(sch, est, 700, 0.99, 0, 1)
+                        .compute(x0, FloatVolume.zeros(5, 5, 5), 2, mask, new ArrayNoiseSource(List.of(z)))
+                        .x0Pred();
                 sum += one.data()[i];
             }
             assertEquals(sum / 3, avg.x0Pred().data()[i], 1e-5, "x0' " + i);
         }
         assertThrows(IllegalArgumentException.class, () -> new AnomalyMap(sch, est, 700, 0.99, 0, 0));
-        assertThrows(IllegalArgumentException.class, () -> new AnomalyMap(sch, est, 700, 0.99, 0, AnomalyMap.MAX_DRAWS + 1));
+        assertThrows(
+                IllegalArgumentException.class, () -> new AnomalyMap(sch, est, 700, 0.99, 0, AnomalyMap.MAX_DRAWS + 1));
     }
 
     @Test
@@ -218,12 +236,14 @@ class DiffPirTest {
         FloatVolume x0 = FloatVolume.zeros(n, n, n);
         FloatVolume recon = FloatVolume.zeros(n, n, n);
         FloatVolume mask = FloatVolume.zeros(n, n, n);
-        for (int z = 0; z < n; z++) for (int y = 0; y < n; y++) for (int x = 0; x < n; x++) {
-            int i = x0.index(z, y, x);
-            boolean blob = Math.abs(z - 8) <= 2 && Math.abs(y - 8) <= 2 && Math.abs(x - 8) <= 2;
-            x0.data()[i] = ((z + y + x) % 2 == 0 ? 0.4f : -0.4f) + (blob ? -0.3f : 0f);
-            mask.data()[i] = x < 14 ? 1f : 0f;
-        }
+        for (int z = 0; z < n; z++)
+            for (int y = 0; y < n; y++)
+                for (int x = 0; x < n; x++) {
+                    int i = x0.index(z, y, x);
+                    boolean blob = Math.abs(z - 8) <= 2 && Math.abs(y - 8) <= 2 && Math.abs(x - 8) <= 2;
+                    x0.data()[i] = ((z + y + x) % 2 == 0 ? 0.4f : -0.4f) + (blob ? -0.3f : 0f);
+                    mask.data()[i] = x < 14 ? 1f : 0f;
+                }
         FloatVolume raw = AnomalyMap.map(x0, recon, mask, 0);
         assertEquals(0.4, raw.get(2, 2, 2), 1e-6);
         assertEquals(0.1, raw.get(8, 8, 8), 1e-6); // +0.4 - 0.3

@@ -1,13 +1,13 @@
 package org.meddiff.gateway.infer.diffusion;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** Epsilon models with known outputs for the sampler tests. */
 final class FakeModels {
 
-    private FakeModels() {
-    }
+    private FakeModels() {}
 
     /** eps = slope * x + offset (+ condSlope * condition): every patch agrees, so smoothing is the identity. */
     static final class Linear implements EpsilonModel {
@@ -76,7 +76,7 @@ final class FakeModels {
             int pv = b.patchVoxels();
             float[] out = new float[b.count() * pv];
             for (int k = 0; k < b.count(); k++) {
-                java.util.Arrays.fill(out, k * pv, (k + 1) * pv, seen++);
+                Arrays.fill(out, k * pv, (k + 1) * pv, seen++);
             }
             return out;
         }

@@ -32,8 +32,10 @@ class GaussianFilterTest {
 
     @Test
     void isotropicSigmaEqualsPerAxisSigma() {
-        assertArrayEquals(GaussianFilter.apply(impulse(), new double[] {0.7, 0.7, 0.7}).data(),
-                GaussianFilter.apply(impulse(), 0.7).data(), 0f);
+        assertArrayEquals(
+                GaussianFilter.apply(impulse(), new double[] {0.7, 0.7, 0.7}).data(),
+                GaussianFilter.apply(impulse(), 0.7).data(),
+                0f);
         assertArrayEquals(impulse().data(), GaussianFilter.apply(impulse(), 0).data(), 0f);
         assertThrows(IllegalArgumentException.class, () -> GaussianFilter.applyInPlane(impulse(), -1));
     }

@@ -14,17 +14,19 @@ class NoiseLevelEstimatorTest {
         FloatVolume v = FloatVolume.zeros(d, h, w);
         SeededGaussianNoise n = new SeededGaussianNoise(seed);
         float[] z = n.next(v.size());
-        for (int k = 0; k < d; k++) for (int j = 0; j < h; j++) for (int i = 0; i < w; i++) {
-            double r = Math.pow((j - 32) / 28.0, 2) + Math.pow((i - 32) / 24.0, 2);
-            int idx = v.index(k, j, i);
-            if (r <= 1) {
-                double base = -0.2 + 0.3 * Math.sin(k / 9.0) * Math.cos(j / 13.0) + 0.2 * (i / 64.0);
-                v.data()[idx] = (float) Math.max(-1, Math.min(1, base + sigma * z[idx]));
-                bodyOut.data()[idx] = 3;
-            } else {
-                v.data()[idx] = -1;
-            }
-        }
+        for (int k = 0; k < d; k++)
+            for (int j = 0; j < h; j++)
+                for (int i = 0; i < w; i++) {
+                    double r = Math.pow((j - 32) / 28.0, 2) + Math.pow((i - 32) / 24.0, 2);
+                    int idx = v.index(k, j, i);
+                    if (r <= 1) {
+                        double base = -0.2 + 0.3 * Math.sin(k / 9.0) * Math.cos(j / 13.0) + 0.2 * (i / 64.0);
+                        v.data()[idx] = (float) Math.max(-1, Math.min(1, base + sigma * z[idx]));
+                        bodyOut.data()[idx] = 3;
+                    } else {
+                        v.data()[idx] = -1;
+                    }
+                }
         return v;
     }
 
@@ -46,7 +48,9 @@ class NoiseLevelEstimatorTest {
     void noiselessIsNearZeroAndTooFewPairsIsNaN() {
         FloatVolume body = FloatVolume.zeros(40, 64, 64);
         FloatVolume v = phantom(0, 1, body);
-        assertTrue(NoiseLevelEstimator.estimate(v, body) < 0.002, "smooth anatomy alone reads " + NoiseLevelEstimator.estimate(v, body));
+        assertTrue(
+                NoiseLevelEstimator.estimate(v, body) < 0.002,
+                "smooth anatomy alone reads " + NoiseLevelEstimator.estimate(v, body));
         assertTrue(Double.isNaN(NoiseLevelEstimator.estimate(FloatVolume.zeros(2, 3, 3))));
     }
 

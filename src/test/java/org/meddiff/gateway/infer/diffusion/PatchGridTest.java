@@ -24,7 +24,8 @@ class PatchGridTest {
 
     @Test
     void smallerThanPatchIsAnError() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PatchGrid.positions(20, 24, 16));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> PatchGrid.positions(20, 24, 16));
         assertTrue(e.getMessage().contains("pad"));
     }
 
@@ -40,9 +41,11 @@ class PatchGridTest {
         assertEquals(new PatchGrid.Offset(16, 16, 8), o.get(7));
         int[] cover = new int[40 * 40 * 32];
         for (PatchGrid.Offset p : o) {
-            for (int z = 0; z < 24; z++) for (int y = 0; y < 24; y++) for (int x = 0; x < 24; x++) {
-                cover[((p.z() + z) * 40 + p.y() + y) * 32 + p.x() + x]++;
-            }
+            for (int z = 0; z < 24; z++)
+                for (int y = 0; y < 24; y++)
+                    for (int x = 0; x < 24; x++) {
+                        cover[((p.z() + z) * 40 + p.y() + y) * 32 + p.x() + x]++;
+                    }
         }
         for (int c : cover) {
             assertTrue(c >= 1);

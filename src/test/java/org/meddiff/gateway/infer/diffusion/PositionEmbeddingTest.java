@@ -21,17 +21,21 @@ class PositionEmbeddingTest {
         assertEquals(24, pe.channels());
         float[] all = pe.wholeVolume();
         int vox = D * H * W;
-        double[] pz = PositionEmbedding.axisCoords(D), py = PositionEmbedding.axisCoords(H), px = PositionEmbedding.axisCoords(W);
+        double[] pz = PositionEmbedding.axisCoords(D),
+                py = PositionEmbedding.axisCoords(H),
+                px = PositionEmbedding.axisCoords(W);
         for (int a = 0; a < 3; a++) {
             for (int l = 0; l < L; l++) {
-                for (int z = 0; z < D; z++) for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) {
-                    double p = a == 0 ? px[x] : a == 1 ? py[y] : pz[z];
-                    double arg = Math.pow(2, l) * Math.PI * p;
-                    int v = (z * H + y) * W + x;
-                    assertEquals((float) Math.sin(arg), all[(2 * L * a + 2 * l) * vox + v], 0f);
-                    assertEquals((float) Math.cos(arg), all[(2 * L * a + 2 * l + 1) * vox + v], 0f);
-                    assertEquals(all[(2 * L * a + 2 * l) * vox + v], pe.value(2 * L * a + 2 * l, z, y, x), 0f);
-                }
+                for (int z = 0; z < D; z++)
+                    for (int y = 0; y < H; y++)
+                        for (int x = 0; x < W; x++) {
+                            double p = a == 0 ? px[x] : a == 1 ? py[y] : pz[z];
+                            double arg = Math.pow(2, l) * Math.PI * p;
+                            int v = (z * H + y) * W + x;
+                            assertEquals((float) Math.sin(arg), all[(2 * L * a + 2 * l) * vox + v], 0f);
+                            assertEquals((float) Math.cos(arg), all[(2 * L * a + 2 * l + 1) * vox + v], 0f);
+                            assertEquals(all[(2 * L * a + 2 * l) * vox + v], pe.value(2 * L * a + 2 * l, z, y, x), 0f);
+                        }
             }
         }
         // corner (-1,-1,-1): sin(-pi) ~ 0, cos(-pi) = -1 at l = 0
@@ -46,10 +50,13 @@ class PositionEmbeddingTest {
         float[] patch = new float[pe.channels() * P * P * P + 3];
         pe.fillPatch(5, 2, 7, P, patch, 3);
         int vox = D * H * W;
-        for (int c = 0; c < pe.channels(); c++) for (int z = 0; z < P; z++) for (int y = 0; y < P; y++) for (int x = 0; x < P; x++) {
-            float expect = all[c * vox + ((5 + z) * H + 2 + y) * W + 7 + x];
-            assertEquals(expect, patch[3 + c * P * P * P + (z * P + y) * P + x], 0f);
-        }
+        for (int c = 0; c < pe.channels(); c++)
+            for (int z = 0; z < P; z++)
+                for (int y = 0; y < P; y++)
+                    for (int x = 0; x < P; x++) {
+                        float expect = all[c * vox + ((5 + z) * H + 2 + y) * W + 7 + x];
+                        assertEquals(expect, patch[3 + c * P * P * P + (z * P + y) * P + x], 0f);
+                    }
     }
 
     @Test

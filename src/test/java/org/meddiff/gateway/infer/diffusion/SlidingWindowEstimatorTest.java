@@ -29,17 +29,24 @@ class SlidingWindowEstimatorTest {
         FloatVolume eps = new SlidingWindowEstimator(m, p, s, 4, 4).estimate(x, 100, FloatVolume.zeros(d, h, w), 2);
         // by hand: voxel value = mean of the indices of the patches covering it (patch index = grid order)
         List<PatchGrid.Offset> offs = new PatchGrid(d, h, w, p, s).offsets();
-        for (int z = 0; z < d; z++) for (int y = 0; y < h; y++) for (int xx = 0; xx < w; xx++) {
-            float sum = 0, cnt = 0;
-            for (int k = 0; k < offs.size(); k++) {
-                PatchGrid.Offset o = offs.get(k);
-                if (z >= o.z() && z < o.z() + p && y >= o.y() && y < o.y() + p && xx >= o.x() && xx < o.x() + p) {
-                    sum += k;
-                    cnt += 1;
+        for (int z = 0; z < d; z++)
+            for (int y = 0; y < h; y++)
+                for (int xx = 0; xx < w; xx++) {
+                    float sum = 0, cnt = 0;
+                    for (int k = 0; k < offs.size(); k++) {
+                        PatchGrid.Offset o = offs.get(k);
+                        if (z >= o.z()
+                                && z < o.z() + p
+                                && y >= o.y()
+                                && y < o.y() + p
+                                && xx >= o.x()
+                                && xx < o.x() + p) {
+                            sum += k;
+                            cnt += 1;
+                        }
+                    }
+                    assertEquals(sum / cnt, eps.get(z, y, xx), 0f, "voxel " + z + "," + y + "," + xx);
                 }
-            }
-            assertEquals(sum / cnt, eps.get(z, y, xx), 0f, "voxel " + z + "," + y + "," + xx);
-        }
         // corner voxel: only patch 0; last corner: only the last patch
         assertEquals(0f, eps.get(0, 0, 0), 0f);
         assertEquals(offs.size() - 1, eps.get(d - 1, h - 1, w - 1), 0f);
@@ -70,8 +77,14 @@ class SlidingWindowEstimatorTest {
         FloatVolume an = ramp(d, h, w);
         List<float[]> seenPe = new ArrayList<>();
         EpsilonModel spy = new EpsilonModel() {
-            public int positionChannels() { return 12; }
-            public boolean conditioned() { return false; }
+            public int positionChannels() {
+                return 12;
+            }
+
+            public boolean conditioned() {
+                return false;
+            }
+
             public float[] predict(PatchBatch b) {
                 assertEquals(7, b.t());
                 assertEquals(1, b.region());
@@ -115,7 +128,8 @@ class SlidingWindowEstimatorTest {
     @Test
     void rejectsMismatches() {
         FakeModels.Counter m = new FakeModels.Counter();
-        assertThrows(IllegalArgumentException.class, () -> new SlidingWindowEstimator(m, 8, 4, 3, 1)); // 18 != 24 channels
+        assertThrows(
+                IllegalArgumentException.class, () -> new SlidingWindowEstimator(m, 8, 4, 3, 1)); // 18 != 24 channels
         assertThrows(IllegalArgumentException.class, () -> new SlidingWindowEstimator(m, 8, 9, 4, 1)); // stride > patch
         SlidingWindowEstimator e = new SlidingWindowEstimator(m, 8, 4, 4, 1);
         assertThrows(IllegalArgumentException.class, () -> e.estimate(ramp(8, 8, 8), 1, FloatVolume.zeros(8, 8, 9), 0));

@@ -16,7 +16,9 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.meddiff.gateway.infer.diffusion.CosineSchedule;
@@ -61,8 +63,10 @@ class OnnxModelTest {
         byte[] b = Files.readAllBytes(f);
         b[b.length / 2] ^= 1;
         Files.write(f, b);
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> OnnxModel.load(f, ModelCard.read(dir.resolve(TinyModels.BASE + ".card.json")), OnnxModel.Settings.cpu(1)));
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> OnnxModel.load(
+                        f, ModelCard.read(dir.resolve(TinyModels.BASE + ".card.json")), OnnxModel.Settings.cpu(1)));
         assertTrue(e.getMessage().contains("does not match its card"), e.getMessage());
     }
 
@@ -72,8 +76,8 @@ class OnnxModelTest {
         Files.write(f, "this is not an onnx model".getBytes());
         Files.writeString(dir.resolve("junk.card.json"), TinyModels.card("junk", OnnxModel.sha256(f), false));
         try (ModelRegistry reg = new ModelRegistry(dir, OnnxModel.Settings.cpu(1))) {
-            IllegalStateException e = assertTimeoutPreemptively(Duration.ofSeconds(30),
-                    () -> assertThrows(IllegalStateException.class, () -> reg.model("junk")));
+            IllegalStateException e = assertTimeoutPreemptively(
+                    Duration.ofSeconds(30), () -> assertThrows(IllegalStateException.class, () -> reg.model("junk")));
             assertTrue(e.getMessage().contains("ONNX Runtime cannot load model"), e.getMessage());
         }
     }
@@ -81,11 +85,17 @@ class OnnxModelTest {
     @Test
     void missingOrBrokenCardsAreClearErrors() throws Exception {
         try (ModelRegistry reg = new ModelRegistry(dir, OnnxModel.Settings.cpu(1))) {
-            assertTrue(assertThrows(IllegalStateException.class, () -> reg.model("absent")).getMessage().contains("does not exist"));
+            assertTrue(assertThrows(IllegalStateException.class, () -> reg.model("absent"))
+                    .getMessage()
+                    .contains("does not exist"));
             Files.writeString(dir.resolve("nohash.card.json"), TinyModels.card("nohash", "abc", false));
-            assertTrue(assertThrows(IllegalStateException.class, () -> reg.card("nohash")).getMessage().contains("sha256"));
+            assertTrue(assertThrows(IllegalStateException.class, () -> reg.card("nohash"))
+                    .getMessage()
+                    .contains("sha256"));
             Files.writeString(dir.resolve("bad.card.json"), "{ not json");
-            assertTrue(assertThrows(IllegalStateException.class, () -> reg.card("bad")).getMessage().contains("cannot read model card"));
+            assertTrue(assertThrows(IllegalStateException.class, () -> reg.card("bad"))
+                    .getMessage()
+                    .contains("cannot read model card"));
             assertThrows(IllegalArgumentException.class, () -> reg.model("../etc/passwd"));
         }
     }
@@ -102,7 +112,10 @@ class OnnxModelTest {
             assertNull(m.fallbackReason());
             int p = 8, pv = p * p * p;
             for (int n : new int[] {3, 1, 5}) { // buffers reused for a smaller batch, grown for a larger one
-                float[] x = random(n * pv, n), pe = random(n * 24 * pv, 10 + n), an = random(n * pv, 20 + n), c = random(n * pv, 30 + n);
+                float[] x = random(n * pv, n),
+                        pe = random(n * 24 * pv, 10 + n),
+                        an = random(n * pv, 20 + n),
+                        c = random(n * pv, 30 + n);
                 float[] eps = m.predict(new EpsilonModel.PatchBatch(n, p, 321, x, pe, an, 2, c));
                 assertEquals(n * pv, eps.length);
                 for (int k = 0; k < n; k++) {
@@ -113,10 +126,14 @@ class OnnxModelTest {
                     }
                 }
             }
-            assertThrows(IllegalArgumentException.class, () -> m.predict(new EpsilonModel.PatchBatch(1, 12, 1,
-                    new float[1728], new float[24 * 1728], new float[1728], 0, new float[1728])));
-            assertThrows(IllegalArgumentException.class, () -> m.predict(new EpsilonModel.PatchBatch(1, 8, 1,
-                    new float[pv], new float[24 * pv], new float[pv], 0, null)));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> m.predict(new EpsilonModel.PatchBatch(
+                            1, 12, 1, new float[1728], new float[24 * 1728], new float[1728], 0, new float[1728])));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> m.predict(new EpsilonModel.PatchBatch(
+                            1, 8, 1, new float[pv], new float[24 * pv], new float[pv], 0, null)));
         }
     }
 
@@ -125,24 +142,38 @@ class OnnxModelTest {
         TinyModels.install(dir);
         List<LogRecord> records = new CopyOnWriteArrayList<>();
         Handler h = new Handler() {
-            public void publish(LogRecord r) { records.add(r); }
-            public void flush() { }
-            public void close() { }
+            public void publish(LogRecord r) {
+                records.add(r);
+            }
+
+            public void flush() {}
+
+            public void close() {}
         };
-        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(OnnxModel.class.getName());
+        Logger jul = Logger.getLogger(OnnxModel.class.getName());
         jul.addHandler(h);
         try (ModelRegistry reg = new ModelRegistry(dir, new OnnxModel.Settings(ExecutionProvider.parse("cuda:0"), 1))) {
             OnnxModel m = reg.model(TinyModels.BASE);
-            org.junit.jupiter.api.Assumptions.assumeTrue(m.executionProvider().kind() == ExecutionProvider.Kind.CPU,
+            Assumptions.assumeTrue(
+                    m.executionProvider().kind() == ExecutionProvider.Kind.CPU,
                     "CUDA is really available here: nothing to fall back from");
             assertNotNull(m.fallbackReason());
-            List<LogRecord> cuda = records.stream().filter(r -> r.getMessage() != null
-                    && r.getMessage().contains("CUDA execution provider unavailable")).toList();
-            assertEquals(1, cuda.size(), "exactly one log line: " + records.stream().map(LogRecord::getMessage).toList());
-            assertTrue(cuda.get(0).getMessage().endsWith(": running on CPU"), cuda.get(0).getMessage());
+            List<LogRecord> cuda = records.stream()
+                    .filter(r ->
+                            r.getMessage() != null && r.getMessage().contains("CUDA execution provider unavailable"))
+                    .toList();
+            assertEquals(
+                    1,
+                    cuda.size(),
+                    "exactly one log line: "
+                            + records.stream().map(LogRecord::getMessage).toList());
+            assertTrue(
+                    cuda.get(0).getMessage().endsWith(": running on CPU"),
+                    cuda.get(0).getMessage());
             assertTrue(cuda.get(0).getMessage().contains(m.fallbackReason()));
             int pv = 512;
-            float[] eps = m.predict(new EpsilonModel.PatchBatch(1, 8, 0, new float[pv], new float[24 * pv], new float[pv], 1, null));
+            float[] eps = m.predict(
+                    new EpsilonModel.PatchBatch(1, 8, 0, new float[pv], new float[24 * pv], new float[pv], 1, null));
             assertEquals(0.1f, eps[0], 1e-6f); // zero inputs, region 1: eps = 0.1 * region
         } finally {
             jul.removeHandler(h);
@@ -184,7 +215,8 @@ class OnnxModelTest {
         CosineSchedule sch = CosineSchedule.cosine();
         try (ModelRegistry reg = new ModelRegistry(dir, OnnxModel.Settings.cpu(1))) {
             DiffPirDenoiser.Params p = new DiffPirDenoiser.Params(0.15, 10, 0.3, 3);
-            SamplerResult ort = new DiffPirDenoiser(sch, new SlidingWindowEstimator(reg.model(TinyModels.BASE), 8, 4, 4, 4))
+            SamplerResult ort = new DiffPirDenoiser(
+                            sch, new SlidingWindowEstimator(reg.model(TinyModels.BASE), 8, 4, 4, 4))
                     .denoise(y, an, 1, p, new SeededGaussianNoise(5), null);
             SamplerResult jav = new DiffPirDenoiser(sch, new SlidingWindowEstimator(new JavaTiny(false), 8, 4, 4, 4))
                     .denoise(y, an, 1, p, new SeededGaussianNoise(5), null);
@@ -192,9 +224,11 @@ class OnnxModelTest {
 
             FloatVolume thick = DiffPirSuperResolver.slabAverage(y, 5);
             DiffPirSuperResolver.Params sp = new DiffPirSuperResolver.Params(5, 1.0, 1.0, 0.3, 2, -1);
-            SamplerResult ortSr = new DiffPirSuperResolver(sch, new SlidingWindowEstimator(reg.model(TinyModels.COND), 8, 4, 4, 3))
+            SamplerResult ortSr = new DiffPirSuperResolver(
+                            sch, new SlidingWindowEstimator(reg.model(TinyModels.COND), 8, 4, 4, 3))
                     .superResolve(thick, d, an, 2, sp, new SeededGaussianNoise(6), null);
-            SamplerResult javSr = new DiffPirSuperResolver(sch, new SlidingWindowEstimator(new JavaTiny(true), 8, 4, 4, 3))
+            SamplerResult javSr = new DiffPirSuperResolver(
+                            sch, new SlidingWindowEstimator(new JavaTiny(true), 8, 4, 4, 3))
                     .superResolve(thick, d, an, 2, sp, new SeededGaussianNoise(6), null);
             assertArrayEquals(javSr.output().data(), ortSr.output().data(), 1e-4f);
         }
@@ -208,9 +242,13 @@ class OnnxModelTest {
             this.cond = cond;
         }
 
-        public int positionChannels() { return 24; }
+        public int positionChannels() {
+            return 24;
+        }
 
-        public boolean conditioned() { return cond; }
+        public boolean conditioned() {
+            return cond;
+        }
 
         public float[] predict(PatchBatch b) {
             int pv = b.patchVoxels();
@@ -218,7 +256,14 @@ class OnnxModelTest {
             for (int k = 0; k < b.count(); k++) {
                 for (int v = 0; v < pv; v++) {
                     int i = k * pv + v;
-                    out[i] = TinyModels.expected(b.x()[i], b.positions(), k * 24 * pv + v, pv, b.anatomy()[i], b.t(), b.region(),
+                    out[i] = TinyModels.expected(
+                            b.x()[i],
+                            b.positions(),
+                            k * 24 * pv + v,
+                            pv,
+                            b.anatomy()[i],
+                            b.t(),
+                            b.region(),
                             cond ? b.condition()[i] : 0f);
                 }
             }

@@ -17,8 +17,7 @@ public final class TinyModels {
     static final String BASE = "tiny-eps";
     static final String COND = "tiny-eps-cond";
 
-    private TinyModels() {
-    }
+    private TinyModels() {}
 
     /** Copies both models into {@code dir} with cards; returns dir. */
     static Path install(Path dir) {
@@ -46,15 +45,18 @@ public final class TinyModels {
     static String card(String name, String sha, boolean cond) {
         String io = "{\"name\":\"%s\",\"dtype\":\"%s\",\"shape\":[\"N\",1,\"D\",\"H\",\"W\"]}";
         StringBuilder ins = new StringBuilder();
-        ins.append(String.format(io, "x_t", "float32")).append(',')
-           .append("{\"name\":\"t\",\"dtype\":\"float32\",\"shape\":[\"N\"]},")
-           .append("{\"name\":\"pos_embed\",\"dtype\":\"float32\",\"shape\":[\"N\",24,\"D\",\"H\",\"W\"]},")
-           .append(String.format(io, "anatomy", "float32")).append(',')
-           .append("{\"name\":\"region\",\"dtype\":\"int64\",\"shape\":[\"N\"]}");
+        ins.append(String.format(io, "x_t", "float32"))
+                .append(',')
+                .append("{\"name\":\"t\",\"dtype\":\"float32\",\"shape\":[\"N\"]},")
+                .append("{\"name\":\"pos_embed\",\"dtype\":\"float32\",\"shape\":[\"N\",24,\"D\",\"H\",\"W\"]},")
+                .append(String.format(io, "anatomy", "float32"))
+                .append(',')
+                .append("{\"name\":\"region\",\"dtype\":\"int64\",\"shape\":[\"N\"]}");
         if (cond) {
             ins.append(',').append(String.format(io, "condition", "float32"));
         }
-        return "{\"card_version\":1,\"name\":\"" + name + "\",\"file\":\"" + name + ".onnx\",\"sha256\":\"" + sha + "\","
+        return "{\"card_version\":1,\"name\":\"" + name + "\",\"file\":\"" + name + ".onnx\",\"sha256\":\"" + sha
+                + "\","
                 + "\"inputs\":[" + ins + "],\"outputs\":[" + String.format(io, "eps", "float32") + "],"
                 + "\"patch\":{\"trained_patch_size\":[8,8,8],\"recommended_sliding_window\":{\"patch\":8,\"stride\":4}},"
                 + "\"pe_L\":4,\"architecture\":{\"channel_mult\":[1,2,4,4]},"
@@ -66,7 +68,8 @@ public final class TinyModels {
     }
 
     /** The same formula in Java float arithmetic (what ORT computes, up to summation order). */
-    static float expected(float x, float[] pe, int peOffset, int stride, float anatomy, float t, int region, float cond) {
+    static float expected(
+            float x, float[] pe, int peOffset, int stride, float anatomy, float t, int region, float cond) {
         float mean = 0;
         for (int c = 0; c < 24; c++) {
             mean += pe[peOffset + c * stride];

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
+
 import org.junit.jupiter.api.Test;
 import org.meddiff.gateway.infer.diffusion.DiffPirSuperResolver;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
@@ -14,25 +16,37 @@ import org.meddiff.gateway.volume.VolumeGeometry;
 class CtPreprocessingTest {
 
     private static VolumeGeometry geometry(int cols, int rows, int slices, double sx, double sy, double sz) {
-        return new VolumeGeometry(cols, rows, slices, new double[] {-100, -120, 50}, new double[] {1, 0, 0},
-                new double[] {0, 1, 0}, new double[] {0, 0, -1}, sx, sy, sz, sz);
+        return new VolumeGeometry(
+                cols,
+                rows,
+                slices,
+                new double[] {-100, -120, 50},
+                new double[] {1, 0, 0},
+                new double[] {0, 1, 0},
+                new double[] {0, 0, -1},
+                sx,
+                sy,
+                sz,
+                sz);
     }
 
     /** A smooth body in air: soft tissue ellipse with a gentle gradient, a bone disc. */
     private static Volume body(VolumeGeometry g) {
         float[] v = new float[g.columns() * g.rows() * g.slices()];
-        for (int z = 0; z < g.slices(); z++) for (int y = 0; y < g.rows(); y++) for (int x = 0; x < g.columns(); x++) {
-            double mx = (x - g.columns() / 2.0) * g.spacingX(), my = (y - g.rows() / 2.0) * g.spacingY();
-            double r = mx * mx / (18.0 * 18) + my * my / (14.0 * 14);
-            double hu = -1000;
-            if (r <= 1) {
-                hu = 40 + 20 * Math.sin(z * g.spacingZ() / 15.0) + mx;
-                if ((mx - 5) * (mx - 5) + my * my < 9) {
-                    hu = 700;
+        for (int z = 0; z < g.slices(); z++)
+            for (int y = 0; y < g.rows(); y++)
+                for (int x = 0; x < g.columns(); x++) {
+                    double mx = (x - g.columns() / 2.0) * g.spacingX(), my = (y - g.rows() / 2.0) * g.spacingY();
+                    double r = mx * mx / (18.0 * 18) + my * my / (14.0 * 14);
+                    double hu = -1000;
+                    if (r <= 1) {
+                        hu = 40 + 20 * Math.sin(z * g.spacingZ() / 15.0) + mx;
+                        if ((mx - 5) * (mx - 5) + my * my < 9) {
+                            hu = 700;
+                        }
+                    }
+                    v[(z * g.rows() + y) * g.columns() + x] = (float) hu;
                 }
-            }
-            v[(z * g.rows() + y) * g.columns() + x] = (float) hu;
-        }
         return new Volume(g, v);
     }
 
@@ -61,7 +75,8 @@ class CtPreprocessingTest {
         FloatVolume r = Resampling.resample(v, new double[] {2, 1, 1}, new double[] {1, 1, 1});
         assertEquals(8, r.depth());
         for (int z = 0; z < 8; z++) {
-            assertEquals(Math.min(5 * z, 30), r.get(z, 1, 1), 1e-5f); // linear inside, edge value beyond the last centre
+            assertEquals(
+                    Math.min(5 * z, 30), r.get(z, 1, 1), 1e-5f); // linear inside, edge value beyond the last centre
         }
     }
 
@@ -100,11 +115,13 @@ class CtPreprocessingTest {
     private static double rmsInterior(FloatVolume a, FloatVolume ref) {
         double se = 0;
         int n = 0;
-        for (int z = 0; z < a.depth(); z++) for (int y = 4; y < a.height() - 4; y++) for (int x = 4; x < a.width() - 4; x++) {
-            double d = a.get(z, y, x) - ref.get(z, y, x);
-            se += d * d;
-            n++;
-        }
+        for (int z = 0; z < a.depth(); z++)
+            for (int y = 4; y < a.height() - 4; y++)
+                for (int x = 4; x < a.width() - 4; x++) {
+                    double d = a.get(z, y, x) - ref.get(z, y, x);
+                    se += d * d;
+                    n++;
+                }
         return Math.sqrt(se / n);
     }
 
@@ -141,35 +158,42 @@ class CtPreprocessingTest {
         Volume back = pre.toSourceGrid(p.normalized(), p, src);
         assertEquals(g, back.geometry());
         double maxErr = 0;
-        for (int z = 0; z < g.slices(); z++) for (int y = 8; y < g.rows() - 8; y++) for (int x = 10; x < g.columns() - 10; x++) {
-            float hu = src.at(x, y, z);
-            boolean smooth = hu > -60 && hu < 200;
-            boolean nearEdge = false;
-            // cubic resampling both ways reaches about 3.6 mm (two taps at 0.8 mm, then two at 1 mm): 4 voxels in-plane
-            for (int dz = -2; dz <= 2 && !nearEdge; dz++) for (int dy = -4; dy <= 4 && !nearEdge; dy++) for (int dx = -4; dx <= 4; dx++) {
-                int zz = Math.min(Math.max(z + dz, 0), g.slices() - 1);
-                if (Math.abs(src.at(x + dx, y + dy, zz) - hu) > 60) {
-                    nearEdge = true;
-                    break;
+        for (int z = 0; z < g.slices(); z++)
+            for (int y = 8; y < g.rows() - 8; y++)
+                for (int x = 10; x < g.columns() - 10; x++) {
+                    float hu = src.at(x, y, z);
+                    boolean smooth = hu > -60 && hu < 200;
+                    boolean nearEdge = false;
+                    // cubic resampling both ways reaches about 3.6 mm (two taps at 0.8 mm, then two at 1 mm): 4 voxels
+                    // in-plane
+                    for (int dz = -2; dz <= 2 && !nearEdge; dz++)
+                        for (int dy = -4; dy <= 4 && !nearEdge; dy++)
+                            for (int dx = -4; dx <= 4; dx++) {
+                                int zz = Math.min(Math.max(z + dz, 0), g.slices() - 1);
+                                if (Math.abs(src.at(x + dx, y + dy, zz) - hu) > 60) {
+                                    nearEdge = true;
+                                    break;
+                                }
+                            }
+                    if (smooth && !nearEdge) {
+                        maxErr = Math.max(maxErr, Math.abs(back.at(x, y, z) - hu));
+                    }
                 }
-            }
-            if (smooth && !nearEdge) {
-                maxErr = Math.max(maxErr, Math.abs(back.at(x, y, z) - hu));
-            }
-        }
         assertTrue(maxErr < 2.0, "HU error after 1 mm and back: " + maxErr);
         // outside the abdomen window (-120..240 HU) the source HU comes back, not the window edge
         int bone = 0;
         int air = 0;
-        for (int z = 0; z < g.slices(); z++) for (int y = 0; y < g.rows(); y++) for (int x = 0; x < g.columns(); x++) {
-            float hu = src.at(x, y, z);
-            if (back.at(x, y, z) == hu && hu > 400) {
-                bone++;
-            }
-            if (back.at(x, y, z) == hu && hu < -500) {
-                air++;
-            }
-        }
+        for (int z = 0; z < g.slices(); z++)
+            for (int y = 0; y < g.rows(); y++)
+                for (int x = 0; x < g.columns(); x++) {
+                    float hu = src.at(x, y, z);
+                    if (back.at(x, y, z) == hu && hu > 400) {
+                        bone++;
+                    }
+                    if (back.at(x, y, z) == hu && hu < -500) {
+                        air++;
+                    }
+                }
         assertTrue(bone > 0 && air > 0, "bone voxels kept " + bone + ", air voxels kept " + air);
     }
 
@@ -191,7 +215,8 @@ class CtPreprocessingTest {
         assertEquals(40, p.anatomyThin().depth());
         // anatomy of thin slice z comes from thick slice z / 5
         FloatVolume hu = CtPreprocessing.asFloatVolume(thick);
-        FloatVolume expectAnat = AnatomyClasses.map(DiffPirSuperResolver.replicate(Resampling.padEdge(hu, 8, 32, 32), 40, 5));
+        FloatVolume expectAnat =
+                AnatomyClasses.map(DiffPirSuperResolver.replicate(Resampling.padEdge(hu, 8, 32, 32), 40, 5));
         assertArrayEquals(expectAnat.data(), p.anatomyThin().data(), 0f);
         // back: the replicated thick volume on the thin grid, centred on the slabs
         FloatVolume thinNorm = DiffPirSuperResolver.replicate(p.thickNormalized(), 40, 5);
@@ -199,8 +224,10 @@ class CtPreprocessingTest {
         assertEquals(40, thin.geometry().slices());
         assertEquals(1.0, thin.geometry().spacingZ(), 1e-12);
         assertEquals(30, thin.geometry().columns());
-        assertArrayEquals(new double[] {-100, -120, 52}, thin.geometry().origin(), 1e-9); // 2 mm before slice 0 along -z
-        assertEquals(Region.ABDOMEN.denormalize(Region.ABDOMEN.normalize(thick.at(15, 15, 3))), thin.at(15, 15, 17), 1e-3f);
+        assertArrayEquals(
+                new double[] {-100, -120, 52}, thin.geometry().origin(), 1e-9); // 2 mm before slice 0 along -z
+        assertEquals(
+                Region.ABDOMEN.denormalize(Region.ABDOMEN.normalize(thick.at(15, 15, 3))), thin.at(15, 15, 17), 1e-3f);
         // odd size: 7 thick slices of 3 mm -> sf 3, 21 thin slices padded to 24 -> 8 thick (one replicated edge slab)
         CtPreprocessing.PreparedThick q = pre.prepareThick(body(geometry(24, 24, 7, 1, 1, 3)), Region.HAN, 1.0);
         assertEquals(3, q.sf());
@@ -216,9 +243,15 @@ class CtPreprocessingTest {
         CtPreprocessing.PreparedThick rep = pre.prepareThick(thick, Region.ABDOMEN, 1.0);
         CtPreprocessing.PreparedThick cl = pre.prepareThick(thick, Region.ABDOMEN, 1.0, ThinCondition.CLASSICAL);
         // the default condition is H^T of the normalized thick slices, as before
-        assertArrayEquals(DiffPirSuperResolver.replicate(rep.thickNormalized(), 40, 5).data(), rep.conditionThin().data(), 0f);
+        assertArrayEquals(
+                DiffPirSuperResolver.replicate(rep.thickNormalized(), 40, 5).data(),
+                rep.conditionThin().data(),
+                0f);
         FloatVolume thinHu = ClassicalThinSlices.estimate(cl.thickHu(), 40, 5);
-        assertArrayEquals(CtPreprocessing.normalize(thinHu, Region.ABDOMEN).data(), cl.conditionThin().data(), 0f);
+        assertArrayEquals(
+                CtPreprocessing.normalize(thinHu, Region.ABDOMEN).data(),
+                cl.conditionThin().data(),
+                0f);
         assertArrayEquals(AnatomyClasses.map(thinHu).data(), cl.anatomyThin().data(), 0f);
         // in HU every slab of the classical condition averages to its thick slice
         FloatVolume slabs = DiffPirSuperResolver.slabAverage(thinHu, 5);
@@ -233,12 +266,14 @@ class CtPreprocessingTest {
     void anatomyBodyMaskFillsHolesAndKeepsTheLargestComponent() {
         int d = 3, h = 20, w = 20;
         FloatVolume hu = FloatVolume.zeros(d, h, w);
-        java.util.Arrays.fill(hu.data(), -1000f);
+        Arrays.fill(hu.data(), -1000f);
         for (int z = 0; z < d; z++) {
-            for (int y = 2; y < 16; y++) for (int x = 2; x < 16; x++) {
-                boolean ring = y == 2 || y == 15 || x == 2 || x == 15;
-                hu.data()[hu.index(z, y, x)] = ring ? 500f : (x < 6 ? -900f : x < 9 ? -100f : 50f); // lung-like air inside
-            }
+            for (int y = 2; y < 16; y++)
+                for (int x = 2; x < 16; x++) {
+                    boolean ring = y == 2 || y == 15 || x == 2 || x == 15;
+                    hu.data()[hu.index(z, y, x)] =
+                            ring ? 500f : (x < 6 ? -900f : x < 9 ? -100f : 50f); // lung-like air inside
+                }
             hu.data()[hu.index(z, 18, 18)] = 100f; // separate small blob (table)
         }
         FloatVolume a = AnatomyClasses.map(hu);

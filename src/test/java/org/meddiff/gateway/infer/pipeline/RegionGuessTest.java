@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
@@ -30,7 +31,8 @@ class RegionGuessTest {
     @Test
     void orderConfigurationThenTagThenAutomatic() {
         FloatVolume abdomen = phantom(120, 0.0, 20);
-        assertEquals("configuration", RegionGuess.decide("chest", "HEAD", abdomen).source());
+        assertEquals(
+                "configuration", RegionGuess.decide("chest", "HEAD", abdomen).source());
         assertEquals(Region.CHEST, RegionGuess.decide("chest", "HEAD", abdomen).region());
         RegionGuess.Decision tag = RegionGuess.decide("auto", "HEAD", abdomen);
         assertEquals(Region.HAN, tag.region());
@@ -44,20 +46,22 @@ class RegionGuessTest {
     private static FloatVolume phantom(int a, double lungFraction, int boneRing) {
         int d = 10, n = 2 * a + 10;
         FloatVolume v = FloatVolume.zeros(d, n, n);
-        for (int z = 0; z < d; z++) for (int y = 0; y < n; y++) for (int x = 0; x < n; x++) {
-            double r = Math.hypot(y - n / 2.0, x - n / 2.0);
-            float hu = -1000;
-            if (r <= a) {
-                hu = 40;
-                if (r > a - boneRing && boneRing > 0 && a < 100) {
-                    hu = 800;
+        for (int z = 0; z < d; z++)
+            for (int y = 0; y < n; y++)
+                for (int x = 0; x < n; x++) {
+                    double r = Math.hypot(y - n / 2.0, x - n / 2.0);
+                    float hu = -1000;
+                    if (r <= a) {
+                        hu = 40;
+                        if (r > a - boneRing && boneRing > 0 && a < 100) {
+                            hu = 800;
+                        }
+                        if (r < a * Math.sqrt(lungFraction)) {
+                            hu = -850;
+                        }
+                    }
+                    v.data()[v.index(z, y, x)] = hu;
                 }
-                if (r < a * Math.sqrt(lungFraction)) {
-                    hu = -850;
-                }
-            }
-            v.data()[v.index(z, y, x)] = hu;
-        }
         return v;
     }
 
@@ -71,7 +75,7 @@ class RegionGuessTest {
         assertEquals(Region.ABDOMEN, abd.region(), abd.reason());
         assertTrue(abd.reason().contains("median body cross-section"));
         FloatVolume air = FloatVolume.zeros(4, 10, 10);
-        java.util.Arrays.fill(air.data(), -1000f);
+        Arrays.fill(air.data(), -1000f);
         assertEquals(Region.ABDOMEN, RegionGuess.automatic(air).region());
     }
 }

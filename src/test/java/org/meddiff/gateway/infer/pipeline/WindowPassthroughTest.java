@@ -26,9 +26,14 @@ class WindowPassthroughTest {
         float m = Region.ABDOMEN.normalize(-110f);
         FloatVolume model = new FloatVolume(1, 1, 4, new float[] {m, m, -0.9f, 1f});
         FloatVolume reference = new FloatVolume(1, 1, 4, new float[] {-130f, -100f, -1000f, 260f});
-        assertArrayEquals(new float[] {-130f, -110f, -1000f, 260f}, WindowPassthrough.merge(model, Region.ABDOMEN, reference).data(), 1e-3f);
-        assertArrayEquals(new float[] {-110f, -110f, -1000f, 260f},
-                WindowPassthrough.merge(model, Region.ABDOMEN, reference, 0.5).data(), 1e-3f);
+        assertArrayEquals(
+                new float[] {-130f, -110f, -1000f, 260f},
+                WindowPassthrough.merge(model, Region.ABDOMEN, reference).data(),
+                1e-3f);
+        assertArrayEquals(
+                new float[] {-110f, -110f, -1000f, 260f},
+                WindowPassthrough.merge(model, Region.ABDOMEN, reference, 0.5).data(),
+                1e-3f);
         assertEquals(0.5, WindowPassthrough.passthroughFraction(model, Region.ABDOMEN, reference, 0.5), 1e-12);
     }
 }

@@ -6,8 +6,7 @@ import java.util.List;
 
 /** dicom3tools' dciodvfy: checks a DICOM file against its IOD. */
 public final class Dciodvfy {
-    private Dciodvfy() {
-    }
+    private Dciodvfy() {}
 
     /** The whole dciodvfy output (stdout + stderr). */
     public static Processes.Result run(Path file) {

@@ -18,15 +18,18 @@ import java.util.Map;
 public final class Dcmtk {
     /** The TCP_NODELAY LD_PRELOAD shim built by bin/benchmark-ingest. */
     public static final Path NODELAY_SHIM = Processes.projectRoot().resolve("data/bench/libnodelay.so");
+
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
 
-    private Dcmtk() {
-    }
+    private Dcmtk() {}
 
     /** C-ECHO to {@code calledAet}@host:port (calling AE "ECHOSCU"). */
     public static Processes.Result echo(String calledAet, String host, int port) {
-        return Processes.run(List.of("echoscu", "-v", "-to", "10", "-aet", "ECHOSCU", "-aec", calledAet,
-                host, String.valueOf(port)), null, null, Duration.ofSeconds(60));
+        return Processes.run(
+                List.of("echoscu", "-v", "-to", "10", "-aet", "ECHOSCU", "-aec", calledAet, host, String.valueOf(port)),
+                null,
+                null,
+                Duration.ofSeconds(60));
     }
 
     /** C-STORE of {@code files} in one association ({@code storescu -v -aet calling -aec called}). */
@@ -35,17 +38,24 @@ public final class Dcmtk {
     }
 
     /** Like {@link #store} with TCP_NODELAY forced by the LD_PRELOAD shim, if it is built. */
-    public static Processes.Result storeFast(String callingAet, String calledAet, String host, int port, List<Path> files) {
-        Map<String, String> env = Files.isRegularFile(NODELAY_SHIM)
-                ? Map.of("LD_PRELOAD", NODELAY_SHIM.toString()) : Map.of();
+    public static Processes.Result storeFast(
+            String callingAet, String calledAet, String host, int port, List<Path> files) {
+        Map<String, String> env =
+                Files.isRegularFile(NODELAY_SHIM) ? Map.of("LD_PRELOAD", NODELAY_SHIM.toString()) : Map.of();
         return store(callingAet, calledAet, host, port, files, List.of(), env);
     }
 
     /** storescu with extra options (e.g. "+sd" + a folder, "-xs" for a transfer syntax) and environment. */
-    public static Processes.Result store(String callingAet, String calledAet, String host, int port, List<Path> files,
-                                         List<String> extraOptions, Map<String, String> env) {
-        List<String> cmd = new ArrayList<>(List.of("storescu", "-v", "-to", "30", "-ta", "30", "-td", "120",
-                "-aet", callingAet, "-aec", calledAet));
+    public static Processes.Result store(
+            String callingAet,
+            String calledAet,
+            String host,
+            int port,
+            List<Path> files,
+            List<String> extraOptions,
+            Map<String, String> env) {
+        List<String> cmd = new ArrayList<>(List.of(
+                "storescu", "-v", "-to", "30", "-ta", "30", "-td", "120", "-aet", callingAet, "-aec", calledAet));
         cmd.addAll(extraOptions);
         cmd.add(host);
         cmd.add(String.valueOf(port));
@@ -55,7 +65,10 @@ public final class Dcmtk {
 
     /** Number of "Received Store Response (Success)" lines in a {@link #store} result. */
     public static long storeSuccesses(Processes.Result r) {
-        return r.output().lines().filter(l -> l.contains("Received Store Response (Success)")).count();
+        return r.output()
+                .lines()
+                .filter(l -> l.contains("Received Store Response (Success)"))
+                .count();
     }
 
     /** {@code dcmdump file} (add options such as "+P", "0020,000e" through {@link #dcmdump(Path, String...)}). */
@@ -86,7 +99,14 @@ public final class Dcmtk {
     /** {@code dump2dcm +te dump out} run in the dump's folder (so "=file" pixel references resolve). */
     public static Processes.Result dump2dcm(Path dump, Path out) {
         Path dir = dump.toAbsolutePath().getParent();
-        return Processes.run(List.of("dump2dcm", "+te", dump.toAbsolutePath().toString(), out.toAbsolutePath().toString()),
-                dir, null, Duration.ofSeconds(60));
+        return Processes.run(
+                List.of(
+                        "dump2dcm",
+                        "+te",
+                        dump.toAbsolutePath().toString(),
+                        out.toAbsolutePath().toString()),
+                dir,
+                null,
+                Duration.ofSeconds(60));
     }
 }

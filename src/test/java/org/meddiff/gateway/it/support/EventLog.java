@@ -22,18 +22,19 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public final class EventLog {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private EventLog() {
-    }
+    private EventLog() {}
 
     /** All events of {@code topic} matching {@code filter}, polling until {@code min} are there or time runs out. */
-    public static List<JsonNode> await(String bootstrap, String topic, Predicate<JsonNode> filter, int min, Duration timeout) {
+    public static List<JsonNode> await(
+            String bootstrap, String topic, Predicate<JsonNode> filter, int min, Duration timeout) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, "it-" + UUID.randomUUID());
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         List<JsonNode> found = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
+        try (KafkaConsumer<String, String> consumer =
+                new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
             consumer.subscribe(List.of(topic));
             long deadline = System.nanoTime() + timeout.toNanos();
             while (System.nanoTime() < deadline) {
@@ -62,7 +63,8 @@ public final class EventLog {
     public static void publish(String bootstrap, String topic, String key, String value) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
+        try (KafkaProducer<String, String> producer =
+                new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
             producer.send(new ProducerRecord<>(topic, key, value)).get();
         } catch (Exception e) {
             throw new AssertionError("cannot publish to " + topic, e);

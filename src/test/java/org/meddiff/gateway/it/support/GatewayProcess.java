@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -54,7 +55,8 @@ public final class GatewayProcess implements AutoCloseable {
     private final Map<String, String> properties = new LinkedHashMap<>();
     private final List<String> jvmOptions = new ArrayList<>();
     private final Path log;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private Process process;
 
     public GatewayProcess(String name, Map<String, String> properties) {
@@ -64,13 +66,16 @@ public final class GatewayProcess implements AutoCloseable {
         int[] ports = Ports.free(2);
         this.properties.putIfAbsent("gateway.dicom.port", String.valueOf(ports[0]));
         this.properties.putIfAbsent("quarkus.http.port", String.valueOf(ports[1]));
-        this.properties.putIfAbsent("gateway.spool.dir", Processes.workDir("gateway-" + name).resolve("spool").toString());
+        this.properties.putIfAbsent(
+                "gateway.spool.dir",
+                Processes.workDir("gateway-" + name).resolve("spool").toString());
     }
 
     /** The jar: system property gateway.app.jar, else PROJECT/target/quarkus-app/quarkus-run.jar. */
     public static Path appJar() {
         String p = System.getProperty("gateway.app.jar");
-        return p != null && !p.isBlank() ? Paths.get(p)
+        return p != null && !p.isBlank()
+                ? Paths.get(p)
                 : Processes.projectRoot().resolve("target/quarkus-app/quarkus-run.jar");
     }
 
@@ -150,7 +155,7 @@ public final class GatewayProcess implements AutoCloseable {
     /** Waits for the JVM to exit on its own (e.g. a start-up refused); its exit code, or -1 if it still runs after the timeout. */
     public int awaitExit(Duration timeout) {
         try {
-            return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
+            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
@@ -211,7 +216,8 @@ public final class GatewayProcess implements AutoCloseable {
 
     /** Any method; a non-null body is sent as application/json. */
     public HttpResult http(String method, String path, String jsonBody) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl() + (path.startsWith("/") ? path : "/" + path)))
+        HttpRequest.Builder b = HttpRequest.newBuilder(
+                        URI.create(baseUrl() + (path.startsWith("/") ? path : "/" + path)))
                 .timeout(Duration.ofSeconds(30));
         if (jsonBody != null) {
             b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(jsonBody));

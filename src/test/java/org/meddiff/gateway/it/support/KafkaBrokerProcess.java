@@ -7,12 +7,15 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.jboss.logmanager.LogContext;
 
 /**
  * A single-node KRaft Kafka broker run by {@code bin/kafka-broker} as a child process (its PID is
@@ -35,26 +38,25 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         quietKafkaClientLogs();
     }
 
-    /**
-     * Kafka clients log every config at INFO; in the test JVM (slf4j goes to the JBoss LogManager) keep
-     * org.apache.kafka at WARN unless -Dit.kafka.client.log=INFO.
-     */
-    public static void quietKafkaClientLogs() {
-        java.util.logging.Level level = java.util.logging.Level.parse(System.getProperty("it.kafka.client.log", "WARNING"));
-        try {
-            org.jboss.logmanager.LogContext.getLogContext().getLogger("org.apache.kafka").setLevel(level);
-        } catch (Throwable ignored) {
-            // JBoss LogManager not on the classpath: leave the levels alone
-        }
-    }
-
-
     private final String name;
     private final Path dataDir;
     private final int port;
     private final int controllerPort;
     private final Path log;
     private Process process;
+
+    /**
+     * Kafka clients log every config at INFO; in the test JVM (slf4j goes to the JBoss LogManager) keep
+     * org.apache.kafka at WARN unless -Dit.kafka.client.log=INFO.
+     */
+    public static void quietKafkaClientLogs() {
+        Level level = Level.parse(System.getProperty("it.kafka.client.log", "WARNING"));
+        try {
+            LogContext.getLogContext().getLogger("org.apache.kafka").setLevel(level);
+        } catch (Throwable ignored) {
+            // JBoss LogManager not on the classpath: leave the levels alone
+        }
+    }
 
     public KafkaBrokerProcess(String name, Path dataDir) {
         this.name = name;
@@ -79,8 +81,15 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         }
         Processes.logMarker(log, "start kafka broker " + name + " on 127.0.0.1:" + port + " data " + dataDir);
         Path script = Processes.projectRoot().resolve("bin/kafka-broker");
-        ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "--data-dir", dataDir.toString(),
-                "--port", String.valueOf(port), "--controller-port", String.valueOf(controllerPort))
+        ProcessBuilder pb = new ProcessBuilder(
+                        "bash",
+                        script.toString(),
+                        "--data-dir",
+                        dataDir.toString(),
+                        "--port",
+                        String.valueOf(port),
+                        "--controller-port",
+                        String.valueOf(controllerPort))
                 .directory(Processes.projectRoot().toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -109,7 +118,10 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         RuntimeException last = null;
         while (System.nanoTime() < deadline) {
             try (Admin admin = admin()) {
-                int nodes = admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size();
+                int nodes = admin.describeCluster()
+                        .nodes()
+                        .get(10, TimeUnit.SECONDS)
+                        .size();
                 if (nodes > 0) {
                     return;
                 }
@@ -121,8 +133,10 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             }
             Processes.sleep(200);
         }
-        throw new IllegalStateException("Kafka broker " + name + " is not answering metadata requests; last lines of "
-                + log + ":\n" + Processes.tail(log, 40), last);
+        throw new IllegalStateException(
+                "Kafka broker " + name + " is not answering metadata requests; last lines of " + log + ":\n"
+                        + Processes.tail(log, 40),
+                last);
     }
 
     /** An admin client for this broker (close it). */
@@ -138,11 +152,12 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     public void createTopics(Map<String, Integer> partitionsByTopic) {
         try (Admin admin = admin()) {
             List<NewTopic> topics = partitionsByTopic.entrySet().stream()
-                    .map(e -> new NewTopic(e.getKey(), e.getValue(), (short) 1)).toList();
+                    .map(e -> new NewTopic(e.getKey(), e.getValue(), (short) 1))
+                    .toList();
             admin.createTopics(topics).values().forEach((t, f) -> {
                 try {
                     f.get(30, TimeUnit.SECONDS);
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
                         throw new IllegalStateException("cannot create topic " + t, e.getCause());
                     }

@@ -46,7 +46,8 @@ public final class OrthancProcess implements AutoCloseable {
     private final Path log;
     private final Map<String, List<Object>> modalities = new LinkedHashMap<>();
     private final Map<String, Object> extraSettings = new LinkedHashMap<>();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private Process process;
 
     public OrthancProcess(String name) {
@@ -84,7 +85,9 @@ public final class OrthancProcess implements AutoCloseable {
         try {
             ObjectNode c = JSON.createObjectNode();
             c.put("Name", name);
-            c.put("StorageDirectory", Processes.mkdirs(workDir.resolve("storage")).toString());
+            c.put(
+                    "StorageDirectory",
+                    Processes.mkdirs(workDir.resolve("storage")).toString());
             c.put("IndexDirectory", Processes.mkdirs(workDir.resolve("index")).toString());
             c.put("HttpPort", httpPort);
             c.put("DicomPort", dicomPort);
@@ -104,7 +107,8 @@ public final class OrthancProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Processes.logMarker(log, "start Orthanc " + name + " AE " + aeTitle + " DICOM " + dicomPort + " HTTP " + httpPort);
+        Processes.logMarker(
+                log, "start Orthanc " + name + " AE " + aeTitle + " DICOM " + dicomPort + " HTTP " + httpPort);
         try {
             process = new ProcessBuilder(ORTHANC, config.toString())
                     .directory(workDir.toFile())
@@ -227,7 +231,10 @@ public final class OrthancProcess implements AutoCloseable {
     /** The Orthanc id of the series with this SeriesInstanceUID, or null. */
     public String seriesIdOfUid(String seriesInstanceUid) {
         for (String id : seriesIds()) {
-            if (seriesInstanceUid.equals(seriesJson(id).path("MainDicomTags").path("SeriesInstanceUID").asText())) {
+            if (seriesInstanceUid.equals(seriesJson(id)
+                    .path("MainDicomTags")
+                    .path("SeriesInstanceUID")
+                    .asText())) {
                 return id;
             }
         }
@@ -242,7 +249,8 @@ public final class OrthancProcess implements AutoCloseable {
     /** Orthanc ids of the instances of a series. */
     public List<String> instanceIdsOfSeries(String seriesId) {
         List<String> ids = new ArrayList<>();
-        get("/series/" + seriesId + "/instances").forEach(n -> ids.add(n.path("ID").asText()));
+        get("/series/" + seriesId + "/instances")
+                .forEach(n -> ids.add(n.path("ID").asText()));
         return ids;
     }
 
@@ -267,8 +275,12 @@ public final class OrthancProcess implements AutoCloseable {
     public Path fileOfInstance(String instanceId, Path target) {
         try {
             Files.createDirectories(target.toAbsolutePath().getParent());
-            HttpResponse<Path> r = http.send(HttpRequest.newBuilder(uri("/instances/" + instanceId + "/file"))
-                    .timeout(Duration.ofSeconds(60)).GET().build(), HttpResponse.BodyHandlers.ofFile(target));
+            HttpResponse<Path> r = http.send(
+                    HttpRequest.newBuilder(uri("/instances/" + instanceId + "/file"))
+                            .timeout(Duration.ofSeconds(60))
+                            .GET()
+                            .build(),
+                    HttpResponse.BodyHandlers.ofFile(target));
             if (r.statusCode() != 200) {
                 throw new IllegalStateException("GET /instances/" + instanceId + "/file -> " + r.statusCode());
             }

@@ -12,8 +12,7 @@ import java.util.List;
 
 /** Free loopback TCP ports for processes started by integration tests. */
 public final class Ports {
-    private Ports() {
-    }
+    private Ports() {}
 
     /** A loopback TCP port that was free a moment ago (bound and released at once). */
     public static int free() {

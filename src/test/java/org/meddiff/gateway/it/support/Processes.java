@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -15,8 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Shared plumbing for the process wrappers: project paths, log files, running commands. */
 public final class Processes {
-    private Processes() {
-    }
+    private Processes() {}
 
     /** A finished command: exit code and stdout+stderr together. */
     public record Result(int exitCode, String output) {
@@ -38,7 +38,9 @@ public final class Processes {
     /** The project root: system property {@code project.root} (set by failsafe), else the working dir. */
     public static Path projectRoot() {
         String p = System.getProperty("project.root");
-        return (p == null || p.isBlank() ? Paths.get("") : Paths.get(p)).toAbsolutePath().normalize();
+        return (p == null || p.isBlank() ? Paths.get("") : Paths.get(p))
+                .toAbsolutePath()
+                .normalize();
     }
 
     /** target/it-logs/ under the project root, created. */
@@ -86,8 +88,10 @@ public final class Processes {
                 if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                     p.descendants().forEach(ProcessHandle::destroyForcibly);
                     p.destroyForcibly().waitFor();
-                    return new Result(124, Files.readString(out, StandardCharsets.UTF_8)
-                            + "\n[killed after " + timeout + ": " + String.join(" ", command) + "]");
+                    return new Result(
+                            124,
+                            Files.readString(out, StandardCharsets.UTF_8) + "\n[killed after " + timeout + ": "
+                                    + String.join(" ", command) + "]");
                 }
                 return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
             } finally {
@@ -108,8 +112,12 @@ public final class Processes {
     /** Appends a marker line to a log file (so restarts are visible in one file). */
     public static void logMarker(Path log, String text) {
         try {
-            Files.writeString(log, "\n===== " + Instant.now() + " " + text + " =====\n", StandardCharsets.UTF_8,
-                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            Files.writeString(
+                    log,
+                    "\n===== " + Instant.now() + " " + text + " =====\n",
+                    StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -121,7 +129,9 @@ public final class Processes {
             if (!Files.exists(file)) {
                 return "(no " + file + ")";
             }
-            List<String> all = new String(Files.readAllBytes(file), StandardCharsets.UTF_8).lines().toList();
+            List<String> all = new String(Files.readAllBytes(file), StandardCharsets.UTF_8)
+                    .lines()
+                    .toList();
             return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
         } catch (IOException e) {
             return "(cannot read " + file + ": " + e + ")";

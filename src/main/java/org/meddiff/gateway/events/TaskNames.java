@@ -1,8 +1,8 @@
-package org.meddiff.gateway.route;
+package org.meddiff.gateway.events;
 
 import java.util.Set;
 
-/** The tasks the infer stage implements; a rule naming anything else stops start-up. */
+/** The task names of the job events: what routing rules request and the infer stage implements (a rule naming anything else stops start-up). */
 public final class TaskNames {
     /** Classical baseline: cubic interpolation of thick slices to thin ones. */
     public static final String CUBIC_THICK_TO_THIN = "cubic-thick-to-thin";
@@ -13,11 +13,10 @@ public final class TaskNames {
     /** MedDiff-FM DiffPIR + ControlNet thick-to-thin super-resolution. */
     public static final String SUPER_RESOLUTION = "superres";
 
-    /** MedDiff-FM one-shot anomaly map at t = 950 with a triage.finding. */
+    /** MedDiff-FM anomaly map (one-step reconstructions, averaged) with a triage.finding. */
     public static final String ANOMALY = "anomaly";
 
     public static final Set<String> KNOWN = Set.of(CUBIC_THICK_TO_THIN, DENOISE, SUPER_RESOLUTION, ANOMALY);
 
-    private TaskNames() {
-    }
+    private TaskNames() {}
 }

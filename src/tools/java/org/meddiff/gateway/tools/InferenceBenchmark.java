@@ -6,9 +6,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.concurrent.Callable;
 
+import org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets;
+import org.meddiff.gateway.fixtures.SyntheticCtSeries;
 import org.meddiff.gateway.infer.diffusion.EpsilonModel;
 import org.meddiff.gateway.infer.diffusion.FloatVolume;
+import org.meddiff.gateway.infer.diffusion.SamplerProgress;
 import org.meddiff.gateway.infer.diffusion.SeededGaussianNoise;
 import org.meddiff.gateway.infer.model.ExecutionProvider;
 import org.meddiff.gateway.infer.model.ModelRegistry;
@@ -17,6 +21,8 @@ import org.meddiff.gateway.infer.pipeline.DiffusionPipeline;
 import org.meddiff.gateway.infer.pipeline.Region;
 import org.meddiff.gateway.infer.pipeline.Resampling;
 import org.meddiff.gateway.volume.Volume;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The diffusion workers' cost on this machine, printed as Markdown for docs/BENCHMARKS.md:
@@ -25,32 +31,42 @@ import org.meddiff.gateway.volume.Volume;
  * (pre/post-processing, patch assembly, averaging, the DiffPIR updates), and the cost of resampling a clinical
  * grid to the 1 mm working grid and back with both kernels.
  *
- * <pre>bin/benchmark-inference [--provider cpu|cuda[:id]] [--threads 2] [--models models] [--repeats 5]</pre>
+ * <pre>bin/benchmark-inference --help</pre>
  */
-public final class InferenceBenchmark {
-    private InferenceBenchmark() {
+@Command(
+        name = "benchmark-inference",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = "Diffusion worker cost on this machine (network evaluations, a whole denoising job, resampling).")
+public final class InferenceBenchmark implements Callable<Integer> {
+
+    @Option(names = "--provider", defaultValue = "cpu", description = "cpu, cuda or cuda:<device>")
+    String provider;
+
+    @Option(names = "--threads", defaultValue = "2", description = "ONNX Runtime intra-op threads")
+    int threads;
+
+    @Option(names = "--repeats", defaultValue = "5", description = "timed calls per patch size and batch (median)")
+    int repeats;
+
+    @Option(names = "--models", defaultValue = "models", description = "ONNX models and their cards")
+    Path models;
+
+    public static void main(String[] args) {
+        ToolMain.run(new InferenceBenchmark(), args);
     }
 
-    public static void main(String[] args) throws Exception {
-        String provider = "cpu";
-        int threads = 2;
-        int repeats = 5;
-        Path models = Path.of("models");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--provider" -> provider = args[++i];
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--repeats" -> repeats = Integer.parseInt(args[++i]);
-                case "--models" -> models = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (--provider cpu|cuda[:id] --threads N --repeats N --models DIR)");
-            }
-        }
-        try (ModelRegistry registry = new ModelRegistry(models,
-                new OnnxModel.Settings(ExecutionProvider.parse(provider), threads))) {
+    @Override
+    public Integer call() throws Exception {
+        try (ModelRegistry registry =
+                new ModelRegistry(models, new OnnxModel.Settings(ExecutionProvider.parse(provider), threads))) {
             OnnxModel base = registry.model(ModelRegistry.BASE);
-            System.out.printf(Locale.ROOT, "### Network evaluations (%s, %d intra-op threads, %s)%n%n", base.executionProvider(),
-                    threads, base.card().name());
+            System.out.printf(
+                    Locale.ROOT,
+                    "### Network evaluations (%s, %d intra-op threads, %s)%n%n",
+                    base.executionProvider(),
+                    threads,
+                    base.card().name());
             System.out.println("| patch | batch | ms per call | ms per patch |");
             System.out.println("| --- | --- | --- | --- |");
             for (int patch : new int[] {16, 24, 32, 48}) {
@@ -60,24 +76,40 @@ public final class InferenceBenchmark {
                 }
             }
             Path dir = Files.createTempDirectory("meddiff-bench");
-            SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(96, 48).withSeed(7).withPixelSpacing(1.0)
-                    .withThickness(1.0).withNoise(30).withDescription("benchmark reference volume");
+            SyntheticCtSeries.Params params = SyntheticCtSeries.Params.thick(96, 48)
+                    .withSeed(7)
+                    .withPixelSpacing(1.0)
+                    .withThickness(1.0)
+                    .withNoise(30)
+                    .withDescription("benchmark reference volume");
             List<Path> files = SyntheticCtSeries.write(dir, params);
-            Volume volume = new org.meddiff.gateway.dicom.pixelmed.PixelMedDatasets().readVolume(files);
+            Volume volume = new PixelMedDatasets().readVolume(files);
             DiffusionPipeline pipeline = new DiffusionPipeline(registry, 4, 0, 0);
             ShippedSettings shipped = ShippedSettings.load(); // the job a deployment runs, post-processing included
             long start = System.nanoTime();
-            DiffusionPipeline.DenoiseResult r = pipeline.denoise(volume, Region.ABDOMEN, null, shipped.denoiseSigmaScale(),
-                    shipped.denoiseLambda(), shipped.denoiseZeta(), shipped.denoiseSteps(), shipped.denoisePost(),
-                    new SeededGaussianNoise(1), (step, steps, t, pps) -> { });
+            DiffusionPipeline.DenoiseResult r = pipeline.denoise(
+                    volume,
+                    Region.ABDOMEN,
+                    shipped.denoise().settings(),
+                    new SeededGaussianNoise(1),
+                    SamplerProgress.NONE);
             double total = (System.nanoTime() - start) / 1e9;
             double network = r.sampler().networkSeconds();
-            System.out.printf(Locale.ROOT, "%n### Whole denoising job: 96x96x48 voxels of 1 mm, the shipped settings (%d steps, "
-                    + "output smoothing %.2g mm, classical blend %.2g), batch 4%n%n", shipped.denoiseSteps(), shipped.denoiseOutputSmoothingMm(),
-                    shipped.denoiseClassicalBlend());
+            System.out.printf(
+                    Locale.ROOT,
+                    "%n### Whole denoising job: 96x96x48 voxels of 1 mm, the shipped settings (%d steps, "
+                            + "output smoothing %.2g mm, classical blend %.2g), batch 4%n%n",
+                    shipped.denoise().steps(),
+                    shipped.denoise().outputSmoothingMm(),
+                    shipped.denoise().classicalBlend());
             System.out.println("| patches | total s | in ONNX Runtime s | outside ONNX Runtime |");
             System.out.println("| --- | --- | --- | --- |");
-            System.out.printf(Locale.ROOT, "| %d | %.2f | %.2f | %.1f %% |%n", r.sampler().patches(), total, network,
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %d | %.2f | %.2f | %.1f %% |%n",
+                    r.sampler().patches(),
+                    total,
+                    network,
                     100 * (total - network) / total);
             for (Path f : files) {
                 Files.deleteIfExists(f);
@@ -85,6 +117,7 @@ public final class InferenceBenchmark {
             Files.deleteIfExists(dir);
             resampling(repeats);
         }
+        return 0;
     }
 
     /**
@@ -101,8 +134,14 @@ public final class InferenceBenchmark {
             v[i] = (float) (40 + 30 * random.nextGaussian());
         }
         FloatVolume series = new FloatVolume(slices, side, side, v);
-        System.out.printf(Locale.ROOT, "%n### Resampling a %dx%dx%d series (%.1f mm pixels, %.0f mm slices) to 1 mm and back%n%n", side, side,
-                slices, source[1], source[0]);
+        System.out.printf(
+                Locale.ROOT,
+                "%n### Resampling a %dx%dx%d series (%.1f mm pixels, %.0f mm slices) to 1 mm and back%n%n",
+                side,
+                side,
+                slices,
+                source[1],
+                source[0]);
         System.out.println("| kernel | to 1 mm s | back s |");
         System.out.println("| --- | --- | --- |");
         for (boolean cubic : new boolean[] {false, true}) {
@@ -110,7 +149,8 @@ public final class InferenceBenchmark {
             double[] back = new double[repeats];
             for (int k = 0; k < repeats; k++) {
                 long t0 = System.nanoTime();
-                FloatVolume at1mm = cubic ? Resampling.resampleCubic(series, source, mm) : Resampling.resample(series, source, mm);
+                FloatVolume at1mm =
+                        cubic ? Resampling.resampleCubic(series, source, mm) : Resampling.resample(series, source, mm);
                 long t1 = System.nanoTime();
                 if (cubic) {
                     Resampling.resampleCubic(at1mm, slices, side, side, mm, source);
@@ -123,8 +163,12 @@ public final class InferenceBenchmark {
             }
             Arrays.sort(there);
             Arrays.sort(back);
-            System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f |%n", cubic ? "cubic (Keys, images: the shipped path)" : "linear",
-                    there[repeats / 2], back[repeats / 2]);
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %.2f | %.2f |%n",
+                    cubic ? "cubic (Keys, images: the shipped path)" : "linear",
+                    there[repeats / 2],
+                    back[repeats / 2]);
         }
     }
 

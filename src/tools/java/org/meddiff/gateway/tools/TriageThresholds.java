@@ -20,8 +20,15 @@ import java.util.Arrays;
  * </ul>
  * Both are rounded UP to {@value #DECIMALS} decimals (what the printed property says is what is counted).
  */
-record TriageThresholds(double urgent, double stat, int lesionFree, int lesionFreeUrgent, int findings, int findingsUrgent,
-                        int findingsStat, double seriesAuroc) {
+record TriageThresholds(
+        double urgent,
+        double stat,
+        int lesionFree,
+        int lesionFreeUrgent,
+        int findings,
+        int findingsUrgent,
+        int findingsStat,
+        double seriesAuroc) {
 
     static final int DECIMALS = 6;
 
@@ -37,7 +44,8 @@ record TriageThresholds(double urgent, double stat, int lesionFree, int lesionFr
                 }
             }
         }
-        double[] desc = Arrays.stream(lesionFree).map(v -> -v).sorted().map(v -> -v).toArray();
+        double[] desc =
+                Arrays.stream(lesionFree).map(v -> -v).sorted().map(v -> -v).toArray();
         int n = desc.length;
         int k = (int) Math.floor(falsePositiveRate * n + 1e-9); // < n because the rate is below 1
         double v = desc[k];
@@ -47,7 +55,8 @@ record TriageThresholds(double urgent, double stat, int lesionFree, int lesionFr
         if (!Double.isNaN(nextHigher)) {
             urgent = (v + nextHigher) / 2;
         } else {
-            double nextFinding = Arrays.stream(findings).filter(x -> x > top).min().orElse(Double.NaN);
+            double nextFinding =
+                    Arrays.stream(findings).filter(x -> x > top).min().orElse(Double.NaN);
             urgent = Double.isNaN(nextFinding) ? top + (top - desc[n - 1]) / 2 : (top + nextFinding) / 2;
         }
         urgent = roundUpAbove(urgent, v);
@@ -58,8 +67,9 @@ record TriageThresholds(double urgent, double stat, int lesionFree, int lesionFr
         int fpUrgent = (int) Arrays.stream(lesionFree).filter(x -> x >= u).count();
         int tpUrgent = (int) Arrays.stream(findings).filter(x -> x >= u).count();
         int tpStat = (int) Arrays.stream(findings).filter(x -> x >= st).count();
-        double auroc = findings.length == 0 ? Double.NaN : Evaluation.Metrics.auroc(concat(findings, lesionFree), labels(findings.length,
-                lesionFree.length));
+        double auroc = findings.length == 0
+                ? Double.NaN
+                : ImageMetrics.auroc(concat(findings, lesionFree), labels(findings.length, lesionFree.length));
         return new TriageThresholds(urgent, stat, n, fpUrgent, findings.length, tpUrgent, tpStat, auroc);
     }
 
@@ -73,7 +83,8 @@ record TriageThresholds(double urgent, double stat, int lesionFree, int lesionFr
     private static double roundUpAbove(double x, double floor) {
         BigDecimal step = BigDecimal.ONE.movePointLeft(DECIMALS);
         // 12 decimals first: 0.0735 computed as 0.07350000000000001 must print as 0.073500, not 0.073501
-        BigDecimal r = BigDecimal.valueOf(x).setScale(12, RoundingMode.HALF_UP).setScale(DECIMALS, RoundingMode.CEILING);
+        BigDecimal r =
+                BigDecimal.valueOf(x).setScale(12, RoundingMode.HALF_UP).setScale(DECIMALS, RoundingMode.CEILING);
         while (r.doubleValue() <= floor) {
             r = r.add(step);
         }
