@@ -33,8 +33,8 @@ class ServiceJarIT {
                 try (ZipFile zip = new ZipFile(jar.toFile())) {
                     for (Enumeration<? extends ZipEntry> e = zip.entries(); e.hasMoreElements(); ) {
                         String name = e.nextElement().getName();
-                        if (!name.startsWith("org/meddiff/gateway/")) {
-                            continue;
+                        if (!name.startsWith("org/meddiff/gateway/") || !name.endsWith(".class")) {
+                            continue; // classes are what ships; an empty directory left by an older build is not
                         }
                         gatewayClasses++;
                         if (name.startsWith("org/meddiff/gateway/tools/")
