@@ -321,7 +321,9 @@ final class ScpAssociation {
         if (last) {
             IncomingStore store = current;
             current = null;
+            long lastFragment = System.nanoTime();
             StoreOutcome outcome = store.finish(request, handler);
+            handler.answered(System.nanoTime() - lastFragment);
             sendCommand(
                     store.contextId,
                     DimseCommand.storeResponse(store.command, outcome.status(), outcome.errorComment()));

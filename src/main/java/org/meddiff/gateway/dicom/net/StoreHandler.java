@@ -14,4 +14,10 @@ public interface StoreHandler {
      * layer has logged why): told so the refusal is counted with the handler's own.
      */
     default void refusedBeforeHandling(String callingAe, String sopInstanceUid, int status, String reason) {}
+
+    /**
+     * How long the C-STORE's answer took from its last data fragment (the data file's sync and {@link #store}): what a
+     * sender waits for per instance beyond the transfer itself.
+     */
+    default void answered(long nanosSinceLastFragment) {}
 }

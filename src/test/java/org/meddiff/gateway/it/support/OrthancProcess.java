@@ -46,6 +46,7 @@ public final class OrthancProcess implements AutoCloseable {
     private final Path log;
     private final Map<String, List<Object>> modalities = new LinkedHashMap<>();
     private final Map<String, Object> extraSettings = new LinkedHashMap<>();
+    private final Map<String, String> environment = new LinkedHashMap<>();
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private Process process;
@@ -62,6 +63,12 @@ public final class OrthancProcess implements AutoCloseable {
         this.httpPort = ports[0];
         this.dicomPort = ports[1];
         this.log = Processes.logDir().resolve("orthanc-" + name + ".log");
+    }
+
+    /** An environment variable for the next start (e.g. LD_PRELOAD of the benchmark's TCP_NODELAY shim). */
+    public OrthancProcess environment(String name, String value) {
+        environment.put(name, value);
+        return this;
     }
 
     /** A further setting of orthanc.json for the next start (e.g. "DicomTlsEnabled", true). */
@@ -110,11 +117,12 @@ public final class OrthancProcess implements AutoCloseable {
         Processes.logMarker(
                 log, "start Orthanc " + name + " AE " + aeTitle + " DICOM " + dicomPort + " HTTP " + httpPort);
         try {
-            process = new ProcessBuilder(ORTHANC, config.toString())
+            ProcessBuilder builder = new ProcessBuilder(ORTHANC, config.toString())
                     .directory(workDir.toFile())
                     .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                    .start();
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            builder.environment().putAll(environment);
+            process = builder.start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + ORTHANC + " (apt-get install orthanc; bin/setup does)", e);
         }
