@@ -94,23 +94,11 @@ public class StudyTracker {
         }
     }
 
-    /** The record type of each topic the view folds in; other topics are not part of it. */
-    private static final Map<String, Class<? extends GatewayEvent>> TYPES = Map.of(
-            Topics.INSTANCE_RECEIVED, InstanceReceived.class,
-            Topics.SERIES_READY, SeriesReady.class,
-            Topics.JOB_REQUESTED, JobRequested.class,
-            Topics.JOB_PROGRESS, JobProgress.class,
-            Topics.JOB_COMPLETED, JobCompleted.class,
-            Topics.JOB_FAILED, JobFailed.class,
-            Topics.TRIAGE_FINDING, TriageFinding.class,
-            Topics.STORE_COMPLETED, StoreCompleted.class,
-            Topics.STORE_DLQ, StoreDeadLettered.class);
-
     @Incoming("track-all")
     public void onEvent(String json) {
         try {
             String type = Events.JSON.readTree(json).path("type").asText(null);
-            Class<? extends GatewayEvent> record = type == null ? null : TYPES.get(type);
+            Class<? extends GatewayEvent> record = type == null ? null : Topics.RECORDS.get(type);
             if (record != null) {
                 apply(Events.fromJson(json, record));
             }
