@@ -12,7 +12,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -109,8 +111,9 @@ public final class IngestBenchmark implements Callable<Integer> {
         if (gatewayJar != null) {
             System.setProperty("gateway.app.jar", gatewayJar.toAbsolutePath().toString());
         }
-        Path data = Processes.projectRoot().resolve("data/bench/ct-" + slices + "x" + size);
-        List<Path> files = series(data);
+        List<Path> files = series(
+                "ct-" + slices + "x" + size,
+                SyntheticCtSeries.Params.thick(size, slices).withThickness(1.0).withDescription("Synthetic CT 1 mm"));
         long bytes = 0;
         for (Path f : files) {
             bytes += Files.size(f);
@@ -234,19 +237,11 @@ public final class IngestBenchmark implements Callable<Integer> {
      * study), as a running gateway would have had, so the figures are of the compiled code.
      */
     private void warmUp(GatewayProcess gw) throws IOException {
-        Path dir = Processes.workDir("bench-warmup-" + size);
-        if (!Files.isDirectory(dir.resolve("done"))) {
-            SyntheticCtSeries.write(
-                    dir,
-                    SyntheticCtSeries.Params.thick(size, WARM_UP_SLICES)
-                            .withSeed(99)
-                            .withThickness(1.0));
-            Files.createDirectories(dir.resolve("done"));
-        }
-        List<Path> warm;
-        try (Stream<Path> list = Files.list(dir)) {
-            warm = list.filter(f -> f.toString().endsWith(".dcm")).sorted().toList();
-        }
+        List<Path> warm = series(
+                "ct-warmup-" + WARM_UP_SLICES + "x" + size,
+                SyntheticCtSeries.Params.thick(size, WARM_UP_SLICES)
+                        .withSeed(99)
+                        .withThickness(1.0));
         Processes.Result r = Dcmtk.store(
                 "BENCH", gw.aeTitle(), "127.0.0.1", gw.dicomPort(), warm, List.of(), nagle ? Map.of() : shim());
         if (Dcmtk.storeSuccesses(r) != warm.size()) {
@@ -256,15 +251,20 @@ public final class IngestBenchmark implements Callable<Integer> {
 
     /** Sends part i over association i, all at once; returns instances per second from first start to last end. */
     private double send(List<List<Path>> parts, String aet, int port, int n) throws Exception {
+        Map<String, String> env = nagle ? Map.of() : shim();
         long t0 = System.nanoTime();
-        List<CompletableFuture<Processes.Result>> runs = new ArrayList<>();
-        for (List<Path> part : parts) {
-            runs.add(CompletableFuture.supplyAsync(
-                    () -> Dcmtk.store("BENCH", aet, "127.0.0.1", port, part, List.of(), nagle ? Map.of() : shim())));
-        }
         long stored = 0;
-        for (CompletableFuture<Processes.Result> r : runs) {
-            stored += Dcmtk.storeSuccesses(r.get());
+        // a thread per association: the common pool has fewer threads than associations on most machines, and would
+        // send some of them one after another
+        try (ExecutorService senders =
+                Executors.newThreadPerTaskExecutor(Thread.ofPlatform().factory())) {
+            List<Future<Processes.Result>> runs = new ArrayList<>();
+            for (List<Path> part : parts) {
+                runs.add(senders.submit(() -> Dcmtk.store("BENCH", aet, "127.0.0.1", port, part, List.of(), env)));
+            }
+            for (Future<Processes.Result> r : runs) {
+                stored += Dcmtk.storeSuccesses(r.get());
+            }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         if (stored != n) {
@@ -318,15 +318,13 @@ public final class IngestBenchmark implements Callable<Integer> {
         return Map.of("LD_PRELOAD", Dcmtk.NODELAY_SHIM.toString());
     }
 
-    private List<Path> series(Path dir) throws IOException {
+    /** The series under data/bench/{@code name}, written once and reused by every later run. */
+    private static List<Path> series(String name, SyntheticCtSeries.Params params) throws IOException {
+        Path dir = Processes.projectRoot().resolve("data/bench").resolve(name);
         if (!Files.isDirectory(dir)) {
-            Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
+            Path tmp = dir.resolveSibling(name + ".tmp");
             deleteTree(tmp);
-            SyntheticCtSeries.write(
-                    tmp,
-                    SyntheticCtSeries.Params.thick(size, slices)
-                            .withThickness(1.0)
-                            .withDescription("Synthetic CT 1 mm"));
+            SyntheticCtSeries.write(tmp, params);
             Files.move(tmp, dir);
         }
         try (Stream<Path> list = Files.list(dir)) {
