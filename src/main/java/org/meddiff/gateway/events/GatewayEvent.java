@@ -15,6 +15,11 @@ public interface GatewayEvent {
 
     String correlationId();
 
+    /** The study the event is about: the record's own field where it has one, else the correlation id (the same). */
+    default String studyInstanceUid() {
+        return correlationId();
+    }
+
     /** Kafka record key: the study, so one study stays ordered on one partition. */
     default String key() {
         return correlationId();

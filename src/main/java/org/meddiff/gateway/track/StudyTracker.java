@@ -109,7 +109,8 @@ public class StudyTracker {
     }
 
     synchronized void apply(GatewayEvent event) {
-        String studyUid = event.correlationId() != null ? event.correlationId() : studyInstanceUid(event);
+        // the correlation id is the StudyInstanceUID in every event the gateway writes; a foreign one may lack it
+        String studyUid = event.correlationId() != null ? event.correlationId() : event.studyInstanceUid();
         if (studyUid == null) {
             return;
         }
@@ -175,21 +176,6 @@ public class StudyTracker {
                 /* other events are not part of the study view */
             }
         }
-    }
-
-    /** The correlation id is the StudyInstanceUID in every event the gateway writes; a foreign one may lack it. */
-    private static String studyInstanceUid(GatewayEvent event) {
-        return switch (event) {
-            case InstanceReceived e -> e.studyInstanceUid();
-            case SeriesReady e -> e.studyInstanceUid();
-            case JobRequested e -> e.studyInstanceUid();
-            case JobCompleted e -> e.studyInstanceUid();
-            case JobFailed e -> e.studyInstanceUid();
-            case TriageFinding e -> e.studyInstanceUid();
-            case StoreCompleted e -> e.studyInstanceUid();
-            case StoreDeadLettered e -> e.studyInstanceUid();
-            default -> null;
-        };
     }
 
     /** A dispatch event can be read before its job's completion event: it implies the completion. */
